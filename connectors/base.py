@@ -1,0 +1,50 @@
+"""The seams between pmsync's engine and the outside world.
+
+A source lists and fetches documents; a tracker holds issues. Implementations do not inherit
+from these: anything with the right methods fits, test fakes included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Literal, Protocol
+
+from syncer.model import Document, DocumentRef, IssueDraft, IssueSnapshot, TrackerRef
+
+CloseReason = Literal["completed", "not_planned", "duplicate"]
+
+
+class DocumentSource(Protocol):
+    name: str
+
+    def list(self) -> Sequence[DocumentRef]:
+        """Every document the source holds now; raises SkippableError if the source is gone."""
+        ...
+
+    def fetch(self, ref: DocumentRef) -> Document:
+        """One document's text; raises DocumentError naming it when it cannot be read."""
+        ...
+
+
+class Tracker(Protocol):
+    name: str
+    kind: str
+
+    def snapshot(self) -> Sequence[IssueSnapshot]:
+        """Every issue pmsync created here whose marker can be trusted, open or closed."""
+        ...
+
+    def create(self, draft: IssueDraft) -> TrackerRef:
+        """File a new issue carrying the draft's marker; one write."""
+        ...
+
+    def update(self, ref: TrackerRef, draft: IssueDraft, fields: Collection[str]) -> None:
+        """Write only `fields` (title, body, assignees, due, labels) of the draft.
+
+        Labels are added, never removed: people may label issues too.
+        """
+        ...
+
+    def close(self, ref: TrackerRef, reason: CloseReason, comment: str | None = None) -> None: ...
+
+    def comment(self, ref: TrackerRef, body: str) -> None: ...

@@ -1,0 +1,98 @@
+"""Extraction: a fetched document in, a `Postmortem` with its action items out.
+
+Pure: no I/O, no clock. One document's failure is a `DocumentError` naming it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import PurePosixPath
+
+from connectors.extract.dates import first_iso_date, parse_due
+from connectors.extract.fields import is_placeholder
+from connectors.extract.frontmatter import split_front_matter
+from connectors.extract.markdown import RawItem, Scan, scan
+from syncer.errors import DocumentError
+from syncer.model import ActionItem, Document, Postmortem, item_key
+
+MAX_DOCUMENT_CHARS = 5_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractOptions:
+    """How to read ambiguous dates: 03/04/2026 is 3 April when `day_first`, else 4 March."""
+
+    day_first: bool = False
+
+
+def extract(document: Document, options: ExtractOptions | None = None) -> Postmortem:
+    opts = options or ExtractOptions()
+    path = document.ref.uri or document.ref.id
+    if len(document.text) > MAX_DOCUMENT_CHARS:
+        raise DocumentError(path, f"larger than {MAX_DOCUMENT_CHARS:,} characters; not read")
+    if "\x00" in document.text:
+        raise DocumentError(path, "binary data, not a text document")
+    if document.format != "markdown":
+        raise DocumentError(path, f"no reader for {document.format} documents yet")
+
+    front = split_front_matter(document.text, path)
+    try:
+        found = scan(front.body, front.line_offset)
+    except RecursionError:
+        raise DocumentError(path, "nested too deeply to read") from None
+
+    pm_id = front.text("id") or document.ref.id
+    title = front.text("title") or found.title or document.title or PurePosixPath(pm_id).stem
+    incident = front.date("incident_date", "date") or first_iso_date(title) or first_iso_date(pm_id)
+    doc_suppressed = _codes(front.data.get("pmsync_ignore"))
+    items = tuple(_item(raw, pm_id, incident, opts) for raw in found.items)
+    real = [item for item in items if not item.placeholder]
+    template = not real and (bool(items) or found.has_action_section or "{{" in front.body)
+    return Postmortem(
+        id=pm_id,
+        ref=document.ref,
+        title=title,
+        incident_date=incident,
+        severity=front.text("severity", "sev"),
+        team=front.text("team"),
+        facilitator=front.text("facilitator", "owner", "incident_commander"),
+        route=front.text("tracker"),
+        items=tuple(items) if not template else tuple(i for i in items if i.placeholder),
+        root_causes=tuple(found.root_causes),
+        template=template,
+        has_action_section=found.has_action_section,
+        suppressed=doc_suppressed,
+    )
+
+
+def _codes(value: object) -> frozenset[str]:
+    if isinstance(value, str):
+        return frozenset(re.findall(r"PM\d+", value))
+    if isinstance(value, list):
+        return frozenset(str(v) for v in value)
+    return frozenset()
+
+
+def _item(raw: RawItem, pm_id: str, incident: date | None, opts: ExtractOptions) -> ActionItem:
+    due = parse_due(raw.due_text, incident, day_first=opts.day_first) if raw.due_text else None
+    return ActionItem(
+        key=item_key(pm_id, raw.title, raw.explicit_id),
+        postmortem_id=pm_id,
+        title=raw.title,
+        description=raw.description,
+        owner=raw.owner,
+        due=due,
+        due_text=raw.due_text,
+        priority=raw.priority,
+        kind=raw.kind,
+        status=raw.status,
+        tickets=tuple(raw.tickets),
+        line=raw.line,
+        placeholder=is_placeholder(raw.title),
+        suppressed=raw.suppressed,
+    )
+
+
+__all__ = ["ExtractOptions", "Scan", "extract"]

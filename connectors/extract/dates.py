@@ -1,0 +1,146 @@
+"""Due dates as teams write them, read only when there is no doubt.
+
+`parse_due` returns a date or None; it never guesses. Relative forms ("in 2 weeks", "EOM",
+"March 5") need the document's date as `reference`, and give None without one.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date, timedelta
+
+_MONTHS = {
+    name.casefold(): number
+    for number in range(1, 13)
+    for name in (calendar.month_name[number], calendar.month_abbr[number])
+}
+_MONTHS["sept"] = 9
+_MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
+_YEAR = r"(?P<year>\d{4})"
+
+_ISO = re.compile(r"(?P<year>\d{4})[-/.](?P<month>\d{1,2})[-/.](?P<day>\d{1,2})")
+_NUMERIC = re.compile(r"(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})[/.-](?P<year>\d{4}|\d{2})")
+_DAY_MONTH = re.compile(rf"{_DAY}(?:\s+of)?\s+{_MONTH}(?:,?\s+{_YEAR})?", re.IGNORECASE)
+_MONTH_DAY = re.compile(rf"{_MONTH}\s+{_DAY}(?:,?\s+{_YEAR})?", re.IGNORECASE)
+_MONTH_YEAR = re.compile(rf"(?:end\s+of\s+)?{_MONTH}\s+{_YEAR}", re.IGNORECASE)
+_QUARTER = re.compile(
+    r"(?:(?:the\s+)?end\s+of\s+)?(?:Q(?P<q>[1-4])|(?P<q2>[1-4])Q)(?:\s*(?:FY)?\s*'?(?P<year>\d{4}|\d{2}))?",
+    re.IGNORECASE,
+)
+_RELATIVE = re.compile(
+    r"in\s+(?P<n>\d+|a|an|one|two|three|four|six)\s+(?P<unit>day|week|month)s?", re.IGNORECASE
+)
+_WORD_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "six": 6}
+_END_OF = {
+    "eod": "day",
+    "end of day": "day",
+    "eow": "week",
+    "end of week": "week",
+    "end of the week": "week",
+    "eom": "month",
+    "end of month": "month",
+    "end of the month": "month",
+    "eoy": "year",
+    "end of year": "year",
+    "end of the year": "year",
+}
+
+
+def _safe_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _end_of_month(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _year(text: str | None, reference: date | None) -> int | None:
+    if text is None:
+        return reference.year if reference else None
+    value = int(text)
+    return value + 2000 if value < 100 else value
+
+
+def _fully(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    return pattern.fullmatch(text)
+
+
+def parse_due(text: str, reference: date | None = None, *, day_first: bool = False) -> date | None:
+    """The date `text` names, or None when it does not name exactly one date."""
+    cleaned = re.sub(r"\s+", " ", text.strip().strip("*_").strip()).rstrip(".")
+    cleaned = re.sub(r"^(?:by|before|on|due|until)\s+", "", cleaned, flags=re.IGNORECASE)
+    if not cleaned:
+        return None
+
+    if match := _fully(_ISO, cleaned):
+        return _safe_date(int(match["year"]), int(match["month"]), int(match["day"]))
+
+    if match := _fully(_NUMERIC, cleaned):
+        a, b = int(match["a"]), int(match["b"])
+        year = _year(match["year"], reference)
+        if year is None:
+            return None
+        if a > 12 >= b:
+            return _safe_date(year, b, a)
+        if b > 12 >= a:
+            return _safe_date(year, a, b)
+        return _safe_date(year, b, a) if day_first else _safe_date(year, a, b)
+
+    for pattern in (_DAY_MONTH, _MONTH_DAY):
+        if match := _fully(pattern, cleaned):
+            year = _year(match["year"], reference)
+            month = _MONTHS[match["month"].casefold()]
+            if year is None:
+                return None
+            return _safe_date(year, month, int(match["day"]))
+
+    if match := _fully(_MONTH_YEAR, cleaned):
+        return _end_of_month(int(match["year"]), _MONTHS[match["month"].casefold()])
+
+    if match := _fully(_QUARTER, cleaned):
+        quarter = int(match["q"] or match["q2"])
+        year = _year(match["year"], reference)
+        return None if year is None else _end_of_month(year, quarter * 3)
+
+    if reference is None:
+        return None
+
+    if match := _fully(_RELATIVE, cleaned):
+        raw = match["n"].casefold()
+        count = int(raw) if raw.isdigit() else _WORD_NUMBERS[raw]
+        unit = match["unit"].casefold()
+        if unit == "day":
+            return reference + timedelta(days=count)
+        if unit == "week":
+            return reference + timedelta(weeks=count)
+        month_index = reference.month - 1 + count
+        year, month = reference.year + month_index // 12, month_index % 12 + 1
+        return min(_end_of_month(year, month), _safe_date(year, month, reference.day) or date.max)
+
+    span = _END_OF.get(cleaned.casefold())
+    if span == "day":
+        return reference
+    if span == "week":
+        return reference + timedelta(days=(4 - reference.weekday()) % 7)
+    if span == "month":
+        return _end_of_month(reference.year, reference.month)
+    if span == "year":
+        return date(reference.year, 12, 31)
+    return None
+
+
+_DATE_IN_TEXT = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+
+def first_iso_date(text: str) -> date | None:
+    """The first YYYY-MM-DD date in `text` (a title or file name), if it is a real date."""
+    for match in _DATE_IN_TEXT.finditer(text):
+        found = _safe_date(int(match[1]), int(match[2]), int(match[3]))
+        if found:
+            return found
+    return None

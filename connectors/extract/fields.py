@@ -1,0 +1,191 @@
+"""Reading an item's fields out of its text: owner, due date, tickets, status, priority, kind.
+
+Pure functions over strings; the Markdown and HTML readers both use them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_SEP = r"\s*[:=\-–—]\s*"
+_OWNER_LABEL = r"(?:owners?|assignees?|assigned\s+to|dri|who|responsible)"
+_DUE_LABEL = r"(?:due(?:\s+date)?|deadline|eta|target(?:\s+date)?|by\s+when)"
+
+# `Owner: Dana Kim`, `(owner: dana)`, `DRI - @dana`: the value stops at punctuation or a label.
+_OWNER_RE = re.compile(
+    rf"[(\[]?\b{_OWNER_LABEL}{_SEP}(?P<value>@?[^,;()\[\]\n|]+?)\s*"
+    rf"(?=[,;()\[\]|]|\.(?:\s|$)|\s+{_DUE_LABEL}\b|\s+(?:priority|status)\b|$)[)\]]?",
+    re.IGNORECASE,
+)
+# A bare `due 2026-06-12` needs no colon when a date-like value follows.
+_DATE_AHEAD = r"\s+(?=\d|Q[1-4]\b|end\s+of\b|EO[DWMY]\b|in\s+\d|[A-Z][a-z]{2,}\.?\s+\d)"
+_DUE_RE = re.compile(
+    rf"[(\[]?\b{_DUE_LABEL}(?:{_SEP}|{_DATE_AHEAD})(?P<value>[^;()\[\]\n|]+?)\s*"
+    rf"(?=[;()\[\]|]|\.(?:\s|$)|,\s*{_OWNER_LABEL}\b|\s+{_OWNER_LABEL}\b|$)[)\]]?",
+    re.IGNORECASE,
+)
+_MENTION_RE = re.compile(r"(?<![\w@/.])@(?P<handle>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))(?![\w@])")
+_BY_DATE_RE = re.compile(
+    r"\s*[(,]?\s*\bby\s+(?P<value>\d{4}-\d{2}-\d{2}|\d{1,2}\s+[A-Z][a-z]+\s+\d{4}"
+    r"|[A-Z][a-z]+\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?|Q[1-4]\s+\d{4}|end\s+of\s+Q[1-4])"
+    r"\s*\)?\s*\.?\s*$"
+)
+_PRIORITY_RE = re.compile(r"(?<![\w-])(?P<value>P[0-4])(?![\w-])")
+_PRIORITY_WORDS = re.compile(r"^(?:critical|high|medium|low|urgent)$", re.IGNORECASE)
+
+_URL_RE = re.compile(r"https?://[^\s<>()\[\]|]+[^\s<>()\[\]|.,;:!?'\"]")
+_GH_REF_RE = re.compile(r"(?<![\w/#&])(?P<ref>(?:[\w.-]+/)?[\w.-]+#\d+|#\d+)(?![\w])")
+_JIRA_KEY_RE = re.compile(r"(?<![\w/-])(?P<key>[A-Z][A-Z0-9]{1,9}-\d+)(?![\w-])")
+_BUG_RE = re.compile(r"\b(?P<ref>(?:Bug|Issue|Ticket)\s*#\s*\d+)", re.IGNORECASE)
+
+_STATUS_PREFIX_RE = re.compile(
+    r"^\s*(?:\[(?P<box>[ xX])\]\s+|(?P<word>DONE|TODO|WIP|IN PROGRESS|BLOCKED)\s*[:\-–—]\s*)"
+)
+_STATUS_SUFFIX_RE = re.compile(
+    r"\s*(?:[(\[](?P<paren>done|completed|fixed|in progress|wip|todo|open|blocked)[)\]]"
+    r"|[-–—:]\s*(?P<word>DONE|TODO|WIP|IN PROGRESS|BLOCKED))\s*\.?$",
+    re.IGNORECASE,
+)
+
+_KINDS = {
+    "prevent": "prevent",
+    "prevention": "prevent",
+    "preventive": "prevent",
+    "mitigate": "mitigate",
+    "mitigation": "mitigate",
+    "detect": "detect",
+    "detection": "detect",
+    "monitoring": "detect",
+    "repair": "repair",
+    "fix": "repair",
+    "process": "process",
+    "investigate": "investigate",
+    "investigation": "investigate",
+    "other": "other",
+}
+
+
+_TRAILING = " \t-–—:;,."
+
+
+@dataclass(slots=True)
+class Fields:
+    """What could be read from an item's text; `rest` is the text with the fields taken out."""
+
+    rest: str
+    owner: str | None = None
+    due_text: str | None = None
+    status: str | None = None
+    priority: str | None = None
+    tickets: list[str] = field(default_factory=list)
+
+
+def read_fields(text: str) -> Fields:
+    """Take labelled fields out of an item's text, leaving the action itself in `rest`."""
+    found = Fields(rest=text)
+
+    if match := _STATUS_PREFIX_RE.match(found.rest):
+        box = match["box"]
+        found.status = ("done" if box in "xX" else "open") if box else match["word"]
+        found.rest = found.rest[match.end() :]
+
+    if match := _OWNER_RE.search(found.rest):
+        found.owner = clean_owner(match["value"])
+        found.rest = _cut(found.rest, match)
+    if match := _DUE_RE.search(found.rest):
+        found.due_text = match["value"].strip().rstrip(".")
+        found.rest = _cut(found.rest, match)
+    elif match := _BY_DATE_RE.search(found.rest):
+        found.due_text = match["value"]
+        found.rest = found.rest[: match.start()]
+    found.rest = found.rest.rstrip(_TRAILING)
+    if found.owner is None and (mention := _MENTION_RE.search(found.rest)):
+        found.owner = "@" + mention["handle"]
+        if found.rest.endswith(mention.group(0)):
+            found.rest = found.rest[: mention.start()]
+
+    if found.status is None and (match := _STATUS_SUFFIX_RE.search(found.rest)):
+        found.status = match["paren"] or match["word"]
+        found.rest = found.rest[: match.start()]
+    if found.status is None and "✅" in found.rest:
+        found.status = "done"
+        found.rest = found.rest.replace("✅", "")
+
+    if match := _PRIORITY_RE.search(found.rest):
+        found.priority = match["value"]
+
+    found.tickets = find_tickets(text)
+    found.rest = re.sub(r"\s+", " ", found.rest).strip().rstrip(_TRAILING).lstrip(" -–—:;,")
+    return found
+
+
+def _cut(text: str, match: re.Match[str]) -> str:
+    return (text[: match.start()] + " " + text[match.end() :]).strip()
+
+
+def clean_owner(value: str) -> str | None:
+    owner = re.sub(r"\s+", " ", value).strip(" .*_`\"'")
+    if not owner or owner in {"-", "—", "–"}:
+        return None
+    return owner
+
+
+def find_tickets(text: str, links: list[str] | None = None) -> list[str]:
+    """Ticket references in `text` and link targets, in order, without repeats."""
+    found: list[str] = []
+    for url in links or []:
+        if url.startswith(("http://", "https://")) and url not in found:
+            found.append(url)
+    without_urls = _URL_RE.sub(" ", text)
+    for url in _URL_RE.findall(text):
+        if url not in found:
+            found.append(url)
+    for pattern, group in ((_BUG_RE, "ref"), (_GH_REF_RE, "ref"), (_JIRA_KEY_RE, "key")):
+        for match in pattern.finditer(without_urls):
+            ref = match[group]
+            if not any(_same_ticket(ref, known) for known in found):
+                found.append(ref)
+        without_urls = pattern.sub(" ", without_urls)
+    return found
+
+
+def _same_ticket(ref: str, known: str) -> bool:
+    """`#3044` and `Ticket #3044` name what a link to `.../issues/3044` already names."""
+    number = re.search(r"[\w-]*?(\d+)$", ref)
+    return ref in known or bool(number and re.search(rf"/{number[1]}(?:[/?#]|$)", known))
+
+
+def priority_of(text: str) -> str | None:
+    value = text.strip().strip("*_")
+    if match := _PRIORITY_RE.fullmatch(value):
+        return match["value"]
+    if _PRIORITY_WORDS.match(value):
+        return value.capitalize()
+    return value or None
+
+
+def kind_of(text: str | None) -> str | None:
+    """The Google SRE category a type cell or sub-heading names, else the text as written."""
+    if not text:
+        return None
+    value = text.strip().strip("*_:").strip()
+    if not value:
+        return None
+    first = re.split(r"[\s/(:-]", value.casefold(), maxsplit=1)[0]
+    return _KINDS.get(first, value)
+
+
+_PLACEHOLDER_RE = re.compile(
+    r"^(?:\{\{.*\}\}|\[[^\]]*\]|<[^>]*>|tbd|tba|todo|xxx+|n/?a|none|-+|\.{2,}|…|\?+|"
+    r"action item|description|summary)$",
+    re.IGNORECASE,
+)
+
+
+def is_placeholder(text: str) -> bool:
+    """True for template leftovers: `{{ summary }}`, `[owner]`, `TBD`, a lone `-`, blank."""
+    value = text.strip().strip("*_").strip()
+    if not value or "{{" in value or _PLACEHOLDER_RE.match(value):
+        return True
+    return len(re.findall(r"[^\W\d_]{2,}", value)) < 1

@@ -1,0 +1,1 @@
+"""Document sources: where post-mortems are read from."""

@@ -1,0 +1,75 @@
+"""The `markdown-dir` source: Markdown post-mortems in a local folder or checkout."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from syncer.errors import DocumentError, SkippableError
+from syncer.model import Document, DocumentRef
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+# Every Markdown flavour pmsync reads, for folders named on the command line.
+MARKDOWN_GLOBS = ("**/*.md", "**/*.markdown", "**/*.mdx", "**/*.html.md.erb")
+
+
+class MarkdownDirSource:
+    """Files below `root` matching any of `globs`; ids are their paths relative to `root`."""
+
+    def __init__(
+        self,
+        name: str,
+        root: Path,
+        globs: Sequence[str] = ("**/*.md",),
+        exclude: Sequence[str] = (),
+    ) -> None:
+        self.name = name
+        self.root = root
+        self.globs = tuple(globs)
+        self.exclude = tuple(exclude)
+
+    def list(self) -> Sequence[DocumentRef]:
+        if not self.root.is_dir():
+            raise SkippableError(f"source {self.name}: {self.root} is not a readable folder")
+        found: dict[str, DocumentRef] = {}
+        for pattern in self.globs:
+            for path in self.root.glob(pattern):
+                relative = path.relative_to(self.root).as_posix()
+                if relative in found or not path.is_file() or self._excluded(path):
+                    continue
+                stat = path.stat()
+                found[relative] = DocumentRef(
+                    source=self.name,
+                    id=relative,
+                    uri=str(path),
+                    updated_at=datetime.fromtimestamp(stat.st_mtime, UTC),
+                    version=f"{stat.st_mtime_ns}-{stat.st_size}",
+                )
+        return [found[key] for key in sorted(found)]
+
+    def _excluded(self, path: Path) -> bool:
+        relative = path.relative_to(self.root)
+        return any(relative.match(pattern) for pattern in self.exclude)
+
+    def fetch(self, ref: DocumentRef) -> Document:
+        path = Path(ref.uri)
+        try:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                raise DocumentError(ref.uri, f"{size:,} bytes is more than the 5 MiB limit")
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise DocumentError(ref.uri, f"cannot read: {exc.strerror or exc}") from None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            raise DocumentError(ref.uri, "not UTF-8 text", line=line) from None
+        version = hashlib.sha256(raw).hexdigest()[:16]
+        return Document(
+            ref=DocumentRef(ref.source, ref.id, ref.uri, ref.updated_at, version),
+            title=path.stem,
+            text=text,
+        )

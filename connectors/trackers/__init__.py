@@ -1,0 +1,1 @@
+"""Trackers: where action items become issues."""

@@ -1,0 +1,223 @@
+"""The `local` tracker: issues in a SQLite file, so pmsync runs with no account anywhere.
+
+It behaves like a real tracker: issues carry the marker in their body and pmsync finds them
+again from it, so deleting the file re-creates every issue once and keeping it never duplicates.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from connectors.base import CloseReason
+from syncer.errors import FatalError, RetriableError, SkippableError
+from syncer.identity import parse_marker, render_marker
+from syncer.model import IssueDraft, IssueSnapshot, TrackerRef
+
+BOT = "pmsync"
+SYNC_LABEL = "pmsync"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS issues (
+    number INTEGER PRIMARY KEY AUTOINCREMENT,
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'open',
+    state_reason TEXT,
+    assignees TEXT NOT NULL DEFAULT '[]',
+    due TEXT,
+    labels TEXT NOT NULL DEFAULT '[]',
+    author TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    last_human_activity_at TEXT
+);
+CREATE TABLE IF NOT EXISTS comments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    number INTEGER NOT NULL REFERENCES issues(number),
+    author TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+"""
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class LocalTracker:
+    kind = "local"
+
+    def __init__(
+        self,
+        name: str,
+        path: Path,
+        *,
+        user: str = BOT,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.name = name
+        self.path = path
+        self.user = user
+        self._clock = clock
+        self._ready = False
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        """One connection per call, committed on success; sqlite errors become pmsync errors."""
+        try:
+            if not self._ready:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, timeout=10)
+        except (OSError, sqlite3.Error) as exc:
+            raise FatalError(f"local tracker {self.name}: cannot open {self.path}: {exc}") from exc
+        try:
+            with connection:
+                if not self._ready:
+                    connection.executescript(_SCHEMA)
+                    self._ready = True
+                yield connection
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise RetriableError(f"local tracker {self.name}: {exc}") from exc
+            raise FatalError(f"local tracker {self.name}: {self.path}: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            raise FatalError(f"local tracker {self.name}: {self.path}: {exc}") from exc
+        finally:
+            connection.close()
+
+    def _ref(self, number: int) -> TrackerRef:
+        return TrackerRef(self.name, f"#{number}", f"{self.path.resolve().as_uri()}#{number}")
+
+    def _number(self, ref: TrackerRef) -> int:
+        try:
+            return int(ref.key.lstrip("#"))
+        except ValueError:
+            raise SkippableError(f"local tracker {self.name}: no issue {ref.key}") from None
+
+    def snapshot(self) -> Sequence[IssueSnapshot]:
+        if not self.path.exists():
+            return []  # nothing filed yet; reading must not create the store (dry runs)
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT number, title, body, state, state_reason, assignees, due, labels, author,"
+                " created_at, updated_at, last_human_activity_at FROM issues ORDER BY number"
+            ).fetchall()
+            nudges = dict(
+                db.execute(
+                    "SELECT number, COUNT(*) FROM comments WHERE author = ? AND body LIKE ?"
+                    " GROUP BY number",
+                    (self.user, "%pmsync:nudge%"),
+                ).fetchall()
+            )
+        found = []
+        for row in rows:
+            labels = tuple(json.loads(row[7]))
+            marker = parse_marker(row[2])
+            if marker is None or row[8] != self.user or SYNC_LABEL not in labels:
+                continue
+            found.append(
+                IssueSnapshot(
+                    ref=self._ref(row[0]),
+                    item_key=marker.item_key,
+                    postmortem_id=marker.postmortem_id,
+                    state="closed" if row[3] == "closed" else "open",
+                    status_category="done" if row[3] == "closed" else "new",
+                    state_reason=row[4],
+                    title=row[1],
+                    body=row[2],
+                    assignees=tuple(json.loads(row[5])),
+                    due=date.fromisoformat(row[6]) if row[6] else None,
+                    labels=labels,
+                    created_at=datetime.fromisoformat(row[9]),
+                    updated_at=datetime.fromisoformat(row[10]),
+                    last_human_activity_at=(datetime.fromisoformat(row[11]) if row[11] else None),
+                    synced_hash=marker.content_hash,
+                    nudges=int(nudges.get(row[0], 0)),
+                )
+            )
+        return found
+
+    def create(self, draft: IssueDraft) -> TrackerRef:
+        now = self._clock().isoformat()
+        labels = sorted({SYNC_LABEL, *draft.labels})
+        with self._db() as db:
+            cursor = db.execute(
+                "INSERT INTO issues (title, body, assignees, due, labels, author, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    draft.title,
+                    _with_marker(draft),
+                    json.dumps(list(draft.assignees)),
+                    draft.due.isoformat() if draft.due else None,
+                    json.dumps(labels),
+                    self.user,
+                    now,
+                    now,
+                ),
+            )
+            number = cursor.lastrowid
+        assert number is not None
+        return self._ref(number)
+
+    def update(self, ref: TrackerRef, draft: IssueDraft, fields: Collection[str]) -> None:
+        number = self._number(ref)
+        with self._db() as db:
+            row = db.execute("SELECT labels FROM issues WHERE number = ?", (number,)).fetchone()
+            if row is None:
+                raise SkippableError(f"local tracker {self.name}: no issue {ref.key}")
+            values: dict[str, object] = {"body": _with_marker(draft)}
+            if "title" in fields:
+                values["title"] = draft.title
+            if "assignees" in fields:
+                values["assignees"] = json.dumps(list(draft.assignees))
+            if "due" in fields:
+                values["due"] = draft.due.isoformat() if draft.due else None
+            if "labels" in fields:
+                values["labels"] = json.dumps(sorted({*json.loads(row[0]), *draft.labels}))
+            values["updated_at"] = self._clock().isoformat()
+            columns = ", ".join(f"{column} = ?" for column in values)
+            db.execute(f"UPDATE issues SET {columns} WHERE number = ?", (*values.values(), number))
+
+    def close(self, ref: TrackerRef, reason: CloseReason, comment: str | None = None) -> None:
+        number = self._number(ref)
+        now = self._clock().isoformat()
+        with self._db() as db:
+            if comment:
+                db.execute(
+                    "INSERT INTO comments (number, author, body, created_at) VALUES (?, ?, ?, ?)",
+                    (number, self.user, comment, now),
+                )
+            db.execute(
+                "UPDATE issues SET state = 'closed', state_reason = ?, updated_at = ?"
+                " WHERE number = ?",
+                (reason, now, number),
+            )
+
+    def comment(self, ref: TrackerRef, body: str) -> None:
+        number = self._number(ref)
+        now = self._clock().isoformat()
+        with self._db() as db:
+            db.execute(
+                "INSERT INTO comments (number, author, body, created_at) VALUES (?, ?, ?, ?)",
+                (number, self.user, body, now),
+            )
+            db.execute("UPDATE issues SET updated_at = ? WHERE number = ?", (now, number))
+
+    def comments(self, ref: TrackerRef) -> list[tuple[str, str]]:
+        """(author, body) of each comment, oldest first; for people and tests reading the store."""
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT author, body FROM comments WHERE number = ? ORDER BY id",
+                (self._number(ref),),
+            ).fetchall()
+        return [(str(author), str(body)) for author, body in rows]
+
+
+def _with_marker(draft: IssueDraft) -> str:
+    return f"{draft.body.rstrip()}\n\n{render_marker(draft.marker)}\n"

@@ -1,0 +1,89 @@
+"""Carrying out a sync plan: the only place that writes to trackers.
+
+Each action stands alone: a failed one is recorded and the rest go on. A fatal error stops
+the writes to that tracker; what was not attempted is recorded as failed, so nothing is lost
+silently and the next run picks it up (the markers make that free).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import structlog
+
+from connectors.base import Tracker
+from syncer.errors import FatalError, PmsyncError
+from syncer.model import PlannedAction, SyncPlan, TrackerRef
+
+log = structlog.get_logger("pmsync.applier")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    action: PlannedAction
+    ok: bool = True
+    ref: TrackerRef | None = None
+    error: str | None = None
+    fatal: bool = False
+
+
+def apply(plan: SyncPlan, trackers: Mapping[str, Tracker]) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    broken: dict[str, str] = {}
+    for action in plan.actions:
+        if action.op in ("unchanged", "skip"):
+            outcomes.append(Outcome(action, ref=action.target))
+            continue
+        if action.tracker in broken:
+            error = f"not attempted: {broken[action.tracker]}"
+            outcomes.append(Outcome(action, ok=False, error=error, fatal=True))
+            continue
+        tracker = trackers[action.tracker]
+        try:
+            ref = _write(tracker, action)
+        except FatalError as exc:
+            broken[action.tracker] = str(exc)
+            log.error("tracker_failed", tracker=action.tracker, error=str(exc))
+            outcomes.append(Outcome(action, ok=False, error=str(exc), fatal=True))
+        except PmsyncError as exc:
+            log.warning(
+                "action_failed",
+                op=action.op,
+                tracker=action.tracker,
+                item=action.item.key if action.item else None,
+                error=str(exc),
+            )
+            outcomes.append(Outcome(action, ok=False, error=str(exc)))
+        else:
+            outcomes.append(Outcome(action, ref=ref))
+    return outcomes
+
+
+def _write(tracker: Tracker, action: PlannedAction) -> TrackerRef | None:
+    item = action.item.key if action.item else None
+    if action.op == "create":
+        assert action.draft is not None
+        ref = tracker.create(action.draft)
+        log.info("issue_created", tracker=tracker.name, item=item, ref=ref.key, url=ref.url)
+        return ref
+    assert action.target is not None
+    if action.op == "update":
+        assert action.draft is not None
+        tracker.update(action.target, action.draft, {*action.changes, "body"})
+        log.info(
+            "issue_updated",
+            tracker=tracker.name,
+            item=item,
+            ref=action.target.key,
+            fields=sorted(action.changes),
+        )
+    elif action.op == "close":
+        reason = action.close_reason or "completed"
+        comment = f"Closed by pmsync: {action.reason}."
+        tracker.close(action.target, reason, comment)
+        event = "duplicate_closed" if reason == "duplicate" else "issue_closed"
+        log.info(
+            event, tracker=tracker.name, item=item, ref=action.target.key, reason=action.reason
+        )
+    return action.target

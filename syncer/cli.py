@@ -1,0 +1,339 @@
+"""The `pmsync` command line.
+
+Exit codes: 0 ok; 1 findings or item-level failures; 2 usage or config error; 3 fatal.
+Command output goes to stdout; logs go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import structlog
+
+from connectors.extract import ExtractOptions
+from connectors.sources.markdown_dir import MARKDOWN_GLOBS, MarkdownDirSource
+from rules import RuleContext, select_rules
+from syncer import logs
+from syncer.applier import Outcome
+from syncer.errors import ConfigError, FatalError
+from syncer.model import Finding, Postmortem, Severity
+from syncer.people import load_directory
+from syncer.pipeline import Reading, SyncRun, read_documents, sync
+from syncer.settings import Settings, config_path, load_settings, masked_dump, secret_values
+
+EXIT_OK, EXIT_FINDINGS, EXIT_CONFIG, EXIT_FATAL = 0, 1, 2, 3
+
+log = structlog.get_logger("pmsync.cli")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    # Options valid before and after the command are SUPPRESSed, so fill them in here.
+    args.config = getattr(args, "config", None)
+    args.log_level = getattr(args, "log_level", "info")
+    logs.configure(args.log_level)
+    out = sys.stdout
+    try:
+        code: int = args.handler(args, out)
+        return code
+    except ConfigError as exc:
+        where = f"{exc.source}: " if exc.source else ""
+        for problem in exc.problems:
+            print(f"pmsync: config error: {where}{logs.REDACTOR.scrub(problem)}", file=sys.stderr)
+        return EXIT_CONFIG
+    except FatalError as exc:
+        print(f"pmsync: fatal: {logs.REDACTOR.scrub(str(exc))}", file=sys.stderr)
+        return EXIT_FATAL
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        default=argparse.SUPPRESS,
+        help="config file (default: $PMSYNC_CONFIG, else ./config.toml)",
+    )
+    common.add_argument(
+        "--log-level",
+        default=argparse.SUPPRESS,
+        choices=["debug", "info", "warning", "error"],
+        help="least important log events to show (default: info)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="pmsync",
+        description="Turn post-mortem action items into tracked issues.",
+        parents=[common],
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    extract = commands.add_parser(
+        "extract", parents=[common], help="print the action items found in documents"
+    )
+    extract.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    extract.add_argument("--format", choices=["json", "table"], default="table")
+    extract.set_defaults(handler=_cmd_extract)
+
+    lint = commands.add_parser("lint", parents=[common], help="check documents against the rules")
+    lint.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    lint.add_argument("--format", choices=["text", "json"], default="text")
+    lint.add_argument("--select", help="comma-separated code prefixes to check (default: all)")
+    lint.add_argument("--ignore", help="comma-separated code prefixes to leave out")
+    lint.add_argument(
+        "--fail-on",
+        choices=["info", "warning", "error"],
+        help="exit 1 when a finding at least this severe remains (default: error)",
+    )
+    lint.set_defaults(handler=_cmd_lint)
+
+    for name, dry, text in (
+        ("plan", True, "show what sync would do, and why (writes nothing)"),
+        ("sync", False, "file new items and update changed ones"),
+    ):
+        command = commands.add_parser(name, parents=[common], help=text)
+        command.add_argument("--format", choices=["text", "json"], default="text")
+        if not dry:
+            command.add_argument("--dry-run", action="store_true", help="write nothing")
+        command.set_defaults(handler=_cmd_sync, dry_run=dry)
+
+    config = commands.add_parser("config", parents=[common], help="settings")
+    config_commands = config.add_subparsers(dest="config_command", required=True)
+    check = config_commands.add_parser(
+        "check", parents=[common], help="validate settings and print them, secrets masked"
+    )
+    check.set_defaults(handler=_cmd_config_check)
+    return parser
+
+
+def _settings(args: argparse.Namespace, *, required: bool) -> Settings:
+    settings = load_settings(config_path(args.config), required=required)
+    logs.REDACTOR.add(secret_values(settings))
+    return settings
+
+
+def _path_sources(paths: Sequence[str]) -> list[MarkdownDirSource]:
+    sources = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            sources.append(MarkdownDirSource(raw, path, MARKDOWN_GLOBS))
+        else:
+            sources.append(MarkdownDirSource(raw, path.parent, [path.name]))
+    missing = [raw for raw in paths if not Path(raw).exists()]
+    if missing:
+        raise ConfigError([f"no such file or folder: {raw}" for raw in missing], "arguments")
+    return sources
+
+
+def _read_paths(
+    args: argparse.Namespace, select: Sequence[str], ignore: Sequence[str]
+) -> tuple[Settings, Reading]:
+    settings = _settings(args, required=False)
+    directory = load_directory(settings)
+    reading = read_documents(
+        _path_sources(args.paths),
+        options=ExtractOptions(),
+        rule_select=select,
+        rule_ignore=ignore,
+        context=RuleContext(is_known_person=lambda o: directory.resolve(o) is not None),
+    )
+    for problem in reading.problems:
+        print(f"{problem.where}: error: {problem.message}", file=sys.stderr)
+    return settings, reading
+
+
+def _cmd_extract(args: argparse.Namespace, out: TextIO) -> int:
+    _, reading = _read_paths(args, ("PM",), ())
+    if args.format == "json":
+        payload = {"documents": [_document_json(pm) for pm in reading.postmortems]}
+        json.dump(payload, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        for pm in reading.postmortems:
+            _print_document_table(pm, out)
+    return EXIT_FINDINGS if reading.problems else EXIT_OK
+
+
+def _document_json(pm: Postmortem) -> dict[str, Any]:
+    return {
+        "path": pm.ref.uri,
+        "id": pm.id,
+        "title": pm.title,
+        "template": pm.template,
+        "items": [
+            {
+                "key": item.key,
+                "title": item.title,
+                "owner": item.owner,
+                "due": item.due.isoformat() if item.due else None,
+                "due_text": item.due_text,
+                "tickets": list(item.tickets),
+                "kind": item.kind,
+                "priority": item.priority,
+                "status": item.status,
+                "placeholder": item.placeholder,
+                "line": item.line,
+            }
+            for item in pm.items
+        ],
+    }
+
+
+def _print_document_table(pm: Postmortem, out: TextIO) -> None:
+    label = " (template)" if pm.template else ""
+    out.write(f"{pm.ref.uri}: {pm.title}{label} — {len(pm.items)} items\n")
+    rows = [("LINE", "OWNER", "DUE", "STATUS", "TITLE")]
+    for item in pm.items:
+        due = item.due.isoformat() if item.due else (item.due_text or "-")
+        title = item.title if len(item.title) <= 70 else item.title[:69] + "…"
+        if item.placeholder:
+            title = f"[placeholder] {title}"
+        rows.append((str(item.line), item.owner or "-", due, item.status or "-", title))
+    _write_table(rows, out, indent="  ")
+    out.write("\n")
+
+
+def _write_table(rows: Sequence[Sequence[str]], out: TextIO, indent: str = "") -> None:
+    if len(rows) <= 1:
+        return
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        out.write(indent + "  ".join([*cells, row[-1]]).rstrip() + "\n")
+
+
+def _codes(value: str | None, default: Sequence[str]) -> list[str]:
+    if value is None:
+        return list(default)
+    return [code.strip().upper() for code in value.split(",") if code.strip()]
+
+
+def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
+    settings = _settings(args, required=False)
+    select = _codes(args.select, settings.rules.select)
+    ignore = _codes(args.ignore, settings.rules.ignore)
+    select_rules(select, ignore)  # a typo'd code is an error before any document is read
+    _, reading = _read_paths(args, select, ignore)
+    fail_on = Severity(args.fail_on or settings.rules.fail_on)
+    if args.format == "json":
+        json.dump({"findings": [_finding_json(f) for f in reading.findings]}, out, indent=2)
+        out.write("\n")
+    else:
+        for finding in reading.findings:
+            out.write(
+                f"{finding.doc}:{finding.line}: {finding.code} "
+                f"[{finding.severity}] {finding.message}\n"
+            )
+        documents = len(reading.postmortems)
+        out.write(f"{len(reading.findings)} findings in {documents} documents\n")
+    failing = any(f.severity.rank >= fail_on.rank for f in reading.findings)
+    return EXIT_FINDINGS if failing or reading.problems else EXIT_OK
+
+
+def _finding_json(finding: Finding) -> dict[str, Any]:
+    return {
+        "code": finding.code,
+        "severity": str(finding.severity),
+        "message": finding.message,
+        "path": finding.doc,
+        "line": finding.line,
+        "item": finding.item_key,
+    }
+
+
+def _cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
+    settings = _settings(args, required=True)
+    run = sync(settings, dry_run=args.dry_run)
+    counts = _counts(run)
+    if args.format == "json":
+        payload: dict[str, Any] = {**counts, "dry_run": run.dry_run}
+        payload["actions"] = [_action_json(o) for o in run.outcomes]
+        payload["problems"] = [{"where": p.where, "message": p.message} for p in run.problems]
+        json.dump(payload, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        _print_sync_text(run, counts, out)
+    log.info("sync_finished", dry_run=run.dry_run, **counts)
+    if any(p.fatal for p in run.problems):
+        return EXIT_FATAL
+    return EXIT_FINDINGS if counts["failed"] or run.problems else EXIT_OK
+
+
+def _counts(run: SyncRun) -> dict[str, int]:
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "closed": 0, "failed": 0}
+    names = {"create": "created", "update": "updated", "unchanged": "unchanged", "close": "closed"}
+    for outcome in run.outcomes:
+        if not outcome.ok:
+            counts["failed"] += 1
+        elif outcome.action.op in names:
+            counts[names[outcome.action.op]] += 1
+    return counts
+
+
+def _action_json(outcome: Outcome) -> dict[str, Any]:
+    action = outcome.action
+    entry: dict[str, Any] = {
+        "op": action.op,
+        "item": action.item.key if action.item else None,
+        "title": action.item.title if action.item else None,
+        "tracker": action.tracker,
+        "ref": outcome.ref.key if outcome.ref else None,
+        "url": outcome.ref.url if outcome.ref else None,
+        "reason": action.reason,
+    }
+    if not outcome.ok:
+        entry["error"] = outcome.error
+    return entry
+
+
+def _print_sync_text(run: SyncRun, counts: dict[str, int], out: TextIO) -> None:
+    rows = [("OP", "TRACKER", "REF", "ITEM", "REASON")]
+    for outcome in run.outcomes:
+        action = outcome.action
+        title = action.item.title if action.item else ""
+        title = title if len(title) <= 50 else title[:49] + "…"
+        op = action.op if outcome.ok else f"{action.op} FAILED"
+        reason = action.reason if outcome.ok else f"{action.reason}: {outcome.error}"
+        ref = outcome.ref.key if outcome.ref else "-"
+        rows.append((op, action.tracker, ref, title or "-", reason))
+    _write_table(rows, out)
+    for problem in run.problems:
+        out.write(f"problem: {problem.where}: {problem.message}\n")
+    prefix = "dry run, would have: " if run.dry_run else ""
+    summary = ", ".join(f"{name} {number}" for name, number in counts.items())
+    out.write(f"{prefix}{summary}\n")
+
+
+def _cmd_config_check(args: argparse.Namespace, out: TextIO) -> int:
+    settings = _settings(args, required=True)
+    out.write(f"# {settings.origin}: valid\n")
+    out.write(_toml(masked_dump(settings)))
+    return EXIT_OK
+
+
+def _toml(data: dict[str, Any], prefix: str = "") -> str:
+    """Settings as TOML, for `config check`: plain keys first, then tables, then arrays of them."""
+    lines = []
+    tables = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            tables.append((f"[{prefix}{key}]", value, f"{prefix}{key}."))
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            tables += [(f"[[{prefix}{key}]]", entry, f"{prefix}{key}.") for entry in value]
+        else:
+            lines.append(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+    text = "".join(line + "\n" for line in lines)
+    for header, value, inner in tables:
+        text += f"\n{header}\n{_toml(value, inner)}"
+    return text
+
+
+if __name__ == "__main__":
+    sys.exit(main())

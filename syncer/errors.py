@@ -1,0 +1,47 @@
+"""pmsync's one error root, classified by what the caller should do about an error.
+
+Connector code translates library exceptions into these at its boundary; nothing above
+`connectors/` ever sees a `requests`, PyGithub or jira exception.
+"""
+
+from __future__ import annotations
+
+
+class PmsyncError(Exception):
+    """Root of every error pmsync raises on purpose."""
+
+
+class ConfigError(PmsyncError):
+    """The settings are wrong; the run cannot start. Exit code 2."""
+
+    def __init__(self, problems: list[str], source: str = "") -> None:
+        self.problems = problems
+        self.source = source
+        where = f"{source}: " if source else ""
+        super().__init__(where + "; ".join(problems))
+
+
+class FatalError(PmsyncError):
+    """Nothing more can be done in this run (bad credentials, tracker gone). Exit code 3."""
+
+
+class RetriableError(PmsyncError):
+    """A passing fault (timeout, 5xx, rate limit); the same call may succeed later."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class SkippableError(PmsyncError):
+    """This one document, item or request failed; the others go on."""
+
+
+class DocumentError(SkippableError):
+    """A document could not be read or parsed; `path` names it for the user."""
+
+    def __init__(self, path: str, message: str, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"{where}: {message}")

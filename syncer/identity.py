@@ -1,0 +1,69 @@
+"""The in-band identity of synced issues: the hidden marker and the content hash.
+
+Every issue pmsync creates carries `<!-- pmsync:v1 item=<key> pm=<post-mortem> hash=<hash> -->`,
+so a fresh process with no local state can find it again in the tracker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from difflib import SequenceMatcher
+from urllib.parse import quote, unquote
+
+from syncer.model import IssueDraft, Marker, normalise_title
+
+_MARKER_RE = re.compile(r"<!--\s*pmsync:v1\s+(?P<attrs>[^>]*?)\s*-->")
+_ATTR_RE = re.compile(r"(\w+)=(\S+)")
+_ANY_COMMENT_RE = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
+
+# Titles at least this similar are taken to be the same item, retitled in the document.
+RETITLE_THRESHOLD = 0.75
+
+
+def render_marker(marker: Marker) -> str:
+    parts = [f"item={marker.item_key}"]
+    if marker.postmortem_id:
+        parts.append(f"pm={quote(marker.postmortem_id, safe='/')}")
+    parts.append(f"hash={marker.content_hash}")
+    return f"<!-- pmsync:v1 {' '.join(parts)} -->"
+
+
+def parse_marker(body: str | None) -> Marker | None:
+    """The last pmsync marker in an issue body, or None when there is none."""
+    if not body:
+        return None
+    found = list(_MARKER_RE.finditer(body))
+    if not found:
+        return None
+    attrs = dict(_ATTR_RE.findall(found[-1].group("attrs")))
+    key = attrs.get("item")
+    if not key or not re.fullmatch(r"[0-9a-z-]{4,64}", key):
+        return None
+    pm = attrs.get("pm")
+    return Marker(key, attrs.get("hash", ""), unquote(pm) if pm else None)
+
+
+def strip_comments(text: str) -> str:
+    """Remove HTML comments, so text copied from a document cannot plant a marker."""
+    return _ANY_COMMENT_RE.sub("", text)
+
+
+def content_hash(draft: IssueDraft) -> str:
+    """A hash of everything pmsync writes for an item; equal hashes mean nothing to write."""
+    payload = json.dumps(
+        {
+            "title": draft.title,
+            "body": draft.body,
+            "assignees": sorted(draft.assignees),
+            "due": draft.due.isoformat() if draft.due else None,
+            "labels": sorted(draft.labels),
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def title_similarity(a: str, b: str) -> float:
+    return SequenceMatcher(None, normalise_title(a), normalise_title(b)).ratio()

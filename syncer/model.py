@@ -1,0 +1,229 @@
+"""The values pmsync passes between stages: documents, post-mortems, items, people, issues.
+
+Everything here is a frozen value; nothing here does I/O or imports other pmsync modules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal
+
+
+class Severity(StrEnum):
+    """How much a finding matters; ordered from least to most."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRef:
+    """Where a document came from; `id` is stable across runs (path relative to the source root)."""
+
+    source: str
+    id: str
+    uri: str
+    updated_at: datetime | None = None
+    version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    ref: DocumentRef
+    title: str
+    text: str
+    format: Literal["markdown", "html"] = "markdown"
+
+
+@dataclass(frozen=True, slots=True)
+class ActionItem:
+    """One action item as the document states it.
+
+    `due` is set only when the due text was understood without doubt; `due_text` keeps what the
+    document said either way. `placeholder` items (template leftovers) are never synced.
+    """
+
+    key: str
+    postmortem_id: str
+    title: str
+    description: str = ""
+    owner: str | None = None
+    due: date | None = None
+    due_text: str | None = None
+    priority: str | None = None
+    kind: str | None = None
+    status: str | None = None
+    tickets: tuple[str, ...] = ()
+    root_cause: str | None = None
+    line: int = 0
+    placeholder: bool = False
+    suppressed: frozenset[str] = frozenset()
+
+    @property
+    def is_done(self) -> bool:
+        return normalise_status(self.status) == "done"
+
+
+_DONE_WORDS = frozenset(
+    {"done", "completed", "complete", "closed", "fixed", "resolved", "finished"}
+)
+
+
+def normalise_status(status: str | None) -> Literal["done", "open"] | None:
+    """Map a status as written ("DONE", "Completed", "open", "[ ]") to done/open/unknown."""
+    if not status:
+        return None
+    words = status.strip().lower()
+    if words in _DONE_WORDS or words.startswith(("done", "completed")):
+        return "done"
+    return "open"
+
+
+@dataclass(frozen=True, slots=True)
+class Postmortem:
+    id: str
+    ref: DocumentRef
+    title: str
+    incident_date: date | None = None
+    severity: str | None = None
+    team: str | None = None
+    facilitator: str | None = None
+    route: str | None = None
+    items: tuple[ActionItem, ...] = ()
+    root_causes: tuple[str, ...] = ()
+    template: bool = False
+    has_action_section: bool = False
+    suppressed: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """One person of the people directory; `key` is their canonical name."""
+
+    key: str
+    names: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    github: str | None = None
+    jira: str | None = None
+    manager: str | None = None
+    team: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerRef:
+    tracker: str
+    key: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """The identity pmsync writes into every issue it creates."""
+
+    item_key: str
+    content_hash: str
+    postmortem_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IssueSnapshot:
+    """An issue pmsync created, as the tracker shows it now."""
+
+    ref: TrackerRef
+    item_key: str
+    state: Literal["open", "closed"]
+    title: str
+    body: str
+    postmortem_id: str | None = None
+    status_category: Literal["new", "indeterminate", "done"] = "new"
+    state_reason: str | None = None
+    assignees: tuple[str, ...] = ()
+    due: date | None = None
+    labels: tuple[str, ...] = ()
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    last_human_activity_at: datetime | None = None
+    synced_hash: str = ""
+    nudges: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class IssueDraft:
+    """What an issue should look like, before a tracker gives it an identity."""
+
+    item_key: str
+    postmortem_id: str
+    title: str
+    body: str
+    assignees: tuple[str, ...] = ()
+    due: date | None = None
+    labels: tuple[str, ...] = ()
+    content_hash: str = ""
+
+    @property
+    def marker(self) -> Marker:
+        return Marker(self.item_key, self.content_hash, self.postmortem_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    severity: Severity
+    message: str
+    doc: str
+    line: int = 0
+    item_key: str | None = None
+
+
+Op = Literal["create", "update", "close", "unchanged", "skip"]
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedAction:
+    """One step of a sync, with the reason a person can read in `pmsync plan`."""
+
+    op: Op
+    tracker: str
+    reason: str
+    item: ActionItem | None = None
+    target: TrackerRef | None = None
+    draft: IssueDraft | None = None
+    changes: Mapping[str, object] = field(default_factory=dict)
+    close_reason: Literal["completed", "not_planned", "duplicate"] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncPlan:
+    actions: tuple[PlannedAction, ...] = ()
+
+    def count(self, op: Op) -> int:
+        return sum(1 for action in self.actions if action.op == op)
+
+
+def normalise_title(title: str) -> str:
+    """Lower-case words only: the form titles are compared and hashed in."""
+    return " ".join(re.findall(r"[^\W_]+", title.casefold()))
+
+
+def item_key(postmortem_id: str, title: str, explicit_id: str | None = None) -> str:
+    """A short, stable, label-safe key for an item.
+
+    An id written in the document (an `ID` column, `AI-3`) wins, so a retitled item keeps its
+    key; otherwise the key follows the post-mortem and the normalised title.
+    """
+    basis = f"id:{explicit_id.strip().casefold()}" if explicit_id else normalise_title(title)
+    digest = hashlib.sha256(f"{postmortem_id}\0{basis}".encode()).hexdigest()
+    return digest[:12]

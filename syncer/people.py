@@ -1,0 +1,84 @@
+"""The people directory: who an owner written in a document is, in each tracker.
+
+Owners resolve by name, alias, handle or e-mail, case-insensitively; anything else is reported
+as unresolved, never guessed.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pydantic import TypeAdapter, ValidationError
+
+from syncer.errors import ConfigError
+from syncer.model import Person
+from syncer.settings import PersonSettings, Settings, format_validation_error
+
+
+def _normal(name: str) -> str:
+    return " ".join(name.strip().lstrip("@").casefold().split())
+
+
+@dataclass(frozen=True, slots=True)
+class Directory:
+    people: tuple[Person, ...]
+
+    @classmethod
+    def from_entries(cls, entries: Iterable[PersonSettings]) -> Directory:
+        people = []
+        for entry in entries:
+            emails = [entry.email] if isinstance(entry.email, str) else list(entry.email or [])
+            people.append(
+                Person(
+                    key=entry.name,
+                    names=(entry.name, *entry.aliases),
+                    emails=tuple(emails),
+                    github=entry.github,
+                    jira=entry.jira,
+                    manager=entry.manager,
+                    team=entry.team,
+                )
+            )
+        return cls(tuple(people))
+
+    def resolve(self, owner: str | None) -> Person | None:
+        """The one person `owner` names, or None when nobody (or more than one) matches."""
+        if not owner:
+            return None
+        wanted = _normal(owner)
+        matches = {
+            person.key: person
+            for person in self.people
+            if wanted in {_normal(n) for n in (*person.names, *person.emails, person.github or "")}
+        }
+        return next(iter(matches.values())) if len(matches) == 1 else None
+
+
+def handle_for(person: Person, tracker_kind: str) -> str:
+    """How `person` is named as an assignee in a tracker of this kind."""
+    if tracker_kind == "github" and person.github:
+        return person.github
+    if tracker_kind == "jira" and person.jira:
+        return person.jira
+    return person.key
+
+
+def load_directory(settings: Settings) -> Directory:
+    entries = list(settings.people)
+    if settings.people_file is not None:
+        path = settings.path(settings.people_file)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError([f"people_file: cannot read: {exc}"], str(path)) from exc
+        unknown = set(data) - {"people"}
+        if unknown:
+            raise ConfigError([f"{key}: unknown key" for key in sorted(unknown)], str(path))
+        try:
+            entries += TypeAdapter(list[PersonSettings]).validate_python(data.get("people", []))
+        except ValidationError as exc:
+            problems = [f"people.{line}" for line in format_validation_error(exc)]
+            raise ConfigError(problems, str(path)) from None
+    return Directory.from_entries(entries)

@@ -1,0 +1,197 @@
+"""One run, composed: read documents, check them, read trackers, plan, and (unless dry) apply.
+
+Every failure that concerns one document or one tracker is collected as a `Problem` and the
+run goes on with the rest.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+import structlog
+
+from connectors.base import DocumentSource, Tracker
+from connectors.extract import ExtractOptions, extract
+from connectors.sources.markdown_dir import MarkdownDirSource
+from connectors.trackers.local import LocalTracker
+from rules import RuleContext, check, select_rules
+from syncer.applier import Outcome, apply
+from syncer.errors import ConfigError, FatalError, PmsyncError
+from syncer.model import Finding, IssueSnapshot, Postmortem, SyncPlan
+from syncer.people import Directory, load_directory
+from syncer.planner import Target, plan
+from syncer.settings import LocalTrackerSettings, RoutingSettings, Settings
+
+log = structlog.get_logger("pmsync.pipeline")
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something that went wrong for one document, source or tracker."""
+
+    where: str
+    message: str
+    fatal: bool = False
+
+
+@dataclass(slots=True)
+class Reading:
+    """The documents of one run, read and checked."""
+
+    postmortems: list[Postmortem] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def findings_by_item(self) -> dict[str, list[Finding]]:
+        grouped: dict[str, list[Finding]] = defaultdict(list)
+        for finding in self.findings:
+            if finding.item_key:
+                grouped[finding.item_key].append(finding)
+        return grouped
+
+
+@dataclass(slots=True)
+class SyncRun:
+    reading: Reading
+    plan: SyncPlan
+    outcomes: list[Outcome]
+    problems: list[Problem]
+    dry_run: bool
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for o in self.outcomes if not o.ok)
+
+
+def read_documents(
+    sources: Iterable[DocumentSource],
+    *,
+    options: ExtractOptions,
+    rule_select: Sequence[str] = ("PM",),
+    rule_ignore: Sequence[str] = (),
+    context: RuleContext | None = None,
+) -> Reading:
+    """Read, extract and check every document; one bad document is a problem, not a stop."""
+    rules = select_rules(rule_select, rule_ignore)
+    reading = Reading()
+    for source in sources:
+        try:
+            refs = source.list()
+        except PmsyncError as exc:
+            reading.problems.append(Problem(f"source {source.name}", str(exc)))
+            log.error("source_failed", source=source.name, error=str(exc))
+            continue
+        for ref in refs:
+            try:
+                postmortem = extract(source.fetch(ref), options)
+            except PmsyncError as exc:
+                reading.problems.append(Problem(ref.uri, str(exc)))
+                log.error("document_failed", source=source.name, document=ref.id, error=str(exc))
+                continue
+            reading.postmortems.append(postmortem)
+            reading.findings += check(postmortem, rules, context)
+            log.debug("document_read", document=ref.id, items=len(postmortem.items))
+    return reading
+
+
+def build_sources(settings: Settings) -> list[DocumentSource]:
+    sources: list[DocumentSource] = []
+    for name, config in settings.sources.items():
+        globs = [config.glob] if isinstance(config.glob, str) else config.glob
+        sources.append(MarkdownDirSource(name, settings.path(config.path), globs, config.exclude))
+    return sources
+
+
+def build_trackers(
+    settings: Settings, clock: Callable[[], datetime] | None = None
+) -> dict[str, Tracker]:
+    trackers: dict[str, Tracker] = {}
+    for name, config in settings.trackers.items():
+        if isinstance(config, LocalTrackerSettings):
+            path = settings.local_store(config)
+            trackers[name] = LocalTracker(name, path, clock=clock or _utcnow)
+        else:
+            problem = f"trackers.{name}.kind: {config.kind!r} is not available in this version"
+            raise ConfigError([problem], settings.origin)
+    return trackers
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def route_for(postmortem: Postmortem, routing: RoutingSettings) -> str:
+    """The tracker for a post-mortem: its front matter `tracker:`, a matching rule, the default."""
+    if postmortem.route:
+        return postmortem.route
+    for rule in routing.rules:
+        if rule.team is not None and (postmortem.team or "").casefold() != rule.team.casefold():
+            continue
+        severity = (postmortem.severity or "").casefold()
+        if rule.severity is not None and severity != rule.severity.casefold():
+            continue
+        return rule.tracker
+    return routing.default
+
+
+def targets_of(settings: Settings, trackers: Mapping[str, Tracker]) -> dict[str, Target]:
+    return {
+        name: Target(name, tracker.kind, tuple(settings.trackers[name].labels))
+        for name, tracker in trackers.items()
+    }
+
+
+def sync(
+    settings: Settings,
+    *,
+    dry_run: bool,
+    trackers: Mapping[str, Tracker] | None = None,
+    sources: Sequence[DocumentSource] | None = None,
+) -> SyncRun:
+    """The whole sync: documents to issues. With `dry_run` nothing is written anywhere."""
+    directory = load_directory(settings)
+    reading = read_documents(
+        sources if sources is not None else build_sources(settings),
+        options=ExtractOptions(),
+        rule_select=settings.rules.select,
+        rule_ignore=settings.rules.ignore,
+        context=_rule_context(directory),
+    )
+    active = dict(trackers) if trackers is not None else build_trackers(settings)
+    problems = list(reading.problems)
+    routed = []
+    for postmortem in reading.postmortems:
+        route = route_for(postmortem, settings.routing)
+        if route not in active:
+            problems.append(Problem(postmortem.ref.uri, f"front matter names no tracker {route!r}"))
+        routed.append(replace(postmortem, route=route))
+    snapshots: dict[str, Sequence[IssueSnapshot]] = {}
+    for name in sorted({pm.route or "" for pm in routed} & set(active)):
+        try:
+            snapshots[name] = active[name].snapshot()
+        except PmsyncError as exc:
+            fatal = isinstance(exc, FatalError)
+            problems.append(Problem(f"tracker {name}", str(exc), fatal))
+            log.error("tracker_unreadable", tracker=name, error=str(exc))
+    the_plan = plan(
+        routed,
+        snapshots,
+        targets_of(settings, active),
+        directory,
+        reading.findings_by_item(),
+        settings.sync,
+    )
+    outcomes = (
+        [Outcome(a, ref=a.target) for a in the_plan.actions] if dry_run else apply(the_plan, active)
+    )
+    for tracker in sorted({o.action.tracker for o in outcomes if o.fatal}):
+        error = next(o.error for o in outcomes if o.fatal and o.action.tracker == tracker)
+        problems.append(Problem(f"tracker {tracker}", error or "failed", fatal=True))
+    return SyncRun(reading, the_plan, outcomes, problems, dry_run)
+
+
+def _rule_context(directory: Directory) -> RuleContext:
+    return RuleContext(is_known_person=lambda owner: directory.resolve(owner) is not None)

@@ -1,0 +1,249 @@
+"""Deciding what a sync does: create, update, close or leave each issue, and why.
+
+Pure: the plan is a function of the post-mortems read, the tracker snapshots and the settings.
+The tracker is the source of truth; the marker in each issue is the key.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from syncer.identity import RETITLE_THRESHOLD, strip_comments, title_similarity
+from syncer.model import (
+    ActionItem,
+    Finding,
+    IssueDraft,
+    IssueSnapshot,
+    PlannedAction,
+    Postmortem,
+    SyncPlan,
+)
+from syncer.people import Directory, handle_for
+from syncer.render import render_draft
+from syncer.settings import SyncSettings
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A tracker as the planner sees it: its name, kind and the labels every issue gets."""
+
+    name: str
+    kind: str
+    labels: tuple[str, ...] = ()
+
+
+def plan(
+    postmortems: Sequence[Postmortem],
+    snapshots: Mapping[str, Sequence[IssueSnapshot]],
+    targets: Mapping[str, Target],
+    directory: Directory,
+    findings: Mapping[str, Sequence[Finding]],
+    settings: SyncSettings,
+) -> SyncPlan:
+    """The plan for every tracker. `postmortems` carry their resolved route in `.route`.
+
+    A tracker missing from `snapshots` could not be read; its items are skipped, not created,
+    since creating without knowing what exists is how duplicates are made.
+    """
+    actions: list[PlannedAction] = []
+    by_tracker: dict[str, list[Postmortem]] = defaultdict(list)
+    for postmortem in postmortems:
+        by_tracker[postmortem.route or ""].append(postmortem)
+    for name, routed in by_tracker.items():
+        target = targets.get(name)
+        if target is None or name not in snapshots:
+            why = "no such tracker" if target is None else "tracker could not be read"
+            actions += [
+                PlannedAction("skip", name, f"{why}: {name!r}", item=item)
+                for postmortem in routed
+                for item in postmortem.items
+                if not item.placeholder
+            ]
+            continue
+        actions += _plan_tracker(routed, snapshots[name], target, directory, findings, settings)
+    return SyncPlan(tuple(actions))
+
+
+def _plan_tracker(
+    postmortems: Sequence[Postmortem],
+    snapshots: Sequence[IssueSnapshot],
+    target: Target,
+    directory: Directory,
+    findings: Mapping[str, Sequence[Finding]],
+    settings: SyncSettings,
+) -> list[PlannedAction]:
+    actions: list[PlannedAction] = []
+    by_key: dict[str, list[IssueSnapshot]] = defaultdict(list)
+    for snap in snapshots:
+        by_key[snap.item_key].append(snap)
+    current: dict[str, IssueSnapshot] = {}
+    for key, group in by_key.items():
+        keeper, *extra = sorted(group, key=_age)
+        current[key] = keeper
+        actions += [
+            PlannedAction(
+                "close",
+                target.name,
+                f"duplicate of {keeper.ref.key}",
+                target=dup.ref,
+                close_reason="duplicate",
+            )
+            for dup in extra
+            if dup.state == "open"
+        ]
+
+    items = [
+        (postmortem, item)
+        for postmortem in postmortems
+        for item in postmortem.items
+        if not item.placeholder
+    ]
+    matched = _match(items, current)
+    for postmortem in postmortems:
+        for item in postmortem.items:
+            if item.placeholder:
+                actions.append(
+                    PlannedAction("skip", target.name, "placeholder, not a real item", item=item)
+                )
+    for postmortem, item in items:
+        person = directory.resolve(item.owner)
+        draft = render_draft(
+            item,
+            postmortem,
+            person=person,
+            assignee=handle_for(person, target.kind) if person else None,
+            findings=findings.get(item.key, ()),
+            labels=(*target.labels, *settings.labels),
+        )
+        actions.append(_plan_item(item, draft, matched.get(item.key), target, settings))
+
+    routed_ids = {postmortem.id for postmortem in postmortems}
+    used = {snap.ref for snap in matched.values()}
+    for snap in current.values():
+        if snap.ref in used or snap.state != "open" or snap.postmortem_id not in routed_ids:
+            continue
+        if settings.close_removed:
+            actions.append(
+                PlannedAction(
+                    "close",
+                    target.name,
+                    "no longer in the post-mortem",
+                    target=snap.ref,
+                    close_reason="not_planned",
+                )
+            )
+    return actions
+
+
+def _age(snap: IssueSnapshot) -> tuple[datetime, str]:
+    created = snap.created_at or datetime.max.replace(tzinfo=UTC)
+    return created, snap.ref.key.rjust(20, "0")
+
+
+def _match(
+    items: Sequence[tuple[Postmortem, ActionItem]], current: Mapping[str, IssueSnapshot]
+) -> dict[str, IssueSnapshot]:
+    """Issue for each item: by key, else an unclaimed issue of the same post-mortem whose
+    title is close enough (the item was retitled in the document)."""
+    matched = {item.key: current[item.key] for _, item in items if item.key in current}
+    item_keys = {item.key for _, item in items}
+    spare = [snap for key, snap in current.items() if key not in item_keys]
+    candidates = sorted(
+        (
+            (title_similarity(item.title, snap.title), index, item.key, snap)
+            for index, (postmortem, item) in enumerate(items)
+            if item.key not in matched
+            for snap in spare
+            if snap.postmortem_id == postmortem.id
+        ),
+        key=lambda entry: (-entry[0], entry[1]),
+    )
+    taken: set[str] = set()
+    for score, _, key, snap in candidates:
+        if score < RETITLE_THRESHOLD:
+            break
+        if key in matched or snap.item_key in taken:
+            continue
+        matched[key] = snap
+        taken.add(snap.item_key)
+    return matched
+
+
+def _plan_item(
+    item: ActionItem,
+    draft: IssueDraft,
+    snap: IssueSnapshot | None,
+    target: Target,
+    settings: SyncSettings,
+) -> PlannedAction:
+    where = f"{item.postmortem_id}:{item.line}"
+    if snap is None:
+        if item.is_done and settings.close_done:
+            return PlannedAction(
+                "skip", target.name, "done in the post-mortem before it was filed", item=item
+            )
+        return PlannedAction("create", target.name, f"new item at {where}", item=item, draft=draft)
+    if item.is_done and settings.close_done and snap.state == "open":
+        return PlannedAction(
+            "close",
+            target.name,
+            "marked done in the post-mortem",
+            item=item,
+            target=snap.ref,
+            close_reason="completed",
+        )
+    if draft.content_hash == snap.synced_hash and draft.item_key == snap.item_key:
+        return PlannedAction(
+            "unchanged", target.name, "no change since last sync", item=item, target=snap.ref
+        )
+    changes = _changes(draft, snap)
+    reason = "; ".join(_describe(name, old, new) for name, (old, new) in changes.items())
+    if snap.item_key != draft.item_key:
+        reason = (
+            f"retitled in the post-mortem; {reason}" if reason else "retitled in the post-mortem"
+        )
+    return PlannedAction(
+        "update",
+        target.name,
+        reason or "refresh pmsync's marker",
+        item=item,
+        target=snap.ref,
+        draft=draft,
+        changes=changes,
+    )
+
+
+def _changes(draft: IssueDraft, snap: IssueSnapshot) -> dict[str, tuple[object, object]]:
+    """The fields whose value in the tracker differs from what pmsync wants now."""
+    changes: dict[str, tuple[object, object]] = {}
+    if draft.title != snap.title:
+        changes["title"] = (snap.title, draft.title)
+    if strip_comments(snap.body).rstrip() != draft.body.rstrip():
+        changes["body"] = ("…", "…")
+    if sorted(draft.assignees) != sorted(snap.assignees):
+        changes["assignees"] = (tuple(snap.assignees), tuple(draft.assignees))
+    if draft.due != snap.due:
+        changes["due"] = (snap.due, draft.due)
+    missing = sorted(set(draft.labels) - set(snap.labels))
+    if missing:
+        changes["labels"] = ((), tuple(missing))
+    return changes
+
+
+def _describe(name: str, old: object, new: object) -> str:
+    if name == "body":
+        return "description changed"
+    if name == "title":
+        return "title changed"
+    if name == "labels":
+        return f"labels added: {_show(new)}"
+    return f"{name} {_show(old)} → {_show(new)}"
+
+
+def _show(value: object) -> str:
+    if isinstance(value, tuple):
+        return ", ".join(map(str, value)) or "none"
+    return "none" if value is None else str(value)

@@ -1,0 +1,354 @@
+"""Typed settings: one TOML file plus `PMSYNC_<SECTION>__<KEY>` environment variables.
+
+Validation errors are reported with their TOML key path (`trackers.gh.repo: field required`).
+Relative paths in the file are taken from the folder the file is in.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from syncer.errors import ConfigError
+
+CONFIG_ENV = "PMSYNC_CONFIG"
+DEFAULT_CONFIG = Path("config.toml")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _read_secret_file(path: Path | None) -> SecretStr | None:
+    if path is None:
+        return None
+    return SecretStr(path.read_text(encoding="utf-8").strip())
+
+
+def _check_readable(path: Path | None) -> Path | None:
+    if path is not None and not path.is_file():
+        raise ValueError(f"no readable file at {path}")
+    return path
+
+
+# --- sources -----------------------------------------------------------------------------------
+
+
+class MarkdownDirSource(_Section):
+    """Post-mortems as Markdown files in a folder (a checkout of a Git repository, say)."""
+
+    kind: Literal["markdown-dir"]
+    path: Path
+    glob: str | list[str] = "**/*.md"
+    exclude: list[str] = Field(default_factory=list)
+
+
+SourceSettings = MarkdownDirSource
+
+
+# --- trackers ----------------------------------------------------------------------------------
+
+
+class LocalTrackerSettings(_Section):
+    """The embedded tracker: a SQLite file. Needs no account anywhere."""
+
+    kind: Literal["local"]
+    path: Path | None = None  # default: <state_dir>/local-tracker.sqlite3
+    labels: list[str] = Field(default_factory=list)
+
+
+class GithubTrackerSettings(_Section):
+    kind: Literal["github"]
+    repo: Annotated[str, Field(pattern=r"^[\w.-]+/[\w.-]+$")]
+    base_url: str = "https://api.github.com"
+    token: SecretStr | None = None
+    token_file: Path | None = None
+    app_id: int | None = None
+    private_key_file: Path | None = None
+    installation_id: int | None = None
+    labels: list[str] = Field(default_factory=list)
+    due_date: Literal["body", "milestone", "issue-field"] = "body"
+
+    _check_files = field_validator("token_file", "private_key_file")(_check_readable)
+
+    @model_validator(mode="after")
+    def _load_secret_files(self) -> GithubTrackerSettings:
+        if self.token is None and self.token_file is not None:
+            object.__setattr__(self, "token", _read_secret_file(self.token_file))
+        return self
+
+
+class JiraTrackerSettings(_Section):
+    kind: Literal["jira"]
+    url: Annotated[str, Field(pattern=r"^https?://")]
+    deployment: Literal["cloud", "datacenter"] | None = None
+    project: str
+    issue_type: str = "Task"
+    email: str | None = None
+    api_token: SecretStr | None = None
+    api_token_file: Path | None = None
+    token: SecretStr | None = None
+    token_file: Path | None = None
+    components: list[str] = Field(default_factory=list)
+    priority_map: dict[str, str] = Field(default_factory=dict)
+    labels: list[str] = Field(default_factory=list)
+    fields: dict[str, Any] = Field(default_factory=dict)
+
+    _check_files = field_validator("api_token_file", "token_file")(_check_readable)
+
+    @model_validator(mode="after")
+    def _load_secret_files(self) -> JiraTrackerSettings:
+        if self.api_token is None and self.api_token_file is not None:
+            object.__setattr__(self, "api_token", _read_secret_file(self.api_token_file))
+        if self.token is None and self.token_file is not None:
+            object.__setattr__(self, "token", _read_secret_file(self.token_file))
+        return self
+
+
+TrackerSettings = Annotated[
+    LocalTrackerSettings | GithubTrackerSettings | JiraTrackerSettings,
+    Field(discriminator="kind"),
+]
+TRACKER_KINDS = ("local", "github", "jira")
+SOURCE_KINDS = ("markdown-dir",)
+
+
+# --- the rest ----------------------------------------------------------------------------------
+
+
+class RouteRule(_Section):
+    """Send post-mortems matching every given field to `tracker`; the first match wins."""
+
+    tracker: str
+    team: str | None = None
+    severity: str | None = None
+
+
+class RoutingSettings(_Section):
+    default: str = "local"
+    rules: list[RouteRule] = Field(default_factory=list)
+
+
+class PersonSettings(_Section):
+    name: str
+    aliases: list[str] = Field(default_factory=list)
+    email: str | list[str] | None = None
+    github: str | None = None
+    jira: str | None = None
+    manager: str | None = None
+    team: str | None = None
+
+
+class RulesSettings(_Section):
+    select: list[str] = Field(default_factory=lambda: ["PM"])
+    ignore: list[str] = Field(default_factory=list)
+    fail_on: Literal["info", "warning", "error"] = "error"
+
+
+class SyncSettings(_Section):
+    close_done: bool = True
+    close_removed: bool = True
+    labels: list[str] = Field(default_factory=list)
+
+
+class FollowupSettings(_Section):
+    stale_after_days: Annotated[int, Field(ge=1)] = 14
+    nudge_every_days: Annotated[int, Field(ge=1)] = 7
+    escalate_after: Annotated[int, Field(ge=1)] = 2
+    review_after_weeks: Annotated[int, Field(ge=1, le=26)] = 4
+
+
+class DigestSettings(_Section):
+    due_soon_days: Annotated[int, Field(ge=0)] = 7
+
+
+class ScheduleSettings(_Section):
+    sync_every_minutes: Annotated[int, Field(ge=1)] = 15
+    check_every_minutes: Annotated[int, Field(ge=1)] = 60
+    digest_weekday: Literal[
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+    ] = "monday"
+    digest_time: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "09:00"
+    timezone: str = "UTC"
+
+
+def _default_trackers() -> dict[str, TrackerSettings]:
+    return {"local": LocalTrackerSettings(kind="local")}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PMSYNC_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    state_dir: Path = Path(".pmsync")
+    people_file: Path | None = None
+    sources: dict[str, SourceSettings] = Field(default_factory=dict)
+    trackers: dict[str, TrackerSettings] = Field(default_factory=_default_trackers)
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)
+    people: list[PersonSettings] = Field(default_factory=list)
+    rules: RulesSettings = Field(default_factory=RulesSettings)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
+    followup: FollowupSettings = Field(default_factory=FollowupSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+    _origin: str = PrivateAttr(default="")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML file arrives as init values; environment variables override it.
+        return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _check_routes(self) -> Settings:
+        known = set(self.trackers)
+        problems = []
+        if self.routing.default not in known:
+            problems.append(f"routing.default: no tracker named {self.routing.default!r}")
+        for n, rule in enumerate(self.routing.rules):
+            if rule.tracker not in known:
+                problems.append(f"routing.rules.{n}.tracker: no tracker named {rule.tracker!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def base_dir(self) -> Path:
+        return self._base_dir
+
+    @property
+    def origin(self) -> str:
+        """The config file these settings came from, or "" for built-in defaults."""
+        return self._origin
+
+    def path(self, value: Path) -> Path:
+        """A path from the settings, taken relative to the config file's folder."""
+        return value if value.is_absolute() else self._base_dir / value
+
+    def local_store(self, tracker: LocalTrackerSettings) -> Path:
+        if tracker.path is not None:
+            return self.path(tracker.path)
+        return self.path(self.state_dir) / "local-tracker.sqlite3"
+
+
+def config_path(explicit: str | None) -> Path | None:
+    """The config file to use: --config, else $PMSYNC_CONFIG, else ./config.toml if present."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
+
+
+def load_settings(path: Path | None, *, required: bool = True) -> Settings:
+    """Read and validate settings; every problem is reported at once as a ConfigError."""
+    data: dict[str, Any] = {}
+    base = Path.cwd()
+    if path is None:
+        if required:
+            raise ConfigError(
+                [f"no config file: pass --config FILE, set {CONFIG_ENV}, or create ./config.toml"]
+            )
+    else:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError([f"cannot read: {exc.strerror or exc}"], str(path)) from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(["not UTF-8 text"], str(path)) from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError([f"not valid TOML: {exc}"], str(path)) from exc
+        base = path.resolve().parent
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc), str(path or "settings")) from None
+    settings._base_dir = base
+    settings._origin = str(path or "")
+    return settings
+
+
+_KIND_TAGS = {"trackers": TRACKER_KINDS, "sources": SOURCE_KINDS}
+_MESSAGES = {
+    "missing": "field required",
+    "extra_forbidden": "unknown key",
+    "union_tag_not_found": "field required",
+}
+
+
+def format_validation_error(exc: ValidationError) -> list[str]:
+    """One `dotted.key.path: message` line per problem, in TOML terms."""
+    lines: list[str] = []
+    for error in exc.errors(include_url=False, include_input=False):
+        loc = [str(part) for part in error["loc"]]
+        if len(loc) > 2 and loc[0] in _KIND_TAGS and loc[2] in _KIND_TAGS[loc[0]]:
+            del loc[2]  # pydantic names the union member; the user wrote no such key
+        kind = error["type"]
+        if kind in ("union_tag_not_found", "union_tag_invalid"):
+            loc.append("kind")
+        message = _MESSAGES.get(kind, str(error["msg"]))
+        if kind == "value_error":
+            message = message.removeprefix("Value error, ")
+        elif kind == "union_tag_invalid":
+            allowed = ", ".join(_KIND_TAGS.get(loc[0], ()))
+            message = f"unknown kind; expected one of: {allowed}"
+        if not loc:
+            lines.extend(part.strip() for part in message.split(";"))
+        else:
+            lines.append(f"{'.'.join(loc)}: {message[:1].lower()}{message[1:]}")
+    return lines
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Every secret in the settings, so the log redactor can mask them wherever they appear."""
+    found = []
+    for tracker in settings.trackers.values():
+        for value in vars(tracker).values():
+            if isinstance(value, SecretStr) and value.get_secret_value():
+                found.append(value.get_secret_value())
+    return found
+
+
+def masked_dump(settings: Settings) -> dict[str, Any]:
+    """The resolved settings as plain data, with every secret shown as ********."""
+
+    def mask(value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            return "********" if value.get_secret_value() else ""
+        if isinstance(value, BaseModel):
+            return {k: mask(v) for k, v in vars(value).items() if v is not None}
+        if isinstance(value, dict):
+            return {k: mask(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [mask(v) for v in value]
+        if isinstance(value, Path):
+            return str(value)
+        return value
+
+    return {k: mask(v) for k, v in vars(settings).items() if v is not None}

@@ -1,0 +1,77 @@
+"""Shared fixtures: a throw-away project folder with a config, documents and a people file."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import structlog
+
+from syncer import logs
+
+PEOPLE = """
+[[people]]
+name = "Dana Kim"
+aliases = ["dana"]
+email = "dana@example.com"
+github = "dana"
+manager = "Lee Park"
+
+[[people]]
+name = "Lee Park"
+aliases = ["lee"]
+github = "leepark"
+"""
+
+CONFIG = """
+people_file = "people.toml"
+
+[sources.docs]
+kind = "markdown-dir"
+path = "docs"
+
+[trackers.local]
+kind = "local"
+
+[routing]
+default = "local"
+"""
+
+
+@pytest.fixture(autouse=True)
+def _quiet_logs() -> None:
+    logs.configure("warning", json=True)
+    structlog.contextvars.clear_contextvars()
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never pick up a developer's own PMSYNC_* settings."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("PMSYNC_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Callable[[str, str], Path]:
+    """Write a file below the test's folder, dedenting the text."""
+
+    def _write(relative: str, text: str) -> Path:
+        path = tmp_path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    return _write
+
+
+@pytest.fixture
+def project(tmp_path: Path, write: Callable[[str, str], Path]) -> Path:
+    """A folder with config.toml, people.toml and an empty docs/; returns the config path."""
+    write("people.toml", PEOPLE)
+    (tmp_path / "docs").mkdir()
+    return write("config.toml", CONFIG)

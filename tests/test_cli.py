@@ -1,0 +1,212 @@
+"""End to end through the command line, on copies of the shipped examples and config."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from syncer.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Path:
+    """config.example.toml and examples/ as shipped, in a folder of their own."""
+    shutil.copytree(REPO / "examples", tmp_path / "examples")
+    shutil.copy(REPO / "config.example.toml", tmp_path / "config.toml")
+    return tmp_path / "config.toml"
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _sync(capsys: pytest.CaptureFixture[str], config: Path) -> dict[str, object]:
+    code, out, err = _run(capsys, "--config", str(config), "sync", "--format", "json")
+    assert code == 0, err
+    result: dict[str, object] = json.loads(out)
+    return result
+
+
+def _counts(result: dict[str, object]) -> tuple[object, ...]:
+    return tuple(result[k] for k in ("created", "updated", "unchanged", "closed", "failed"))
+
+
+def test_the_demo_files_items_once_and_then_finds_them_unchanged(
+    demo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = _sync(capsys, demo)
+    assert _counts(first) == (10, 0, 0, 0, 0)
+    second = _sync(capsys, demo)
+    assert _counts(second) == (0, 0, 10, 0, 0)
+    created = {a["item"]: a["ref"] for a in first["actions"] if a["op"] == "create"}  # type: ignore[attr-defined]
+    unchanged = {a["item"]: a["ref"] for a in second["actions"] if a["op"] == "unchanged"}  # type: ignore[attr-defined]
+    assert created == unchanged
+
+
+def test_editing_one_due_date_updates_exactly_that_issue(
+    demo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _sync(capsys, demo)
+    doc = demo.parent / "examples" / "2026-03-04-checkout-latency.md"
+    doc.write_text(doc.read_text().replace("| @sam | 2026-03-31 |", "| @sam | 2026-04-07 |"))
+    result = _sync(capsys, demo)
+    assert _counts(result) == (0, 1, 9, 0, 0)
+    (update,) = [a for a in result["actions"] if a["op"] == "update"]  # type: ignore[attr-defined]
+    assert update["reason"] == "description changed; due 2026-03-31 → 2026-04-07"
+    assert update["title"].startswith("Alert when the database connection pool")
+
+
+def test_deleting_the_store_recreates_each_issue_once(
+    demo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _sync(capsys, demo)
+    (demo.parent / ".pmsync" / "local-tracker.sqlite3").unlink()
+    assert _counts(_sync(capsys, demo)) == (10, 0, 0, 0, 0)
+    assert _counts(_sync(capsys, demo)) == (0, 0, 10, 0, 0)
+
+
+def test_a_dry_run_writes_nothing(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "--config", str(demo), "sync", "--dry-run")
+    assert code == 0
+    assert out.rstrip().endswith(
+        "dry run, would have: created 10, updated 0, unchanged 0, closed 0, failed 0"
+    )
+    code, out, _ = _run(capsys, "--config", str(demo), "plan", "--format", "json")
+    assert json.loads(out)["created"] == 10
+    assert not (demo.parent / ".pmsync" / "local-tracker.sqlite3").exists()
+
+
+def test_removing_an_item_closes_its_issue(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _sync(capsys, demo)
+    doc = demo.parent / "examples" / "2026-07-02-deploy-freeze.md"
+    doc.write_text(doc.read_text().replace("- Improve monitoring\n", ""))
+    code, out, _ = _run(capsys, "--config", str(demo), "sync")
+    assert code == 0
+    assert "no longer in the post-mortem" in out
+    assert out.rstrip().endswith("created 0, updated 0, unchanged 9, closed 1, failed 0")
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("broken.md", b"\xff\xfe not utf-8 \xc3\x28"),
+        ("yaml.md", b"---\ntitle: [oops\n---\n# x\n"),
+    ],
+)
+def test_an_unreadable_document_is_reported_and_the_others_sync(
+    demo: Path, capsys: pytest.CaptureFixture[str], name: str, content: bytes
+) -> None:
+    (demo.parent / "examples" / name).write_bytes(content)
+    code, out, err = _run(capsys, "--config", str(demo), "sync")
+    assert code == 1
+    assert f"examples/{name}" in out
+    assert "created 10, updated 0, unchanged 0, closed 0, failed 0" in out
+    assert '"event": "document_failed"' in err
+
+
+def test_config_errors_exit_2_naming_every_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[trackers.local]\nkind = "local"\npaht = "x"\n'
+        '[trackers.gh]\nkind = "github"\n'
+        '[schedule]\nsync_every_minutes = "often"\n'
+    )
+    code, out, err = _run(capsys, "--config", str(config), "sync")
+    assert code == 2
+    assert out == ""
+    for key in ("trackers.local.paht", "trackers.gh.repo", "schedule.sync_every_minutes"):
+        assert f"{config}: {key}:" in err
+
+
+def test_config_check_prints_settings_with_secrets_masked(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.write_text(project.read_text() + '\n[trackers.gh]\nkind = "github"\nrepo = "acme/x"\n')
+    monkeypatch.setenv("PMSYNC_TRACKERS__GH__TOKEN", "ghp_do-not-show-this-0000000000000000")
+    code, out, err = _run(capsys, "config", "check", "--config", str(project))
+    assert code == 0
+    assert "[trackers.gh]" in out
+    assert 'token = "********"' in out
+    assert "do-not-show" not in out + err
+
+
+def test_extract_json_has_the_public_shape(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(
+        capsys,
+        "extract",
+        str(REPO / "examples" / "2026-05-19-dns-resolution.md"),
+        "--format",
+        "json",
+    )
+    assert code == 0
+    (document,) = json.loads(out)["documents"]
+    assert set(document) == {"path", "id", "title", "template", "items"}
+    assert document["id"] == "PM-2026-021"
+    first = document["items"][0]
+    assert set(first) == {
+        "key",
+        "title",
+        "owner",
+        "due",
+        "due_text",
+        "tickets",
+        "kind",
+        "priority",
+        "status",
+        "placeholder",
+        "line",
+    }
+    assert (first["owner"], first["due"], first["status"]) == ("Lee Park", "2026-06-05", "open")
+
+
+def test_lint_reports_path_line_code_and_fails_on_errors(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = str(REPO / "examples" / "2026-07-02-deploy-freeze.md")
+    code, out, _ = _run(capsys, "lint", path)
+    assert code == 1
+    assert f"{path}:20: PM101 [error] no owner" in out
+    code, _, _ = _run(capsys, "lint", path, "--ignore", "PM101")
+    assert code == 0
+    code, _, err = _run(capsys, "lint", path, "--select", "PM9")
+    assert code == 2
+    assert "'PM9' matches no rule code" in err
+
+
+def test_a_missing_path_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(capsys, "extract", "no/such/file.md")
+    assert code == 2
+    assert "no such file or folder: no/such/file.md" in err
+
+
+def test_the_installed_command_runs_from_any_folder(demo: Path) -> None:
+    """The console script, as a user runs it: a real process, config from the environment."""
+    env = {**os.environ, "PMSYNC_CONFIG": str(demo)}
+    pmsync = Path(sys.executable).parent / "pmsync"
+    done = subprocess.run(
+        [str(pmsync), "sync"], cwd="/", env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().endswith("created 10, updated 0, unchanged 0, closed 0, failed 0")
+    assert all(json.loads(line)["level"] for line in done.stderr.splitlines())
+
+
+def test_editing_prose_above_the_items_rewrites_no_issue(
+    demo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _sync(capsys, demo)
+    doc = demo.parent / "examples" / "2026-05-19-dns-resolution.md"
+    doc.write_text(doc.read_text().replace("## Summary\n", "## Summary\n\nA new paragraph.\n\n"))
+    assert _counts(_sync(capsys, demo)) == (0, 0, 10, 0, 0)

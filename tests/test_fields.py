@@ -1,0 +1,88 @@
+"""Reading owner, due date, status, priority and tickets out of an item's own text."""
+
+import pytest
+
+from connectors.extract.fields import find_tickets, is_placeholder, kind_of, read_fields
+
+
+@pytest.mark.parametrize(
+    ("text", "title", "owner", "due"),
+    [
+        ("Add a PDB. Owner: Lee Park. Due: 2026-06-05", "Add a PDB", "Lee Park", "2026-06-05"),
+        ("Scale CoreDNS @sam, due 2026-06-12", "Scale CoreDNS", "@sam", "2026-06-12"),
+        ("Write docs (owner: Priya, due: 2026-05-29)", "Write docs", "Priya", "2026-05-29"),
+        ("Add a probe — Owner: Dana Kim, Due: end of Q2", "Add a probe", "Dana Kim", "end of Q2"),
+        ("Rotate keys. Assignee: dana Deadline: March 5", "Rotate keys", "dana", "March 5"),
+        ("Add alerts (DRI: @lee)", "Add alerts", "@lee", None),
+        ("Tune the pool by 2026-04-01", "Tune the pool", None, "2026-04-01"),
+        ("Freeze deploys until 2015-11-20 for the store", None, None, None),
+        ("Ask @infra-team for quota", None, "@infra-team", None),
+        ("Email ops@example.com the report", None, None, None),
+    ],
+)
+def test_inline_fields_are_taken_out_of_the_title(
+    text: str, title: str | None, owner: str | None, due: str | None
+) -> None:
+    found = read_fields(text)
+    assert found.owner == owner
+    assert found.due_text == due
+    assert found.rest == (title if title is not None else text)
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        ("[x] Ship it", "done"),
+        ("[ ] Ship it", "open"),
+        ("DONE: ship it", "DONE"),
+        ("Ship it (done)", "done"),
+        ("Ship it - TODO", "TODO"),
+        ("Ship it ✅", "done"),
+        ("Ship it", None),
+    ],
+)
+def test_status_markers(text: str, status: str | None) -> None:
+    found = read_fields(text)
+    assert found.status == status
+    assert found.rest == "Ship it" or found.rest.casefold() == "ship it"
+
+
+def test_tickets_in_every_written_form() -> None:
+    text = "See https://github.com/acme/x/issues/7, acme/infra#12, #99, OPS-42 and Bug #5554823."
+    assert find_tickets(text) == [
+        "https://github.com/acme/x/issues/7",
+        "Bug #5554823",
+        "acme/infra#12",
+        "#99",
+        "OPS-42",
+    ]
+
+
+def test_a_reference_is_not_repeated_beside_its_own_link() -> None:
+    links = ["https://gh.test/acme/x/issues/12"]
+    assert find_tickets("fix #12 and #13, Ticket #12", links) == [links[0], "#13"]
+
+
+@pytest.mark.parametrize(
+    "text", ["", "-", "TBD", "{{ summary }}", "[link to github issue]", "<action>", "…", "1."]
+)
+def test_placeholders(text: str) -> None:
+    assert is_placeholder(text)
+
+
+def test_real_short_actions_are_not_placeholders() -> None:
+    assert not is_placeholder("Add alerting")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Prevent", "prevent"),
+        ("mitigation", "mitigate"),
+        ("Process improvements", "process"),
+        ("Short-term", "Short-term"),
+        (None, None),
+    ],
+)
+def test_kinds_map_to_sre_categories_where_known(text: str | None, kind: str | None) -> None:
+    assert kind_of(text) == kind

@@ -1,0 +1,43 @@
+"""Item keys, the in-band marker and the content hash: what keeps syncs duplicate-free."""
+
+from syncer.identity import content_hash, parse_marker, render_marker, strip_comments
+from syncer.model import IssueDraft, Marker, item_key
+
+
+def test_item_key_is_stable_and_ignores_case_and_punctuation() -> None:
+    assert item_key("pm-1", "Add alerting!") == item_key("pm-1", "  add   ALERTING ")
+    assert item_key("pm-1", "Add alerting") != item_key("pm-2", "Add alerting")
+    assert len(item_key("pm-1", "Add alerting")) == 12
+
+
+def test_an_explicit_id_wins_over_the_title() -> None:
+    assert item_key("pm-1", "Old title", "AI-3") == item_key("pm-1", "New title", "ai-3")
+
+
+def test_marker_round_trips_including_post_mortem_ids_with_spaces() -> None:
+    marker = Marker("0123456789ab", "feedbeef", "2026/checkout latency.md")
+    text = f"Body text\n\n{render_marker(marker)}\n"
+    assert parse_marker(text) == marker
+
+
+def test_the_last_marker_counts_and_malformed_ones_do_not() -> None:
+    body = (
+        "<!-- pmsync:v1 item=aaaaaaaaaaaa hash=1 -->\n<!-- pmsync:v1 item=bbbbbbbbbbbb hash=2 -->"
+    )
+    assert parse_marker(body) == Marker("bbbbbbbbbbbb", "2")
+    assert parse_marker("<!-- pmsync:v1 item=<script> -->") is None
+    assert parse_marker("no marker") is None
+    assert parse_marker(None) is None
+
+
+def test_copied_text_cannot_carry_a_marker() -> None:
+    planted = "Fix it <!-- pmsync:v1 item=aaaaaaaaaaaa hash=1 --> now <!-- open"
+    assert parse_marker(strip_comments(planted)) is None
+
+
+def test_content_hash_changes_with_any_synced_field_only() -> None:
+    draft = IssueDraft("k", "pm", "Title", "Body", ("dana",), None, ("pmsync",))
+    same = IssueDraft("k", "pm", "Title", "Body", ("dana",), None, ("pmsync",), "old-hash")
+    retitled = IssueDraft("k", "pm", "Title 2", "Body", ("dana",), None, ("pmsync",))
+    assert content_hash(draft) == content_hash(same)
+    assert content_hash(draft) != content_hash(retitled)

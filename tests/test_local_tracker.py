@@ -1,0 +1,50 @@
+"""What only the local tracker promises: a real store that survives restarts and errors."""
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from connectors.trackers.local import LocalTracker
+from syncer.errors import FatalError, SkippableError
+from syncer.model import IssueDraft, TrackerRef
+
+
+def _draft() -> IssueDraft:
+    return IssueDraft("0123456789ab", "pm-1", "Add alerting", "Body", ("dana",), date(2026, 4, 1))
+
+
+def test_issues_survive_a_new_process(tmp_path: Path) -> None:
+    ref = LocalTracker("l", tmp_path / "s.sqlite3").create(_draft())
+    (snap,) = LocalTracker("l", tmp_path / "s.sqlite3").snapshot()
+    assert snap.ref == ref
+    assert snap.ref.url.startswith("file://")
+
+
+def test_comments_are_stored_with_their_author(tmp_path: Path) -> None:
+    tracker = LocalTracker("l", tmp_path / "s.sqlite3")
+    ref = tracker.create(_draft())
+    tracker.comment(ref, "Any news?")
+    tracker.close(ref, "completed", "Closed by pmsync.")
+    assert tracker.comments(ref) == [("pmsync", "Any news?"), ("pmsync", "Closed by pmsync.")]
+
+
+def test_the_injected_clock_dates_issues(tmp_path: Path) -> None:
+    moment = datetime(2026, 3, 5, 12, tzinfo=UTC)
+    tracker = LocalTracker("l", tmp_path / "s.sqlite3", clock=lambda: moment)
+    tracker.create(_draft())
+    (snap,) = tracker.snapshot()
+    assert snap.created_at == moment
+
+
+def test_an_unknown_issue_is_a_skippable_error(tmp_path: Path) -> None:
+    tracker = LocalTracker("l", tmp_path / "s.sqlite3")
+    with pytest.raises(SkippableError):
+        tracker.update(TrackerRef("l", "#41", ""), _draft(), {"title"})
+
+
+def test_a_file_that_is_not_a_database_is_fatal_and_names_it(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(FatalError, match=str(path)):
+        LocalTracker("l", path).snapshot()

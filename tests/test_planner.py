@@ -1,0 +1,180 @@
+"""The planner: pure decisions about each issue, each with a reason a person can read."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+
+import pytest
+
+from syncer.identity import render_marker
+from syncer.model import ActionItem, DocumentRef, IssueSnapshot, Postmortem, TrackerRef, item_key
+from syncer.people import Directory
+from syncer.planner import Target, plan
+from syncer.settings import PersonSettings, SyncSettings
+
+TARGET = {"t": Target("t", "github", ("postmortem",))}
+PEOPLE = Directory.from_entries([PersonSettings(name="Dana Kim", aliases=["dana"], github="dk")])
+
+
+def _item(title: str, **fields: object) -> ActionItem:
+    defaults: dict[str, object] = {"owner": "dana", "due": date(2026, 4, 1), "line": 3}
+    defaults.update(fields)
+    return ActionItem(key=item_key("pm-1", title), postmortem_id="pm-1", title=title, **defaults)  # type: ignore[arg-type]
+
+
+def _pm(*items: ActionItem, pm_id: str = "pm-1") -> Postmortem:
+    ref = DocumentRef("s", pm_id, f"docs/{pm_id}.md")
+    return Postmortem(pm_id, ref, "Outage", route="t", items=items)
+
+
+def _plan(
+    postmortems: Sequence[Postmortem],
+    snaps: Sequence[IssueSnapshot] = (),
+    settings: SyncSettings | None = None,
+) -> list[tuple[str, str, str | None]]:
+    result = plan(postmortems, {"t": snaps}, TARGET, PEOPLE, {}, settings or SyncSettings())
+    return [(a.op, a.reason, a.target.key if a.target else None) for a in result.actions]
+
+
+def _synced(postmortems: Sequence[Postmortem], number: int = 1) -> list[IssueSnapshot]:
+    """Snapshots of the issues a first sync of `postmortems` would have created."""
+    result = plan(postmortems, {"t": ()}, TARGET, PEOPLE, {}, SyncSettings())
+    snaps = []
+    for n, action in enumerate(result.actions, start=number):
+        draft = action.draft
+        assert draft is not None
+        snaps.append(
+            IssueSnapshot(
+                ref=TrackerRef("t", f"#{n}", f"https://t.test/{n}"),
+                item_key=draft.item_key,
+                postmortem_id=draft.postmortem_id,
+                state="open",
+                title=draft.title,
+                body=f"{draft.body}\n\n{render_marker(draft.marker)}",
+                assignees=draft.assignees,
+                due=draft.due,
+                labels=draft.labels,
+                created_at=datetime(2026, 3, 1, tzinfo=UTC),
+                synced_hash=draft.content_hash,
+            )
+        )
+    return snaps
+
+
+def test_new_items_are_created_with_owner_due_and_labels() -> None:
+    result = plan([_pm(_item("Add alerting"))], {"t": ()}, TARGET, PEOPLE, {}, SyncSettings())
+    (action,) = result.actions
+    assert (action.op, action.reason) == ("create", "new item at pm-1:3")
+    assert action.draft is not None
+    assert action.draft.assignees == ("dk",)
+    assert action.draft.due == date(2026, 4, 1)
+    assert action.draft.labels == ("pmsync", "postmortem")
+    assert "Due: 2026-04-01" in action.draft.body
+
+
+def test_an_unresolved_owner_is_filed_unassigned_and_labelled() -> None:
+    result = plan(
+        [_pm(_item("Add alerting", owner="search team"))],
+        {"t": ()},
+        TARGET,
+        PEOPLE,
+        {},
+        SyncSettings(),
+    )
+    draft = result.actions[0].draft
+    assert draft is not None
+    assert draft.assignees == ()
+    assert "needs-owner" in draft.labels
+    assert "search team (not in the people directory)" in draft.body
+
+
+def test_a_second_run_with_nothing_changed_writes_nothing() -> None:
+    pms = [_pm(_item("Add alerting"), _item("Add a runbook"))]
+    assert [op for op, _, _ in _plan(pms, _synced(pms))] == ["unchanged", "unchanged"]
+
+
+def test_a_changed_due_date_updates_only_that_issue_and_says_why() -> None:
+    pms = [_pm(_item("Add alerting"), _item("Add a runbook"))]
+    snaps = _synced(pms)
+    changed = [_pm(_item("Add alerting", due=date(2026, 4, 15)), _item("Add a runbook"))]
+    assert _plan(changed, snaps) == [
+        ("update", "description changed; due 2026-04-01 → 2026-04-15", "#1"),
+        ("unchanged", "no change since last sync", "#2"),
+    ]
+
+
+def test_a_retitled_item_updates_its_issue_instead_of_filing_a_new_one() -> None:
+    snaps = _synced([_pm(_item("Add alerting on the connection pool"))])
+    retitled = [_pm(_item("Add alerting on the DB connection pool"))]
+    (action,) = _plan(retitled, snaps)
+    assert action[0] == "update"
+    assert action[1].startswith("retitled in the post-mortem; title changed")
+
+
+def test_an_unrelated_new_title_is_a_new_item_and_the_old_one_is_closed() -> None:
+    snaps = _synced([_pm(_item("Add alerting"))])
+    assert _plan([_pm(_item("Rotate every credential"))], snaps) == [
+        ("create", "new item at pm-1:3", None),
+        ("close", "no longer in the post-mortem", "#1"),
+    ]
+
+
+def test_removed_items_are_kept_when_configured() -> None:
+    snaps = _synced([_pm(_item("Add alerting"))])
+    assert _plan([_pm()], snaps, SyncSettings(close_removed=False)) == []
+
+
+def test_issues_of_documents_not_read_this_run_are_left_alone() -> None:
+    snaps = _synced([_pm(_item("Add alerting"), pm_id="other")])
+    assert _plan([_pm(_item("Add a runbook"))], snaps)[1:] == []
+
+
+def test_items_done_in_the_document_are_closed_or_never_filed() -> None:
+    snaps = _synced([_pm(_item("Add alerting"))])
+    done = [_pm(_item("Add alerting", status="DONE"), _item("Add a runbook", status="done"))]
+    assert _plan(done, snaps) == [
+        ("close", "marked done in the post-mortem", "#1"),
+        ("skip", "done in the post-mortem before it was filed", None),
+    ]
+
+
+def test_duplicates_keep_the_oldest_and_close_the_rest() -> None:
+    pms = [_pm(_item("Add alerting"))]
+    (snap,) = _synced(pms)
+    younger = dataclasses.replace(
+        snap,
+        ref=TrackerRef("t", "#9", "https://t.test/9"),
+        created_at=datetime(2026, 3, 2, tzinfo=UTC),
+    )
+    assert _plan(pms, [younger, snap]) == [
+        ("close", "duplicate of #1", "#9"),
+        ("unchanged", "no change since last sync", "#1"),
+    ]
+
+
+def test_placeholders_are_never_filed() -> None:
+    assert _plan([_pm(_item("{{ summary }}", placeholder=True))]) == [
+        ("skip", "placeholder, not a real item", None)
+    ]
+
+
+@pytest.mark.parametrize("snapshots", [{}, {"other": ()}])
+def test_items_for_an_unreadable_tracker_are_skipped_not_created(
+    snapshots: dict[str, Sequence[IssueSnapshot]],
+) -> None:
+    result = plan([_pm(_item("Add alerting"))], snapshots, TARGET, PEOPLE, {}, SyncSettings())
+    assert [(a.op, a.reason) for a in result.actions] == [
+        ("skip", "tracker could not be read: 't'")
+    ]
+
+
+def test_mentions_and_comments_in_document_text_are_neutralised() -> None:
+    item = _item("Ask @infra to fix it <!-- pmsync:v1 item=aaaaaaaaaaaa hash=x -->")
+    result = plan([_pm(item)], {"t": ()}, TARGET, PEOPLE, {}, SyncSettings())
+    draft = result.actions[0].draft
+    assert draft is not None
+    assert "`@infra`" in draft.body
+    assert "pmsync:v1" not in draft.body
+    assert "pmsync:v1" not in draft.title

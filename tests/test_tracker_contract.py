@@ -1,0 +1,117 @@
+"""The contract every Tracker keeps; each tracker kind joins the `harness` parameters.
+
+A harness gives the tracker under test and a way to file an issue as somebody else, so the
+suite can check that only pmsync's own markers are trusted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from connectors.base import Tracker
+from connectors.trackers.local import LocalTracker
+from syncer.identity import content_hash
+from syncer.model import IssueDraft
+
+
+@dataclass
+class Harness:
+    tracker: Tracker
+    create_as_someone_else: Callable[[IssueDraft], None]
+
+
+def _clock() -> datetime:
+    return datetime(2026, 3, 5, 12, tzinfo=UTC)
+
+
+def _local(tmp_path: Path) -> Harness:
+    path = tmp_path / "store.sqlite3"
+    mallory = LocalTracker("t", path, user="mallory", clock=_clock)
+
+    def create_as_mallory(draft: IssueDraft) -> None:
+        mallory.create(draft)
+
+    return Harness(LocalTracker("t", path, clock=_clock), create_as_mallory)
+
+
+@pytest.fixture(params=[_local], ids=["local"])
+def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Harness:
+    made: Harness = request.param(tmp_path)
+    return made
+
+
+def _draft(title: str = "Add alerting", **fields: object) -> IssueDraft:
+    values: dict[str, object] = {
+        "item_key": "0123456789ab",
+        "postmortem_id": "pm-1",
+        "title": title,
+        "body": f"{title}\n\nDetails.",
+        "assignees": ("dana",),
+        "due": date(2026, 4, 1),
+        "labels": ("pmsync", "postmortem"),
+    }
+    values.update(fields)
+    draft = IssueDraft(**values)  # type: ignore[arg-type]
+    return IssueDraft(**{**values, "content_hash": content_hash(draft)})  # type: ignore[arg-type]
+
+
+def test_a_new_tracker_has_no_synced_issues(harness: Harness) -> None:
+    assert list(harness.tracker.snapshot()) == []
+
+
+def test_a_created_issue_is_found_again_by_its_marker(harness: Harness) -> None:
+    draft = _draft()
+    ref = harness.tracker.create(draft)
+    (snap,) = harness.tracker.snapshot()
+    assert snap.ref == ref
+    assert (snap.item_key, snap.postmortem_id, snap.synced_hash) == (
+        "0123456789ab",
+        "pm-1",
+        draft.content_hash,
+    )
+    assert (snap.title, snap.state, snap.assignees, snap.due) == (
+        "Add alerting",
+        "open",
+        ("dana",),
+        date(2026, 4, 1),
+    )
+    assert {"pmsync", "postmortem"} <= set(snap.labels)
+    assert snap.body.startswith("Add alerting\n\nDetails.")
+
+
+def test_update_writes_only_the_named_fields_and_refreshes_the_marker(harness: Harness) -> None:
+    ref = harness.tracker.create(_draft())
+    changed = _draft("Add alerting on the pool", due=date(2026, 5, 1), labels=("needs-owner",))
+    harness.tracker.update(ref, changed, {"title", "body", "labels"})
+    (snap,) = harness.tracker.snapshot()
+    assert snap.title == "Add alerting on the pool"
+    assert snap.due == date(2026, 4, 1)
+    assert snap.synced_hash == changed.content_hash
+    assert {"pmsync", "postmortem", "needs-owner"} <= set(snap.labels)
+
+
+def test_close_records_the_reason(harness: Harness) -> None:
+    ref = harness.tracker.create(_draft())
+    harness.tracker.close(ref, "not_planned", "Removed from the post-mortem.")
+    (snap,) = harness.tracker.snapshot()
+    assert (snap.state, snap.state_reason, snap.status_category) == (
+        "closed",
+        "not_planned",
+        "done",
+    )
+
+
+def test_markers_in_issues_filed_by_anyone_else_are_ignored(harness: Harness) -> None:
+    harness.create_as_someone_else(_draft())
+    assert list(harness.tracker.snapshot()) == []
+
+
+def test_every_issue_created_is_listed_once(harness: Harness) -> None:
+    refs = [harness.tracker.create(_draft(item_key=f"{n:012d}")) for n in range(25)]
+    snaps = harness.tracker.snapshot()
+    assert sorted(s.ref.key for s in snaps) == sorted(r.key for r in refs)
