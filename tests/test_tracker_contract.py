@@ -106,6 +106,21 @@ def test_close_records_the_reason(harness: Harness) -> None:
     )
 
 
+def test_labels_are_added_and_removed_one_by_one(harness: Harness) -> None:
+    ref = harness.tracker.create(_draft())
+    harness.tracker.add_labels(ref, ["stalled", "overdue"])
+    harness.tracker.remove_labels(ref, ["stalled", "never-there"])
+    (snap,) = harness.tracker.snapshot()
+    assert set(snap.labels) == {"pmsync", "postmortem", "overdue"}
+
+
+def test_comments_do_not_disturb_the_issue(harness: Harness) -> None:
+    ref = harness.tracker.create(_draft())
+    harness.tracker.comment(ref, "Any progress on this?")
+    (snap,) = harness.tracker.snapshot()
+    assert (snap.state, snap.title) == ("open", "Add alerting")
+
+
 def test_markers_in_issues_filed_by_anyone_else_are_ignored(harness: Harness) -> None:
     harness.create_as_someone_else(_draft())
     assert list(harness.tracker.snapshot()) == []

@@ -209,6 +209,26 @@ class LocalTracker:
             )
             db.execute("UPDATE issues SET updated_at = ? WHERE number = ?", (now, number))
 
+    def add_labels(self, ref: TrackerRef, labels: Collection[str]) -> None:
+        self._edit_labels(ref, lambda current: current | set(labels))
+
+    def remove_labels(self, ref: TrackerRef, labels: Collection[str]) -> None:
+        self._edit_labels(ref, lambda current: current - set(labels))
+
+    def _edit_labels(self, ref: TrackerRef, change: Callable[[set[str]], set[str]]) -> None:
+        number = self._number(ref)
+        with self._db() as db:
+            row = db.execute("SELECT labels FROM issues WHERE number = ?", (number,)).fetchone()
+            if row is None:
+                raise SkippableError(f"local tracker {self.name}: no issue {ref.key}")
+            current = set(json.loads(row[0]))
+            wanted = change(current)
+            if wanted != current:
+                db.execute(
+                    "UPDATE issues SET labels = ?, updated_at = ? WHERE number = ?",
+                    (json.dumps(sorted(wanted)), self._clock().isoformat(), number),
+                )
+
     def comments(self, ref: TrackerRef) -> list[tuple[str, str]]:
         """(author, body) of each comment, oldest first; for people and tests reading the store."""
         with self._db() as db:
