@@ -77,17 +77,18 @@ class ActionItem:
         return normalise_status(self.status) == "done"
 
 
-_DONE_WORDS = frozenset(
-    {"done", "completed", "complete", "closed", "fixed", "resolved", "finished"}
+_DONE_RE = re.compile(r"\b(?:done|complete|completed|closed|fixed|resolved|finished|merged)\b")
+_NOT_DONE_RE = re.compile(
+    r"\b(?:not|un)[\s-]?(?:done|complete|completed|fixed|resolved|finished)\b"
 )
 
 
 def normalise_status(status: str | None) -> Literal["done", "open"] | None:
-    """Map a status as written ("DONE", "Completed", "open", "[ ]") to done/open/unknown."""
-    if not status:
+    """Map a status as written ("DONE", "Completed", "already done", "PR exists") to done/open."""
+    if not status or not status.strip():
         return None
-    words = status.strip().lower()
-    if words in _DONE_WORDS or words.startswith(("done", "completed")):
+    words = status.strip().casefold()
+    if words in ("x", "✅") or (_DONE_RE.search(words) and not _NOT_DONE_RE.search(words)):
         return "done"
     return "open"
 

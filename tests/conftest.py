@@ -75,3 +75,13 @@ def project(tmp_path: Path, write: Callable[[str, str], Path]) -> Path:
     write("people.toml", PEOPLE)
     (tmp_path / "docs").mkdir()
     return write("config.toml", CONFIG)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the corpus score table whenever the corpus tests ran."""
+    from tests import test_corpus
+    from tests.corpus_score import table
+
+    if test_corpus.SCORES:
+        terminalreporter.section("extraction against the corpus answer key")
+        terminalreporter.write_line(table(test_corpus.SCORES))

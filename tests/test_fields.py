@@ -2,7 +2,13 @@
 
 import pytest
 
-from connectors.extract.fields import find_tickets, is_placeholder, kind_of, read_fields
+from connectors.extract.fields import (
+    find_tickets,
+    is_placeholder,
+    is_ticket_url,
+    kind_of,
+    read_fields,
+)
 
 
 @pytest.mark.parametrize(
@@ -59,8 +65,26 @@ def test_tickets_in_every_written_form() -> None:
 
 
 def test_a_reference_is_not_repeated_beside_its_own_link() -> None:
-    links = ["https://gh.test/acme/x/issues/12"]
-    assert find_tickets("fix #12 and #13, Ticket #12", links) == [links[0], "#13"]
+    links = [("https://gh.test/acme/x/issues/12", "#12")]
+    assert find_tickets("fix #12 and #13, Ticket #12", links) == [links[0][0], "#13"]
+
+
+@pytest.mark.parametrize(
+    ("url", "text", "ticket"),
+    [
+        ("https://github.com/acme/x/issues/12", "here", True),
+        ("https://github.com/acme/x/pull/12", "", True),
+        ("https://gitlab.test/g/p/-/merge_requests/4", "", True),
+        ("https://acme.atlassian.net/browse/OPS-42", "", True),
+        ("https://bugzilla.test/show_bug.cgi?id=5554823", "", True),
+        ("https://docs.test/runbooks/rollback", "Created a ticket", True),
+        ("https://github.com/acme/cli", "cloud-platform-cli", False),
+        ("https://grafana.test/d/components", "in grafana", False),
+        ("mailto:ops@example.com", "issue", False),
+    ],
+)
+def test_only_links_to_issues_and_changes_are_tickets(url: str, text: str, ticket: bool) -> None:
+    assert is_ticket_url(url, text) is ticket
 
 
 @pytest.mark.parametrize(

@@ -8,14 +8,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from connectors.extract.dates import first_iso_date, parse_due
 from connectors.extract.fields import is_placeholder
 from connectors.extract.frontmatter import split_front_matter
 from connectors.extract.markdown import RawItem, Scan, scan
 from syncer.errors import DocumentError
-from syncer.model import ActionItem, Document, Postmortem, item_key
+from syncer.model import ActionItem, Document, DocumentRef, Postmortem, item_key
 
 MAX_DOCUMENT_CHARS = 5_000_000
 
@@ -67,6 +67,18 @@ def extract(document: Document, options: ExtractOptions | None = None) -> Postmo
     )
 
 
+def extract_file(path: Path, doc_id: str | None = None) -> Postmortem:
+    """Extract a document straight from a file; for tests, benchmarks and scripts."""
+    ref = DocumentRef("file", doc_id or path.name, str(path))
+    return extract(Document(ref, path.stem, path.read_text(encoding="utf-8")))
+
+
+def _only_tickets(raw: RawItem) -> bool:
+    return bool(raw.tickets) and raw.title.replace(" ", "") in {
+        t.replace(" ", "") for t in raw.tickets
+    }
+
+
 def _codes(value: object) -> frozenset[str]:
     if isinstance(value, str):
         return frozenset(re.findall(r"PM\d+", value))
@@ -90,9 +102,10 @@ def _item(raw: RawItem, pm_id: str, incident: date | None, opts: ExtractOptions)
         status=raw.status,
         tickets=tuple(raw.tickets),
         line=raw.line,
-        placeholder=is_placeholder(raw.title),
+        # A bullet that is only `#2127` points at an existing ticket: real, not a placeholder.
+        placeholder=is_placeholder(raw.title) and not _only_tickets(raw),
         suppressed=raw.suppressed,
     )
 
 
-__all__ = ["ExtractOptions", "Scan", "extract"]
+__all__ = ["ExtractOptions", "Scan", "extract", "extract_file"]

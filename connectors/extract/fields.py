@@ -48,6 +48,55 @@ _STATUS_SUFFIX_RE = re.compile(
     re.IGNORECASE,
 )
 
+# Status said in words: `DONE in PR #5`, `(issue created)`, `PR exists`, `work in progress`.
+_STATUS_PHRASES = (
+    (re.compile(r"\b(?:done|completed|fixed|implemented)\s+(?:in|via|with)\b", re.I), "done"),
+    (
+        re.compile(
+            r"\balready\s+(?:done|in\s+place|implemented|exists)\b|\bwe\s+already\s+do\s+this\b",
+            re.I,
+        ),
+        "already done",
+    ),
+    (
+        re.compile(r"\((?:[^()]*\s)?(?P<value>done|completed|fixed|merged)(?:\s[^()]*)?\)", re.I),
+        None,
+    ),
+    (
+        re.compile(
+            r"\((?P<value>(?:issue|ticket|pr)\s+(?:created|raised|opened|open|exists)|in\s+progress|wip|ongoing|blocked|not\s+started)\)",
+            re.I,
+        ),
+        None,
+    ),
+    (
+        re.compile(
+            r"\b(?P<value>(?:PR|issue|ticket)\s+(?:exists|raised|opened|created))\s*\.?\s*$", re.I
+        ),
+        None,
+    ),
+    (re.compile(r"\b(?:is|are)\s+(?:a\s+)?(?:work\s+)?in\s+progress\b", re.I), "in progress"),
+)
+# `(Rasmus call for meeting)`, `(Dana to follow up)`: a name and what they will do.
+_PAREN_OWNER_RE = re.compile(
+    r"\((?P<name>[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)\s+(?:to|will|calls?|owns?|drives?|leads?|takes?"
+    r"|handles?|follows?\s+up|is\s+on\s+it)\b[^()]*\)\s*\.?\s*$"
+)
+# `Add a probe — Team Alpha`, `... – Dana Kim`: a team, or a first and last name, after a dash.
+_DASH_OWNER_RE = re.compile(
+    r"\s[—–]\s*(?P<name>(?:[Tt]eam\s+[A-Z][\w-]*|[A-Z][\w-]*\s+(?:[Tt]eam|[Ss]quad|SRE|on-call)"
+    r"|[A-Z][a-z]+\s[A-Z][a-z]+))\s*\.?\s*$"
+)
+
+
+def status_phrase(text: str) -> str | None:
+    """A status stated in words anywhere in the item's text, or None."""
+    for pattern, value in _STATUS_PHRASES:
+        if match := pattern.search(text):
+            return value or match["value"]
+    return None
+
+
 _KINDS = {
     "prevent": "prevent",
     "prevention": "prevent",
@@ -111,6 +160,13 @@ def read_fields(text: str) -> Fields:
     if found.status is None and "✅" in found.rest:
         found.status = "done"
         found.rest = found.rest.replace("✅", "")
+    if found.status is None:
+        found.status = status_phrase(found.rest)
+    if found.owner is None and (match := _PAREN_OWNER_RE.search(found.rest)):
+        found.owner = match["name"]
+    if found.owner is None and (match := _DASH_OWNER_RE.search(found.rest)):
+        found.owner = match["name"]
+        found.rest = found.rest[: match.start()]
 
     if match := _PRIORITY_RE.search(found.rest):
         found.priority = match["value"]
@@ -131,15 +187,35 @@ def clean_owner(value: str) -> str | None:
     return owner
 
 
-def find_tickets(text: str, links: list[str] | None = None) -> list[str]:
-    """Ticket references in `text` and link targets, in order, without repeats."""
+# Where trackers keep issues: GitHub, GitLab, Jira, Bugzilla, Azure DevOps, Linear, Shortcut...
+_TICKET_URL_RE = re.compile(
+    r"/(?:issues?|pulls?|merge_requests|tickets?|bugs?|browse|story|stories|workitems?|tasks?"
+    r"|cards?|incidents?)/[\w-]|/-/(?:issues|merge_requests)/|show_bug\.cgi|[?&]id=\d+"
+    r"|/[A-Z][A-Z0-9]+-\d+(?:[/?#]|$)",
+    re.IGNORECASE,
+)
+_TICKET_TEXT_RE = re.compile(
+    r"\b(?:issue|ticket|bug|pr|pull\s+request|jira|card|story)s?\b|#\d+|\b[A-Z][A-Z0-9]+-\d+\b",
+    re.IGNORECASE,
+)
+
+
+def is_ticket_url(url: str, text: str = "") -> bool:
+    """A link to an issue or change, as opposed to docs, dashboards or repositories."""
+    if not url.startswith(("http://", "https://")):
+        return False
+    return bool(_TICKET_URL_RE.search(url) or _TICKET_TEXT_RE.search(text))
+
+
+def find_tickets(text: str, links: list[tuple[str, str]] | None = None) -> list[str]:
+    """Ticket references in `text` and in (target, text) links, in order, without repeats."""
     found: list[str] = []
-    for url in links or []:
-        if url.startswith(("http://", "https://")) and url not in found:
+    for url, label in links or []:
+        if is_ticket_url(url, label) and url not in found:
             found.append(url)
     without_urls = _URL_RE.sub(" ", text)
     for url in _URL_RE.findall(text):
-        if url not in found:
+        if is_ticket_url(url) and url not in found:
             found.append(url)
     for pattern, group in ((_BUG_RE, "ref"), (_GH_REF_RE, "ref"), (_JIRA_KEY_RE, "key")):
         for match in pattern.finditer(without_urls):

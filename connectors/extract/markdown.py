@@ -2,14 +2,14 @@
 
 The document is parsed once with markdown-it-py. A scan over the top-level tokens finds the
 action-item sections (ATX and setext headings, bold pseudo-headings, bold list labels); only
-those sections are walked as a tree, into tables and lists of raw items.
+the blocks inside those sections are walked as trees, into tables and lists of raw items.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -18,26 +18,33 @@ from markdown_it.tree import SyntaxTreeNode
 from connectors.extract.fields import (
     clean_owner,
     find_tickets,
+    is_ticket_url,
     kind_of,
     priority_of,
     read_fields,
+    status_phrase,
 )
 
 MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 
 _ACTION_HEADING = re.compile(
     r"\b(?:action\s*items?|actions?|follow[\s-]*ups?|remediations?|corrective|next\s+steps"
-    r"|improvements?|to\s?-?dos?|tasks)\b",
+    r"|improvements?|to\s?-?dos?|tasks|countermeasures|preventive\s+measures)\b",
     re.IGNORECASE,
 )
 _NOT_ACTION_HEADING = re.compile(
     r"\b(?:timeline|glossary|exit\s+criteria|what\s+went|impact|root\s+causes?|steps\s+to\s+close"
-    r"|trigger|detection|summary|background|resolution|instructions?)\b",
+    r"|trigger|detection|summary|background|resolution|instructions?|how\s+to|template)\b",
     re.IGNORECASE,
 )
-_ROOT_CAUSE_HEADING = re.compile(r"\b(?:root\s+causes?|causes?|contributing\s+factors)\b", re.I)
+_ROOT_CAUSE_HEADING = re.compile(r"\b(?:root\s+causes?|contributing\s+factors)\b", re.IGNORECASE)
 _SUPPRESS_RE = re.compile(r"<!--\s*pmsync:\s*ignore\s+(?P<codes>[A-Z0-9,\s]+?)\s*-->")
+_PARENTHETICAL_RE = re.compile(r"\s*\((?P<inner>[^()]*)\)\s*$")
+_TIMEFRAME_RE = re.compile(
+    r"\bQ[1-4]\b|\b(?:19|20)\d\d\b|\b(?:week|month|quarter|sprint)s?\b", re.I
+)
 _PSEUDO_LEVEL = 7
+_LISTS = ("bullet_list", "ordered_list")
 
 
 @dataclass(slots=True)
@@ -45,7 +52,7 @@ class Inline:
     """An inline run rendered to plain text, with what the markup said about it."""
 
     text: str
-    links: list[str] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)
     struck: bool = False
     bold_lead: str | None = None
 
@@ -68,6 +75,45 @@ class RawItem:
     from_table: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Group:
+    """What a sub-heading says about every item under it: `Short-term (Completed)`."""
+
+    kind: str | None = None
+    status: str | None = None
+    tickets: tuple[str, ...] = ()
+    due_text: str | None = None
+
+    @classmethod
+    def from_heading(cls, heading: Inline) -> Group:
+        text = heading.text
+        status = due = None
+        if match := _PARENTHETICAL_RE.search(text):
+            inner = match["inner"].strip()
+            text = text[: match.start()]
+            status = status_phrase(f"({inner})") or _plain_status(inner)
+            if status is None and _TIMEFRAME_RE.search(inner):
+                due = inner
+        tickets = tuple(url for url, label in heading.links if is_ticket_url(url, label or "issue"))
+        return cls(kind_of(text), status, tickets, due)
+
+    def apply(self, item: RawItem) -> RawItem:
+        return replace(
+            item,
+            kind=item.kind or self.kind,
+            status=item.status or self.status,
+            tickets=item.tickets or list(self.tickets),
+            due_text=item.due_text or self.due_text,
+        )
+
+
+def _plain_status(text: str) -> str | None:
+    words = text.casefold()
+    if re.search(r"\b(?:done|completed?|planned|in[\s-]progress|ongoing|open|todo)\b", words):
+        return text
+    return None
+
+
 @dataclass(slots=True)
 class Scan:
     """What a scan of one document found."""
@@ -79,13 +125,15 @@ class Scan:
 
 
 def render_inline(token: Token) -> Inline:
-    """Plain text of an inline token; images dropped, links kept as targets."""
+    """Plain text of an inline token; images dropped, links kept with their text."""
     parts: list[str] = []
     found = Inline(text="")
     struck_chars = 0
     strike_depth = 0
     bold_depth = 0
     bold_lead: list[str] | None = None
+    link_start: int | None = None
+    href = ""
     for child in token.children or []:
         kind = child.type
         if kind in ("text", "code_inline"):
@@ -98,26 +146,31 @@ def render_inline(token: Token) -> Inline:
             parts.append(" ")
         elif kind == "link_open":
             href = str(child.attrs.get("href", ""))
+            link_start = len(parts)
+        elif kind == "link_close" and link_start is not None:
             if href:
-                found.links.append(href)
+                found.links.append((href, "".join(parts[link_start:]).strip()))
+            link_start = None
         elif kind == "s_open":
             strike_depth += 1
         elif kind == "s_close":
             strike_depth -= 1
         elif kind == "strong_open":
             bold_depth += 1
-            if not "".join(parts).strip() and bold_lead is None:
+            if bold_lead is None and not "".join(parts).strip():
                 bold_lead = []
         elif kind == "strong_close":
             bold_depth -= 1
+            if bold_depth == 0 and bold_lead is not None:
+                bold_lead.append("\0")  # the lead ends with the first bold run
         elif kind == "html_inline" and child.content.startswith("<br"):
             parts.append(" ")
-    text = "".join(parts)
-    found.text = re.sub(r"\s+", " ", text).strip()
+    found.text = re.sub(r"\s+", " ", "".join(parts)).strip()
     letters = len(found.text.replace(" ", ""))
     found.struck = bool(letters) and struck_chars >= letters
     if bold_lead:
-        found.bold_lead = re.sub(r"\s+", " ", "".join(bold_lead)).strip()
+        lead = "".join(bold_lead).split("\0", 1)[0]
+        found.bold_lead = re.sub(r"\s+", " ", lead).strip() or None
     return found
 
 
@@ -125,17 +178,17 @@ def _is_action_heading(text: str) -> bool:
     return bool(_ACTION_HEADING.search(text)) and not _NOT_ACTION_HEADING.search(text)
 
 
-def _pseudo_heading(inline: Inline) -> str | None:
-    """A paragraph that is only bold text (maybe with a colon) reads as a heading."""
-    if inline.bold_lead and len(inline.text) <= 80:
-        rest = (
-            inline.text[len(inline.bold_lead) :].strip()
-            if inline.text.startswith(inline.bold_lead)
-            else None
-        )
-        if rest in ("", ":"):
-            return inline.bold_lead.rstrip(":").strip()
+def _label(inline: Inline) -> str | None:
+    """Bold text alone on its line (maybe with a colon) reads as a heading or a label."""
+    lead = inline.bold_lead
+    fits = bool(lead) and len(inline.text) <= 80 and inline.text.startswith(lead or "")
+    if lead and fits and inline.text[len(lead) :].strip() in ("", ":"):
+        return lead.rstrip(":").strip()
     return None
+
+
+def _starts_bold(token: Token) -> bool:
+    return token.content.lstrip().startswith(("**", "__"))
 
 
 def _blocks(tokens: Sequence[Token]) -> Iterator[tuple[int, int]]:
@@ -155,89 +208,110 @@ def scan(text: str, line_offset: int = 0) -> Scan:
     found = Scan()
     action_level: int | None = None
     cause_level: int | None = None
-    group: str | None = None
+    group = Group()
     pending_suppress: frozenset[str] = frozenset()
+    previous: str | None = None  # the type of the previous block in an action section
 
     for start, end in _blocks(tokens):
         first = tokens[start]
-        heading: tuple[int, str] | None = None
+        heading: tuple[int, Inline] | None = None
         if first.type == "heading_open":
-            heading = (int(first.tag[1:]), render_inline(tokens[start + 1]).text)
+            heading = (int(first.tag[1:]), render_inline(tokens[start + 1]))
             if found.title is None and first.tag == "h1":
-                found.title = heading[1]
-        elif first.type == "paragraph_open":
-            label = _pseudo_heading(render_inline(tokens[start + 1]))
+                found.title = heading[1].text
+        elif first.type == "paragraph_open" and _starts_bold(tokens[start + 1]):
+            inline = render_inline(tokens[start + 1])
+            label = _label(inline)
             if label is not None:
-                heading = (_PSEUDO_LEVEL, label)
+                heading = (_PSEUDO_LEVEL, Inline(label, inline.links))
 
         if heading is not None:
-            level, heading_text = heading
+            level, inline = heading
             if action_level is not None and level <= action_level:
                 action_level = None
             if cause_level is not None and level <= cause_level:
                 cause_level = None
             if action_level is not None:
-                group = heading_text
-            elif _is_action_heading(heading_text):
-                action_level, group = level, None
+                group = Group.from_heading(inline)
+            elif _is_action_heading(inline.text):
+                action_level = level
+                group = replace(Group.from_heading(inline), kind=None)
                 found.has_action_section = True
-            elif _ROOT_CAUSE_HEADING.search(heading_text):
+            elif _ROOT_CAUSE_HEADING.search(inline.text):
                 cause_level = level
+            previous = None
             continue
 
-        block = tokens[start:end]
         if first.type == "html_block" and (match := _SUPPRESS_RE.search(first.content)):
             pending_suppress = frozenset(re.findall(r"PM\d+", match["codes"]))
             continue
 
+        block = tokens[start:end]
         if action_level is not None:
-            items = list(_section_block(block, group, line_offset))
-            if items and pending_suppress:
-                items[0].suppressed = pending_suppress
-            found.items.extend(items)
-        elif cause_level is not None:
-            found.root_causes.extend(_cause_texts(block))
-        elif first.type == "bullet_list_open" or first.type == "ordered_list_open":
-            labelled = list(_labelled_sections(block, line_offset))
-            if labelled:
-                found.has_action_section = True
-                found.items.extend(labelled)
+            if first.type == "bullet_list_open" and _labelled_list(block):
+                action_level = None  # `- **Next label**:` ends a labelled section
+            elif first.type == "bullet_list_open" and previous == "ordered_list" and found.items:
+                _attach_details(found.items[-1], SyntaxTreeNode(block))
+                continue
+            else:
+                items = [group.apply(item) for item in _section_block(block, line_offset)]
+                if items and pending_suppress:
+                    items[0].suppressed = pending_suppress
+                found.items.extend(items)
+                previous = first.type.removesuffix("_open")
+        if action_level is None:
+            if cause_level is not None:
+                found.root_causes.extend(_cause_texts(block))
+            elif first.type in ("bullet_list_open", "ordered_list_open"):
+                labelled, opens = _labelled_sections(block, line_offset)
+                if labelled or opens:
+                    found.has_action_section = True
+                    found.items.extend(labelled)
+                if opens:
+                    # `- **Review actions**:` with nothing under it: what follows is the section.
+                    action_level, group, previous = _PSEUDO_LEVEL, Group(), None
         pending_suppress = frozenset()
 
     _drop_vocabulary_lists(found)
     return found
 
 
-def _section_block(block: list[Token], group: str | None, offset: int) -> Iterator[RawItem]:
+def _section_block(block: list[Token], offset: int) -> Iterator[RawItem]:
     first = block[0]
     if first.type == "table_open":
-        yield from _table_items(block, group, offset)
+        yield from _table_items(block, offset)
     elif first.type in ("bullet_list_open", "ordered_list_open"):
-        tree = SyntaxTreeNode(block)
-        for list_node in tree.children:
+        for list_node in SyntaxTreeNode(block).children:
             for item in list_node.children:
-                raw = _list_item(item, group, offset)
-                if raw is not None:
-                    yield raw
+                yield from _list_item(item, offset)
 
 
-def _labelled_sections(block: list[Token], offset: int) -> Iterator[RawItem]:
-    """`- **Review actions**:` followed by a nested list: the nested items are action items."""
-    tree = SyntaxTreeNode(block)
-    for list_node in tree.children:
-        for item in list_node.children:
-            paragraphs = [c for c in item.children if c.type == "paragraph"]
-            if not paragraphs:
-                continue
-            label = _pseudo_heading(_node_inline(paragraphs[0]))
+def _labelled_list(block: list[Token]) -> bool:
+    """Whether a top-level bullet list starts with a bold label (`- **Context**:`)."""
+    for token in block[1:4]:
+        if token.type == "inline":
+            return _starts_bold(token) and _label(render_inline(token)) is not None
+    return False
+
+
+def _labelled_sections(block: list[Token], offset: int) -> tuple[list[RawItem], bool]:
+    """Items under `- **Review actions**:` labels, and whether the last label had none under it
+    (then the blocks that follow are its items)."""
+    items: list[RawItem] = []
+    opens = False
+    for list_node in SyntaxTreeNode(block).children:
+        for entry in list_node.children:
+            paragraphs = [c for c in entry.children if c.type == "paragraph"]
+            label = _label(_node_inline(paragraphs[0])) if paragraphs else None
+            opens = False
             if label is None or not _is_action_heading(label):
                 continue
-            for sub in item.children:
-                if sub.type in ("bullet_list", "ordered_list"):
-                    for sub_item in sub.children:
-                        raw = _list_item(sub_item, None, offset)
-                        if raw is not None:
-                            yield raw
+            sublists = [c for c in entry.children if c.type in _LISTS]
+            for sub in sublists:
+                for sub_item in sub.children:
+                    items.extend(_list_item(sub_item, offset))
+            opens = not sublists
+    return items, opens
 
 
 def _node_inline(paragraph: SyntaxTreeNode) -> Inline:
@@ -251,41 +325,64 @@ def _node_line(node: SyntaxTreeNode, offset: int) -> int:
     return (node.map[0] if node.map else 0) + offset + 1
 
 
-def _list_item(node: SyntaxTreeNode, group: str | None, offset: int) -> RawItem | None:
+def _list_item(node: SyntaxTreeNode, offset: int) -> Iterator[RawItem]:
+    """The item, then its sub-items: a nested numbered list holds sub-items, bullets detail."""
     paragraphs = [c for c in node.children if c.type == "paragraph"]
     if not paragraphs:
-        return RawItem(title="", line=_node_line(node, offset), kind=kind_of(group))
+        yield RawItem(title="", line=_node_line(node, offset))
+        return
     lead = _node_inline(paragraphs[0])
     more = [_node_inline(p) for p in paragraphs[1:]]
     fields = read_fields(lead.text)
     title = fields.rest
     description = " ".join(p.text for p in more)
-    if lead.bold_lead and len(lead.bold_lead) < len(lead.text):
+    if lead.bold_lead and len(lead.bold_lead) < len(lead.text) and len(lead.bold_lead) > 3:
         # `**Short title**: longer explanation` — the bold part is the action.
         title = lead.bold_lead.rstrip(":").strip()
-        description = (fields.rest[len(lead.bold_lead) :].lstrip(" :") + " " + description).strip()
-    for sub in node.children:
-        if sub.type in ("bullet_list", "ordered_list"):
-            details = [
-                _node_inline(p).text
-                for li in sub.children
-                for p in li.children
-                if p.type == "paragraph"
-            ]
-            description = "\n".join(filter(None, [description, *("- " + d for d in details)]))
-    links = [link for inline in (lead, *more) for link in inline.links]
-    status = fields.status or ("done" if lead.struck else None)
-    return RawItem(
+        rest = fields.rest[len(lead.bold_lead) :] if fields.rest.startswith(lead.bold_lead) else ""
+        description = (rest.lstrip(" :.") + " " + description).strip()
+    raw = RawItem(
         title=title,
         line=_node_line(node, offset),
         description=description.strip(),
         owner=fields.owner,
         due_text=fields.due_text,
         priority=fields.priority,
-        kind=kind_of(group),
-        status=status,
-        tickets=find_tickets(" ".join(i.text for i in (lead, *more)), links),
+        status=fields.status or ("done" if lead.struck else None) or _later_status(more),
+        tickets=find_tickets(
+            " ".join(i.text for i in (lead, *more)),
+            [link for i in (lead, *more) for link in i.links],
+        ),
     )
+    subitems: list[RawItem] = []
+    for sub in node.children:
+        if sub.type == "ordered_list":
+            for child in sub.children:
+                subitems.extend(_list_item(child, offset))
+        elif sub.type == "bullet_list":
+            _attach_details(raw, sub)
+    yield raw
+    yield from subitems
+
+
+def _later_status(paragraphs: Sequence[Inline]) -> str | None:
+    for paragraph in paragraphs:
+        if status := status_phrase(paragraph.text):
+            return status
+    return None
+
+
+def _attach_details(item: RawItem, bullets: SyntaxTreeNode) -> None:
+    """Add a bullet list's entries to an item's description, one line each."""
+    nodes = bullets.children if bullets.type in _LISTS else bullets.children[0].children
+    details = [
+        _node_inline(paragraph).text
+        for entry in nodes
+        for paragraph in entry.children
+        if paragraph.type == "paragraph"
+    ]
+    lines = [item.description] if item.description else []
+    item.description = "\n".join(lines + [f"- {d}" for d in details if d])
 
 
 # Header words, as teams write them, for each field a table column can hold.
@@ -304,42 +401,66 @@ _COLUMNS = {
         "title",
         "follow up",
         "remediation",
+        "corrective action",
+        "countermeasure",
     ),
-    "owner": ("owner", "owners", "assignee", "assigned to", "who", "dri", "responsible"),
-    "due": ("due", "due date", "deadline", "by", "by when", "eta", "target date", "when", "date"),
+    "owner": ("owner", "owners", "assignee", "assigned to", "who", "dri", "responsible", "lead"),
+    "due": (
+        "due",
+        "due date",
+        "deadline",
+        "by",
+        "by when",
+        "eta",
+        "target date",
+        "target",
+        "when",
+        "date",
+    ),
     "priority": ("priority", "prio", "pri"),
     "kind": ("type", "kind", "category"),
-    "ticket": ("ticket", "tickets", "bug", "bugs", "issue", "issues", "link", "jira", "tracking"),
-    "status": ("status", "state", "done"),
+    "ticket": (
+        "ticket",
+        "tickets",
+        "bug",
+        "bugs",
+        "issue",
+        "issues",
+        "link",
+        "jira",
+        "tracking",
+        "tracker",
+        "pr",
+    ),
+    "status": ("status", "state", "done", "progress"),
 }
 _HEADER_TO_FIELD = {word: name for name, words in _COLUMNS.items() for word in words}
 
 
 def _header_field(text: str) -> str | None:
     words = re.sub(r"\(.*?\)", "", text).strip().strip("*_:").casefold()
-    words = re.sub(r"\s*#$", "", words).replace("-", " ").strip()
+    words = re.sub(r"\s*(?:#|no\.?|number)$", "", words).replace("-", " ").strip()
     return _HEADER_TO_FIELD.get(words)
 
 
-def _table_rows(block: list[Token]) -> list[list[Inline]]:
-    rows: list[list[Inline]] = []
+def _table_rows(block: list[Token]) -> list[tuple[int, list[Inline]]]:
+    rows: list[tuple[int, list[Inline]]] = []
     for token in block:
         if token.type == "tr_open":
-            rows.append([])
+            rows.append((token.map[0] if token.map else 0, []))
         elif token.type == "inline" and rows:
-            rows[-1].append(render_inline(token))
+            rows[-1][1].append(render_inline(token))
     return rows
 
 
-def _table_items(block: list[Token], group: str | None, offset: int) -> Iterator[RawItem]:
+def _table_items(block: list[Token], offset: int) -> Iterator[RawItem]:
     rows = _table_rows(block)
     if not rows:
         return
-    columns = [_header_field(cell.text) for cell in rows[0]]
+    columns = [_header_field(cell.text) for cell in rows[0][1]]
     if "title" not in columns:
         return
-    row_lines = [t.map[0] for t in block if t.type == "tr_open" and t.map]
-    for index, row in enumerate(rows[1:], start=1):
+    for line, row in rows[1:]:
         cells = {name: cell for name, cell in zip(columns, row, strict=False) if name}
         if not any(cell.text for cell in row):
             continue
@@ -351,21 +472,30 @@ def _table_items(block: list[Token], group: str | None, offset: int) -> Iterator
             status = ticket_cell.text.strip()
         if status is None and title_cell.struck:
             status = "done"
-        line = (row_lines[index] if index < len(row_lines) else 0) + offset + 1
+        links = ticket_cell.links + title_cell.links
+        if ticket_cell.text:
+            # Anything linked from the ticket column is a ticket, whatever its URL looks like.
+            links = [
+                (url, label or "ticket") for url, label in ticket_cell.links
+            ] + title_cell.links
         yield RawItem(
             title=fields.rest,
-            line=line,
+            line=line + offset + 1,
             owner=clean_owner(_cell(cells, "owner") or "") or fields.owner,
             due_text=_cell(cells, "due") or fields.due_text,
             priority=priority_of(_cell(cells, "priority") or "") or fields.priority,
-            kind=kind_of(_cell(cells, "kind") or group),
+            kind=kind_of(_cell(cells, "kind")),
             status=status,
-            tickets=find_tickets(
-                ticket_cell.text + " " + title_cell.text, ticket_cell.links + title_cell.links
-            ),
+            tickets=find_tickets(_ticket_text(ticket_cell) + " " + title_cell.text, links),
             explicit_id=_cell(cells, "id"),
             from_table=True,
         )
+
+
+def _ticket_text(cell: Inline) -> str:
+    """A ticket cell's text; a bare URL or key in it counts even when it looks like nothing."""
+    text = cell.text.strip()
+    return "" if text.upper() in {"DONE", "FIXED", "-", "—", "N/A"} else text
 
 
 def _cell(cells: dict[str, Inline], name: str) -> str | None:
