@@ -77,6 +77,14 @@ def _no_due(item: ActionItem, postmortem: Postmortem, context: RuleContext) -> s
     return f"no due date: {_quote(item.title)}"
 
 
+def _due_not_understood(
+    item: ActionItem, postmortem: Postmortem, context: RuleContext
+) -> str | None:
+    if item.due is not None or not item.due_text or item.is_done:
+        return None
+    return f"due date not understood: {_quote(item.due_text, 40)}; write it as YYYY-MM-DD"
+
+
 def _quote(title: str, width: int = 60) -> str:
     short = title if len(title) <= width else title[: width - 1].rstrip() + "…"
     return f'"{short}"'
@@ -106,6 +114,18 @@ CATALOGUE: tuple[Rule, ...] = (
             instead="- Add alerting on certificate expiry (owner: @dana, due: 2026-04-30)",
         ),
         _no_due,
+    ),
+    ItemRule(
+        "PM202",
+        "due-date-not-understood",
+        Severity.WARNING,
+        RuleDoc(
+            what="An item's due date is written in a form pmsync cannot read as one date.",
+            why="A date nobody can compute is no date: it cannot be tracked or flagged as overdue.",
+            example="- Add alerting on certificate expiry (owner: @dana, due: next sprint)",
+            instead="- Add alerting on certificate expiry (owner: @dana, due: 2026-04-30)",
+        ),
+        _due_not_understood,
     ),
 )
 

@@ -78,11 +78,17 @@ def _parser() -> argparse.ArgumentParser:
         "extract", parents=[common], help="print the action items found in documents"
     )
     extract.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    extract.add_argument(
+        "--day-first", action="store_true", help="read 03/04/2026 as 3 April (default: 4 March)"
+    )
     extract.add_argument("--format", choices=["json", "table"], default="table")
     extract.set_defaults(handler=_cmd_extract)
 
     lint = commands.add_parser("lint", parents=[common], help="check documents against the rules")
     lint.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    lint.add_argument(
+        "--day-first", action="store_true", help="read 03/04/2026 as 3 April (default: 4 March)"
+    )
     lint.add_argument("--format", choices=["text", "json"], default="text")
     lint.add_argument("--select", help="comma-separated code prefixes to check (default: all)")
     lint.add_argument("--ignore", help="comma-separated code prefixes to leave out")
@@ -137,9 +143,10 @@ def _read_paths(
 ) -> tuple[Settings, Reading]:
     settings = _settings(args, required=False)
     directory = load_directory(settings)
+    sources = _path_sources(args.paths)
     reading = read_documents(
-        _path_sources(args.paths),
-        options=ExtractOptions(),
+        sources,
+        options={source.name: ExtractOptions(day_first=args.day_first) for source in sources},
         rule_select=select,
         rule_ignore=ignore,
         context=RuleContext(is_known_person=lambda o: directory.resolve(o) is not None),

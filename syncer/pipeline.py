@@ -69,7 +69,7 @@ class SyncRun:
 def read_documents(
     sources: Iterable[DocumentSource],
     *,
-    options: ExtractOptions,
+    options: Mapping[str, ExtractOptions] | None = None,
     rule_select: Sequence[str] = ("PM",),
     rule_ignore: Sequence[str] = (),
     context: RuleContext | None = None,
@@ -86,7 +86,7 @@ def read_documents(
             continue
         for ref in refs:
             try:
-                postmortem = extract(source.fetch(ref), options)
+                postmortem = extract(source.fetch(ref), (options or {}).get(source.name))
             except PmsyncError as exc:
                 reading.problems.append(Problem(ref.uri, str(exc)))
                 log.error("document_failed", source=source.name, document=ref.id, error=str(exc))
@@ -155,7 +155,10 @@ def sync(
     directory = load_directory(settings)
     reading = read_documents(
         sources if sources is not None else build_sources(settings),
-        options=ExtractOptions(),
+        options={
+            name: ExtractOptions(day_first=config.day_first)
+            for name, config in settings.sources.items()
+        },
         rule_select=settings.rules.select,
         rule_ignore=settings.rules.ignore,
         context=_rule_context(directory),

@@ -55,6 +55,7 @@ class MarkdownDirSource(_Section):
     path: Path
     glob: str | list[str] = "**/*.md"
     exclude: list[str] = Field(default_factory=list)
+    day_first: bool = False  # read 03/04/2026 as 3 April (else 4 March)
 
 
 SourceSettings = MarkdownDirSource

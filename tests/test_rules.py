@@ -22,7 +22,8 @@ def _pm(text: str) -> Postmortem:
         ("Add alerting on pool use. Due: 2026-04-01", ["PM101"]),
         ("Add alerting on pool use @dana", ["PM201"]),
         ("Add alerting on pool use", ["PM101", "PM201"]),
-        ("Add alerting on pool use. Owner: Dana. Due: someday", []),
+        ("Add alerting on pool use. Owner: Dana. Due: someday", ["PM202"]),
+        ("Add alerting on pool use. Owner: Dana. Due: in 2 weeks", ["PM202"]),
         ("[x] Add alerting on pool use. Owner: Dana", []),
         ("TBD", []),
     ],
@@ -42,7 +43,8 @@ def test_findings_name_document_line_and_item() -> None:
 
 def test_select_and_ignore_by_prefix() -> None:
     assert [r.code for r in select_rules(["PM"], ["PM2"])] == ["PM101"]
-    assert [r.code for r in select_rules(["PM20"])] == ["PM201"]
+    assert [r.code for r in select_rules(["PM20"])] == ["PM201", "PM202"]
+    assert [r.code for r in select_rules(["PM20"], ["PM202"])] == ["PM201"]
 
 
 @pytest.mark.parametrize(("select", "ignore"), [(["PM9"], []), (["PM"], ["PM1O1"])])

@@ -6,12 +6,12 @@ Pure: no I/O, no clock. One document's failure is a `DocumentError` naming it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path, PurePosixPath
 
 from connectors.extract.dates import first_iso_date, parse_due
-from connectors.extract.fields import is_placeholder
+from connectors.extract.fields import is_placeholder, template_tokens
 from connectors.extract.frontmatter import split_front_matter
 from connectors.extract.markdown import RawItem, Scan, scan
 from syncer.errors import DocumentError
@@ -48,8 +48,17 @@ def extract(document: Document, options: ExtractOptions | None = None) -> Postmo
     incident = front.date("incident_date", "date") or first_iso_date(title) or first_iso_date(pm_id)
     doc_suppressed = _codes(front.data.get("pmsync_ignore"))
     items = tuple(_item(raw, pm_id, incident, opts) for raw in found.items)
+    # A template: nothing real in its action section, or stand-ins (`{action}`, `{{ x }}`)
+    # throughout; then nothing it lists is an action item.
     real = [item for item in items if not item.placeholder]
-    template = not real and (bool(items) or found.has_action_section or "{{" in front.body)
+    stand_ins = template_tokens(front.body)
+    template = (
+        bool(front.data.get("template"))
+        or stand_ins >= 3
+        or (not real and (bool(items) or found.has_action_section or stand_ins > 0))
+    )
+    if template:
+        items = tuple(replace(item, placeholder=True) for item in items)
     return Postmortem(
         id=pm_id,
         ref=document.ref,
@@ -59,7 +68,7 @@ def extract(document: Document, options: ExtractOptions | None = None) -> Postmo
         team=front.text("team"),
         facilitator=front.text("facilitator", "owner", "incident_commander"),
         route=front.text("tracker"),
-        items=tuple(items) if not template else tuple(i for i in items if i.placeholder),
+        items=items,
         root_causes=tuple(found.root_causes),
         template=template,
         has_action_section=found.has_action_section,

@@ -116,6 +116,7 @@ _KINDS = {
 
 
 _TRAILING = " \t-–—:;,."
+_TRAILING_PAREN_RE = re.compile(r"\s*\([^()]*\)\s*\.?\s*$")
 
 
 @dataclass(slots=True)
@@ -162,6 +163,9 @@ def read_fields(text: str) -> Fields:
         found.rest = found.rest.replace("✅", "")
     if found.status is None:
         found.status = status_phrase(found.rest)
+        trailing = _TRAILING_PAREN_RE.search(found.rest)
+        if found.status and trailing and found.status.casefold() in trailing[0].casefold():
+            found.rest = found.rest[: trailing.start()]  # `Fix it (issue created)`
     if found.owner is None and (match := _PAREN_OWNER_RE.search(found.rest)):
         found.owner = match["name"]
     if found.owner is None and (match := _DASH_OWNER_RE.search(found.rest)):
@@ -180,11 +184,42 @@ def _cut(text: str, match: re.Match[str]) -> str:
     return (text[: match.start()] + " " + text[match.end() :]).strip()
 
 
+_NO_OWNER = frozenset(
+    {
+        "tbd",
+        "tba",
+        "tbc",
+        "unassigned",
+        "none",
+        "n/a",
+        "na",
+        "unknown",
+        "owner unclear",
+        "nobody",
+        "?",
+        "-",
+        "—",
+        "–",
+        "owner",
+        "name",
+        "who",
+    }
+)
+
+
 def clean_owner(value: str) -> str | None:
-    owner = re.sub(r"\s+", " ", value).strip(" .*_`\"'")
-    if not owner or owner in {"-", "—", "–"}:
+    """An owner as written, or None for blanks and stand-ins (`TBD`, `Unassigned`, `[owner]`)."""
+    owner = strip_symbols(re.sub(r"\s+", " ", value)).strip(" .*_`\"'")
+    if not owner or owner.casefold() in _NO_OWNER or _TEMPLATE_TOKEN_RE.fullmatch(owner):
         return None
+    if re.fullmatch(r"\[[^\]]*\]|\{[^}]*\}|<[^>]*>", owner):
+        return None  # `[owner]`, `{name}`, `<who>`: a template's blank
     return owner
+
+
+def strip_symbols(text: str) -> str:
+    """Drop emoji and other pictographs around a cell's words (`🔴 High` is High)."""
+    return re.sub(r"^[^\w(\[#@]+|[^\w)\].!?]+$", "", text.strip())
 
 
 # Where trackers keep issues: GitHub, GitLab, Jira, Bugzilla, Azure DevOps, Linear, Shortcut...
@@ -233,7 +268,7 @@ def _same_ticket(ref: str, known: str) -> bool:
 
 
 def priority_of(text: str) -> str | None:
-    value = text.strip().strip("*_")
+    value = strip_symbols(text).strip("*_")
     if match := _PRIORITY_RE.fullmatch(value):
         return match["value"]
     if _PRIORITY_WORDS.match(value):
@@ -252,6 +287,22 @@ def kind_of(text: str | None) -> str | None:
     return _KINDS.get(first, value)
 
 
+# Template stand-ins: `{{ summary }}`, `{action}`, `[Insert owner]`, `<name>`.
+_TEMPLATE_TOKEN_RE = re.compile(
+    r"\{\{[^{}]*\}\}|\{[a-z][a-z0-9_ .-]*\}|\[(?:insert|add|your|link|enter)[^\]]*\]|<[a-z][a-z _-]*>",
+    re.IGNORECASE,
+)
+
+
+_CODE_RE = re.compile(r"^(```|~~~).*?^\1|`[^`\n]*`", re.MULTILINE | re.DOTALL)
+
+
+def template_tokens(text: str) -> int:
+    """How many template stand-ins a document holds outside its code (`<none>` in a log is not)."""
+    prose = _CODE_RE.sub(" ", text)
+    return sum(1 for token in _TEMPLATE_TOKEN_RE.findall(prose) if not token.startswith("<"))
+
+
 _PLACEHOLDER_RE = re.compile(
     r"^(?:\{\{.*\}\}|\[[^\]]*\]|<[^>]*>|tbd|tba|todo|xxx+|n/?a|none|-+|\.{2,}|…|\?+|"
     r"action item|description|summary)$",
@@ -262,6 +313,6 @@ _PLACEHOLDER_RE = re.compile(
 def is_placeholder(text: str) -> bool:
     """True for template leftovers: `{{ summary }}`, `[owner]`, `TBD`, a lone `-`, blank."""
     value = text.strip().strip("*_").strip()
-    if not value or "{{" in value or _PLACEHOLDER_RE.match(value):
+    if not value or _TEMPLATE_TOKEN_RE.search(value) or _PLACEHOLDER_RE.match(value):
         return True
     return len(re.findall(r"[^\W\d_]{2,}", value)) < 1

@@ -23,6 +23,7 @@ from connectors.extract.fields import (
     priority_of,
     read_fields,
     status_phrase,
+    strip_symbols,
 )
 
 MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
@@ -42,6 +43,11 @@ _SUPPRESS_RE = re.compile(r"<!--\s*pmsync:\s*ignore\s+(?P<codes>[A-Z0-9,\s]+?)\s
 _PARENTHETICAL_RE = re.compile(r"\s*\((?P<inner>[^()]*)\)\s*$")
 _TIMEFRAME_RE = re.compile(
     r"\bQ[1-4]\b|\b(?:19|20)\d\d\b|\b(?:week|month|quarter|sprint)s?\b", re.I
+)
+_STATUS_HEADING_RE = re.compile(
+    r"(?:done|completed?|finished|closed|in[\s-]progress|ongoing|planned|open|to\s?-?do|not\s+started"
+    r"|pending|blocked|backlog)",
+    re.IGNORECASE,
 )
 _PSEUDO_LEVEL = 7
 _LISTS = ("bullet_list", "ordered_list")
@@ -73,6 +79,7 @@ class RawItem:
     explicit_id: str | None = None
     suppressed: frozenset[str] = frozenset()
     from_table: bool = False
+    group: int = 0  # which (sub-)section of the document the item is in
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,21 +92,30 @@ class Group:
     due_text: str | None = None
 
     @classmethod
-    def from_heading(cls, heading: Inline) -> Group:
-        text = heading.text
+    def from_heading(cls, heading: Inline, parent: Group | None = None) -> Group:
+        """The group a sub-heading opens, inheriting what its parent heading said."""
+        text = heading.text.rstrip(":").strip()
         status = due = None
         if match := _PARENTHETICAL_RE.search(text):
             inner = match["inner"].strip()
-            text = text[: match.start()]
+            text = text[: match.start()].strip()
             status = status_phrase(f"({inner})") or _plain_status(inner)
             if status is None and _TIMEFRAME_RE.search(inner):
                 due = inner
+        if _STATUS_HEADING_RE.fullmatch(text):
+            status, kind = text, None  # `### Completed`, `**In progress:**`
+        else:
+            kind = kind_of(text)
         tickets = tuple(url for url, label in heading.links if is_ticket_url(url, label or "issue"))
-        return cls(kind_of(text), status, tickets, due)
+        base = parent or cls()
+        return cls(
+            kind or base.kind, status or base.status, tickets or base.tickets, due or base.due_text
+        )
 
-    def apply(self, item: RawItem) -> RawItem:
+    def apply(self, item: RawItem, group: int) -> RawItem:
         return replace(
             item,
+            group=group,
             kind=item.kind or self.kind,
             status=item.status or self.status,
             tickets=item.tickets or list(self.tickets),
@@ -208,7 +224,8 @@ def scan(text: str, line_offset: int = 0) -> Scan:
     found = Scan()
     action_level: int | None = None
     cause_level: int | None = None
-    group = Group()
+    groups: list[tuple[int, Group]] = []  # open sub-headings of the action section, by level
+    group_number = 0
     pending_suppress: frozenset[str] = frozenset()
     previous: str | None = None  # the type of the previous block in an action section
 
@@ -231,11 +248,16 @@ def scan(text: str, line_offset: int = 0) -> Scan:
                 action_level = None
             if cause_level is not None and level <= cause_level:
                 cause_level = None
+            group_number += 1
             if action_level is not None:
-                group = Group.from_heading(inline)
+                while groups and groups[-1][0] >= level:
+                    groups.pop()
+                groups.append(
+                    (level, Group.from_heading(inline, groups[-1][1] if groups else None))
+                )
             elif _is_action_heading(inline.text):
                 action_level = level
-                group = replace(Group.from_heading(inline), kind=None)
+                groups = [(level, replace(Group.from_heading(inline), kind=None))]
                 found.has_action_section = True
             elif _ROOT_CAUSE_HEADING.search(inline.text):
                 cause_level = level
@@ -254,7 +276,10 @@ def scan(text: str, line_offset: int = 0) -> Scan:
                 _attach_details(found.items[-1], SyntaxTreeNode(block))
                 continue
             else:
-                items = [group.apply(item) for item in _section_block(block, line_offset)]
+                group = groups[-1][1] if groups else Group()
+                items = [
+                    group.apply(item, group_number) for item in _section_block(block, line_offset)
+                ]
                 if items and pending_suppress:
                     items[0].suppressed = pending_suppress
                 found.items.extend(items)
@@ -269,7 +294,8 @@ def scan(text: str, line_offset: int = 0) -> Scan:
                     found.items.extend(labelled)
                 if opens:
                     # `- **Review actions**:` with nothing under it: what follows is the section.
-                    action_level, group, previous = _PSEUDO_LEVEL, Group(), None
+                    action_level, groups, previous = _PSEUDO_LEVEL, [], None
+                    group_number += 1
         pending_suppress = frozenset()
 
     _drop_vocabulary_lists(found)
@@ -416,6 +442,9 @@ _COLUMNS = {
         "target",
         "when",
         "date",
+        "timeline",
+        "timing",
+        "timeframe",
     ),
     "priority": ("priority", "prio", "pri"),
     "kind": ("type", "kind", "category"),
@@ -438,9 +467,15 @@ _HEADER_TO_FIELD = {word: name for name, words in _COLUMNS.items() for word in w
 
 
 def _header_field(text: str) -> str | None:
+    """The field a column header names: `Due Date / Timing` is due, `Bug #` a ticket."""
     words = re.sub(r"\(.*?\)", "", text).strip().strip("*_:").casefold()
-    words = re.sub(r"\s*(?:#|no\.?|number)$", "", words).replace("-", " ").strip()
-    return _HEADER_TO_FIELD.get(words)
+    if words in ("#", "no", "no."):
+        return "id"
+    for part in re.split(r"\s*[/&]\s*|\s+or\s+", words):
+        part = re.sub(r"\s*(?:#|no\.?|number)$", "", part).replace("-", " ").strip()
+        if part in _HEADER_TO_FIELD:
+            return _HEADER_TO_FIELD[part]
+    return None
 
 
 def _table_rows(block: list[Token]) -> list[tuple[int, list[Inline]]]:
@@ -502,7 +537,7 @@ def _cell(cells: dict[str, Inline], name: str) -> str | None:
     cell = cells.get(name)
     if cell is None:
         return None
-    value = cell.text.strip()
+    value = strip_symbols(cell.text) if name != "title" else cell.text.strip()
     return value if value and value not in {"-", "—", "–"} else None
 
 
@@ -512,6 +547,7 @@ def _cause_texts(block: list[Token]) -> list[str]:
 
 
 def _drop_vocabulary_lists(found: Scan) -> None:
-    """When a section has a table of actions, bullet lists beside it explain, not act."""
-    if any(item.from_table for item in found.items):
-        found.items = [item for item in found.items if item.from_table]
+    """Where a (sub-)section has a table of actions, the bullet lists beside it explain the
+    table's vocabulary (types, priorities); they are not actions."""
+    with_tables = {item.group for item in found.items if item.from_table}
+    found.items = [i for i in found.items if i.from_table or i.group not in with_tables]

@@ -1,0 +1,290 @@
+"""Hand-written documents in the conventions real teams use: every field must come out right.
+
+These are not copies of the corpus; each states one convention seen in real post-mortems.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import date
+
+import pytest
+
+from connectors.extract import ExtractOptions, extract
+from rules import check, select_rules
+from syncer.model import Document, DocumentRef, Postmortem, normalise_status
+
+
+def _extract(text: str, *, day_first: bool = False) -> Postmortem:
+    ref = DocumentRef("t", "pm.md", "pm.md")
+    document = Document(ref, "pm", textwrap.dedent(text).lstrip("\n"))
+    return extract(document, ExtractOptions(day_first=day_first))
+
+
+INLINE_FORMS = """
+---
+date: 2026-03-04
+---
+# Cache stampede
+
+## Action items
+
+- [ ] Add request coalescing to the cache client. Owner: Dana Kim. Due: 2026-04-15
+- [ ] Alert on cache hit ratio below 80% (owner: @sam, due: 5 March 2026)
+- [ ] Load-test the cache tier. Assignee: Lee Park. Deadline: March 20
+- [ ] Document the stampede runbook — DRI: priya — ETA: 2026/04/01
+- [ ] Shard the hot keys by tenant @dana by 30 April 2026
+- [ ] Review cache TTLs with the product teams (Who: Sam) Due: Q2 2026
+- [ ] Retire the old cache cluster. Owner: Lee. Due: end of Q3
+- [ ] Add a cache dashboard to the on-call handbook. Owner: Dana. Due: EOW
+- [ ] Publish the capacity model. Owner: Dana. Due: EOM
+- [ ] Rehearse a cache failover. Owner: Lee. Due: in 2 weeks
+- [ ] Tune eviction settings. Owner: Sam. Due: 04/03/2026
+- [ ] Freeze cache schema changes until 2026-05-01. Owner: Lee
+- [ ] Share findings with partner teams. Owner: Priya. Due: next sprint
+- [ ] Pick a cache library — Team Platform
+"""
+
+
+@pytest.mark.parametrize(
+    ("index", "title", "owner", "due", "due_text"),
+    [
+        (
+            0,
+            "Add request coalescing to the cache client",
+            "Dana Kim",
+            date(2026, 4, 15),
+            "2026-04-15",
+        ),
+        (1, "Alert on cache hit ratio below 80%", "@sam", date(2026, 3, 5), "5 March 2026"),
+        (2, "Load-test the cache tier", "Lee Park", date(2026, 3, 20), "March 20"),
+        (3, "Document the stampede runbook", "priya", date(2026, 4, 1), "2026/04/01"),
+        (4, "Shard the hot keys by tenant", "@dana", date(2026, 4, 30), "30 April 2026"),
+        (5, "Review cache TTLs with the product teams", "Sam", date(2026, 6, 30), "Q2 2026"),
+        (6, "Retire the old cache cluster", "Lee", date(2026, 9, 30), "end of Q3"),
+        (7, "Add a cache dashboard to the on-call handbook", "Dana", date(2026, 3, 6), "EOW"),
+        (8, "Publish the capacity model", "Dana", date(2026, 3, 31), "EOM"),
+        (9, "Rehearse a cache failover", "Lee", date(2026, 3, 18), "in 2 weeks"),
+        (10, "Tune eviction settings", "Sam", date(2026, 4, 3), "04/03/2026"),
+        (11, "Freeze cache schema changes until 2026-05-01", "Lee", None, None),
+        (12, "Share findings with partner teams", "Priya", None, "next sprint"),
+        (13, "Pick a cache library", "Team Platform", None, None),
+    ],
+)
+def test_inline_owners_and_every_due_date_form(
+    index: int, title: str, owner: str, due: date | None, due_text: str | None
+) -> None:
+    item = _extract(INLINE_FORMS).items[index]
+    assert (item.title, item.owner, item.due, item.due_text) == (title, owner, due, due_text)
+    assert item.status == "open"
+
+
+def test_numeric_dates_follow_the_configured_order() -> None:
+    items = _extract(INLINE_FORMS, day_first=True).items
+    assert items[10].due == date(2026, 3, 4)
+
+
+def test_a_due_date_not_understood_is_kept_and_flagged() -> None:
+    pm = _extract(INLINE_FORMS)
+    findings = [(f.code, f.line) for f in check(pm, select_rules()) if f.code == "PM202"]
+    assert findings == [(pm.items[12].line, "PM202")[::-1]]
+    assert pm.items[12].due_text == "next sprint"
+
+
+def test_status_written_on_sub_headings_and_in_words() -> None:
+    pm = _extract(
+        """
+        ## Remediation
+        ### Completed
+        - Raised the worker memory limit
+        ### In progress
+        - Batch the cache rebuild (issue created)
+        - Split the queue per tenant. This is a work in progress.
+        ### Later (Q1 2027)
+        - Move the cache to its own cluster
+        - ~~Rewrite the worker in Rust~~
+        - Add a canary for cache builds, done in [PR #81](https://gh.test/acme/x/pull/81)
+        """
+    )
+    got = [(i.title, normalise_status(i.status), i.due_text) for i in pm.items]
+    assert got == [
+        ("Raised the worker memory limit", "done", None),
+        ("Batch the cache rebuild", "open", None),
+        ("Split the queue per tenant. This is a work in progress", "open", None),
+        ("Move the cache to its own cluster", None, "Q1 2027"),
+        ("Rewrite the worker in Rust", "done", "Q1 2027"),
+        ("Add a canary for cache builds, done in PR #81", "done", "Q1 2027"),
+    ]
+    assert pm.items[5].tickets == ("https://gh.test/acme/x/pull/81",)
+
+
+def test_sub_headings_nest_and_pass_down_their_ticket() -> None:
+    pm = _extract(
+        """
+        ## Remediation
+        ### Short-term ([tracked in #40](https://gh.test/acme/x/issues/40))
+
+        **In progress (next 2 weeks):**
+
+        - **Isolate Redis**: give the flags service its own instance
+
+        **Before re-enabling sync:**
+
+        - Align the chart values with production
+        """
+    )
+    first, second = pm.items
+    assert (first.title, first.status, first.due_text) == (
+        "Isolate Redis",
+        "In progress",
+        "next 2 weeks",
+    )
+    assert first.description == "give the flags service its own instance"
+    assert first.kind == "Short-term"
+    assert first.tickets == second.tickets == ("https://gh.test/acme/x/issues/40",)
+    assert second.status is None
+
+
+def test_a_table_explains_only_its_own_sub_section() -> None:
+    pm = _extract(
+        """
+        ## Action items
+        Types we use:
+        * Prevent - stop it happening again
+        * Detect - notice sooner
+
+        | Action | Type | Owner |
+        |---|---|---|
+        | Add a schema check to CI | Prevent | Dana |
+
+        ## Remediation
+        ### Completed
+        - Cleaned up the stale test data
+        ### In progress
+        | Follow-up | Priority | Status |
+        |---|---|---|
+        | Alert on queue backlog | 🔴 High | 🔄 In Progress |
+        | Deduplicate cache tasks | Medium | ⏳ Pending |
+        """
+    )
+    got = [(i.title, i.priority, i.status) for i in pm.items]
+    assert got == [
+        ("Add a schema check to CI", None, None),
+        ("Cleaned up the stale test data", None, "Completed"),
+        ("Alert on queue backlog", "High", "In Progress"),
+        ("Deduplicate cache tasks", "Medium", "Pending"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("header", "cell", "owner"),
+    [
+        ("Owner", "TBD", None),
+        ("Owner", "Unassigned", None),
+        ("Owner", "[owner]", None),
+        ("Who", "Dana Kim", "Dana Kim"),
+        ("DRI", "@dana", "@dana"),
+        ("Assignee", "CISO / PCI Program Manager", "CISO / PCI Program Manager"),
+    ],
+)
+def test_owner_columns_and_their_stand_ins(header: str, cell: str, owner: str | None) -> None:
+    pm = _extract(
+        f"## Action items\n\n| Action item | {header} |\n|---|---|\n| Add a canary | {cell} |\n"
+    )
+    assert pm.items[0].owner == owner
+
+
+def test_table_headers_with_alternatives_and_numbers() -> None:
+    pm = _extract(
+        """
+        ## Next steps
+        | # | Action Item | Owner | Due Date / Timing | Bug # |
+        |---|---|---|---|---|
+        | 1 | Publish the API docs | Dana | Week 1 | [PAY-9](https://jira.test/browse/PAY-9) |
+        """
+    )
+    (item,) = pm.items
+    assert (item.title, item.owner, item.due_text, item.tickets) == (
+        "Publish the API docs",
+        "Dana",
+        "Week 1",
+        ("https://jira.test/browse/PAY-9",),
+    )
+
+
+def test_parenthetical_owners_and_ticket_only_items() -> None:
+    pm = _extract(
+        """
+        ## Follow-up improvements
+        - Discuss GitOps for cluster workloads (Rasmus call for meeting)
+        - Review the module layout (Willi to follow up)
+        - Monitor Kubernetes only (Kubernetes nodes)
+        - #2127
+        - acme/infra#12
+        """
+    )
+    assert [(i.title, i.owner, i.placeholder) for i in pm.items] == [
+        ("Discuss GitOps for cluster workloads (Rasmus call for meeting)", "Rasmus", False),
+        ("Review the module layout (Willi to follow up)", "Willi", False),
+        ("Monitor Kubernetes only (Kubernetes nodes)", None, False),
+        ("#2127", None, False),
+        ("acme/infra#12", None, False),
+    ]
+
+
+def test_a_template_with_single_brace_stand_ins_yields_nothing() -> None:
+    pm = _extract(
+        """
+        # {title}
+        ## Summary
+        {one_paragraph_overview}
+        ## Corrective Actions
+        | Category | Action | Owner | Due Date |
+        | --- | --- | --- | --- |
+        | Immediate | {action} | {name} | {date} |
+        ## Follow-up
+        - [ ] Retrospective scheduled (date {date})
+        - [ ] Stakeholders notified
+        """
+    )
+    assert pm.template
+    assert all(item.placeholder for item in pm.items)
+
+
+def test_timelines_and_attendees_are_never_items_or_owners() -> None:
+    pm = _extract(
+        """
+        **Owners:** Jacob Beacham (@pipejakob)
+
+        ## Timeline
+        - 10:02 @sam restarts the pods. Owner: Sam
+        ## Attendees
+        - Dana Kim
+        ## Action items
+        - Add a readiness probe to the ingress
+        """
+    )
+    assert [(i.title, i.owner) for i in pm.items] == [
+        ("Add a readiness probe to the ingress", None)
+    ]
+
+
+def test_multi_paragraph_items_find_tickets_in_later_paragraphs_and_reference_links() -> None:
+    pm = _extract(
+        """
+        ## Action items
+        1. Add launch metrics for in-progress builds.
+
+           They only record on completion. See [the issue][metrics].
+
+           ![chart](https://img.test/chart.png)
+        2. Quota pending pods
+           so that they fail informatively ([issue](https://gh.test/acme/x/issues/7))
+
+        [metrics]: https://gh.test/acme/x/issues/5
+        """
+    )
+    first, second = pm.items
+    assert first.tickets == ("https://gh.test/acme/x/issues/5",)
+    assert second.tickets == ("https://gh.test/acme/x/issues/7",)
+    assert second.title == "Quota pending pods so that they fail informatively (issue)"
