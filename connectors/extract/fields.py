@@ -289,7 +289,8 @@ def kind_of(text: str | None) -> str | None:
 
 # Template stand-ins: `{{ summary }}`, `{action}`, `[Insert owner]`, `<name>`.
 _TEMPLATE_TOKEN_RE = re.compile(
-    r"\{\{[^{}]*\}\}|\{[a-z][a-z0-9_ .-]*\}|\[(?:insert|add|your|link|enter)[^\]]*\]|<[a-z][a-z _-]*>",
+    r"\{\{[^{}]*\}\}|\{[a-z][a-z0-9_ .-]*\}|\[(?:insert|add|your|link|enter)[^\]]*\]"
+    r"|<[a-z][a-z _-]*>",
     re.IGNORECASE,
 )
 
