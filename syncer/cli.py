@@ -16,7 +16,7 @@ from typing import Any, TextIO
 import structlog
 
 from connectors.extract import ExtractOptions
-from connectors.sources.markdown_dir import MARKDOWN_GLOBS, MarkdownDirSource
+from connectors.sources.markdown_dir import DOCUMENT_GLOBS, MarkdownDirSource
 from rules import RuleContext, select_rules
 from syncer import logs
 from syncer.applier import Outcome
@@ -129,7 +129,7 @@ def _path_sources(paths: Sequence[str]) -> list[MarkdownDirSource]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            sources.append(MarkdownDirSource(raw, path, MARKDOWN_GLOBS))
+            sources.append(MarkdownDirSource(raw, path, DOCUMENT_GLOBS))
         else:
             sources.append(MarkdownDirSource(raw, path.parent, [path.name]))
     missing = [raw for raw in paths if not Path(raw).exists()]

@@ -51,9 +51,15 @@ class Directory:
         matches = {
             person.key: person
             for person in self.people
-            if wanted in {_normal(n) for n in (*person.names, *person.emails, person.github or "")}
+            if wanted in {_normal(n) for n in _handles(person)}
         }
         return next(iter(matches.values())) if len(matches) == 1 else None
+
+
+def _handles(person: Person) -> tuple[str, ...]:
+    """Every way a document may name this person: names, aliases, e-mails, tracker handles
+    (a Confluence mention carries the Jira account id)."""
+    return (*person.names, *person.emails, person.github or "", person.jira or "")
 
 
 def handle_for(person: Person, tracker_kind: str) -> str:

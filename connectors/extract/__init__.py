@@ -10,10 +10,12 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path, PurePosixPath
 
-from connectors.extract.dates import first_iso_date, parse_due
+from connectors.extract.dates import first_iso_date, parse_due, stated_date
 from connectors.extract.fields import is_placeholder, template_tokens
 from connectors.extract.frontmatter import split_front_matter
-from connectors.extract.markdown import RawItem, Scan, scan
+from connectors.extract.html import html_to_markdown
+from connectors.extract.markdown import RawItem, Scan, TooManyItems, scan
+from connectors.sources.markdown_dir import format_of
 from syncer.errors import DocumentError
 from syncer.model import ActionItem, Document, DocumentRef, Postmortem, item_key
 
@@ -34,18 +36,29 @@ def extract(document: Document, options: ExtractOptions | None = None) -> Postmo
         raise DocumentError(path, f"larger than {MAX_DOCUMENT_CHARS:,} characters; not read")
     if "\x00" in document.text:
         raise DocumentError(path, "binary data, not a text document")
-    if document.format != "markdown":
-        raise DocumentError(path, f"no reader for {document.format} documents yet")
-
-    front = split_front_matter(document.text, path)
+    line_map: list[int] | None = None
+    text = document.text
+    if document.format == "html":
+        text, line_map = html_to_markdown(text)
+    front = split_front_matter(text, path)
     try:
         found = scan(front.body, front.line_offset)
     except RecursionError:
         raise DocumentError(path, "nested too deeply to read") from None
+    except TooManyItems as exc:
+        raise DocumentError(path, f"{exc}; not read as a post-mortem") from None
+    if line_map is not None:
+        for raw in found.items:
+            raw.line = line_map[min(raw.line, len(line_map)) - 1] if line_map else 0
 
     pm_id = front.text("id") or document.ref.id
     title = front.text("title") or found.title or document.title or PurePosixPath(pm_id).stem
-    incident = front.date("incident_date", "date") or first_iso_date(title) or first_iso_date(pm_id)
+    incident = (
+        front.date("incident_date", "date")
+        or first_iso_date(title)
+        or stated_date(front.body)
+        or first_iso_date(pm_id)
+    )
     doc_suppressed = _codes(front.data.get("pmsync_ignore"))
     items = tuple(_item(raw, pm_id, incident, opts) for raw in found.items)
     # A template: nothing real in its action section, or stand-ins (`{action}`, `{{ x }}`)
@@ -79,7 +92,8 @@ def extract(document: Document, options: ExtractOptions | None = None) -> Postmo
 def extract_file(path: Path, doc_id: str | None = None) -> Postmortem:
     """Extract a document straight from a file; for tests, benchmarks and scripts."""
     ref = DocumentRef("file", doc_id or path.name, str(path))
-    return extract(Document(ref, path.stem, path.read_text(encoding="utf-8")))
+    text = path.read_text(encoding="utf-8")
+    return extract(Document(ref, path.stem, text, format_of(path.name)))
 
 
 def _only_tickets(raw: RawItem) -> bool:

@@ -144,3 +144,20 @@ def first_iso_date(text: str) -> date | None:
         if found:
             return found
     return None
+
+
+_STATED_RE = re.compile(
+    r"^[\s*_>|-]*(?:incident\s+)?(?:date|when|occurred|started)[\s*_]*[:|][\s*_]*(?P<value>[^|\n]{6,40})",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def stated_date(text: str) -> date | None:
+    """A `Date: 5 March 2026` / `**Incident date:** 2026-03-05` line near the top, if any."""
+    head = "\n".join(text.splitlines()[:40])
+    for match in _STATED_RE.finditer(head):
+        value = re.split(r"\s+(?:at\s+)?\d{1,2}:\d{2}|,\s*\d{1,2}:\d{2}", match["value"].strip())[0]
+        found = parse_due(value.strip(" *_."))
+        if found is not None:
+            return found
+    return None

@@ -53,6 +53,13 @@ _PSEUDO_LEVEL = 7
 _LISTS = ("bullet_list", "ordered_list")
 
 
+MAX_ITEMS = 1000
+
+
+class TooManyItems(ValueError):
+    """More action items than any post-mortem holds: the document is not one, or is hostile."""
+
+
 @dataclass(slots=True)
 class Inline:
     """An inline run rendered to plain text, with what the markup said about it."""
@@ -283,6 +290,8 @@ def scan(text: str, line_offset: int = 0) -> Scan:
                 if items and pending_suppress:
                     items[0].suppressed = pending_suppress
                 found.items.extend(items)
+                if len(found.items) > MAX_ITEMS:
+                    raise TooManyItems(f"more than {MAX_ITEMS:,} action items")
                 previous = first.type.removesuffix("_open")
         if action_level is None:
             if cause_level is not None:
@@ -374,7 +383,7 @@ def _list_item(node: SyntaxTreeNode, offset: int) -> Iterator[RawItem]:
         owner=fields.owner,
         due_text=fields.due_text,
         priority=fields.priority,
-        status=fields.status or ("done" if lead.struck else None) or _later_status(more),
+        status=("done" if lead.struck else fields.status) or _later_status(more),
         tickets=find_tickets(
             " ".join(i.text for i in (lead, *more)),
             [link for i in (lead, *more) for link in i.links],
@@ -489,6 +498,8 @@ def _table_rows(block: list[Token]) -> list[tuple[int, list[Inline]]]:
 
 
 def _table_items(block: list[Token], offset: int) -> Iterator[RawItem]:
+    if sum(1 for token in block if token.type == "tr_open") > MAX_ITEMS + 1:
+        raise TooManyItems(f"a table of more than {MAX_ITEMS:,} rows")
     rows = _table_rows(block)
     if not rows:
         return

@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from syncer.errors import DocumentError, SkippableError
 from syncer.model import Document, DocumentRef
@@ -13,6 +14,8 @@ from syncer.model import Document, DocumentRef
 MAX_FILE_BYTES = 5 * 1024 * 1024
 # Every Markdown flavour pmsync reads, for folders named on the command line.
 MARKDOWN_GLOBS = ("**/*.md", "**/*.markdown", "**/*.mdx", "**/*.html.md.erb")
+# Everything pmsync reads, for folders named on the command line: Markdown and HTML exports.
+DOCUMENT_GLOBS = (*MARKDOWN_GLOBS, "**/*.html", "**/*.htm", "**/*.xml")
 
 
 class MarkdownDirSource:
@@ -72,4 +75,11 @@ class MarkdownDirSource:
             ref=DocumentRef(ref.source, ref.id, ref.uri, ref.updated_at, version),
             title=path.stem,
             text=text,
+            format=format_of(path.name),
         )
+
+
+def format_of(name: str) -> Literal["markdown", "html"]:
+    """HTML for .html/.htm/.xhtml/.xml (Confluence storage); Markdown for the rest,
+    `.html.md.erb` included."""
+    return "html" if name.casefold().endswith((".html", ".htm", ".xhtml", ".xml")) else "markdown"
