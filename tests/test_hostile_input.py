@@ -72,7 +72,9 @@ def test_pathological_markdown_is_read_without_error(body: str) -> None:
 )
 def test_more_items_than_any_post_mortem_holds_is_refused(body: str) -> None:
     document = Document(DocumentRef("t", "x.md", "x.md"), "x", "## Action items\n\n" + body)
-    with pytest.raises(DocumentError, match="x.md: .*more than 1,000 .*not read as a post-mortem"):
+    with pytest.raises(
+        DocumentError, match=r"x\.md: .*more than 1,000 .*not read as a post-mortem"
+    ):
         extract(document)
 
 
