@@ -25,8 +25,8 @@ test: $(STAMP)
 
 ## Linters and type checks, as CI runs them.
 lint: $(STAMP)
-	$(BIN)/ruff check syncer connectors rules tests
-	$(BIN)/ruff format --check syncer connectors rules tests
+	$(BIN)/ruff check syncer connectors rules tests bench
+	$(BIN)/ruff format --check syncer connectors rules tests bench
 	$(BIN)/mypy --strict syncer connectors rules
 
 check: test lint

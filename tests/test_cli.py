@@ -210,3 +210,23 @@ def test_editing_prose_above_the_items_rewrites_no_issue(
     doc = demo.parent / "examples" / "2026-05-19-dns-resolution.md"
     doc.write_text(doc.read_text().replace("## Summary\n", "## Summary\n\nA new paragraph.\n\n"))
     assert _counts(_sync(capsys, demo)) == (0, 0, 10, 0, 0)
+
+
+def test_extract_reads_every_markdown_flavour_and_html_in_a_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = "---\nid: {id}\n---\n## Action items\n\n- Add a canary for {id}. Owner: Dana\n"
+    for name in ("a.md", "b.markdown", "c.mdx", "d.html.md.erb"):
+        (tmp_path / name).write_text(body.format(id=name.split(".")[0].upper()))
+    (tmp_path / "e.html").write_text("<h2>Action items</h2><ul><li>Add a canary for E</li></ul>")
+    (tmp_path / "notes.txt").write_text("## Action items\n\n- not read\n")
+    code, out, _ = _run(capsys, "extract", str(tmp_path), "--format", "json")
+    assert code == 0
+    documents = json.loads(out)["documents"]
+    assert [(d["id"], d["items"][0]["title"]) for d in documents] == [
+        ("A", "Add a canary for A"),
+        ("B", "Add a canary for B"),
+        ("C", "Add a canary for C"),
+        ("D", "Add a canary for D"),
+        ("e.html", "Add a canary for E"),
+    ]
