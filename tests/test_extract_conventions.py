@@ -288,3 +288,73 @@ def test_multi_paragraph_items_find_tickets_in_later_paragraphs_and_reference_li
     assert first.tickets == ("https://gh.test/acme/x/issues/5",)
     assert second.tickets == ("https://gh.test/acme/x/issues/7",)
     assert second.title == "Quota pending pods so that they fail informatively (issue)"
+
+
+def test_paragraphs_alone_under_action_sub_headings_are_items() -> None:
+    pm = _extract(
+        """
+        ## Action items
+
+        Each team owns the items below.
+
+        ### Builds
+
+        Limit memory available to build pods. (https://gh.test/acme/r2d/pull/159)
+
+        ### Hub
+
+        Keep user pods when the hub restarts.
+
+        ### Process
+
+        We discussed these:
+
+        1. Nominate one driver per incident.
+        2. Alert on 4xx responses from the hub.
+
+        ### Comms
+
+        No action items.
+        """
+    )
+    assert [(i.title, i.tickets) for i in pm.items] == [
+        ("Limit memory available to build pods", ("https://gh.test/acme/r2d/pull/159",)),
+        ("Keep user pods when the hub restarts", ()),
+        ("Nominate one driver per incident", ()),
+        ("Alert on 4xx responses from the hub", ()),
+    ]
+
+
+def test_prose_beside_a_list_or_table_is_not_an_item() -> None:
+    pm = _extract(
+        """
+        ## Action items
+
+        Actions should address the lessons above; every type needs at least one item.
+
+        - Add a canary
+        """
+    )
+    assert [i.title for i in pm.items] == ["Add a canary"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Uptime and alerting issue: https://gh.test/acme/x/issues/611",
+        "Uptime and alerting issue (https://gh.test/acme/x/issues/611)",
+        "Uptime and alerting issue — https://gh.test/acme/x/issues/611",
+        "Uptime and alerting issue (see https://gh.test/acme/x/issues/611).",
+    ],
+)
+def test_a_trailing_ticket_url_is_the_ticket_not_part_of_the_title(line: str) -> None:
+    (item,) = _extract(f"## Action items\n\n1. {line}\n").items
+    assert (item.title, item.tickets) == (
+        "Uptime and alerting issue",
+        ("https://gh.test/acme/x/issues/611",),
+    )
+
+
+def test_a_trailing_link_to_docs_stays_in_the_title() -> None:
+    (item,) = _extract("## Action items\n\n- Follow the guide at https://docs.test/guide\n").items
+    assert (item.title, item.tickets) == ("Follow the guide at https://docs.test/guide", ())

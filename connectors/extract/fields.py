@@ -117,6 +117,9 @@ _KINDS = {
 
 _TRAILING = " \t-–—:;,."
 _TRAILING_PAREN_RE = re.compile(r"\s*\([^()]*\)\s*\.?\s*$")
+_TRAILING_URL_RE = re.compile(
+    r"[\s:;,–—-]*(?:\(\s*(?:see\s+)?)?(?P<url>https?://\S+?)\s*\)?\s*\.?\s*$", re.IGNORECASE
+)
 
 
 @dataclass(slots=True)
@@ -176,6 +179,9 @@ def read_fields(text: str) -> Fields:
         found.priority = match["value"]
 
     found.tickets = find_tickets(text)
+    # A ticket URL at the end is where the work is tracked, not part of the action.
+    while (match := _TRAILING_URL_RE.search(found.rest)) and is_ticket_url(match["url"]):
+        found.rest = found.rest[: match.start()]
     found.rest = re.sub(r"\s+", " ", found.rest).strip().rstrip(_TRAILING).lstrip(" -–—:;,")
     return found
 

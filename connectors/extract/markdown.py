@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -85,7 +86,7 @@ class RawItem:
     tickets: list[str] = field(default_factory=list)
     explicit_id: str | None = None
     suppressed: frozenset[str] = frozenset()
-    from_table: bool = False
+    origin: Literal["list", "table", "paragraph"] = "list"
     group: int = 0  # which (sub-)section of the document the item is in
 
 
@@ -145,6 +146,7 @@ class Scan:
     items: list[RawItem] = field(default_factory=list)
     root_causes: list[str] = field(default_factory=list)
     has_action_section: bool = False
+    parents: set[int] = field(default_factory=set)  # groups that have sub-headings
 
 
 def render_inline(token: Token) -> Inline:
@@ -231,7 +233,8 @@ def scan(text: str, line_offset: int = 0) -> Scan:
     found = Scan()
     action_level: int | None = None
     cause_level: int | None = None
-    groups: list[tuple[int, Group]] = []  # open sub-headings of the action section, by level
+    groups: list[tuple[int, Group, int]] = []  # open headings of the action section: level,
+    # what they say, and their number
     group_number = 0
     pending_suppress: frozenset[str] = frozenset()
     previous: str | None = None  # the type of the previous block in an action section
@@ -259,12 +262,14 @@ def scan(text: str, line_offset: int = 0) -> Scan:
             if action_level is not None:
                 while groups and groups[-1][0] >= level:
                     groups.pop()
-                groups.append(
-                    (level, Group.from_heading(inline, groups[-1][1] if groups else None))
-                )
+                parent = groups[-1] if groups else None
+                if parent is not None:
+                    found.parents.add(parent[2])  # prose above sub-headings introduces them
+                group = Group.from_heading(inline, parent[1] if parent else None)
+                groups.append((level, group, group_number))
             elif _is_action_heading(inline.text):
                 action_level = level
-                groups = [(level, replace(Group.from_heading(inline), kind=None))]
+                groups = [(level, replace(Group.from_heading(inline), kind=None), group_number)]
                 found.has_action_section = True
             elif _ROOT_CAUSE_HEADING.search(inline.text):
                 cause_level = level
@@ -284,9 +289,12 @@ def scan(text: str, line_offset: int = 0) -> Scan:
                 continue
             else:
                 group = groups[-1][1] if groups else Group()
-                items = [
-                    group.apply(item, group_number) for item in _section_block(block, line_offset)
-                ]
+                found_here = (
+                    [_paragraph_item(block, line_offset)]
+                    if first.type == "paragraph_open"
+                    else list(_section_block(block, line_offset))
+                )
+                items = [group.apply(item, group_number) for item in found_here if item]
                 if items and pending_suppress:
                     items[0].suppressed = pending_suppress
                 found.items.extend(items)
@@ -307,7 +315,7 @@ def scan(text: str, line_offset: int = 0) -> Scan:
                     group_number += 1
         pending_suppress = frozenset()
 
-    _drop_vocabulary_lists(found)
+    _keep_actions(found)
     return found
 
 
@@ -534,7 +542,7 @@ def _table_items(block: list[Token], offset: int) -> Iterator[RawItem]:
             status=status,
             tickets=find_tickets(_ticket_text(ticket_cell) + " " + title_cell.text, links),
             explicit_id=_cell(cells, "id"),
-            from_table=True,
+            origin="table",
         )
 
 
@@ -557,8 +565,44 @@ def _cause_texts(block: list[Token]) -> list[str]:
     return [t for t in texts if len(t) > 3][:10]
 
 
-def _drop_vocabulary_lists(found: Scan) -> None:
-    """Where a (sub-)section has a table of actions, the bullet lists beside it explain the
-    table's vocabulary (types, priorities); they are not actions."""
-    with_tables = {item.group for item in found.items if item.from_table}
-    found.items = [i for i in found.items if i.from_table or i.group not in with_tables]
+def _keep_actions(found: Scan) -> None:
+    """Drop what only explains: bullet lists beside a table of actions in the same (sub-)section
+    define its vocabulary, and prose beside a list or table introduces it."""
+    with_tables = {item.group for item in found.items if item.origin == "table"}
+    with_lists = {item.group for item in found.items if item.origin == "list"}
+    found.items = [
+        item
+        for item in found.items
+        if item.origin == "table"
+        or (item.origin == "list" and item.group not in with_tables)
+        or (
+            item.origin == "paragraph"
+            and item.group not in with_tables | with_lists | found.parents
+        )
+    ]
+
+
+_NO_ACTIONS_RE = re.compile(
+    r"^(?:none|n/?a|tbd|no\s+(?:further\s+)?(?:action|follow)|nothing\b|see\s+(?:above|below))",
+    re.IGNORECASE,
+)
+
+
+def _paragraph_item(block: list[Token], offset: int) -> RawItem | None:
+    """A paragraph standing alone under an action sub-heading is an item, unless it introduces
+    something (ends with a colon), says there is nothing to do, or is too long to be one."""
+    inline = render_inline(block[1])
+    text = inline.text
+    if not text or text.endswith(":") or len(text) > 400 or _NO_ACTIONS_RE.match(text):
+        return None
+    fields = read_fields(text)
+    return RawItem(
+        title=fields.rest,
+        line=(block[0].map[0] if block[0].map else 0) + offset + 1,
+        owner=fields.owner,
+        due_text=fields.due_text,
+        priority=fields.priority,
+        status=fields.status or ("done" if inline.struck else None),
+        tickets=find_tickets(text, inline.links),
+        origin="paragraph",
+    )
