@@ -358,3 +358,31 @@ def test_a_trailing_ticket_url_is_the_ticket_not_part_of_the_title(line: str) ->
 def test_a_trailing_link_to_docs_stays_in_the_title() -> None:
     (item,) = _extract("## Action items\n\n- Follow the guide at https://docs.test/guide\n").items
     assert (item.title, item.tickets) == ("Follow the guide at https://docs.test/guide", ())
+
+
+def test_checklists_timelines_and_criteria_inside_an_action_section_are_not_items() -> None:
+    pm = _extract(
+        """
+        ## Follow-up
+        ### Actions
+        - Add a canary for the ingress
+        ### Steps to close this review
+        - [ ] All items have owners
+        - [ ] Review meeting held
+        ### Exit criteria
+        - Error rate below 0.1% for a week
+        ### Follow-up timeline
+        - 10:00 Dana restarts the pods
+        """
+    )
+    assert [i.title for i in pm.items] == ["Add a canary for the ingress"]
+
+
+def test_sub_headings_that_name_kinds_of_work_stay_groups() -> None:
+    pm = _extract(
+        "## Action items\n### Detection\n- Page on 5xx above 1%\n### Summary of fixes\n- Pin the chart\n"
+    )
+    assert [(i.title, i.kind) for i in pm.items] == [
+        ("Page on 5xx above 1%", "detect"),
+        ("Pin the chart", "Summary of fixes"),
+    ]

@@ -39,6 +39,12 @@ _NOT_ACTION_HEADING = re.compile(
     r"|trigger|detection|summary|background|resolution|instructions?|how\s+to|template)\b",
     re.IGNORECASE,
 )
+# Inside an action section, sub-sections that list something other than actions.
+_NOT_ACTION_SUBHEADING = re.compile(
+    r"\b(?:timeline|exit\s+criteria|steps\s+to\s+close|glossary|definitions?|checklist"
+    r"|instructions?|template)\b",
+    re.IGNORECASE,
+)
 _ROOT_CAUSE_HEADING = re.compile(r"\b(?:root\s+causes?|contributing\s+factors)\b", re.IGNORECASE)
 _SUPPRESS_RE = re.compile(r"<!--\s*pmsync:\s*ignore\s+(?P<codes>[A-Z0-9,\s]+?)\s*-->")
 _PARENTHETICAL_RE = re.compile(r"\s*\((?P<inner>[^()]*)\)\s*$")
@@ -98,6 +104,7 @@ class Group:
     status: str | None = None
     tickets: tuple[str, ...] = ()
     due_text: str | None = None
+    ignored: bool = False  # a timeline, exit criteria or steps-to-close list inside the section
 
     @classmethod
     def from_heading(cls, heading: Inline, parent: Group | None = None) -> Group:
@@ -116,8 +123,13 @@ class Group:
             kind = kind_of(text)
         tickets = tuple(url for url, label in heading.links if is_ticket_url(url, label or "issue"))
         base = parent or cls()
+        ignored = base.ignored or bool(_NOT_ACTION_SUBHEADING.search(text))
         return cls(
-            kind or base.kind, status or base.status, tickets or base.tickets, due or base.due_text
+            kind or base.kind,
+            status or base.status,
+            tickets or base.tickets,
+            due or base.due_text,
+            ignored,
         )
 
     def apply(self, item: RawItem, group: int) -> RawItem:
@@ -290,7 +302,9 @@ def scan(text: str, line_offset: int = 0) -> Scan:
             else:
                 group = groups[-1][1] if groups else Group()
                 found_here = (
-                    [_paragraph_item(block, line_offset)]
+                    []
+                    if group.ignored
+                    else [_paragraph_item(block, line_offset)]
                     if first.type == "paragraph_open"
                     else list(_section_block(block, line_offset))
                 )
