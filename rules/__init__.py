@@ -1,5 +1,15 @@
 """Checks with stable codes: the catalogue, selection by code prefix, and running them."""
 
-from rules.registry import CATALOGUE, Rule, RuleContext, RuleDoc, check, select_rules
+from rules.catalogue import CATALOGUE, select_rules
+from rules.registry import DocumentRule, ItemRule, Rule, RuleContext, RuleDoc, check
 
-__all__ = ["CATALOGUE", "Rule", "RuleContext", "RuleDoc", "check", "select_rules"]
+__all__ = [
+    "CATALOGUE",
+    "DocumentRule",
+    "ItemRule",
+    "Rule",
+    "RuleContext",
+    "RuleDoc",
+    "check",
+    "select_rules",
+]

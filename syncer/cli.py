@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -17,13 +18,13 @@ import structlog
 
 from connectors.extract import ExtractOptions
 from connectors.sources.markdown_dir import DOCUMENT_GLOBS, MarkdownDirSource
-from rules import RuleContext, select_rules
-from syncer import logs
+from rules import CATALOGUE, Rule, select_rules
+from syncer import lintformat, logs
 from syncer.applier import Outcome
 from syncer.errors import ConfigError, FatalError
-from syncer.model import Finding, Postmortem, Severity
+from syncer.model import Postmortem, Severity
 from syncer.people import load_directory
-from syncer.pipeline import Reading, SyncRun, read_documents, sync
+from syncer.pipeline import Reading, SyncRun, read_documents, rule_context, sync
 from syncer.settings import Settings, config_path, load_settings, masked_dump, secret_values
 
 EXIT_OK, EXIT_FINDINGS, EXIT_CONFIG, EXIT_FATAL = 0, 1, 2, 3
@@ -89,7 +90,17 @@ def _parser() -> argparse.ArgumentParser:
     lint.add_argument(
         "--day-first", action="store_true", help="read 03/04/2026 as 3 April (default: 4 March)"
     )
-    lint.add_argument("--format", choices=["text", "json"], default="text")
+    lint.add_argument(
+        "--format",
+        choices=["text", "json", "sarif", "github"],
+        default="text",
+        help="text: path:line: CODE message; sarif: SARIF 2.1.0; github: Actions annotations",
+    )
+    lint.add_argument(
+        "--statistics",
+        action="store_true",
+        help="also count the items each code flags, and their share of all items",
+    )
     lint.add_argument("--select", help="comma-separated code prefixes to check (default: all)")
     lint.add_argument("--ignore", help="comma-separated code prefixes to leave out")
     lint.add_argument(
@@ -108,6 +119,10 @@ def _parser() -> argparse.ArgumentParser:
         if not dry:
             command.add_argument("--dry-run", action="store_true", help="write nothing")
         command.set_defaults(handler=_cmd_sync, dry_run=dry)
+
+    catalogue = commands.add_parser("rules", parents=[common], help="list the rule catalogue")
+    catalogue.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+    catalogue.set_defaults(handler=_cmd_rules)
 
     config = commands.add_parser("config", parents=[common], help="settings")
     config_commands = config.add_subparsers(dest="config_command", required=True)
@@ -139,25 +154,23 @@ def _path_sources(paths: Sequence[str]) -> list[MarkdownDirSource]:
 
 
 def _read_paths(
-    args: argparse.Namespace, select: Sequence[str], ignore: Sequence[str]
-) -> tuple[Settings, Reading]:
-    settings = _settings(args, required=False)
-    directory = load_directory(settings)
+    args: argparse.Namespace, settings: Settings, select: Sequence[str], ignore: Sequence[str]
+) -> Reading:
     sources = _path_sources(args.paths)
     reading = read_documents(
         sources,
         options={source.name: ExtractOptions(day_first=args.day_first) for source in sources},
         rule_select=select,
         rule_ignore=ignore,
-        context=RuleContext(is_known_person=lambda o: directory.resolve(o) is not None),
+        context=rule_context(settings, load_directory(settings), datetime.now(UTC).date()),
     )
     for problem in reading.problems:
         print(f"{problem.where}: error: {problem.message}", file=sys.stderr)
-    return settings, reading
+    return reading
 
 
 def _cmd_extract(args: argparse.Namespace, out: TextIO) -> int:
-    _, reading = _read_paths(args, ("PM",), ())
+    reading = _read_paths(args, _settings(args, required=False), ("PM",), ())
     if args.format == "json":
         payload = {"documents": [_document_json(pm) for pm in reading.postmortems]}
         json.dump(payload, out, indent=2, ensure_ascii=False)
@@ -226,33 +239,78 @@ def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args, required=False)
     select = _codes(args.select, settings.rules.select)
     ignore = _codes(args.ignore, settings.rules.ignore)
-    select_rules(select, ignore)  # a typo'd code is an error before any document is read
-    _, reading = _read_paths(args, select, ignore)
-    fail_on = Severity(args.fail_on or settings.rules.fail_on)
+    rules = select_rules(select, ignore)  # a typo'd code is an error before anything is read
+    reading = _read_paths(args, settings, select, ignore)
+    findings = reading.findings
+    stats = lintformat.statistics(reading.postmortems, findings) if args.statistics else None
     if args.format == "json":
-        json.dump({"findings": [_finding_json(f) for f in reading.findings]}, out, indent=2)
-        out.write("\n")
+        payload = lintformat.as_json(findings)
+        if stats is not None:
+            payload["statistics"] = stats
+        out.write(lintformat.dump(payload))
+    elif args.format == "sarif":
+        out.write(lintformat.dump(lintformat.sarif(findings, rules)))
+    elif args.format == "github":
+        out.write(lintformat.github(findings, rules))
     else:
-        for finding in reading.findings:
-            out.write(
-                f"{finding.doc}:{finding.line}: {finding.code} "
-                f"[{finding.severity}] {finding.message}\n"
-            )
-        documents = len(reading.postmortems)
-        out.write(f"{len(reading.findings)} findings in {documents} documents\n")
-    failing = any(f.severity.rank >= fail_on.rank for f in reading.findings)
+        out.write(lintformat.text(findings, len(reading.postmortems)))
+    if stats is not None and args.format != "json":
+        sys.stderr.write(lintformat.statistics_text(stats, rules))
+    fail_on = Severity(args.fail_on or settings.rules.fail_on)
+    failing = any(f.severity.rank >= fail_on.rank for f in findings)
     return EXIT_FINDINGS if failing or reading.problems else EXIT_OK
 
 
-def _finding_json(finding: Finding) -> dict[str, Any]:
+def _cmd_rules(args: argparse.Namespace, out: TextIO) -> int:
+    if args.format == "markdown":
+        out.write(rules_markdown())
+    elif args.format == "json":
+        out.write(lintformat.dump({"rules": [_rule_json(rule) for rule in CATALOGUE]}))
+    else:
+        for rule in CATALOGUE:
+            out.write(f"{rule.code}  {rule.name:28} {rule.severity!s:8} {rule.doc.what}\n")
+    return EXIT_OK
+
+
+def _rule_json(rule: Rule) -> dict[str, Any]:
+    doc = rule.doc
     return {
-        "code": finding.code,
-        "severity": str(finding.severity),
-        "message": finding.message,
-        "path": finding.doc,
-        "line": finding.line,
-        "item": finding.item_key,
+        "code": rule.code,
+        "name": rule.name,
+        "severity": str(rule.severity),
+        "what": doc.what,
+        "why": doc.why,
+        "example": doc.example,
+        "instead": doc.instead,
     }
+
+
+def rules_markdown() -> str:
+    """docs/rules.md: the catalogue, one section per rule (a test keeps the file in step)."""
+    parts = [
+        "# pmsync rules\n",
+        "Generated by `pmsync rules --format markdown`; do not edit by hand.\n",
+        "Select and ignore rules by code prefix (`[rules] select` / `ignore`, `--select` /",
+        "`--ignore`); suppress one for the next item with `<!-- pmsync: ignore PM301 -->`, or",
+        "for a whole document with `pmsync_ignore: PM301` in its front matter.\n",
+        "| code | name | severity |",
+        "|---|---|---|",
+        *(f"| [{r.code}](#{r.code.lower()}) | {r.name} | {r.severity} |" for r in CATALOGUE),
+        "",
+    ]
+    for rule in CATALOGUE:
+        doc = rule.doc
+        parts += [
+            f"## {rule.code}\n",
+            f"`{rule.name}`, {rule.severity} by default.\n",
+            f"**What it checks.** {doc.what}\n",
+            f"**Why it matters.** {doc.why}\n",
+            "**Example**\n",
+            f"```markdown\n{doc.example}\n```\n",
+            "**Instead**\n",
+            f"```markdown\n{doc.instead}\n```\n",
+        ]
+    return "\n".join(parts)
 
 
 def _cmd_sync(args: argparse.Namespace, out: TextIO) -> int:

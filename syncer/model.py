@@ -108,6 +108,8 @@ class Postmortem:
     template: bool = False
     has_action_section: bool = False
     suppressed: frozenset[str] = frozenset()
+    headings: tuple[tuple[int, str], ...] = ()  # (line, text) of every heading, in order
+    prose: tuple[tuple[int, str], ...] = ()  # (line, text) of the author's own text, not code
 
 
 @dataclass(frozen=True, slots=True)

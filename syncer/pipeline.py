@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import structlog
 
@@ -18,6 +18,7 @@ from connectors.extract import ExtractOptions, extract
 from connectors.sources.markdown_dir import MarkdownDirSource
 from connectors.trackers.local import LocalTracker
 from rules import RuleContext, check, select_rules
+from rules.words import Phrase
 from syncer.applier import Outcome, apply
 from syncer.errors import ConfigError, FatalError, PmsyncError
 from syncer.model import Finding, IssueSnapshot, Postmortem, SyncPlan
@@ -161,7 +162,7 @@ def sync(
         },
         rule_select=settings.rules.select,
         rule_ignore=settings.rules.ignore,
-        context=_rule_context(directory),
+        context=rule_context(settings, directory, datetime.now(UTC).date()),
     )
     active = dict(trackers) if trackers is not None else build_trackers(settings)
     problems = list(reading.problems)
@@ -196,5 +197,18 @@ def sync(
     return SyncRun(reading, the_plan, outcomes, problems, dry_run)
 
 
-def _rule_context(directory: Directory) -> RuleContext:
-    return RuleContext(is_known_person=lambda owner: directory.resolve(owner) is not None)
+def rule_context(settings: Settings, directory: Directory, today: date | None) -> RuleContext:
+    """What the rules know: the people directory, the teams, the limits and extra phrases."""
+    teams = {name.casefold() for name in settings.rules.teams}
+    teams |= {person.team.casefold() for person in directory.people if person.team}
+    return RuleContext(
+        today=today,
+        is_known_person=(
+            (lambda owner: directory.resolve(owner) is not None) if directory.people else None
+        ),
+        teams=frozenset(teams),
+        max_due_days=settings.rules.max_due_days,
+        extra_vague=tuple(
+            Phrase.literal(v.phrase, v.rewrite) for v in settings.rules.vague_phrases
+        ),
+    )

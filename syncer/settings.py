@@ -154,16 +154,27 @@ class PersonSettings(_Section):
     team: str | None = None
 
 
+class VaguePhrase(_Section):
+    phrase: str
+    rewrite: str = "say what will exist or be true when the item is done"
+
+
 class RulesSettings(_Section):
     select: list[str] = Field(default_factory=lambda: ["PM"])
     ignore: list[str] = Field(default_factory=list)
     fail_on: Literal["info", "warning", "error"] = "error"
+    teams: list[str] = Field(default_factory=list)  # names that stand for groups, not people
+    max_due_days: Annotated[int, Field(ge=1)] = 180
+    vague_phrases: list[VaguePhrase] = Field(default_factory=list)
 
 
 class SyncSettings(_Section):
     close_done: bool = True
     close_removed: bool = True
     labels: list[str] = Field(default_factory=list)
+    # Items with error-level findings: "label" files them with a needs-refinement label and
+    # the findings in the body; "hold" does not file them until fixed; "ignore" files them as-is.
+    findings: Literal["label", "hold", "ignore"] = "label"
 
 
 class FollowupSettings(_Section):

@@ -178,8 +178,10 @@ def test_lint_reports_path_line_code_and_fails_on_errors(
     code, out, _ = _run(capsys, "lint", path)
     assert code == 1
     assert f"{path}:20: PM101 [error] no owner" in out
-    code, _, _ = _run(capsys, "lint", path, "--ignore", "PM101")
+    code, _, _ = _run(capsys, "lint", path, "--select", "PM2")
     assert code == 0
+    code, _, _ = _run(capsys, "lint", path, "--select", "PM2", "--fail-on", "warning")
+    assert code == 1
     code, _, err = _run(capsys, "lint", path, "--select", "PM9")
     assert code == 2
     assert "'PM9' matches no rule code" in err

@@ -1,13 +1,33 @@
-"""The rule framework: codes, selection by prefix, suppression, and the first rules."""
+"""The rule framework and each rule: codes, selection by prefix, suppression, documents."""
+
+from __future__ import annotations
 
 import textwrap
+from datetime import date
 
 import pytest
 
 from connectors.extract import extract
-from rules import CATALOGUE, check, select_rules
+from rules import CATALOGUE, RuleContext, check, select_rules
+from rules.words import Phrase
 from syncer.errors import ConfigError
 from syncer.model import Document, DocumentRef, Postmortem, Severity
+
+ITEM_RULES = select_rules(["PM1", "PM2", "PM3"])
+COMPLETE = """
+---
+date: 2026-03-04
+---
+# Checkout latency
+
+## Root cause
+The pool was sized for staging.
+
+## What went well
+- Paging was fast.
+
+## Action items
+"""
 
 
 def _pm(text: str) -> Postmortem:
@@ -15,36 +35,104 @@ def _pm(text: str) -> Postmortem:
     return extract(Document(ref, "pm", textwrap.dedent(text).lstrip("\n")))
 
 
+def _codes(text: str, context: RuleContext | None = None, rules: object = None) -> list[str]:
+    chosen = ITEM_RULES if rules is None else rules
+    return [f.code for f in check(_pm(text), chosen, context)]  # type: ignore[arg-type]
+
+
+def _item(line: str, context: RuleContext | None = None) -> list[str]:
+    return _codes(f"{COMPLETE}\n- {line}\n", context)
+
+
 @pytest.mark.parametrize(
     ("item", "codes"),
     [
-        ("Add alerting on pool use. Owner: Dana. Due: 2026-04-01", []),
-        ("Add alerting on pool use. Due: 2026-04-01", ["PM101"]),
-        ("Add alerting on pool use @dana", ["PM201"]),
-        ("Add alerting on pool use", ["PM101", "PM201"]),
-        ("Add alerting on pool use. Owner: Dana. Due: someday", ["PM202"]),
-        ("Add alerting on pool use. Owner: Dana. Due: in 2 weeks", ["PM202"]),
-        ("[x] Add alerting on pool use. Owner: Dana", []),
-        ("TBD", []),
+        ("Add an alert on pool use above 90%. Owner: Dana. Due: 2026-04-01", []),
+        ("Add an alert on pool use above 90%. Due: 2026-04-01", ["PM101"]),
+        ("Add an alert on pool use above 90% @dana", ["PM201"]),
+        ("Add an alert on pool use above 90%", ["PM101", "PM201"]),
+        ("Add an alert on pool use above 90%. Owner: Dana. Due: someday", ["PM202"]),
+        ("Add an alert on pool use above 90%. Owner: Dana. Due: 2025-04-01", ["PM203"]),
+        ("Add an alert on pool use above 90%. Owner: Dana. Due: 2027-04-01", ["PM204"]),
+        ("[x] Add an alert on pool use above 90%", []),
+        ("Monitoring. Owner: Dana. Due: 2026-04-01", ["PM302", "PM304"]),
     ],
 )
 def test_item_rules(item: str, codes: list[str]) -> None:
-    findings = check(_pm(f"## Action items\n\n- {item}\n"), select_rules())
-    assert [f.code for f in findings] == codes
+    assert _item(item) == codes
+
+
+def test_a_placeholder_left_among_real_items_is_flagged() -> None:
+    text = COMPLETE + "- Add an alert on pool use above 90%. Owner: Dana. Due: 2026-04-01\n- TBD\n"
+    assert _codes(text) == ["PM304"]
 
 
 def test_findings_name_document_line_and_item() -> None:
-    pm = _pm("# T\n\n## Action items\n\n- Fix it. Due: 2026-01-01\n")
-    (finding,) = check(pm, select_rules())
-    assert (finding.doc, finding.line, finding.item_key) == ("pm.md", 5, pm.items[0].key)
+    pm = _pm(COMPLETE + "\n- Fix the pool size. Due: 2026-04-01\n")
+    (finding,) = check(pm, ITEM_RULES)
+    assert (finding.doc, finding.line, finding.item_key) == ("pm.md", 14, pm.items[0].key)
     assert finding.severity is Severity.ERROR
-    assert finding.message == 'no owner: "Fix it"'
+    assert finding.message == 'no owner: "Fix the pool size"'
+
+
+def test_owners_are_checked_against_the_directory_and_teams() -> None:
+    known = {"dana", "dana kim", "@dana"}
+    context = RuleContext(
+        is_known_person=lambda o: o.casefold() in known, teams=frozenset({"payments"})
+    )
+    base = "Add an alert on pool use above 90%. Due: 2026-04-01. Owner: "
+    assert _item(base + "Dana Kim", context) == []
+    assert _item(base + "Dnaa", context) == ["PM104"]
+    assert _item(base + "payments", context) == ["PM102"]
+    assert _item(base + "SRE team", context) == ["PM102"]
+    assert _item(base + "Dana / Lee", context) == ["PM103"]
+    assert _item(base + "Dnaa", RuleContext()) == []
+
+
+def test_due_dates_far_away_follow_the_configured_limit() -> None:
+    line = "Add an alert on pool use above 90%. Owner: Dana. Due: 2026-06-04"
+    assert _item(line, RuleContext(max_due_days=60)) == ["PM204"]
+    assert _item(line, RuleContext(max_due_days=120)) == []
+
+
+def test_vague_phrases_can_be_added_in_config() -> None:
+    line = "Circle the wagons on the pool size above 90%. Owner: Dana. Due: 2026-04-01"
+    extra = (Phrase.literal("circle the wagons", "say what changes"),)
+    assert _item(line) == []
+    assert _item(line, RuleContext(extra_vague=extra)) == ["PM301"]
+
+
+@pytest.mark.parametrize(
+    ("document", "codes"),
+    [
+        (COMPLETE + "- Add an alert on pool use above 90%. Owner: Dana. Due: 2026-04-01\n", []),
+        ("# Outage\n\nThe pool ran dry.\n", ["PM401", "PM402", "PM405", "PM406"]),
+        (
+            COMPLETE.replace("## Root cause\nThe pool was sized for staging.\n", "")
+            + "- Add an alert on pool use above 90%. Owner: Dana. Due: 2026-04-01\n",
+            ["PM402"],
+        ),
+        (
+            COMPLETE.replace(
+                "## Root cause\nThe pool was sized for staging.\n",
+                "## Root causes\n- Pool size\n- No alert\n",
+            )
+            + "- Add an alert on pool use above 90%. Owner: Dana. Due: 2026-04-01\n",
+            ["PM403"],
+        ),
+    ],
+)
+def test_document_rules(document: str, codes: list[str]) -> None:
+    assert _codes(document, rules=select_rules(["PM4"])) == codes
+
+
+def test_document_rules_leave_templates_alone() -> None:
+    assert _codes("# {title}\n## Action items\n1. {{ summary }}\n", rules=select_rules()) == []
 
 
 def test_select_and_ignore_by_prefix() -> None:
-    assert [r.code for r in select_rules(["PM"], ["PM2"])] == ["PM101"]
-    assert [r.code for r in select_rules(["PM20"])] == ["PM201", "PM202"]
-    assert [r.code for r in select_rules(["PM20"], ["PM202"])] == ["PM201"]
+    assert [r.code for r in select_rules(["PM2"], ["PM202", "PM203"])] == ["PM201", "PM204"]
+    assert [r.code for r in select_rules(["PM40"])] == [f"PM40{n}" for n in range(1, 7)]
 
 
 @pytest.mark.parametrize(("select", "ignore"), [(["PM9"], []), (["PM"], ["PM1O1"])])
@@ -58,26 +146,31 @@ def test_a_code_that_matches_nothing_is_an_error_naming_it(
 
 def test_inline_suppression_applies_to_the_next_item_only() -> None:
     pm = _pm(
-        """
-        ## Action items
+        COMPLETE
+        + """
+<!-- pmsync: ignore PM101 -->
+- Fix the pool size of the first cluster. Due: 2026-04-01
 
-        <!-- pmsync: ignore PM101 -->
-        - First. Due: 2026-01-01
-
-        - Second. Due: 2026-01-01
-        """
+- Fix the pool size of the second cluster. Due: 2026-04-01
+"""
     )
-    findings = check(pm, select_rules())
-    assert [(f.code, f.line) for f in findings] == [("PM101", 6)]
+    assert [(f.code, f.line) for f in check(pm, ITEM_RULES)] == [("PM101", 17)]
 
 
 def test_front_matter_suppresses_for_the_whole_document() -> None:
-    pm = _pm("---\npmsync_ignore: PM101 PM201\n---\n## Action items\n\n- First\n")
-    assert check(pm, select_rules()) == []
+    text = COMPLETE.replace("date: 2026-03-04", "date: 2026-03-04\npmsync_ignore: PM101 PM2")
+    assert _codes(text + "- Fix the pool size\n") == []
 
 
-def test_every_rule_has_a_unique_code_and_full_docs() -> None:
+def test_every_rule_has_a_unique_code_a_name_and_full_docs() -> None:
     codes = [rule.code for rule in CATALOGUE]
-    assert len(codes) == len(set(codes))
+    assert len(codes) == len(set(codes)) == 18
+    assert len({rule.name for rule in CATALOGUE}) == 18
     for rule in CATALOGUE:
         assert all((rule.doc.what, rule.doc.why, rule.doc.example, rule.doc.instead))
+
+
+def test_the_context_dates_far_due_dates_without_an_incident_date() -> None:
+    text = "## Action items\n- Add an alert on pool use above 90%. Owner: Dana. Due: 2027-01-01\n"
+    assert "PM204" in _codes(text, RuleContext(today=date(2026, 3, 4)))
+    assert "PM204" not in _codes(text)

@@ -47,9 +47,8 @@ def extract(document: Document, options: ExtractOptions | None = None) -> Postmo
         raise DocumentError(path, "nested too deeply to read") from None
     except TooManyItems as exc:
         raise DocumentError(path, f"{exc}; not read as a post-mortem") from None
-    if line_map is not None:
-        for raw in found.items:
-            raw.line = line_map[min(raw.line, len(line_map)) - 1] if line_map else 0
+    for raw in found.items:
+        raw.line = _source_line(raw.line, line_map)
 
     pm_id = front.text("id") or document.ref.id
     title = front.text("title") or found.title or document.title or PurePosixPath(pm_id).stem
@@ -85,6 +84,8 @@ def extract(document: Document, options: ExtractOptions | None = None) -> Postmo
         root_causes=tuple(found.root_causes),
         template=template,
         has_action_section=found.has_action_section,
+        headings=tuple((_source_line(line, line_map), text) for line, text in found.headings),
+        prose=tuple((_source_line(line, line_map), text) for line, text in found.prose),
         suppressed=doc_suppressed,
     )
 
@@ -94,6 +95,13 @@ def extract_file(path: Path, doc_id: str | None = None) -> Postmortem:
     ref = DocumentRef("file", doc_id or path.name, str(path))
     text = path.read_text(encoding="utf-8")
     return extract(Document(ref, path.stem, text, format_of(path.name)))
+
+
+def _source_line(line: int, line_map: list[int] | None) -> int:
+    """The line in the document as stored: HTML lines for HTML, else the line itself."""
+    if line_map is None:
+        return line
+    return line_map[min(line, len(line_map)) - 1] if line_map and line > 0 else 0
 
 
 def _only_tickets(raw: RawItem) -> bool:
@@ -124,6 +132,7 @@ def _item(raw: RawItem, pm_id: str, incident: date | None, opts: ExtractOptions)
         kind=raw.kind,
         status=raw.status,
         tickets=tuple(raw.tickets),
+        root_cause=raw.root_cause,
         line=raw.line,
         # A bullet that is only `#2127` points at an existing ticket: real, not a placeholder.
         placeholder=is_placeholder(raw.title) and not _only_tickets(raw),

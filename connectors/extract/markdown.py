@@ -91,6 +91,7 @@ class RawItem:
     status: str | None = None
     tickets: list[str] = field(default_factory=list)
     explicit_id: str | None = None
+    root_cause: str | None = None
     suppressed: frozenset[str] = frozenset()
     origin: Literal["list", "table", "paragraph"] = "list"
     group: int = 0  # which (sub-)section of the document the item is in
@@ -158,6 +159,8 @@ class Scan:
     items: list[RawItem] = field(default_factory=list)
     root_causes: list[str] = field(default_factory=list)
     has_action_section: bool = False
+    headings: list[tuple[int, str]] = field(default_factory=list)
+    prose: list[tuple[int, str]] = field(default_factory=list)
     parents: set[int] = field(default_factory=set)  # groups that have sub-headings
 
 
@@ -243,6 +246,7 @@ def scan(text: str, line_offset: int = 0) -> Scan:
     """Find the action-item sections of `text` and read their items."""
     tokens = MARKDOWN.parse(text)
     found = Scan()
+    found.prose = _prose(tokens, line_offset)
     action_level: int | None = None
     cause_level: int | None = None
     groups: list[tuple[int, Group, int]] = []  # open headings of the action section: level,
@@ -266,6 +270,9 @@ def scan(text: str, line_offset: int = 0) -> Scan:
 
         if heading is not None:
             level, inline = heading
+            found.headings.append(
+                ((first.map[0] if first.map else 0) + line_offset + 1, inline.text)
+            )
             if action_level is not None and level <= action_level:
                 action_level = None
             if cause_level is not None and level <= cause_level:
@@ -493,6 +500,7 @@ _COLUMNS = {
         "pr",
     ),
     "status": ("status", "state", "done", "progress"),
+    "root_cause": ("root cause", "cause", "addresses", "rc", "contributing factor"),
 }
 _HEADER_TO_FIELD = {word: name for name, words in _COLUMNS.items() for word in words}
 
@@ -556,6 +564,7 @@ def _table_items(block: list[Token], offset: int) -> Iterator[RawItem]:
             status=status,
             tickets=find_tickets(_ticket_text(ticket_cell) + " " + title_cell.text, links),
             explicit_id=_cell(cells, "id"),
+            root_cause=_cell(cells, "root_cause"),
             origin="table",
         )
 
@@ -577,6 +586,21 @@ def _cell(cells: dict[str, Inline], name: str) -> str | None:
 def _cause_texts(block: list[Token]) -> list[str]:
     texts = [render_inline(t).text for t in block if t.type == "inline"]
     return [t for t in texts if len(t) > 3][:10]
+
+
+def _prose(tokens: Sequence[Token], offset: int) -> list[tuple[int, str]]:
+    """The author's own words with their lines: every inline run outside quotes (chat logs,
+    citations); code is never inline, so it is left out already."""
+    found = []
+    quoted = 0
+    for token in tokens:
+        if token.type == "blockquote_open":
+            quoted += 1
+        elif token.type == "blockquote_close":
+            quoted -= 1
+        elif token.type == "inline" and not quoted and token.map:
+            found.append((token.map[0] + offset + 1, token.content))
+    return found
 
 
 def _keep_actions(found: Scan) -> None:

@@ -1,0 +1,169 @@
+"""How `pmsync lint` writes findings: text for people, JSON for scripts, SARIF 2.1.0 for code
+scanning, and GitHub Actions workflow commands for annotations on pull requests."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import PurePath
+from typing import Any
+from urllib.parse import quote
+
+from rules import Rule
+from syncer.model import Finding, Postmortem, Severity
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+_GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+
+
+def _version() -> str:
+    try:
+        return version("pmsync")
+    except PackageNotFoundError:
+        return "0"
+
+
+def text(findings: Sequence[Finding], documents: int) -> str:
+    lines = [f"{f.doc}:{f.line}: {f.code} [{f.severity}] {f.message}" for f in findings]
+    lines.append(f"{len(findings)} findings in {documents} documents")
+    return "\n".join(lines) + "\n"
+
+
+def as_json(findings: Sequence[Finding]) -> dict[str, Any]:
+    return {
+        "findings": [
+            {
+                "code": f.code,
+                "severity": str(f.severity),
+                "message": f.message,
+                "path": f.doc,
+                "line": f.line,
+                "item": f.item_key,
+            }
+            for f in findings
+        ]
+    }
+
+
+def sarif(findings: Sequence[Finding], rules: Sequence[Rule]) -> dict[str, Any]:
+    """A SARIF 2.1.0 log with one run; paths are relative URIs as code scanning expects."""
+    index = {rule.code: n for n, rule in enumerate(rules)}
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "pmsync",
+                        "version": _version(),
+                        "rules": [_sarif_rule(rule) for rule in rules],
+                    }
+                },
+                "results": [_sarif_result(f, index) for f in findings if f.code in index],
+            }
+        ],
+    }
+
+
+def _sarif_rule(rule: Rule) -> dict[str, Any]:
+    doc = rule.doc
+    help_markdown = (
+        f"**What it checks**\n\n{doc.what}\n\n**Why it matters**\n\n{doc.why}\n\n"
+        f"**Example**\n\n```\n{doc.example}\n```\n\n**Instead**\n\n```\n{doc.instead}\n```"
+    )
+    return {
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": doc.what},
+        "fullDescription": {"text": f"{doc.what} {doc.why}"},
+        "help": {"text": f"{doc.what} {doc.why} Instead: {doc.instead}", "markdown": help_markdown},
+        "defaultConfiguration": {"level": _SARIF_LEVEL[rule.severity]},
+        "properties": {"tags": ["post-mortem", rule.code[:3]]},
+    }
+
+
+def _sarif_result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
+    uri = quote(PurePath(finding.doc).as_posix())
+    fingerprint = hashlib.sha256(
+        f"{finding.code}\0{finding.doc}\0{finding.item_key or finding.message}".encode()
+    ).hexdigest()
+    return {
+        "ruleId": finding.code,
+        "ruleIndex": index[finding.code],
+        "level": _SARIF_LEVEL[finding.severity],
+        "message": {"text": finding.message},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": uri},
+                    "region": {"startLine": max(finding.line, 1)},
+                }
+            }
+        ],
+        "partialFingerprints": {"pmsyncFinding/v1": fingerprint[:32]},
+    }
+
+
+def _escape_data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(value: str) -> str:
+    return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def github(findings: Sequence[Finding], rules: Sequence[Rule]) -> str:
+    """One workflow command per finding: `::error file=…,line=…,title=…::message`."""
+    names = {rule.code: rule.name for rule in rules}
+    lines = []
+    for f in findings:
+        title = f"{f.code} {names.get(f.code, '')}".strip()
+        props = ",".join(
+            (
+                f"file={_escape_property(PurePath(f.doc).as_posix())}",
+                f"line={max(f.line, 1)}",
+                f"title={_escape_property(title)}",
+            )
+        )
+        lines.append(f"::{_GITHUB_LEVEL[f.severity]} {props}::{_escape_data(f.message)}")
+    return "".join(line + "\n" for line in lines)
+
+
+def statistics(postmortems: Sequence[Postmortem], findings: Sequence[Finding]) -> dict[str, Any]:
+    """How many real action items raise each item finding, and the share of all items."""
+    items = sum(
+        1 for pm in postmortems if not pm.template for item in pm.items if not item.placeholder
+    )
+    per_code = Counter(f.code for f in findings if f.item_key)
+    documents = sum(1 for pm in postmortems if not pm.template)
+    return {
+        "documents": documents,
+        "templates": len(postmortems) - documents,
+        "items": items,
+        "codes": {
+            code: {"items": count, "share": round(count / items, 3) if items else 0.0}
+            for code, count in sorted(per_code.items())
+        },
+    }
+
+
+def statistics_text(stats: dict[str, Any], rules: Sequence[Rule]) -> str:
+    names = {rule.code: rule.name for rule in rules}
+    lines = [
+        f"{stats['items']} action items in {stats['documents']} documents"
+        f" ({stats['templates']} templates left out)"
+    ]
+    for code, entry in stats["codes"].items():
+        lines.append(
+            f"  {code} {names.get(code, ''):26} {entry['items']:5} items  {entry['share']:6.1%}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def dump(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

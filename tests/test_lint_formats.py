@@ -1,0 +1,117 @@
+"""`pmsync lint` output formats: SARIF that validates against the 2.1.0 schema, workflow
+commands GitHub Actions accepts, JSON, statistics, and the rule catalogue with its docs."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from syncer.cli import main, rules_markdown
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = json.loads((ROOT / "tests" / "schemas" / "sarif-schema-2.1.0.json").read_text())
+CORPUS = ROOT / "tests" / "corpus" / "docs"
+
+
+def _lint(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["lint", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_sarif_validates_against_the_2_1_0_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _lint(capsys, str(CORPUS), str(ROOT / "examples"), "--format", "sarif")
+    assert code == 1
+    log = json.loads(out)
+    jsonschema.Draft4Validator(
+        SCHEMA, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER
+    ).validate(log)
+    (run,) = log["runs"]
+    rules = run["tool"]["driver"]["rules"]
+    assert len(rules) == 18
+    assert len(run["results"]) > 100
+    for result in run["results"]:
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+        location = result["locations"][0]["physicalLocation"]
+        assert location["region"]["startLine"] >= 1
+        assert " " not in location["artifactLocation"]["uri"]
+
+
+def test_sarif_locations_point_at_the_finding(capsys: pytest.CaptureFixture[str]) -> None:
+    path = "examples/2026-07-02-deploy-freeze.md"
+    _, out, _ = _lint(capsys, str(ROOT / path), "--select", "PM101", "--format", "sarif")
+    results = json.loads(out)["runs"][0]["results"]
+    assert [
+        (r["ruleId"], r["level"], r["locations"][0]["physicalLocation"]["region"]["startLine"])
+        for r in results
+    ] == [("PM101", "error", 20), ("PM101", "error", 22)]
+    assert results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith(path)
+
+
+# GitHub's workflow command syntax: ::command key=value,key=value::message, where values
+# escape % \r \n : , and the message escapes % \r \n.
+WORKFLOW_COMMAND = re.compile(
+    r"^::(error|warning|notice) file=(?P<file>[^,:\r\n]+),line=(?P<line>[1-9]\d*),"
+    r"title=(?P<title>[^,:\r\n]+)::(?P<message>[^\r\n]+)$"
+)
+
+
+def test_github_annotations_follow_the_workflow_command_syntax(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, out, _ = _lint(capsys, str(CORPUS), "--format", "github")
+    lines = out.splitlines()
+    assert len(lines) > 100
+    for line in lines:
+        assert WORKFLOW_COMMAND.match(line), line
+    levels = {line.split(" ", 1)[0] for line in lines}
+    assert levels == {"::error", "::warning", "::notice"}
+
+
+def test_github_annotations_escape_what_would_break_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = tmp_path / "a, b: c%.md"
+    doc.write_text("---\ndate: 2026-03-04\n---\n## Action items\n\n- Fix 100% of it, now: ok\n")
+    _, out, _ = _lint(capsys, str(doc), "--select", "PM101", "--format", "github")
+    (line,) = out.splitlines()
+    match = WORKFLOW_COMMAND.match(line)
+    assert match is not None
+    assert match["file"].endswith("a%2C b%3A c%25.md")
+    assert match["message"] == 'no owner: "Fix 100%25 of it, now: ok"'
+
+
+def test_json_output_and_statistics(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = _lint(capsys, str(CORPUS), "--format", "json", "--statistics")
+    payload = json.loads(out)
+    stats = payload["statistics"]
+    assert (stats["documents"], stats["templates"], stats["items"]) == (16, 4, 126)
+    assert stats["codes"]["PM101"]["items"] == sum(
+        1 for f in payload["findings"] if f["code"] == "PM101"
+    )
+    assert set(payload["findings"][0]) == {"code", "severity", "message", "path", "line", "item"}
+
+
+def test_text_statistics_go_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, err = _lint(capsys, str(CORPUS), "--statistics", "--select", "PM101")
+    assert out.rstrip().endswith("documents")
+    assert err.startswith("126 action items in 16 documents (4 templates left out)")
+    assert re.search(r"PM101 no-owner\s+\d+ items\s+\d+\.\d%", err)
+
+
+def test_rules_lists_the_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 18
+    assert lines[0].startswith("PM101  no-owner")
+    assert main(["rules", "--format", "json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["rules"]) == 18
+
+
+def test_docs_rules_md_is_generated_from_the_catalogue() -> None:
+    written = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    assert written == rules_markdown(), "run: pmsync rules --format markdown > docs/rules.md"
