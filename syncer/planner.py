@@ -19,10 +19,11 @@ from syncer.model import (
     IssueSnapshot,
     PlannedAction,
     Postmortem,
+    Severity,
     SyncPlan,
 )
 from syncer.people import Directory, handle_for
-from syncer.render import render_draft
+from syncer.render import NEEDS_REFINEMENT_LABEL, render_draft
 from syncer.settings import SyncSettings
 
 
@@ -110,15 +111,23 @@ def _plan_tracker(
                 )
     for postmortem, item in items:
         person = directory.resolve(item.owner)
+        found = () if settings.findings == "ignore" else tuple(findings.get(item.key, ()))
+        errors = sorted({f.code for f in found if f.severity is Severity.ERROR})
+        refine = (NEEDS_REFINEMENT_LABEL,) if errors and settings.findings == "label" else ()
         draft = render_draft(
             item,
             postmortem,
             person=person,
             assignee=handle_for(person, target.kind) if person else None,
-            findings=findings.get(item.key, ()),
-            labels=(*target.labels, *settings.labels),
+            findings=found,
+            labels=(*target.labels, *settings.labels, *refine),
         )
-        actions.append(_plan_item(item, draft, matched.get(item.key), target, settings))
+        existing = matched.get(item.key)
+        if existing is None and errors and settings.findings == "hold":
+            reason = f"held back until the post-mortem fixes {', '.join(errors)}"
+            actions.append(PlannedAction("skip", target.name, reason, item=item))
+            continue
+        actions.append(_plan_item(item, draft, existing, target, settings))
 
     routed_ids = {postmortem.id for postmortem in postmortems}
     used = {snap.ref for snap in matched.values()}

@@ -15,6 +15,7 @@ from syncer.model import ActionItem, Finding, IssueDraft, Person, Postmortem
 
 SYNC_LABEL = "pmsync"
 NEEDS_OWNER_LABEL = "needs-owner"
+NEEDS_REFINEMENT_LABEL = "needs-refinement"
 _MENTION_RE = re.compile(r"(?<![\w`])@([A-Za-z0-9][\w-]*(?:/[\w-]+)?)")
 MAX_TITLE = 120
 

@@ -115,3 +115,14 @@ def test_rules_lists_the_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
 def test_docs_rules_md_is_generated_from_the_catalogue() -> None:
     written = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
     assert written == rules_markdown(), "run: pmsync rules --format markdown > docs/rules.md"
+
+
+def test_the_pre_commit_hook_runs_the_lint_command() -> None:
+    import yaml
+
+    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert hook["id"] == "pmsync-lint"
+    assert hook["entry"] == "pmsync lint"
+    assert hook["language"] == "python"
+    assert re.search(hook["files"], "postmortems/2026-03-04-outage.md")
+    assert not re.search(hook["files"], "src/app.py")

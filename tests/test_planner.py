@@ -9,7 +9,16 @@ from datetime import UTC, date, datetime
 import pytest
 
 from syncer.identity import render_marker
-from syncer.model import ActionItem, DocumentRef, IssueSnapshot, Postmortem, TrackerRef, item_key
+from syncer.model import (
+    ActionItem,
+    DocumentRef,
+    Finding,
+    IssueSnapshot,
+    Postmortem,
+    Severity,
+    TrackerRef,
+    item_key,
+)
 from syncer.people import Directory
 from syncer.planner import Target, plan
 from syncer.settings import PersonSettings, SyncSettings
@@ -178,3 +187,53 @@ def test_mentions_and_comments_in_document_text_are_neutralised() -> None:
     assert "`@infra`" in draft.body
     assert "pmsync:v1" not in draft.body
     assert "pmsync:v1" not in draft.title
+
+
+def _finding(item: ActionItem, code: str, severity: Severity) -> Finding:
+    return Finding(code, severity, f"{code} message", "docs/pm-1.md", item.line, item.key)
+
+
+@pytest.mark.parametrize(
+    ("policy", "op", "labelled", "listed"),
+    [
+        ("label", "create", True, True),
+        ("hold", "skip", False, True),
+        ("ignore", "create", False, False),
+    ],
+)
+def test_items_with_error_findings_follow_the_policy(
+    policy: str, op: str, labelled: bool, listed: bool
+) -> None:
+    item = _item("Look into the pool")
+    findings = {item.key: [_finding(item, "PM304", Severity.ERROR)]}
+    settings = SyncSettings(findings=policy)  # type: ignore[arg-type]
+    (action,) = plan([_pm(item)], {"t": ()}, TARGET, PEOPLE, findings, settings).actions
+    assert action.op == op
+    if op == "skip":
+        assert action.reason == "held back until the post-mortem fixes PM304"
+        return
+    assert action.draft is not None
+    assert ("needs-refinement" in action.draft.labels) is labelled
+    assert ("PM304 (error): PM304 message" in action.draft.body) is listed
+
+
+def test_warnings_are_listed_but_never_label_or_hold() -> None:
+    item = _item("Add alerting")
+    findings = {item.key: [_finding(item, "PM201", Severity.WARNING)]}
+    for policy in ("label", "hold"):
+        settings = SyncSettings(findings=policy)  # type: ignore[arg-type]
+        (action,) = plan([_pm(item)], {"t": ()}, TARGET, PEOPLE, findings, settings).actions
+        assert action.op == "create"
+        assert action.draft is not None
+        assert "needs-refinement" not in action.draft.labels
+        assert "PM201 (warning)" in action.draft.body
+
+
+def test_held_items_already_filed_keep_being_updated() -> None:
+    item = _item("Add alerting")
+    snaps = _synced([_pm(item)])
+    changed = _item("Add alerting", due=date(2026, 5, 1))
+    findings = {changed.key: [_finding(changed, "PM304", Severity.ERROR)]}
+    settings = SyncSettings(findings="hold")
+    (action,) = plan([_pm(changed)], {"t": snaps}, TARGET, PEOPLE, findings, settings).actions
+    assert action.op == "update"
