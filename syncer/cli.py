@@ -378,6 +378,8 @@ def _print_sync_text(run: SyncRun, counts: dict[str, int], out: TextIO) -> None:
 
 def _cmd_config_check(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args, required=True)
+    select_rules(settings.rules.select, settings.rules.ignore)  # rule code typos, too
+    load_directory(settings)  # and the people file
     out.write(f"# {settings.origin}: valid\n")
     out.write(_toml(masked_dump(settings)))
     return EXIT_OK

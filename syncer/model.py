@@ -38,6 +38,12 @@ class DocumentRef:
     uri: str
     updated_at: datetime | None = None
     version: str = ""
+    link: str = ""  # where a person reads it (a web page); empty when there is none
+
+    @property
+    def display_link(self) -> str:
+        """A link that is the same from every machine: the web link, else the stable id."""
+        return self.link or self.id
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,7 +102,8 @@ def build_sources(settings: Settings) -> list[DocumentSource]:
     sources: list[DocumentSource] = []
     for name, config in settings.sources.items():
         globs = [config.glob] if isinstance(config.glob, str) else config.glob
-        sources.append(MarkdownDirSource(name, settings.path(config.path), globs, config.exclude))
+        root = settings.path(config.path)
+        sources.append(MarkdownDirSource(name, root, globs, config.exclude, config.link_base_url))
     return sources
 
 

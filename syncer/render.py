@@ -61,7 +61,7 @@ def render_draft(
     for name, value in (("Priority", item.priority), ("Kind", item.kind)):
         if value:
             lines.append(f"| {name} | {safe_text(value)} |")
-    link = f"[{safe_text(postmortem.title)}]({postmortem.ref.uri})"
+    link = f"[{safe_text(postmortem.title)}]({postmortem.ref.display_link})"
     # No line number: moving an item within the document must not rewrite its issue.
     lines.append(f"| Post-mortem | {link} |")
     cause = item.root_cause or (

@@ -56,6 +56,9 @@ class MarkdownDirSource(_Section):
     glob: str | list[str] = "**/*.md"
     exclude: list[str] = Field(default_factory=list)
     day_first: bool = False  # read 03/04/2026 as 3 April (else 4 March)
+    # Where people read these files, for links in issues: the file's path is appended, e.g.
+    # "https://github.com/acme/postmortems/blob/main/".
+    link_base_url: Annotated[str, Field(pattern=r"^https?://")] | None = None
 
 
 SourceSettings = MarkdownDirSource

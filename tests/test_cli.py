@@ -232,3 +232,38 @@ def test_extract_reads_every_markdown_flavour_and_html_in_a_folder(
         ("D", "Add a canary for D"),
         ("e.html", "Add a canary for E"),
     ]
+
+
+def test_config_check_names_a_rule_code_that_matches_nothing(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.write_text(project.read_text() + '\n[rules]\nignore = ["PM2O1"]\n')
+    code, _, err = _run(capsys, "--config", str(project), "config", "check")
+    assert code == 2
+    assert "ignore: 'PM2O1' matches no rule code" in err
+
+
+def test_moving_the_checkout_rewrites_no_issue(
+    demo: Path, tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _sync(capsys, demo)
+    moved = tmp_path_factory.mktemp("elsewhere") / "project"
+    shutil.copytree(demo.parent, moved)
+    assert _counts(_sync(capsys, moved / "config.toml")) == (0, 0, 10, 0, 0)
+
+
+def test_issues_link_to_the_post_mortem_on_the_web_when_configured(
+    demo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlite3
+
+    demo.write_text(
+        demo.read_text().replace(
+            'day_first = false',
+            'day_first = false\nlink_base_url = "https://git.test/acme/pm/blob/main/"',
+        )
+    )
+    _sync(capsys, demo)
+    with sqlite3.connect(demo.parent / ".pmsync" / "local-tracker.sqlite3") as db:
+        (body,) = db.execute("SELECT body FROM issues WHERE number = 1").fetchone()
+    assert "(https://git.test/acme/pm/blob/main/2026-03-04-checkout-latency.md)" in body

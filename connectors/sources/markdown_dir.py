@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote
 
 from syncer.errors import DocumentError, SkippableError
 from syncer.model import Document, DocumentRef
@@ -27,11 +28,13 @@ class MarkdownDirSource:
         root: Path,
         globs: Sequence[str] = ("**/*.md",),
         exclude: Sequence[str] = (),
+        link_base_url: str | None = None,
     ) -> None:
         self.name = name
         self.root = root
         self.globs = tuple(globs)
         self.exclude = tuple(exclude)
+        self.link_base_url = link_base_url
 
     def list(self) -> Sequence[DocumentRef]:
         if not self.root.is_dir():
@@ -49,8 +52,14 @@ class MarkdownDirSource:
                     uri=str(path),
                     updated_at=datetime.fromtimestamp(stat.st_mtime, UTC),
                     version=f"{stat.st_mtime_ns}-{stat.st_size}",
+                    link=self._link(relative),
                 )
         return [found[key] for key in sorted(found)]
+
+    def _link(self, relative: str) -> str:
+        if not self.link_base_url:
+            return ""
+        return self.link_base_url.rstrip("/") + "/" + quote(relative)
 
     def _excluded(self, path: Path) -> bool:
         relative = path.relative_to(self.root)
@@ -72,7 +81,7 @@ class MarkdownDirSource:
             raise DocumentError(ref.uri, "not UTF-8 text", line=line) from None
         version = hashlib.sha256(raw).hexdigest()[:16]
         return Document(
-            ref=DocumentRef(ref.source, ref.id, ref.uri, ref.updated_at, version),
+            ref=DocumentRef(ref.source, ref.id, ref.uri, ref.updated_at, version, ref.link),
             title=path.stem,
             text=text,
             format=format_of(path.name),
