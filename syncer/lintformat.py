@@ -28,7 +28,7 @@ def _version() -> str:
 
 
 def text(findings: Sequence[Finding], documents: int) -> str:
-    lines = [f"{f.doc}:{f.line}: {f.code} [{f.severity}] {f.message}" for f in findings]
+    lines = [f"{f.doc}:{f.line}: {f.code} {f.message}" for f in findings]
     lines.append(f"{len(findings)} findings in {documents} documents")
     return "\n".join(lines) + "\n"
 
