@@ -259,7 +259,7 @@ def test_issues_link_to_the_post_mortem_on_the_web_when_configured(
 
     demo.write_text(
         demo.read_text().replace(
-            'day_first = false',
+            "day_first = false",
             'day_first = false\nlink_base_url = "https://git.test/acme/pm/blob/main/"',
         )
     )
