@@ -7,6 +7,7 @@ from these: anything with the right methods fits, test fakes included.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import datetime
 from typing import Literal, Protocol
 
 from syncer.model import Document, DocumentRef, IssueDraft, IssueSnapshot, TrackerRef
@@ -53,4 +54,9 @@ class Tracker(Protocol):
 
     def remove_labels(self, ref: TrackerRef, labels: Collection[str]) -> None:
         """Remove these labels where present; others, and absent ones, are left alone."""
+        ...
+
+    def last_human_activity(self, ref: TrackerRef) -> datetime | None:
+        """When someone other than pmsync last commented on or changed the issue; read only
+        for the issues that need it (it costs requests)."""
         ...

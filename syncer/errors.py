@@ -45,3 +45,8 @@ class DocumentError(SkippableError):
         self.line = line
         where = f"{path}:{line}" if line else path
         super().__init__(f"{where}: {message}")
+
+
+class UncertainError(RetriableError):
+    """A write may or may not have taken effect (a timeout, a dropped connection, a 5xx):
+    look before repeating it."""

@@ -16,6 +16,7 @@ import structlog
 from connectors.base import DocumentSource, Tracker
 from connectors.extract import ExtractOptions, extract
 from connectors.sources.markdown_dir import MarkdownDirSource
+from connectors.trackers.github import GithubOptions, GithubTracker
 from connectors.trackers.local import LocalTracker
 from rules import RuleContext, check, select_rules
 from rules.words import Phrase
@@ -24,7 +25,13 @@ from syncer.errors import ConfigError, FatalError, PmsyncError
 from syncer.model import Finding, IssueSnapshot, Postmortem, SyncPlan
 from syncer.people import Directory, load_directory
 from syncer.planner import Target, plan
-from syncer.settings import LocalTrackerSettings, RoutingSettings, Settings
+from syncer.settings import (
+    GithubTrackerSettings,
+    LocalTrackerSettings,
+    RoutingSettings,
+    Settings,
+    github_token,
+)
 
 log = structlog.get_logger("pmsync.pipeline")
 
@@ -115,10 +122,47 @@ def build_trackers(
         if isinstance(config, LocalTrackerSettings):
             path = settings.local_store(config)
             trackers[name] = LocalTracker(name, path, clock=clock or _utcnow)
+        elif isinstance(config, GithubTrackerSettings):
+            trackers[name] = GithubTracker(name, github_options(name, config, settings))
         else:
             problem = f"trackers.{name}.kind: {config.kind!r} is not available in this version"
             raise ConfigError([problem], settings.origin)
     return trackers
+
+
+def github_options(name: str, config: GithubTrackerSettings, settings: Settings) -> GithubOptions:
+    """A GitHub tracker's settings, as the connector takes them; secrets read from their files."""
+    private_key = None
+    if config.private_key_file is not None:
+        try:
+            private_key = settings.path(config.private_key_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            problem = f"trackers.{name}.private_key_file: cannot read: {exc.strerror or exc}"
+            raise ConfigError([problem], settings.origin) from exc
+    token = github_token(config)
+    if token is None and config.app_id is None:
+        problem = (
+            f"trackers.{name}.token: no token: set token or token_file, or GITHUB_TOKEN, "
+            "or app_id, private_key_file and installation_id"
+        )
+        raise ConfigError([problem], settings.origin)
+    return GithubOptions(
+        repo=config.repo,
+        base_url=config.base_url,
+        token=token,
+        app_id=config.app_id,
+        private_key=private_key,
+        installation_id=config.installation_id,
+        bot_login=config.bot_login,
+        labels=tuple(config.labels),
+        due_date=config.due_date,
+        due_field=config.due_field,
+        write_interval=config.write_interval_seconds,
+        max_writes_per_minute=config.max_writes_per_minute,
+        max_wait=config.max_wait_seconds,
+        timeout=config.timeout_seconds,
+        backoff=config.retry_backoff_seconds,
+    )
 
 
 def _utcnow() -> datetime:

@@ -86,6 +86,16 @@ class GithubTrackerSettings(_Section):
     installation_id: int | None = None
     labels: list[str] = Field(default_factory=list)
     due_date: Literal["body", "milestone", "issue-field"] = "body"
+    due_field: str = (
+        "Target date"  # the organisation's date issue field, for due_date = "issue-field"
+    )
+    bot_login: str | None = None  # the account pmsync writes as; looked up when not given
+    write_interval_seconds: Annotated[float, Field(ge=0)] = 1.0
+    # GitHub allows 80 content-creating requests a minute; 0 turns the cap off (test servers).
+    max_writes_per_minute: Annotated[int, Field(ge=0, le=80)] = 79
+    max_wait_seconds: Annotated[float, Field(ge=0)] = 600.0
+    timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    retry_backoff_seconds: Annotated[float, Field(ge=0)] = 2.0
 
     _check_files = field_validator("token_file", "private_key_file")(_check_readable)
 
@@ -340,9 +350,16 @@ def format_validation_error(exc: ValidationError) -> list[str]:
     return lines
 
 
+def github_token(tracker: GithubTrackerSettings) -> str | None:
+    """The token for a GitHub tracker: its own setting, else $GITHUB_TOKEN."""
+    if tracker.token is not None:
+        return tracker.token.get_secret_value()
+    return os.environ.get("GITHUB_TOKEN") or None
+
+
 def secret_values(settings: Settings) -> list[str]:
     """Every secret in the settings, so the log redactor can mask them wherever they appear."""
-    found = []
+    found = [os.environ["GITHUB_TOKEN"]] if os.environ.get("GITHUB_TOKEN") else []
     for tracker in settings.trackers.values():
         for value in vars(tracker).values():
             if isinstance(value, SecretStr) and value.get_secret_value():

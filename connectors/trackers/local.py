@@ -229,6 +229,19 @@ class LocalTracker:
                     (json.dumps(sorted(wanted)), self._clock().isoformat(), number),
                 )
 
+    def last_human_activity(self, ref: TrackerRef) -> datetime | None:
+        number = self._number(ref)
+        with self._db() as db:
+            row = db.execute(
+                "SELECT MAX(created_at) FROM comments WHERE number = ? AND author != ?",
+                (number, self.user),
+            ).fetchone()
+            marked = db.execute(
+                "SELECT last_human_activity_at FROM issues WHERE number = ?", (number,)
+            ).fetchone()
+        times = [datetime.fromisoformat(v) for v in (row[0], marked[0] if marked else None) if v]
+        return max(times, default=None)
+
     def comments(self, ref: TrackerRef) -> list[tuple[str, str]]:
         """(author, body) of each comment, oldest first; for people and tests reading the store."""
         with self._db() as db:

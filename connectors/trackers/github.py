@@ -1,0 +1,607 @@
+"""The `github` tracker: action items as GitHub issues, through PyGithub, exactly once.
+
+PyGithub provides authentication (token or GitHub App), the base URL (GitHub Enterprise
+Server) and its exceptions; every request is made explicitly through its requester, because
+its object layer issues hidden GETs for attributes missing from list payloads and its own
+retries re-send POSTs after a 5xx (a duplicate issue). pmsync owns retries: reads and edits are
+retried with backoff, a create is never re-sent blindly — after an uncertain failure the issue
+is looked up by its marker first.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import deque
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import quote
+
+import requests
+import structlog
+from github import Auth, Github, GithubException, GithubIntegration
+
+from connectors.base import CloseReason
+from syncer.errors import (
+    FatalError,
+    PmsyncError,
+    RetriableError,
+    SkippableError,
+    UncertainError,
+)
+from syncer.identity import parse_marker, render_marker
+from syncer.model import IssueDraft, IssueSnapshot, TrackerRef
+
+log = structlog.get_logger("pmsync.github")
+
+SYNC_LABEL = "pmsync"
+NEEDS_OWNER_LABEL = "needs-owner"
+_DUE_LINE_RE = re.compile(r"^Due: (\d{4}-\d{2}-\d{2})\s*$", re.MULTILINE)
+_GITHUB_CLOSE_REASONS = {
+    "completed": "completed",
+    "not_planned": "not_planned",
+    "duplicate": "not_planned",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class GithubOptions:
+    """How to reach one repository and how hard to push it (from `[trackers.<name>]`)."""
+
+    repo: str
+    base_url: str = "https://api.github.com"
+    token: str | None = None
+    app_id: int | None = None
+    private_key: str | None = None
+    installation_id: int | None = None
+    bot_login: str | None = None
+    labels: tuple[str, ...] = ()
+    due_date: str = "body"  # body | milestone | issue-field
+    due_field: str = "Target date"
+    write_interval: float = 1.0  # seconds between two writes
+    max_writes_per_minute: int = 79  # 0: no cap (a test server)
+    max_wait: float = 600.0  # the most a run waits for rate limits, in all
+    timeout: float = 30.0
+    attempts: int = 4
+    backoff: float = 2.0  # first pause before a retry; doubles each time, at most 30 s
+
+
+class WriteThrottle:
+    """Keeps writes serial, at least `interval` seconds apart and under `per_minute` a minute."""
+
+    def __init__(
+        self,
+        interval: float,
+        per_minute: int,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.interval = interval
+        self.per_minute = per_minute
+        self._clock = clock
+        self._sleep = sleep
+        self._recent: deque[float] = deque()
+
+    def wait(self) -> None:
+        now = self._clock()
+        while self._recent and self._recent[0] <= now - 60:
+            self._recent.popleft()
+        delay = 0.0
+        if self._recent:
+            delay = self._recent[-1] + self.interval - now
+        if self.per_minute and len(self._recent) >= self.per_minute:
+            delay = max(delay, self._recent[0] + 60 - now)
+        if delay > 0:
+            self._sleep(delay)
+        self._recent.append(self._clock())
+
+
+class GithubTracker:
+    kind = "github"
+
+    def __init__(
+        self,
+        name: str,
+        options: GithubOptions,
+        *,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.name = name
+        self.options = options
+        self._sleep = sleep or (lambda seconds: time.sleep(seconds))
+        self._clock = clock or time.monotonic
+        self._waited = 0.0
+        self._throttle = WriteThrottle(
+            options.write_interval, options.max_writes_per_minute, self._clock, self._sleep
+        )
+        self._github = Github(
+            auth=_auth(options),
+            base_url=options.base_url.rstrip("/"),
+            timeout=int(max(1, options.timeout)),
+            retry=None,
+            per_page=100,
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+            lazy=True,
+        )
+        self._repo_path = f"/repos/{options.repo}"
+        self._bot: str | None = options.bot_login
+        self._assignable: dict[str, bool] = {}
+        self._labels: dict[int, tuple[str, ...]] = {}
+        self._milestones: dict[str, int] | None = None
+        self._due_field_id: int | None = None
+
+    # --- the Tracker protocol -----------------------------------------------------------------
+
+    def snapshot(self) -> Sequence[IssueSnapshot]:
+        """Every issue pmsync's own account created with the sync label, in one paginated read."""
+        bot = self._bot_login()
+        found = []
+        params = {
+            "labels": SYNC_LABEL,
+            "state": "all",
+            "per_page": 100,
+            "sort": "created",
+            "direction": "asc",
+        }
+        try:
+            for data in self._pages(f"{self._repo_path}/issues", params):
+                snap = self._snapshot_of(data, bot)
+                if snap is not None:
+                    found.append(snap)
+        except SkippableError as exc:
+            raise FatalError(
+                f"github {self.name}: repository {self.options.repo!r} cannot be listed "
+                f"({exc}); check repo and base_url, and that the token can read it"
+            ) from exc
+        return found
+
+    def create(self, draft: IssueDraft) -> TrackerRef:
+        payload: dict[str, Any] = {
+            "title": draft.title,
+            "body": _with_marker(draft),
+            "labels": sorted({SYNC_LABEL, *self.options.labels, *draft.labels}),
+        }
+        meant, usable = self._split_assignees(draft.assignees)
+        if usable:
+            payload["assignees"] = usable
+        if meant:
+            payload["labels"] = sorted({*payload["labels"], NEEDS_OWNER_LABEL})
+        self._due_fields(payload, draft.due)
+        started = datetime.now(UTC)
+        data = self._create_once(payload, draft, started)
+        ref = self._ref(data)
+        self._labels[int(data["number"])] = tuple(payload["labels"])
+        if meant:
+            self.comment(ref, _unassignable_note(meant))
+        if (
+            self.options.due_date == "issue-field"
+            and draft.due
+            and "issue_field_values" not in payload
+        ):
+            self._set_due_field(ref, draft.due)
+        return ref
+
+    def update(self, ref: TrackerRef, draft: IssueDraft, fields: Collection[str]) -> None:
+        number = _number(ref)
+        payload: dict[str, Any] = {"body": _with_marker(draft)}
+        if "title" in fields:
+            payload["title"] = draft.title
+        meant: list[str] = []
+        if "assignees" in fields:
+            meant, payload["assignees"] = self._split_assignees(draft.assignees)
+        new_labels = set(draft.labels) | ({NEEDS_OWNER_LABEL} if meant else set())
+        if "labels" in fields or meant:
+            current = self._labels.get(number)
+            if current is None:
+                self.add_labels(ref, sorted(new_labels))
+            else:
+                payload["labels"] = sorted({*current, *new_labels})
+        if "due" in fields and self.options.due_date == "milestone":
+            payload["milestone"] = self._milestone(draft.due) if draft.due else None
+        self._request("PATCH", f"{self._repo_path}/issues/{number}", body=payload, write=True)
+        if "labels" in payload:
+            self._labels[number] = tuple(payload["labels"])
+        if meant:
+            self.comment(ref, _unassignable_note(meant))
+        if "due" in fields and self.options.due_date == "issue-field" and draft.due:
+            self._set_due_field(ref, draft.due)
+
+    def close(self, ref: TrackerRef, reason: CloseReason, comment: str | None = None) -> None:
+        number = _number(ref)
+        if comment:
+            self.comment(ref, comment)
+        body = {"state": "closed", "state_reason": _GITHUB_CLOSE_REASONS[reason]}
+        self._request("PATCH", f"{self._repo_path}/issues/{number}", body=body, write=True)
+
+    def comment(self, ref: TrackerRef, body: str) -> None:
+        path = f"{self._repo_path}/issues/{_number(ref)}/comments"
+        self._request("POST", path, body={"body": body}, write=True)
+
+    def add_labels(self, ref: TrackerRef, labels: Collection[str]) -> None:
+        number = _number(ref)
+        path = f"{self._repo_path}/issues/{number}/labels"
+        _, data = self._request("POST", path, body={"labels": sorted(labels)}, write=True)
+        if isinstance(data, list):
+            self._labels[number] = tuple(label["name"] for label in data)
+
+    def remove_labels(self, ref: TrackerRef, labels: Collection[str]) -> None:
+        number = _number(ref)
+        for label in labels:
+            path = f"{self._repo_path}/issues/{number}/labels/{quote(label, safe='')}"
+            try:
+                self._request("DELETE", path, write=True)
+            except SkippableError:
+                continue  # the label was not there
+        if number in self._labels:
+            self._labels[number] = tuple(n for n in self._labels[number] if n not in labels)
+
+    def last_human_activity(self, ref: TrackerRef) -> datetime | None:
+        """The newest comment or event by anyone but pmsync's account (two paginated reads)."""
+        bot = self._bot_login()
+        number = _number(ref)
+        times = [
+            _timestamp(entry.get("created_at"))
+            for kind in ("comments", "events")
+            for entry in self._pages(f"{self._repo_path}/issues/{number}/{kind}", {"per_page": 100})
+            if ((entry.get("user") or entry.get("actor") or {}).get("login")) != bot
+        ]
+        return max((t for t in times if t is not None), default=None)
+
+    # --- requests ------------------------------------------------------------------------------
+
+    def _request(
+        self,
+        verb: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any | None = None,
+        write: bool = False,
+        repeat: bool = True,
+    ) -> tuple[dict[str, Any], Any]:
+        """One API call, translated; retried with backoff unless `repeat` is off (creates)."""
+        for attempt in range(1, self.options.attempts + 1):
+            if write:
+                self._throttle.wait()
+            try:
+                with _translated(f"{verb} {path}"):
+                    headers, data = self._github.requester.requestJsonAndCheck(
+                        verb, path, parameters=params, input=body
+                    )
+            except RetriableError as exc:
+                uncertain = isinstance(exc, UncertainError)
+                if attempt == self.options.attempts or (uncertain and not repeat):
+                    raise
+                self._pause(exc.retry_after or self._backoff(attempt), exc)
+                continue
+            self._watch_quota(headers)
+            return headers, data
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _pages(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        url: str | None = path
+        query: dict[str, Any] | None = params
+        while url:
+            headers, data = self._request("GET", url, params=query)
+            yield from data or []
+            url = _next_link(headers)
+            query = None  # the next link carries the query
+
+    def _backoff(self, attempt: int) -> float:
+        return min(self.options.backoff * 2.0 ** (attempt - 1), 30.0)
+
+    def _pause(self, seconds: float, cause: PmsyncError) -> None:
+        """Wait as GitHub asks, or stop cleanly when that would pass the run's wait budget."""
+        if self._waited + seconds > self.options.max_wait:
+            raise FatalError(
+                f"github {self.name}: {cause}; waiting {seconds:.0f} s more would pass the "
+                f"{self.options.max_wait:.0f} s wait budget: stopped, the next run resumes"
+            ) from cause
+        log.warning(
+            "github_waiting", tracker=self.name, seconds=round(seconds, 1), cause=str(cause)
+        )
+        self._waited += seconds
+        self._sleep(seconds)
+
+    def _watch_quota(self, headers: dict[str, Any]) -> None:
+        """When the primary quota is spent, wait for its reset before the next request."""
+        remaining = headers.get("x-ratelimit-remaining")
+        reset = headers.get("x-ratelimit-reset")
+        if remaining is not None and reset is not None and int(remaining) == 0:
+            wait = max(0.0, float(reset) - time.time()) + 1
+            self._pause(wait, RetriableError(f"github {self.name}: rate limit quota used up"))
+
+    def _create_once(
+        self, payload: dict[str, Any], draft: IssueDraft, started: datetime
+    ) -> dict[str, Any]:
+        """POST the issue. After an uncertain failure, adopt the issue if it was in fact made."""
+        for attempt in range(1, self.options.attempts + 1):
+            try:
+                _, data = self._request(
+                    "POST", f"{self._repo_path}/issues", body=payload, write=True, repeat=False
+                )
+                return dict(data)
+            except UncertainError as exc:
+                # A create that timed out may still be finishing: give it time, then look.
+                self._pause(exc.retry_after or self._backoff(attempt), exc)
+                adopted = self._find_created(draft.item_key, started)
+                if adopted is not None:
+                    log.warning(
+                        "issue_adopted",
+                        tracker=self.name,
+                        item=draft.item_key,
+                        ref=f"#{adopted['number']}",
+                        cause=str(exc),
+                    )
+                    return adopted
+                if attempt == self.options.attempts:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _find_created(self, item_key: str, since: datetime) -> dict[str, Any] | None:
+        """The issue carrying this item's marker, made by pmsync since `since`, if any."""
+        bot = self._bot_login()
+        params = {
+            "labels": SYNC_LABEL,
+            "state": "all",
+            "sort": "created",
+            "direction": "desc",
+            "since": (since.replace(microsecond=0)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "per_page": 100,
+        }
+        for data in self._pages(f"{self._repo_path}/issues", params):
+            marker = parse_marker(data.get("body"))
+            login = (data.get("user") or {}).get("login")
+            if marker is not None and marker.item_key == item_key and login == bot:
+                return dict(data)
+        return None
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    def _bot_login(self) -> str:
+        """The account pmsync writes as: only its markers are trusted."""
+        if self._bot is None:
+            if self.options.app_id is not None:
+                self._bot = f"{self._app_slug()}[bot]"
+            else:
+                _, data = self._request("GET", "/user")
+                self._bot = str(data["login"])
+        return self._bot
+
+    def _app_slug(self) -> str:
+        if self.options.app_id is None or self.options.private_key is None:
+            raise FatalError(f"github {self.name}: a GitHub App needs app_id and a private key")
+        integration = GithubIntegration(
+            auth=Auth.AppAuth(self.options.app_id, self.options.private_key),
+            base_url=self.options.base_url.rstrip("/"),
+            retry=None,
+            timeout=int(max(1, self.options.timeout)),
+        )
+        with _translated("GET /app"):
+            return str(integration.get_app().slug)
+
+    def _snapshot_of(self, data: dict[str, Any], bot: str) -> IssueSnapshot | None:
+        if "pull_request" in data or (data.get("user") or {}).get("login") != bot:
+            return None
+        marker = parse_marker(data.get("body"))
+        if marker is None:
+            return None
+        labels = tuple(label["name"] for label in data.get("labels") or [])
+        self._labels[int(data["number"])] = labels
+        closed = data.get("state") == "closed"
+        return IssueSnapshot(
+            ref=self._ref(data),
+            item_key=marker.item_key,
+            postmortem_id=marker.postmortem_id,
+            state="closed" if closed else "open",
+            status_category="done" if closed else "new",
+            state_reason=data.get("state_reason"),
+            title=str(data.get("title") or ""),
+            body=str(data.get("body") or ""),
+            assignees=tuple(a["login"] for a in data.get("assignees") or []),
+            due=_due_of(data),
+            labels=labels,
+            created_at=_timestamp(data.get("created_at")),
+            updated_at=_timestamp(data.get("updated_at")),
+            synced_hash=marker.content_hash,
+        )
+
+    def _ref(self, data: dict[str, Any]) -> TrackerRef:
+        return TrackerRef(self.name, f"#{data['number']}", str(data.get("html_url") or ""))
+
+    def _split_assignees(self, logins: Sequence[str]) -> tuple[list[str], list[str]]:
+        """(meant but not assignable, assignable): each login is checked once per run."""
+        meant: list[str] = []
+        usable: list[str] = []
+        for login in logins:
+            if login not in self._assignable:
+                path = f"{self._repo_path}/assignees/{quote(login, safe='')}"
+                try:
+                    self._request("GET", path)
+                    self._assignable[login] = True
+                except SkippableError:
+                    self._assignable[login] = False
+            (usable if self._assignable[login] else meant).append(login)
+        return meant, usable
+
+    def _due_fields(self, payload: dict[str, Any], due: date | None) -> None:
+        if due is None:
+            return
+        if self.options.due_date == "milestone":
+            payload["milestone"] = self._milestone(due)
+        elif self.options.due_date == "issue-field":
+            payload["issue_field_values"] = [
+                {"field_id": self._field_id(), "value": due.isoformat()}
+            ]
+
+    def _milestone(self, due: date) -> int:
+        """The milestone for a due date, made once; due at noon UTC so no time zone shows the
+        day before."""
+        title = f"Due {due.isoformat()}"
+        if self._milestones is None:
+            self._milestones = {
+                str(m["title"]): int(m["number"])
+                for m in self._pages(
+                    f"{self._repo_path}/milestones", {"state": "all", "per_page": 100}
+                )
+            }
+        if title not in self._milestones:
+            body = {
+                "title": title,
+                "due_on": f"{due.isoformat()}T12:00:00Z",
+                "description": "Action items due on this day (pmsync).",
+            }
+            _, data = self._request("POST", f"{self._repo_path}/milestones", body=body, write=True)
+            self._milestones[title] = int(data["number"])
+        return self._milestones[title]
+
+    def _field_id(self) -> int:
+        if self._due_field_id is None:
+            org = self.options.repo.split("/")[0]
+            _, fields = self._request("GET", f"/orgs/{org}/issue-fields")
+            wanted = self.options.due_field.casefold()
+            for entry in fields or []:
+                if (
+                    str(entry.get("name", "")).casefold() == wanted
+                    and entry.get("data_type") == "date"
+                ):
+                    self._due_field_id = int(entry["id"])
+                    break
+            else:
+                raise FatalError(
+                    f"github {self.name}: organisation {org!r} has no date issue field named "
+                    f"{self.options.due_field!r} (trackers.{self.name}.due_field)"
+                )
+        return self._due_field_id
+
+    def _set_due_field(self, ref: TrackerRef, due: date) -> None:
+        body = {"issue_field_values": [{"field_id": self._field_id(), "value": due.isoformat()}]}
+        path = f"{self._repo_path}/issues/{_number(ref)}/issue-field-values"
+        self._request("POST", path, body=body, write=True)
+
+
+def _auth(options: GithubOptions) -> Auth.Auth:
+    if options.app_id is not None:
+        if options.private_key is None or options.installation_id is None:
+            raise FatalError("a GitHub App needs app_id, private_key_file and installation_id")
+        app = Auth.AppAuth(options.app_id, options.private_key)
+        return app.get_installation_auth(options.installation_id)
+    if not options.token:
+        raise FatalError("no GitHub token: set token, token_file or GITHUB_TOKEN, or a GitHub App")
+    return Auth.Token(options.token)
+
+
+@contextmanager
+def _translated(what: str) -> Iterator[None]:
+    """PyGithub and requests errors, as pmsync's: what the caller should do about them."""
+    try:
+        yield
+    except GithubException as exc:
+        raise _classify(exc, what) from exc
+    except (requests.Timeout, requests.ConnectionError) as exc:
+        raise UncertainError(f"{what}: no answer from GitHub ({type(exc).__name__})") from exc
+    except requests.RequestException as exc:
+        raise UncertainError(f"{what}: {type(exc).__name__}") from exc
+
+
+def _classify(exc: GithubException, what: str) -> PmsyncError:
+    status = exc.status
+    headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+    message = _message(exc)
+    retry_after = _retry_after(headers)
+    limited = status == 429 or (
+        status == 403
+        and (
+            retry_after is not None
+            or "rate limit" in message.casefold()
+            or headers.get("x-ratelimit-remaining") == "0"
+        )
+    )
+    if limited:
+        if retry_after is None and headers.get("x-ratelimit-remaining") == "0":
+            reset = headers.get("x-ratelimit-reset")
+            retry_after = max(0.0, float(reset) - time.time()) + 1 if reset else 60.0
+        if retry_after is None and "secondary" in message.casefold():
+            retry_after = 60.0  # GitHub asks for at least a minute without Retry-After
+        return RetriableError(f"{what}: rate limited by GitHub ({message})", retry_after)
+    if status >= 500:
+        return UncertainError(f"{what}: GitHub answered {status}", retry_after)
+    if status == 401:
+        return FatalError(f"{what}: GitHub rejected the credentials (401)")
+    if status == 403:
+        return FatalError(f"{what}: not allowed (403): {message}")
+    if status == 410:
+        return FatalError(f"{what}: gone (410): {message}")
+    if status == 404:
+        return SkippableError(f"{what}: not found (404)")
+    return SkippableError(f"{what}: GitHub refused it ({status}): {message}")
+
+
+def _message(exc: GithubException) -> str:
+    data = exc.data if isinstance(exc.data, dict) else {}
+    message = str(data.get("message") or exc.message or "")
+    details = [
+        f"{e.get('field')}: {e.get('code')} {e.get('value', '')}".strip()
+        for e in data.get("errors") or []
+        if isinstance(e, dict)
+    ]
+    return "; ".join(filter(None, [message, *details]))
+
+
+def _retry_after(headers: dict[str, Any]) -> float | None:
+    value = headers.get("retry-after")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _next_link(headers: dict[str, Any]) -> str | None:
+    link = next((v for k, v in headers.items() if k.lower() == "link"), None)
+    if not link:
+        return None
+    match = re.search(r'<([^>]+)>;\s*rel="next"', str(link))
+    return match.group(1) if match else None
+
+
+def _number(ref: TrackerRef) -> int:
+    try:
+        return int(ref.key.lstrip("#"))
+    except ValueError:
+        raise SkippableError(f"not a GitHub issue number: {ref.key}") from None
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _due_of(data: dict[str, Any]) -> date | None:
+    found = _DUE_LINE_RE.findall(str(data.get("body") or ""))
+    if found:
+        return date.fromisoformat(found[-1])
+    return None
+
+
+def _with_marker(draft: IssueDraft) -> str:
+    """The body as written to GitHub: it always says the due date (GitHub has no due-date
+    field), and it ends with the marker."""
+    body = draft.body.rstrip()
+    if draft.due is not None and f"Due: {draft.due.isoformat()}" not in body:
+        body += f"\n\nDue: {draft.due.isoformat()}"
+    return f"{body}\n\n{render_marker(draft.marker)}\n"
+
+
+def _unassignable_note(logins: Sequence[str]) -> str:
+    names = ", ".join(f"`{login}`" for login in logins)
+    return (
+        f"pmsync could not assign this issue to {names}: GitHub does not accept them as "
+        "assignees in this repository (not a collaborator, or unknown). Please assign the "
+        "owner named in the post-mortem by hand, or fix the people directory."
+    )

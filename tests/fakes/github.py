@@ -1,0 +1,442 @@
+"""A fake GitHub REST API on loopback: stateful, paginated, rate-limited and faulty on demand.
+
+It implements the endpoints pmsync uses, the way GitHub answers them: `Link` pagination,
+`x-ratelimit-*` headers on every response, 422 for assignees who are not collaborators, labels
+created on first use, secondary rate limits and injected faults (a 5xx after the issue was
+created, a dropped connection, a slow answer). PyGithub talks to it through `base_url`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlencode, urlparse
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Fault:
+    """One injected fault, used `times` times on requests matching `method` and `path`.
+
+    kind: "status" answers `status` with `headers` and does nothing; "after" does the work,
+    then answers `status` (a lost response); "drop" does the work, then closes the connection
+    without answering; "slow" waits `delay` seconds before doing the work and answering.
+    """
+
+    method: str
+    path: str
+    kind: str = "status"
+    status: int = 502
+    headers: dict[str, str] = field(default_factory=dict)
+    body: dict[str, Any] = field(default_factory=lambda: {"message": "Server Error"})
+    delay: float = 0.0
+    times: int = 1
+    skip: int = 0  # let this many matching requests through first
+
+
+@dataclass
+class FakeGitHub:
+    owner: str = "acme"
+    repo: str = "incidents"
+    bot: str = "pmsync-bot"
+    collaborators: set[str] = field(default_factory=lambda: {"dana", "sam-rivera", "priyan"})
+    app_slug: str = "pmsync-app"
+    issues: dict[int, dict[str, Any]] = field(default_factory=dict)
+    comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    events: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    milestones: dict[int, dict[str, Any]] = field(default_factory=dict)
+    labels: set[str] = field(default_factory=set)
+    issue_fields: list[dict[str, Any]] = field(
+        default_factory=lambda: [{"id": 7, "name": "Target date", "data_type": "date"}]
+    )
+    field_values: dict[int, dict[int, str]] = field(default_factory=dict)
+    faults: list[Fault] = field(default_factory=list)
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    payloads: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    rate_remaining: int = 5000
+    url: str = ""
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    # --- what tests look at -----------------------------------------------------------------
+
+    def count(self) -> Counter[str]:
+        """Requests by kind: "GET issues", "POST issues", "PATCH issue", ..."""
+        return Counter(f"{method} {kind}" for method, kind in self.requests)
+
+    def writes(self) -> int:
+        return sum(1 for method, _ in self.requests if method != "GET")
+
+    def reset_counts(self) -> None:
+        self.requests.clear()
+        self.payloads.clear()
+
+    def by_title(self, title: str) -> list[dict[str, Any]]:
+        return [issue for issue in self.issues.values() if issue["title"] == title]
+
+    def add_issue(
+        self, title: str, body: str, *, user: str, labels: list[str], pr: bool = False
+    ) -> int:
+        """An issue (or pull request) made by someone other than pmsync."""
+        with self._lock:
+            issue = self._new_issue(
+                {"title": title, "body": body, "labels": labels, "assignees": []}, user
+            )
+            if pr:
+                issue["pull_request"] = {
+                    "url": f"{self.url}/repos/{self.owner}/{self.repo}/pulls/1"
+                }
+            return int(issue["number"])
+
+    def comment_as(self, number: int, user: str, body: str) -> None:
+        with self._lock:
+            self._add_comment(number, body, user)
+
+    # --- state changes ----------------------------------------------------------------------
+
+    def _new_issue(self, payload: dict[str, Any], user: str) -> dict[str, Any]:
+        number = len(self.issues) + 1
+        now = _now()
+        labels = list(dict.fromkeys(payload.get("labels") or []))
+        self.labels.update(labels)
+        issue: dict[str, Any] = {
+            "id": 1000 + number,
+            "node_id": f"I_{number}",
+            "number": number,
+            "url": f"{self.url}/repos/{self.owner}/{self.repo}/issues/{number}",
+            "html_url": f"https://github.test/{self.owner}/{self.repo}/issues/{number}",
+            "title": payload["title"],
+            "body": payload.get("body") or "",
+            "state": "open",
+            "state_reason": None,
+            "labels": [{"name": name} for name in labels],
+            "assignees": [{"login": login} for login in payload.get("assignees") or []],
+            "assignee": None,
+            "milestone": self.milestones.get(payload["milestone"])
+            if payload.get("milestone")
+            else None,
+            "user": {"login": user, "type": "Bot" if user.endswith("[bot]") else "User"},
+            "comments": 0,
+            "created_at": now,
+            "updated_at": now,
+            "closed_at": None,
+        }
+        self.issues[number] = issue
+        self.comments[number] = []
+        self.events[number] = []
+        for entry in payload.get("issue_field_values") or []:
+            self.field_values.setdefault(number, {})[entry["field_id"]] = entry["value"]
+        return issue
+
+    def _add_comment(self, number: int, body: str, user: str) -> dict[str, Any]:
+        comment = {
+            "id": 5000 + sum(len(c) for c in self.comments.values()),
+            "body": body,
+            "user": {"login": user},
+            "created_at": _now(),
+        }
+        self.comments[number].append(comment)
+        self.issues[number]["comments"] += 1
+        self.issues[number]["updated_at"] = comment["created_at"]
+        return comment
+
+    # --- serving ----------------------------------------------------------------------------
+
+    @contextmanager
+    def running(self) -> Iterator[FakeGitHub]:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{server.server_address[1]}"
+        thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
+    repo_base = f"/repos/{fake.owner}/{fake.repo}"
+    routes: list[tuple[str, re.Pattern[str], str]] = [
+        ("GET", re.compile(r"^/user$"), "user"),
+        ("GET", re.compile(r"^/app$"), "app"),
+        ("POST", re.compile(r"^/app/installations/(\d+)/access_tokens$"), "app token"),
+        ("GET", re.compile(rf"^{repo_base}/issues$"), "issues"),
+        ("POST", re.compile(rf"^{repo_base}/issues$"), "issues"),
+        ("GET", re.compile(rf"^{repo_base}/issues/(\d+)$"), "issue"),
+        ("PATCH", re.compile(rf"^{repo_base}/issues/(\d+)$"), "issue"),
+        ("GET", re.compile(rf"^{repo_base}/issues/(\d+)/comments$"), "comments"),
+        ("POST", re.compile(rf"^{repo_base}/issues/(\d+)/comments$"), "comments"),
+        ("GET", re.compile(rf"^{repo_base}/issues/(\d+)/events$"), "events"),
+        ("POST", re.compile(rf"^{repo_base}/issues/(\d+)/labels$"), "labels"),
+        ("DELETE", re.compile(rf"^{repo_base}/issues/(\d+)/labels/([^/]+)$"), "label"),
+        ("GET", re.compile(rf"^{repo_base}/assignees/([^/]+)$"), "assignee"),
+        ("GET", re.compile(rf"^{repo_base}/milestones$"), "milestones"),
+        ("POST", re.compile(rf"^{repo_base}/milestones$"), "milestones"),
+        ("GET", re.compile(rf"^/orgs/{fake.owner}/issue-fields$"), "issue fields"),
+        ("POST", re.compile(rf"^{repo_base}/issues/(\d+)/issue-field-values$"), "field values"),
+    ]
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out at once, as a real server's
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+        def do_GET(self) -> None:
+            self._serve("GET")
+
+        def do_POST(self) -> None:
+            self._serve("POST")
+
+        def do_PATCH(self) -> None:
+            self._serve("PATCH")
+
+        def do_DELETE(self) -> None:
+            self._serve("DELETE")
+
+        def _serve(self, method: str) -> None:
+            parsed = urlparse(self.path)
+            path = parsed.path.rstrip("/")
+            query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            payload = json.loads(raw) if raw else {}
+            route = next(
+                (
+                    (kind, found)
+                    for verb, pattern, kind in routes
+                    if verb == method and (found := pattern.match(path))
+                ),
+                None,
+            )
+            if route is None:
+                self._send(404, {"message": "Not Found"})
+                return
+            kind, match = route
+            with fake._lock:
+                fake.requests.append((method, kind))
+                if method != "GET":
+                    fake.payloads.append((method, kind, payload))
+                fault = self._fault(method, path)
+            if fault is not None and fault.kind == "status":
+                self._send(fault.status, fault.body, fault.headers)
+                return
+            if fault is not None and fault.kind == "slow":
+                time.sleep(fault.delay)
+            with fake._lock:
+                status, body, headers = self._route(kind, method, match.groups(), query, payload)
+            if fault is not None and fault.kind == "after":
+                self._send(fault.status, fault.body, fault.headers)
+                return
+            if fault is not None and fault.kind == "drop":
+                self.close_connection = True
+                self.wfile.flush()
+                self.connection.close()
+                return
+            self._send(status, body, headers)
+
+        def _fault(self, method: str, path: str) -> Fault | None:
+            for fault in fake.faults:
+                if fault.times > 0 and fault.method == method and re.search(fault.path, path):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        continue
+                    fault.times -= 1
+                    return fault
+            return None
+
+        def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+            data = b"" if status == 204 else json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            fake.rate_remaining = max(0, fake.rate_remaining - 1)
+            self.send_header("x-ratelimit-limit", "5000")
+            self.send_header("x-ratelimit-remaining", str(fake.rate_remaining))
+            self.send_header("x-ratelimit-reset", str(int(time.time()) + 3600))
+            self.send_header("x-ratelimit-resource", "core")
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _route(
+            self,
+            kind: str,
+            method: str,
+            groups: tuple[str, ...],
+            query: dict[str, str],
+            payload: dict[str, Any],
+        ) -> tuple[int, Any, dict[str, str]]:
+            auth = self.headers.get("Authorization", "")
+            if kind == "user":
+                return 200, {"login": fake.bot, "id": 1, "type": "User"}, {}
+            if kind == "app":
+                return 200, {"id": 99, "slug": fake.app_slug, "name": "pmsync"}, {}
+            if kind == "app token":
+                if not auth.startswith("Bearer "):
+                    return 401, {"message": "Bad credentials"}, {}
+                expires = datetime.fromtimestamp(time.time() + 3600, UTC)
+                return (
+                    201,
+                    {
+                        "token": "ghs_installationtoken0000000000000000000",
+                        "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    },
+                    {},
+                )
+            if kind == "issues" and method == "GET":
+                return self._list(fake.issues.values(), query, _issue_filter(query))
+            if kind == "issues":
+                bad = [a for a in payload.get("assignees") or [] if a not in fake.collaborators]
+                if bad:
+                    return 422, _invalid("assignees", bad), {}
+                if payload.get("milestone") and payload["milestone"] not in fake.milestones:
+                    return 422, _invalid("milestone", payload["milestone"]), {}
+                login = fake.bot if not auth.startswith("token ghs_") else f"{fake.app_slug}[bot]"
+                return 201, fake._new_issue(payload, login), {}
+            number = int(groups[0]) if groups and groups[0].isdigit() else 0
+            if number and kind not in ("assignee",) and number not in fake.issues:
+                return 404, {"message": "Not Found"}, {}
+            issue = fake.issues.get(number)
+            if kind == "issue" and method == "GET":
+                return 200, issue, {}
+            if kind == "issue":
+                assert issue is not None
+                bad = [a for a in payload.get("assignees") or [] if a not in fake.collaborators]
+                if bad:
+                    return 422, _invalid("assignees", bad), {}
+                for key in ("title", "body", "state", "state_reason"):
+                    if key in payload:
+                        issue[key] = payload[key]
+                if "labels" in payload:
+                    issue["labels"] = [{"name": n} for n in dict.fromkeys(payload["labels"])]
+                    fake.labels.update(payload["labels"])
+                if "assignees" in payload:
+                    issue["assignees"] = [{"login": login} for login in payload["assignees"]]
+                if "milestone" in payload:
+                    issue["milestone"] = fake.milestones.get(payload["milestone"])
+                issue["updated_at"] = _now()
+                if payload.get("state") == "closed":
+                    issue["closed_at"] = issue["updated_at"]
+                return 200, issue, {}
+            if kind == "comments" and method == "GET":
+                return self._list(fake.comments[number], query, lambda c: True)
+            if kind == "comments":
+                return 201, fake._add_comment(number, payload["body"], _login(auth, fake)), {}
+            if kind == "events":
+                return self._list(fake.events[number], query, lambda e: True)
+            if kind == "labels":
+                assert issue is not None
+                names = [label["name"] for label in issue["labels"]]
+                issue["labels"] = [{"name": n} for n in dict.fromkeys([*names, *payload["labels"]])]
+                fake.labels.update(payload["labels"])
+                fake.events[number].append(
+                    {
+                        "event": "labeled",
+                        "actor": {"login": _login(auth, fake)},
+                        "created_at": _now(),
+                    }
+                )
+                return 200, issue["labels"], {}
+            if kind == "label":
+                assert issue is not None
+                name = unquote(groups[1])
+                if name not in [label["name"] for label in issue["labels"]]:
+                    return 404, {"message": "Label does not exist"}, {}
+                issue["labels"] = [label for label in issue["labels"] if label["name"] != name]
+                return 200, issue["labels"], {}
+            if kind == "assignee":
+                return (
+                    (204, None, {})
+                    if unquote(groups[0]) in fake.collaborators
+                    else (404, {"message": "Not Found"}, {})
+                )
+            if kind == "milestones" and method == "GET":
+                return self._list(fake.milestones.values(), query, lambda m: True)
+            if kind == "milestones":
+                if any(m["title"] == payload["title"] for m in fake.milestones.values()):
+                    return 422, _invalid("title", payload["title"], code="already_exists"), {}
+                number = len(fake.milestones) + 1
+                fake.milestones[number] = {
+                    "number": number,
+                    "title": payload["title"],
+                    "due_on": payload.get("due_on"),
+                    "state": "open",
+                }
+                return 201, fake.milestones[number], {}
+            if kind == "issue fields":
+                return 200, fake.issue_fields, {}
+            if kind == "field values":
+                for entry in payload["issue_field_values"]:
+                    fake.field_values.setdefault(number, {})[entry["field_id"]] = entry["value"]
+                return (
+                    200,
+                    [{"field_id": k, "value": v} for k, v in fake.field_values[number].items()],
+                    {},
+                )
+            return 404, {"message": "Not Found"}, {}
+
+        def _list(
+            self, items: Any, query: dict[str, str], keep: Any
+        ) -> tuple[int, Any, dict[str, str]]:
+            chosen = [item for item in items if keep(item)]
+            if query.get("direction") == "desc":
+                chosen = list(reversed(chosen))
+            per_page = min(int(query.get("per_page", 30)), 100)
+            page = int(query.get("page", 1))
+            last = max(1, -(-len(chosen) // per_page))
+            body = chosen[(page - 1) * per_page : page * per_page]
+            links = []
+            base = f"{fake.url}{urlparse(self.path).path}"
+            for rel, number in (("next", page + 1), ("last", last)):
+                if number <= last and (rel != "next" or page < last):
+                    links.append(f'<{base}?{urlencode({**query, "page": number})}>; rel="{rel}"')
+            return 200, body, ({"Link": ", ".join(links)} if links else {})
+
+    return Handler
+
+
+def _issue_filter(query: dict[str, str]) -> Any:
+    wanted = set(filter(None, query.get("labels", "").split(",")))
+    state = query.get("state", "open")
+    since = query.get("since")
+
+    def keep(issue: dict[str, Any]) -> bool:
+        names = {label["name"] for label in issue["labels"]}
+        if wanted - names:
+            return False
+        if state != "all" and issue["state"] != state:
+            return False
+        return not (since and issue["updated_at"] < since)
+
+    return keep
+
+
+def _login(auth: str, fake: FakeGitHub) -> str:
+    return f"{fake.app_slug}[bot]" if auth.startswith("token ghs_") else fake.bot
+
+
+def _invalid(field_name: str, value: Any, code: str = "invalid") -> dict[str, Any]:
+    return {
+        "message": "Validation Failed",
+        "errors": [{"resource": "Issue", "code": code, "field": field_name, "value": value}],
+        "documentation_url": "https://docs.github.com/rest/issues/issues#create-an-issue",
+    }
+
+
+__all__ = ["FakeGitHub", "Fault"]

@@ -1,0 +1,373 @@
+"""The GitHub tracker end to end: the whole sync against a fake GitHub on loopback."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import structlog
+
+from connectors.trackers.github import GithubOptions, GithubTracker
+from syncer import logs
+from syncer.pipeline import SyncRun, sync
+from syncer.settings import load_settings
+from tests.fakes.github import FakeGitHub, Fault
+
+TOKEN = "ghp_" + "s3cret" * 6
+DOC = """---
+id: PM-1
+title: Checkout latency
+date: 2026-03-04
+---
+# Checkout latency
+
+## Action items
+
+| Action | Owner | Due |
+|---|---|---|
+| Alert when the pool is above 90% for 5 minutes | Dana Kim | 2026-04-01 |
+| Version the settings file and deploy it through the pipeline | Sam Rivera | 2026-04-15 |
+| Add a rollback step to the runbook, with the exact command | Bob Nobody | 2026-04-15 |
+"""
+PEOPLE = """
+[[people]]
+name = "Dana Kim"
+github = "dana"
+
+[[people]]
+name = "Sam Rivera"
+github = "sam-rivera"
+
+[[people]]
+name = "Bob Nobody"
+github = "bob-not-a-collaborator"
+"""
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeGitHub]:
+    server = FakeGitHub()
+    with server.running():
+        yield server
+
+
+@pytest.fixture
+def project(tmp_path: Path, fake: FakeGitHub) -> Path:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "pm-1.md").write_text(DOC)
+    (tmp_path / "people.toml").write_text(PEOPLE)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"""
+people_file = "people.toml"
+[sources.docs]
+kind = "markdown-dir"
+path = "docs"
+[trackers.gh]
+kind = "github"
+repo = "acme/incidents"
+base_url = "{fake.url}"
+labels = ["postmortem"]
+write_interval_seconds = 0
+retry_backoff_seconds = 0.01
+[routing]
+default = "gh"
+"""
+    )
+    return config
+
+
+def _sync(config: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> SyncRun:
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return sync(load_settings(config), dry_run=False)
+
+
+def _ops(run: SyncRun) -> list[str]:
+    return [o.action.op if o.ok else f"{o.action.op} failed" for o in run.outcomes]
+
+
+def test_items_become_assigned_issues_with_due_dates_and_labels(
+    project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = _sync(project, monkeypatch)
+    assert _ops(run) == ["create"] * 3
+    first = fake.issues[1]
+    assert first["title"] == "Alert when the pool is above 90% for 5 minutes"
+    assert [a["login"] for a in first["assignees"]] == ["dana"]
+    assert {label["name"] for label in first["labels"]} == {"pmsync", "postmortem"}
+    assert "Due: 2026-04-01" in first["body"]
+    assert "<!-- pmsync:v1 item=" in first["body"]
+    assert fake.count()["POST issues"] == 3
+
+
+def test_an_owner_who_cannot_be_assigned_is_named_not_dropped(
+    project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _sync(project, monkeypatch)
+    third = fake.issues[3]
+    assert third["assignees"] == []
+    assert "needs-owner" in {label["name"] for label in third["labels"]}
+    (comment,) = fake.comments[3]
+    assert "`bob-not-a-collaborator`" in comment["body"]
+    assert fake.count()["GET assignee"] == 3  # each login checked once per run
+
+
+def test_two_fresh_runs_make_no_duplicate_and_the_second_writes_nothing(
+    project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _sync(project, monkeypatch)
+    fake.reset_counts()
+    run = _sync(project, monkeypatch)
+    assert _ops(run) == ["unchanged"] * 3
+    assert len(fake.issues) == 3
+    assert fake.writes() == 0
+    assert fake.count() == {"GET user": 1, "GET issues": 1}
+
+
+def test_a_changed_due_date_is_one_patch_of_the_changed_fields(
+    project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _sync(project, monkeypatch)
+    doc = project.parent / "docs" / "pm-1.md"
+    doc.write_text(
+        doc.read_text().replace("| Dana Kim | 2026-04-01 |", "| Dana Kim | 2026-04-08 |")
+    )
+    fake.reset_counts()
+    run = _sync(project, monkeypatch)
+    assert _ops(run) == ["update", "unchanged", "unchanged"]
+    assert fake.writes() == 1
+    ((method, kind, payload),) = fake.payloads
+    assert (method, kind) == ("PATCH", "issue")
+    assert set(payload) == {"body"}
+    assert "Due: 2026-04-08" in payload["body"]
+
+
+def test_a_create_whose_response_was_lost_is_adopted_not_repeated(
+    project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake.faults.append(Fault("POST", r"/issues$", kind="after", status=502))
+    fake.faults.append(Fault("POST", r"/issues$", kind="drop"))
+    run = _sync(project, monkeypatch)
+    assert _ops(run) == ["create"] * 3
+    assert len(fake.issues) == 3
+    assert fake.count()["POST issues"] == 3
+
+
+def test_a_run_killed_after_a_lost_create_is_completed_by_the_next(
+    project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first create is made but its answer lost, and GitHub then stops answering reads, so
+    # this run cannot tell; it must not re-send the create.
+    fake.faults.append(Fault("POST", r"/issues$", kind="after", status=502))
+    fake.faults.append(Fault("GET", r"/issues$", status=502, times=50, skip=1))
+    first = _sync(project, monkeypatch)
+    assert _ops(first) == ["create failed", "create", "create"]
+    assert fake.count()["POST issues"] == 3  # one per item: the lost one was not re-sent
+    fake.faults.clear()
+    second = _sync(project, monkeypatch)
+    assert _ops(second) == ["unchanged"] * 3
+    assert len(fake.issues) == 3
+
+
+def test_a_secondary_rate_limit_is_waited_out_as_told(
+    project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waits: list[float] = []
+    monkeypatch.setattr("connectors.trackers.github.time.sleep", waits.append)
+    fake.faults.append(
+        Fault(
+            "POST",
+            r"/issues$",
+            status=403,
+            headers={"Retry-After": "3"},
+            body={"message": "You have exceeded a secondary rate limit."},
+        )
+    )
+    run = _sync(project, monkeypatch)
+    assert _ops(run) == ["create"] * 3
+    assert 3.0 in waits
+    assert len(fake.issues) == 3
+
+
+def test_a_limit_past_the_wait_budget_stops_cleanly_and_the_next_run_finishes(
+    project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("connectors.trackers.github.time.sleep", lambda seconds: None)
+    fake.faults.append(
+        Fault(
+            "POST",
+            r"/issues$",
+            status=429,
+            headers={"Retry-After": "3600"},
+            body={"message": "API rate limit exceeded"},
+        )
+    )
+    stopped = _sync(project, monkeypatch)
+    assert _ops(stopped) == ["create failed"] * 3
+    assert any(p.fatal and "wait budget" in p.message for p in stopped.problems)
+    assert fake.issues == {}
+    finished = _sync(project, monkeypatch)
+    assert _ops(finished) == ["create"] * 3
+    assert len(fake.issues) == 3
+
+
+def test_a_marker_planted_in_someone_elses_issue_hijacks_nothing(
+    project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _sync(project, monkeypatch)
+    genuine = fake.issues[1]["body"]
+    marker = re.search(r"<!-- pmsync:v1 [^>]+-->", genuine)
+    assert marker is not None
+    fake.add_issue("Hijack", f"Mine now {marker.group(0)}", user="mallory", labels=["pmsync"])
+    fake.add_issue("A pull request", genuine, user=fake.bot, labels=["pmsync"], pr=True)
+    fake.reset_counts()
+    run = _sync(project, monkeypatch)
+    assert _ops(run) == ["unchanged"] * 3
+    assert fake.writes() == 0
+    assert fake.issues[4]["title"] == "Hijack"
+
+
+def test_removed_items_are_closed_as_not_planned(
+    project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _sync(project, monkeypatch)
+    doc = project.parent / "docs" / "pm-1.md"
+    doc.write_text(
+        "\n".join(line for line in doc.read_text().splitlines() if "Bob Nobody" not in line)
+    )
+    run = _sync(project, monkeypatch)
+    assert "close" in _ops(run)
+    assert (fake.issues[3]["state"], fake.issues[3]["state_reason"]) == ("closed", "not_planned")
+    assert "no longer in the post-mortem" in fake.comments[3][-1]["body"]
+
+
+def test_due_dates_as_milestones_due_at_noon_utc(
+    project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.write_text(
+        project.read_text().replace(
+            "write_interval_seconds = 0", 'write_interval_seconds = 0\ndue_date = "milestone"'
+        )
+    )
+    _sync(project, monkeypatch)
+    titles = sorted(m["title"] for m in fake.milestones.values())
+    assert titles == ["Due 2026-04-01", "Due 2026-04-15"]
+    assert {m["due_on"] for m in fake.milestones.values()} == {
+        "2026-04-01T12:00:00Z",
+        "2026-04-15T12:00:00Z",
+    }
+    assert fake.issues[2]["milestone"]["title"] == fake.issues[3]["milestone"]["title"]
+    assert "Due: 2026-04-15" in fake.issues[2]["body"]
+
+
+def test_due_dates_in_an_organisation_issue_field(
+    project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.write_text(
+        project.read_text().replace(
+            "write_interval_seconds = 0", 'write_interval_seconds = 0\ndue_date = "issue-field"'
+        )
+    )
+    _sync(project, monkeypatch)
+    assert fake.field_values[1] == {7: "2026-04-01"}
+    assert fake.count()["GET issue fields"] == 1
+
+
+def test_a_missing_issue_field_is_a_clear_error(
+    project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake.issue_fields = [{"id": 3, "name": "Priority", "data_type": "single_select"}]
+    project.write_text(
+        project.read_text().replace(
+            "write_interval_seconds = 0", 'write_interval_seconds = 0\ndue_date = "issue-field"'
+        )
+    )
+    run = _sync(project, monkeypatch)
+    assert any("no date issue field named 'Target date'" in p.message for p in run.problems)
+    assert fake.issues == {}
+
+
+def test_the_token_never_reaches_the_logs(
+    project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream = io.StringIO()
+    logs.configure("debug", stream=stream, json=True)
+    fake.faults.append(Fault("GET", r"/user$", status=401, body={"message": "Bad credentials"}))
+    run = _sync(project, monkeypatch)
+    structlog.get_logger().info("after_run", problems=[p.message for p in run.problems])
+    text = stream.getvalue()
+    assert "Bad credentials" in text or "401" in text
+    assert "s3cret" not in text
+    assert any(p.fatal for p in run.problems)
+
+
+def test_a_github_app_installation_writes_as_its_bot(fake: FakeGitHub, tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    options = GithubOptions(
+        repo="acme/incidents",
+        base_url=fake.url,
+        app_id=99,
+        private_key=pem,
+        installation_id=42,
+        write_interval=0,
+    )
+    from syncer.identity import content_hash
+    from syncer.model import IssueDraft
+
+    draft = IssueDraft("0123456789ab", "pm-1", "Add alerting", "Body", (), None, ("pmsync",))
+    GithubTracker("gh", options).create(replace(draft, content_hash=content_hash(draft)))
+    assert fake.issues[1]["user"]["login"] == "pmsync-app[bot]"
+    (snap,) = GithubTracker("gh", options).snapshot()
+    assert snap.item_key == "0123456789ab"
+    assert fake.count()["POST app token"] >= 1
+
+
+def test_a_create_that_timed_out_is_looked_up_not_repeated(
+    project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.write_text(
+        project.read_text()
+        .replace("retry_backoff_seconds = 0.01", "retry_backoff_seconds = 1.5")
+        .replace("write_interval_seconds = 0", "write_interval_seconds = 0\ntimeout_seconds = 1")
+    )
+    fake.faults.append(Fault("POST", r"/issues$", kind="slow", delay=2.0))
+    run = _sync(project, monkeypatch)
+    assert _ops(run) == ["create"] * 3
+    assert len(fake.issues) == 3
+    assert fake.count()["POST issues"] == 3
+
+
+def test_two_pmsync_processes_in_a_row_make_no_duplicate(project: Path, fake: FakeGitHub) -> None:
+    import os
+    import subprocess
+    import sys
+
+    pmsync = Path(sys.executable).parent / "pmsync"
+    env = {**os.environ, "GITHUB_TOKEN": TOKEN, "PMSYNC_CONFIG": str(project)}
+    outputs = [
+        subprocess.run([str(pmsync), "sync"], env=env, capture_output=True, text=True, timeout=60)
+        for _ in range(2)
+    ]
+    assert [o.returncode for o in outputs] == [0, 0], outputs[0].stderr
+    assert (
+        outputs[0].stdout.rstrip().endswith("created 3, updated 0, unchanged 0, closed 0, failed 0")
+    )
+    assert (
+        outputs[1].stdout.rstrip().endswith("created 0, updated 0, unchanged 3, closed 0, failed 0")
+    )
+    assert len(fake.issues) == 3
+    assert all("s3cret" not in o.stdout + o.stderr for o in outputs)
