@@ -195,17 +195,21 @@ def test_a_secondary_rate_limit_is_waited_out_as_told(
     assert len(fake.issues) == 3
 
 
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [(429, "API rate limit exceeded"), (403, "You have exceeded a secondary rate limit.")],
+)
 def test_a_limit_past_the_wait_budget_stops_cleanly_and_the_next_run_finishes(
-    project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+    project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch, status: int, message: str
 ) -> None:
     monkeypatch.setattr("connectors.trackers.github.time.sleep", lambda seconds: None)
     fake.faults.append(
         Fault(
             "POST",
             r"/issues$",
-            status=429,
+            status=status,
             headers={"Retry-After": "3600"},
-            body={"message": "API rate limit exceeded"},
+            body={"message": message},
         )
     )
     stopped = _sync(project, monkeypatch)
