@@ -13,50 +13,14 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import change_ten, people_file, report, write_documents  # noqa: E402
 from syncer import logs  # noqa: E402
-from syncer.pipeline import sync  # noqa: E402
-from syncer.settings import load_settings  # noqa: E402
 from tests.fakes.github import FakeGitHub  # noqa: E402
-
-PEOPLE = ["dana", "sam-rivera", "priyan"]
-
-
-def write_documents(folder: Path, items: int, per_document: int = 50) -> list[Path]:
-    paths = []
-    for doc in range(-(-items // per_document)):
-        rows = [
-            f"| Add alert {doc}-{n} on queue depth above {n + 10} | {PEOPLE[n % 3]} "
-            f"| 2026-05-{n % 28 + 1:02d} |"
-            for n in range(min(per_document, items - doc * per_document))
-        ]
-        path = folder / f"pm-{doc:03d}.md"
-        path.write_text(
-            f"---\nid: PM-{doc}\ndate: 2026-03-04\n---\n# Incident {doc}\n\n## Action items\n\n"
-            "| Action | Owner | Due |\n|---|---|---|\n" + "\n".join(rows) + "\n"
-        )
-        paths.append(path)
-    return paths
-
-
-def run(config: Path, fake: FakeGitHub, label: str) -> None:
-    fake.reset_counts()
-    start = time.perf_counter()
-    result = sync(load_settings(config), dry_run=False)
-    elapsed = time.perf_counter() - start
-    ops: dict[str, int] = {}
-    for outcome in result.outcomes:
-        key = outcome.action.op if outcome.ok else "failed"
-        ops[key] = ops.get(key, 0) + 1
-    counts = fake.count()
-    print(f"{label}: {sum(counts.values())} requests, {fake.writes()} writes, {elapsed:.1f} s")
-    print("  " + ", ".join(f"{kind}: {n}" for kind, n in sorted(counts.items())))
-    print("  " + ", ".join(f"{op} {n}" for op, n in sorted(ops.items())))
 
 
 def main() -> None:
@@ -70,9 +34,8 @@ def main() -> None:
         folder = Path(tmp)
         (folder / "docs").mkdir()
         documents = write_documents(folder / "docs", args.items)
-        (folder / "people.toml").write_text(
-            "".join(f'[[people]]\nname = "{p}"\ngithub = "{p}"\n\n' for p in PEOPLE)
-        )
+        logins = {"Dana": "dana", "Sam": "sam-rivera", "Priya": "priyan"}
+        people_file(folder / "people.toml", [(n, f'github = "{g}"') for n, g in logins.items()])
         config = folder / "config.toml"
         config.write_text(
             f'people_file = "people.toml"\n[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n'
@@ -80,13 +43,10 @@ def main() -> None:
             f'write_interval_seconds = 0\nmax_writes_per_minute = 0\n[routing]\ndefault = "gh"\n'
         )
         print(f"{args.items} action items in {len(documents)} post-mortems")
-        run(config, fake, "first sync")
-        run(config, fake, "second sync, nothing changed")
-        text = documents[0].read_text()
-        for n in range(10):
-            text = text.replace(f"2026-05-{n % 28 + 1:02d} |", f"2026-06-{n % 28 + 1:02d} |", 1)
-        documents[0].write_text(text)
-        run(config, fake, "sync after 10 items changed")
+        for label in ("first sync", "second sync, nothing changed"):
+            report(config, label, fake.count, fake.writes, fake.reset_counts)
+        change_ten(documents[0])
+        report(config, "sync after 10 items changed", fake.count, fake.writes, fake.reset_counts)
 
 
 if __name__ == "__main__":

@@ -6,10 +6,11 @@ from these: anything with the right methods fits, test fakes included.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Literal, Protocol
 
+from syncer.errors import FatalError, PmsyncError
 from syncer.model import Document, DocumentRef, IssueDraft, IssueSnapshot, TrackerRef
 
 CloseReason = Literal["completed", "not_planned", "duplicate"]
@@ -39,6 +40,11 @@ class Tracker(Protocol):
         """File a new issue carrying the draft's marker; one write."""
         ...
 
+    def create_many(self, drafts: Sequence[IssueDraft]) -> list[TrackerRef | PmsyncError]:
+        """File several drafts (in bulk where the tracker can): a ref or an error for each,
+        in order. A FatalError still stops the whole call."""
+        ...
+
     def update(self, ref: TrackerRef, draft: IssueDraft, fields: Collection[str]) -> None:
         """Write only `fields` (title, body, assignees, due, labels) of the draft.
 
@@ -60,3 +66,18 @@ class Tracker(Protocol):
         """When someone other than pmsync last commented on or changed the issue; read only
         for the issues that need it (it costs requests)."""
         ...
+
+
+def create_each(
+    create: Callable[[IssueDraft], TrackerRef], drafts: Sequence[IssueDraft]
+) -> list[TrackerRef | PmsyncError]:
+    """`create_many` for trackers that create one issue per call."""
+    results: list[TrackerRef | PmsyncError] = []
+    for draft in drafts:
+        try:
+            results.append(create(draft))
+        except FatalError:
+            raise
+        except PmsyncError as exc:
+            results.append(exc)
+    return results

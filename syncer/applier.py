@@ -29,9 +29,23 @@ class Outcome:
 
 
 def apply(plan: SyncPlan, trackers: Mapping[str, Tracker]) -> list[Outcome]:
-    outcomes: list[Outcome] = []
+    """Creates go first, handed to each tracker together (it may file them in bulk); then the
+    other writes, one by one. Outcomes come back in the plan's order."""
     broken: dict[str, str] = {}
-    for action in plan.actions:
+    done: dict[int, Outcome] = {}
+    creates: dict[str, list[int]] = {}
+    for index, action in enumerate(plan.actions):
+        if action.op == "create":
+            creates.setdefault(action.tracker, []).append(index)
+    for name, indexes in creates.items():
+        done.update(
+            _create_all(trackers[name], [plan.actions[i] for i in indexes], indexes, broken)
+        )
+    outcomes: list[Outcome] = []
+    for index, action in enumerate(plan.actions):
+        if index in done:
+            outcomes.append(done[index])
+            continue
         if action.op in ("unchanged", "skip"):
             outcomes.append(Outcome(action, ref=action.target))
             continue
@@ -60,13 +74,37 @@ def apply(plan: SyncPlan, trackers: Mapping[str, Tracker]) -> list[Outcome]:
     return outcomes
 
 
+def _create_all(
+    tracker: Tracker, actions: list[PlannedAction], indexes: list[int], broken: dict[str, str]
+) -> dict[int, Outcome]:
+    drafts = [action.draft for action in actions if action.draft is not None]
+    try:
+        results = tracker.create_many(drafts)
+    except FatalError as exc:
+        broken[tracker.name] = str(exc)
+        log.error("tracker_failed", tracker=tracker.name, error=str(exc))
+        return {
+            index: Outcome(action, ok=False, error=str(exc), fatal=True)
+            for index, action in zip(indexes, actions, strict=True)
+        }
+    outcomes = {}
+    for index, action, result in zip(indexes, actions, results, strict=True):
+        item = action.item.key if action.item else None
+        if isinstance(result, PmsyncError):
+            log.warning(
+                "action_failed", op="create", tracker=tracker.name, item=item, error=str(result)
+            )
+            outcomes[index] = Outcome(action, ok=False, error=str(result))
+        else:
+            log.info(
+                "issue_created", tracker=tracker.name, item=item, ref=result.key, url=result.url
+            )
+            outcomes[index] = Outcome(action, ref=result)
+    return outcomes
+
+
 def _write(tracker: Tracker, action: PlannedAction) -> TrackerRef | None:
     item = action.item.key if action.item else None
-    if action.op == "create":
-        assert action.draft is not None
-        ref = tracker.create(action.draft)
-        log.info("issue_created", tracker=tracker.name, item=item, ref=ref.key, url=ref.url)
-        return ref
     assert action.target is not None
     if action.op == "update":
         assert action.draft is not None

@@ -59,6 +59,8 @@ def content_hash(draft: IssueDraft) -> str:
             "assignees": sorted(draft.assignees),
             "due": draft.due.isoformat() if draft.due else None,
             "labels": sorted(draft.labels),
+            "priority": draft.priority,
+            "source": [draft.source_url, draft.source_title],
         },
         sort_keys=True,
     )

@@ -181,6 +181,9 @@ class IssueDraft:
     due: date | None = None
     labels: tuple[str, ...] = ()
     content_hash: str = ""
+    priority: str | None = None
+    source_url: str = ""  # the post-mortem on the web, when it has an address there
+    source_title: str = ""
 
     @property
     def marker(self) -> Marker:

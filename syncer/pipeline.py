@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from urllib.parse import urlparse
 
 import structlog
 
@@ -17,6 +18,7 @@ from connectors.base import DocumentSource, Tracker
 from connectors.extract import ExtractOptions, extract
 from connectors.sources.markdown_dir import MarkdownDirSource
 from connectors.trackers.github import GithubOptions, GithubTracker
+from connectors.trackers.jira import JiraOptions, JiraTracker
 from connectors.trackers.local import LocalTracker
 from rules import RuleContext, check, select_rules
 from rules.words import Phrase
@@ -27,6 +29,7 @@ from syncer.people import Directory, load_directory
 from syncer.planner import Target, plan
 from syncer.settings import (
     GithubTrackerSettings,
+    JiraTrackerSettings,
     LocalTrackerSettings,
     RoutingSettings,
     Settings,
@@ -124,6 +127,8 @@ def build_trackers(
             trackers[name] = LocalTracker(name, path, clock=clock or _utcnow)
         elif isinstance(config, GithubTrackerSettings):
             trackers[name] = GithubTracker(name, github_options(name, config, settings))
+        elif isinstance(config, JiraTrackerSettings):
+            trackers[name] = JiraTracker(name, jira_options(name, config, settings))
         else:
             problem = f"trackers.{name}.kind: {config.kind!r} is not available in this version"
             raise ConfigError([problem], settings.origin)
@@ -162,6 +167,44 @@ def github_options(name: str, config: GithubTrackerSettings, settings: Settings)
         max_wait=config.max_wait_seconds,
         timeout=config.timeout_seconds,
         backoff=config.retry_backoff_seconds,
+    )
+
+
+def jira_options(name: str, config: JiraTrackerSettings, settings: Settings) -> JiraOptions:
+    """A Jira tracker's settings, as the connector takes them; the deployment is told by the
+    site's address when the config does not say (Atlassian Cloud sites are *.atlassian.net)."""
+    deployment = config.deployment
+    host = urlparse(config.url).hostname or ""
+    if deployment is None and host.endswith((".atlassian.net", ".jira.com")):
+        deployment = "cloud"
+    api_token = config.api_token.get_secret_value() if config.api_token else None
+    token = config.token.get_secret_value() if config.token else None
+    if not (config.email and api_token) and not token:
+        problem = (
+            f"trackers.{name}: no credentials: Cloud needs email and api_token (or "
+            "api_token_file); Data Center needs token (a personal access token) or token_file"
+        )
+        raise ConfigError([problem], settings.origin)
+    return JiraOptions(
+        url=config.url,
+        project=config.project,
+        deployment=deployment,
+        issue_type=config.issue_type,
+        email=config.email,
+        api_token=api_token,
+        token=token,
+        components=tuple(config.components),
+        priority_map=dict(config.priority_map),
+        labels=tuple(config.labels),
+        fields=dict(config.fields),
+        bot_account=config.bot_account,
+        bulk=config.bulk_create,
+        write_interval=config.write_interval_seconds,
+        max_wait=config.max_wait_seconds,
+        timeout=config.timeout_seconds,
+        backoff=config.retry_backoff_seconds,
+        search_lag=config.search_lag_seconds,
+        recent_file=settings.path(settings.state_dir) / f"jira-{name}-recent.json",
     )
 
 

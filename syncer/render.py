@@ -88,5 +88,8 @@ def render_draft(
         assignees=(assignee,) if assignee else (),
         due=item.due,
         labels=tuple(sorted(all_labels)),
+        priority=item.priority,
+        source_url=postmortem.ref.link,
+        source_title=postmortem.title,
     )
     return dataclasses.replace(draft, content_hash=content_hash(draft))

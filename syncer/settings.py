@@ -121,6 +121,13 @@ class JiraTrackerSettings(_Section):
     priority_map: dict[str, str] = Field(default_factory=dict)
     labels: list[str] = Field(default_factory=list)
     fields: dict[str, Any] = Field(default_factory=dict)
+    bot_account: str | None = None  # accountId (Cloud) or user name (Data Center) pmsync uses
+    bulk_create: bool = True  # file new issues 50 to a request
+    write_interval_seconds: Annotated[float, Field(ge=0)] = 0.0
+    max_wait_seconds: Annotated[float, Field(ge=0)] = 600.0
+    timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    retry_backoff_seconds: Annotated[float, Field(ge=0)] = 2.0
+    search_lag_seconds: Annotated[float, Field(ge=0)] = 15.0
 
     _check_files = field_validator("api_token_file", "token_file")(_check_readable)
 

@@ -24,7 +24,7 @@ import requests
 import structlog
 from github import Auth, Github, GithubException, GithubIntegration
 
-from connectors.base import CloseReason
+from connectors.base import CloseReason, create_each
 from syncer.errors import (
     FatalError,
     PmsyncError,
@@ -185,6 +185,9 @@ class GithubTracker:
         ):
             self._set_due_field(ref, draft.due)
         return ref
+
+    def create_many(self, drafts: Sequence[IssueDraft]) -> list[TrackerRef | PmsyncError]:
+        return create_each(self.create, drafts)
 
     def update(self, ref: TrackerRef, draft: IssueDraft, fields: Collection[str]) -> None:
         number = _number(ref)

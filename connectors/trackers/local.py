@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from connectors.base import CloseReason
-from syncer.errors import FatalError, RetriableError, SkippableError
+from connectors.base import CloseReason, create_each
+from syncer.errors import FatalError, PmsyncError, RetriableError, SkippableError
 from syncer.identity import parse_marker, render_marker
 from syncer.model import IssueDraft, IssueSnapshot, TrackerRef
 
@@ -164,6 +164,9 @@ class LocalTracker:
             number = cursor.lastrowid
         assert number is not None
         return self._ref(number)
+
+    def create_many(self, drafts: Sequence[IssueDraft]) -> list[TrackerRef | PmsyncError]:
+        return create_each(self.create, drafts)
 
     def update(self, ref: TrackerRef, draft: IssueDraft, fields: Collection[str]) -> None:
         number = self._number(ref)

@@ -1,0 +1,55 @@
+"""Jira API requests of a sync of 1,000 action items, against the fake Jira server.
+
+    python bench/jira_sync.py [--items 1000] [--deployment cloud|datacenter]
+
+Prints the requests by kind for: the first sync (bulk create, 50 issues a request), a second
+sync with nothing changed, and a sync after 10 items changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import change_ten, people_file, report, write_documents  # noqa: E402
+from syncer import logs  # noqa: E402
+from tests.fakes.jira import FakeJira  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=1000)
+    parser.add_argument("--deployment", choices=["cloud", "datacenter"], default="cloud")
+    args = parser.parse_args()
+    logs.configure("error", json=True)
+    fake = FakeJira(deployment=args.deployment)
+    cloud = args.deployment == "cloud"
+    with fake.running(), tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "docs").mkdir()
+        documents = write_documents(folder / "docs", args.items)
+        accounts = {"Dana": "dana", "Sam": "sam", "Priya": "dana"}
+        handles = {n: (f"acc-{a}" if cloud else a) for n, a in accounts.items()}
+        people_file(folder / "people.toml", [(n, f'jira = "{h}"') for n, h in handles.items()])
+        auth = 'email = "bot@acme.test"\napi_token = "t"' if cloud else 'token = "t"'
+        config = folder / "config.toml"
+        config.write_text(
+            f'people_file = "people.toml"\n[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n'
+            f'[trackers.jira]\nkind = "jira"\nurl = "{fake.url}"\n'
+            f'deployment = "{args.deployment}"\n'
+            f'project = "OPS"\n{auth}\n[routing]\ndefault = "jira"\n'
+        )
+        print(f"{args.items} action items in {len(documents)} post-mortems, Jira {args.deployment}")
+        for label in ("first sync", "second sync, nothing changed"):
+            report(config, label, fake.count, fake.writes, fake.reset_counts)
+        change_ten(documents[0])
+        report(config, "sync after 10 items changed", fake.count, fake.writes, fake.reset_counts)
+
+
+if __name__ == "__main__":
+    main()

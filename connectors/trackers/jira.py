@@ -1,0 +1,716 @@
+"""The `jira` tracker: action items as Jira issues, on Cloud and Data Center, exactly once.
+
+The `jira` library provides authentication (Cloud: e-mail and API token; Data Center: a
+personal access token) and its session; requests are made explicitly through that session
+with its own retries off, since they re-send a POST after a 503 (a duplicate) and cut long
+`Retry-After` waits short. Cloud is spoken to in REST v3 (ADF descriptions, the
+`/search/jql` endpoint with `nextPageToken`; the old `/search` is gone there), Data Center in
+REST v2 (wiki markup, `/search` with `startAt`).
+
+Identity: labels `pmsync` and `pmsync-<item key>`, and the marker at the end of the
+description, trusted only in issues pmsync's own account created. Search lags behind writes,
+so issues created recently are remembered (in memory, and in a small file when one is
+configured) and read back explicitly: `reconcileIssues` on Cloud, by key on Data Center.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote
+
+import requests
+import structlog
+from jira import JIRA, JIRAError
+
+from connectors.base import CloseReason
+from connectors.trackers.jira_format import adf_text, to_adf, to_wiki
+from syncer.errors import FatalError, PmsyncError, RetriableError, SkippableError, UncertainError
+from syncer.identity import parse_marker, render_marker
+from syncer.model import IssueDraft, IssueSnapshot, TrackerRef
+
+log = structlog.get_logger("pmsync.jira")
+
+SYNC_LABEL = "pmsync"
+NEEDS_OWNER_LABEL = "needs-owner"
+BULK_SIZE = 50
+RECENT_FOR = timedelta(minutes=30)
+SEARCH_FIELDS = (
+    "summary",
+    "description",
+    "status",
+    "assignee",
+    "duedate",
+    "labels",
+    "created",
+    "updated",
+    "creator",
+    "priority",
+)
+# Fields pmsync fills itself; any other required field must come from `fields` in config.
+_OWN_FIELDS = frozenset(
+    {
+        "summary",
+        "description",
+        "project",
+        "issuetype",
+        "duedate",
+        "labels",
+        "priority",
+        "assignee",
+        "components",
+        "reporter",
+    }
+)
+_STATUS = {"new": "new", "indeterminate": "indeterminate", "done": "done"}
+
+
+@dataclass(frozen=True, slots=True)
+class JiraOptions:
+    """How to reach one Jira project (from `[trackers.<name>]`)."""
+
+    url: str
+    project: str
+    deployment: Literal["cloud", "datacenter"] | None = None
+    issue_type: str = "Task"
+    email: str | None = None
+    api_token: str | None = None
+    token: str | None = None
+    components: tuple[str, ...] = ()
+    priority_map: Mapping[str, str] = field(default_factory=dict)
+    labels: tuple[str, ...] = ()
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    bot_account: str | None = None
+    bulk: bool = True
+    write_interval: float = 0.0
+    max_wait: float = 600.0
+    timeout: float = 30.0
+    attempts: int = 4
+    backoff: float = 2.0
+    search_lag: float = 15.0  # how long a new issue may take to show in search
+    recent_file: Path | None = None
+
+
+class JiraTracker:
+    kind = "jira"
+
+    def __init__(
+        self,
+        name: str,
+        options: JiraOptions,
+        *,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.name = name
+        self.options = options
+        self._sleep = sleep or (lambda seconds: time.sleep(seconds))
+        self._waited = 0.0
+        self._last_write = 0.0
+        self._client = JIRA(
+            server=options.url.rstrip("/"),
+            basic_auth=(options.email, options.api_token)
+            if options.email and options.api_token
+            else None,
+            token_auth=options.token if not (options.email and options.api_token) else None,
+            get_server_info=False,
+            max_retries=0,
+            timeout=options.timeout,
+        )
+        self._deployment = options.deployment
+        self._bot: str | None = options.bot_account
+        self._users: dict[str, str | None] = {}
+        self._meta_checked = False
+        self._recent: dict[str, tuple[str, str]] = {}  # item key -> (issue id, issue key)
+
+    # --- the Tracker protocol -------------------------------------------------------------
+
+    def snapshot(self) -> Sequence[IssueSnapshot]:
+        bot = self._bot_account()
+        jql = f'project = "{self.options.project}" AND labels = {SYNC_LABEL} ORDER BY created ASC'
+        recent = self._load_recent()
+        seen: dict[str, IssueSnapshot] = {}
+        try:
+            for data in self._search(jql, [issue_id for issue_id, _ in recent.values()]):
+                snap = self._snapshot_of(data, bot)
+                if snap is not None:
+                    seen[snap.ref.key] = snap
+        except SkippableError as exc:
+            raise FatalError(
+                f"jira {self.name}: project {self.options.project!r} cannot be searched ({exc})"
+            ) from exc
+        if not self._cloud():
+            for item_key, (_, key) in recent.items():
+                if key not in seen:  # search has not caught up with it yet
+                    fetched = self._get_issue(key)
+                    snap = self._snapshot_of(fetched, bot) if fetched else None
+                    if snap is not None and snap.item_key == item_key:
+                        seen[key] = snap
+        return list(seen.values())
+
+    def create(self, draft: IssueDraft) -> TrackerRef:
+        result = self.create_many([draft])[0]
+        if isinstance(result, PmsyncError):
+            raise result
+        return result
+
+    def create_many(self, drafts: Sequence[IssueDraft]) -> list[TrackerRef | PmsyncError]:
+        """File drafts in bulk (50 a call) or one by one; each gets a ref or its own error."""
+        self._check_create_meta()
+        results: list[TrackerRef | PmsyncError] = []
+        size = BULK_SIZE if self.options.bulk else 1
+        for start in range(0, len(drafts), size):
+            batch = list(drafts[start : start + size])
+            results.extend(self._create_batch(batch))
+        return results
+
+    def update(self, ref: TrackerRef, draft: IssueDraft, fields: Collection[str]) -> None:
+        payload: dict[str, Any] = {"fields": {"description": self._description(draft)}}
+        update: dict[str, Any] = {}
+        if "title" in fields:
+            payload["fields"]["summary"] = draft.title
+        if "due" in fields:
+            payload["fields"]["duedate"] = draft.due.isoformat() if draft.due else None
+        unassigned: list[str] = []
+        if "assignees" in fields:
+            assignee, unassigned = self._assignee(draft.assignees)
+            payload["fields"]["assignee"] = assignee
+        labels = set(self._labels_of(draft)) if "labels" in fields else set()
+        if unassigned:
+            labels.add(NEEDS_OWNER_LABEL)
+        if labels:
+            update["labels"] = [{"add": label} for label in sorted(labels)]
+        if update:
+            payload["update"] = update
+        self._request("PUT", self._api(f"issue/{ref.key}"), body=payload, write=True)
+        if unassigned:
+            self.comment(ref, _unassigned_note(unassigned))
+
+    def close(self, ref: TrackerRef, reason: CloseReason, comment: str | None = None) -> None:
+        if comment:
+            self.comment(ref, comment)
+        _, data = self._request("GET", self._api(f"issue/{ref.key}/transitions"))
+        for transition in (data or {}).get("transitions", []):
+            category = ((transition.get("to") or {}).get("statusCategory") or {}).get("key")
+            if category == "done":
+                body = {"transition": {"id": str(transition["id"])}}
+                self._request(
+                    "POST", self._api(f"issue/{ref.key}/transitions"), body=body, write=True
+                )
+                return
+        raise SkippableError(f"jira {self.name}: {ref.key} has no transition to a done status")
+
+    def comment(self, ref: TrackerRef, body: str) -> None:
+        payload = {"body": to_adf(body) if self._cloud() else to_wiki(body)}
+        self._request("POST", self._api(f"issue/{ref.key}/comment"), body=payload, write=True)
+
+    def add_labels(self, ref: TrackerRef, labels: Collection[str]) -> None:
+        self._edit_labels(ref, "add", labels)
+
+    def remove_labels(self, ref: TrackerRef, labels: Collection[str]) -> None:
+        self._edit_labels(ref, "remove", labels)
+
+    def last_human_activity(self, ref: TrackerRef) -> datetime | None:
+        """The newest comment or change by anyone but pmsync's account."""
+        bot = self._bot_account()
+        _, data = self._request(
+            "GET",
+            self._api(f"issue/{ref.key}"),
+            params={"fields": "comment", "expand": "changelog"},
+        )
+        times = [
+            _timestamp(entry.get("created"))
+            for entry in [
+                *(((data or {}).get("fields") or {}).get("comment") or {}).get("comments", []),
+                *((data or {}).get("changelog") or {}).get("histories", []),
+            ]
+            if _account_of(entry.get("author")) != bot
+        ]
+        return max((t for t in times if t is not None), default=None)
+
+    # --- creating -------------------------------------------------------------------------
+
+    def _create_batch(self, batch: list[IssueDraft]) -> list[TrackerRef | PmsyncError]:
+        prepared = [self._prepare(draft) for draft in batch]
+        started = datetime.now(UTC)
+        try:
+            created = self._post(batch, prepared)
+            # Jira refused an assignee: file those items unassigned, naming who was meant.
+            for index, outcome in enumerate(created):
+                if isinstance(outcome, SkippableError) and "assignee:" in str(outcome):
+                    draft = batch[index]
+                    fields = dict(prepared[index][0]["fields"])
+                    fields.pop("assignee", None)
+                    fields["labels"] = sorted({*fields["labels"], NEEDS_OWNER_LABEL})
+                    prepared[index] = ({"fields": fields}, list(draft.assignees))
+                    log.warning(
+                        "assignee_refused",
+                        tracker=self.name,
+                        item=draft.item_key,
+                        field="assignee",
+                        error=str(outcome),
+                    )
+                    created[index] = self._post([draft], [prepared[index]])[0]
+        except UncertainError as exc:
+            return self._adopt_or_fail(batch, started, exc)
+        results: list[TrackerRef | PmsyncError] = []
+        for draft, (_, unassigned), outcome in zip(batch, prepared, created, strict=True):
+            if isinstance(outcome, PmsyncError):
+                results.append(outcome)
+                continue
+            ref = self._remember(draft, outcome)
+            self._after_create(ref, draft, unassigned)
+            results.append(ref)
+        return results
+
+    def _post(
+        self, batch: list[IssueDraft], prepared: list[tuple[dict[str, Any], list[str]]]
+    ) -> list[dict[str, Any] | PmsyncError]:
+        """One create request: a single issue, or up to 50 in bulk. Errors name the item."""
+        if len(batch) == 1:
+            try:
+                _, data = self._request(
+                    "POST", self._api("issue"), body=prepared[0][0], write=True, repeat=False
+                )
+            except SkippableError as exc:
+                item = batch[0]
+                return [SkippableError(f"item {item.item_key} ({item.title[:50]!r}): {exc}")]
+            return [dict(data)]
+        body = {"issueUpdates": [fields for fields, _ in prepared]}
+        _, data = self._request(
+            "POST", self._api("issue/bulk"), body=body, write=True, repeat=False
+        )
+        return self._bulk_results(data, batch)
+
+    def _prepare(self, draft: IssueDraft) -> tuple[dict[str, Any], list[str]]:
+        assignee, unassigned = self._assignee(draft.assignees)
+        labels = self._labels_of(draft) | ({NEEDS_OWNER_LABEL} if unassigned else set())
+        fields: dict[str, Any] = {
+            "project": {"key": self.options.project},
+            "issuetype": {"name": self.options.issue_type},
+            "summary": draft.title,
+            "description": self._description(draft),
+            "labels": sorted(labels),
+            **self.options.fields,
+        }
+        if draft.due:
+            fields["duedate"] = draft.due.isoformat()
+        if assignee:
+            fields["assignee"] = assignee
+        if self.options.components:
+            fields["components"] = [{"name": name} for name in self.options.components]
+        priority = self.options.priority_map.get(draft.priority or "")
+        if priority:
+            fields["priority"] = {"name": priority}
+        return {"fields": fields}, unassigned
+
+    def _bulk_results(
+        self, data: Any, batch: list[IssueDraft]
+    ) -> list[dict[str, Any] | PmsyncError]:
+        """Bulk create answers the issues made, in order, and an error for each element that
+        failed (`failedElementNumber`)."""
+        failed = {
+            int(error.get("failedElementNumber", -1)): error
+            for error in (data or {}).get("errors", [])
+        }
+        made = iter((data or {}).get("issues", []))
+        results: list[dict[str, Any] | PmsyncError] = []
+        for index, draft in enumerate(batch):
+            if index in failed:
+                detail = _error_text(failed[index].get("elementErrors") or {})
+                results.append(
+                    SkippableError(
+                        f"item {draft.item_key} ({draft.title[:50]!r}): Jira refused it: {detail}"
+                    )
+                )
+            else:
+                results.append(next(made))
+        return results
+
+    def _after_create(self, ref: TrackerRef, draft: IssueDraft, unassigned: list[str]) -> None:
+        if unassigned:
+            self.comment(ref, _unassigned_note(unassigned))
+        if draft.source_url.startswith(("http://", "https://")):
+            link = {
+                "globalId": f"pmsync:postmortem:{draft.postmortem_id}",
+                "object": {"url": draft.source_url, "title": f"Post-mortem: {draft.source_title}"},
+            }
+            self._request("POST", self._api(f"issue/{ref.key}/remotelink"), body=link, write=True)
+
+    def _adopt_or_fail(
+        self, batch: list[IssueDraft], started: datetime, cause: UncertainError
+    ) -> list[TrackerRef | PmsyncError]:
+        """After a create whose answer was lost, wait out the search lag and adopt what was
+        made; what was not made is reported failed (the next run creates it), never re-sent."""
+        keys = {draft.item_key: draft for draft in batch}
+        found: dict[str, dict[str, Any]] = {}
+        deadline = time.monotonic() + self.options.search_lag
+        while True:
+            labels = ", ".join(f"{SYNC_LABEL}-{key}" for key in keys if key not in found)
+            jql = f'project = "{self.options.project}" AND labels in ({labels})'
+            for data in self._search(jql, []):
+                snap = self._snapshot_of(data, self._bot_account())
+                if snap is not None and snap.item_key in keys:
+                    found[snap.item_key] = data
+            if len(found) == len(keys) or time.monotonic() >= deadline:
+                break
+            self._pause(min(2.0, self.options.search_lag), cause)
+        results: list[TrackerRef | PmsyncError] = []
+        for draft in batch:
+            if draft.item_key in found:
+                ref = self._remember(draft, found[draft.item_key])
+                log.warning("issue_adopted", tracker=self.name, item=draft.item_key, ref=ref.key)
+                results.append(ref)
+            else:
+                results.append(
+                    UncertainError(f"{cause}; not found afterwards, left for the next run")
+                )
+        return results
+
+    def _remember(self, draft: IssueDraft, data: Mapping[str, Any]) -> TrackerRef:
+        ref = TrackerRef(self.name, str(data["key"]), self._browse(str(data["key"])))
+        self._recent[draft.item_key] = (str(data.get("id", "")), str(data["key"]))
+        self._save_recent()
+        return ref
+
+    # --- users, metadata ------------------------------------------------------------------
+
+    def _assignee(self, handles: Sequence[str]) -> tuple[dict[str, str] | None, list[str]]:
+        """The Jira user for the first handle that resolves, and the handles that did not."""
+        unresolved: list[str] = []
+        for handle in handles:
+            account = self._account(handle)
+            if account is not None:
+                return ({"accountId": account} if self._cloud() else {"name": account}), unresolved
+            unresolved.append(handle)
+        return None, unresolved
+
+    def _account(self, handle: str) -> str | None:
+        """accountId (Cloud) or user name (Data Center). An e-mail is looked up, and accepted
+        only when exactly one user has exactly that address: never the "first result"."""
+        if "@" not in handle:
+            return handle
+        if handle not in self._users:
+            params = {"query": handle} if self._cloud() else {"username": handle}
+            _, users = self._request("GET", self._api("user/search"), params=params)
+            matches = [
+                u
+                for u in users or []
+                if str(u.get("emailAddress", "")).casefold() == handle.casefold()
+            ]
+            self._users[handle] = _account_of(matches[0]) if len(matches) == 1 else None
+        return self._users[handle]
+
+    def _check_create_meta(self) -> None:
+        """Once a run: every field the project requires has a value (a clear error if not)."""
+        if self._meta_checked:
+            return
+        project = self.options.project
+        _, types = self._request("GET", self._api(f"issue/createmeta/{project}/issuetypes"))
+        entries = (types or {}).get("issueTypes") or (types or {}).get("values") or []
+        wanted = self.options.issue_type.casefold()
+        type_id = next(
+            (t["id"] for t in entries if str(t.get("name", "")).casefold() == wanted), None
+        )
+        if type_id is None:
+            names = ", ".join(sorted(str(t.get("name")) for t in entries))
+            raise FatalError(
+                f"jira {self.name}: project {project} has no issue type "
+                f"{self.options.issue_type!r} (it has: {names})"
+            )
+        _, fields = self._request(
+            "GET",
+            self._api(f"issue/createmeta/{project}/issuetypes/{type_id}"),
+            params={"maxResults": 200},
+        )
+        entries = (fields or {}).get("fields") or (fields or {}).get("values") or []
+        missing = [
+            f"{entry.get('name')} ({entry.get('fieldId') or entry.get('key')})"
+            for entry in entries
+            if entry.get("required")
+            and not entry.get("hasDefaultValue")
+            and (entry.get("fieldId") or entry.get("key")) not in _OWN_FIELDS
+            and (entry.get("fieldId") or entry.get("key")) not in self.options.fields
+        ]
+        if missing:
+            raise FatalError(
+                f"jira {self.name}: {project} requires fields pmsync does not fill: "
+                f"{', '.join(missing)}; set them in trackers.{self.name}.fields"
+            )
+        self._meta_checked = True
+
+    def _bot_account(self) -> str:
+        if self._bot is None:
+            _, me = self._request("GET", self._api("myself"))
+            self._bot = _account_of(me) or ""
+        return self._bot
+
+    def _cloud(self) -> bool:
+        if self._deployment is None:
+            try:
+                _, info = self._request("GET", "/rest/api/3/serverInfo")
+            except SkippableError:
+                _, info = self._request("GET", "/rest/api/2/serverInfo")
+            self._deployment = (
+                "cloud" if (info or {}).get("deploymentType") == "Cloud" else "datacenter"
+            )
+        return self._deployment == "cloud"
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def _search(self, jql: str, reconcile: Sequence[str]) -> Iterator[dict[str, Any]]:
+        fields = ",".join(SEARCH_FIELDS)
+        if self._cloud():
+            token: str | None = None
+            while True:
+                params: dict[str, Any] = {"jql": jql, "fields": fields, "maxResults": 100}
+                if token:
+                    params["nextPageToken"] = token
+                if reconcile:
+                    params["reconcileIssues"] = ",".join(reconcile[-50:])
+                _, data = self._request("GET", self._api("search/jql"), params=params)
+                yield from (data or {}).get("issues", [])
+                token = (data or {}).get("nextPageToken")
+                if not token or (data or {}).get("isLast"):
+                    return
+        start = 0
+        while True:
+            params = {"jql": jql, "fields": fields, "startAt": start, "maxResults": 100}
+            _, data = self._request("GET", self._api("search"), params=params)
+            issues = (data or {}).get("issues", [])
+            yield from issues
+            start += len(issues)
+            if not issues or start >= int((data or {}).get("total", 0)):
+                return
+
+    def _get_issue(self, key: str) -> dict[str, Any] | None:
+        try:
+            _, data = self._request(
+                "GET", self._api(f"issue/{key}"), params={"fields": ",".join(SEARCH_FIELDS)}
+            )
+        except SkippableError:
+            return None
+        return dict(data or {})
+
+    def _snapshot_of(self, data: Mapping[str, Any], bot: str) -> IssueSnapshot | None:
+        fields = data.get("fields") or {}
+        if _account_of(fields.get("creator")) != bot:
+            return None
+        labels = tuple(fields.get("labels") or [])
+        body = adf_text(fields.get("description") or "")
+        marker = parse_marker(body)
+        keys = [
+            label[len(SYNC_LABEL) + 1 :] for label in labels if label.startswith(f"{SYNC_LABEL}-")
+        ]
+        item_key = keys[0] if keys else (marker.item_key if marker else None)
+        if item_key is None or SYNC_LABEL not in labels:
+            return None
+        category = ((fields.get("status") or {}).get("statusCategory") or {}).get("key", "new")
+        assignee = _account_of(fields.get("assignee"))
+        due = fields.get("duedate")
+        return IssueSnapshot(
+            ref=TrackerRef(self.name, str(data["key"]), self._browse(str(data["key"]))),
+            item_key=item_key,
+            postmortem_id=marker.postmortem_id if marker else None,
+            state="closed" if category == "done" else "open",
+            status_category=_STATUS.get(category, "new"),  # type: ignore[arg-type]
+            title=str(fields.get("summary") or ""),
+            body=body,
+            assignees=(assignee,) if assignee else (),
+            due=date.fromisoformat(due) if due else None,
+            labels=labels,
+            created_at=_timestamp(fields.get("created")),
+            updated_at=_timestamp(fields.get("updated")),
+            synced_hash=marker.content_hash if marker else "",
+        )
+
+    # --- requests ---------------------------------------------------------------------------
+
+    def _api(self, path: str) -> str:
+        return f"/rest/api/{3 if self._cloud() else 2}/{path}"
+
+    def _browse(self, key: str) -> str:
+        return f"{self.options.url.rstrip('/')}/browse/{quote(key)}"
+
+    def _request(
+        self,
+        verb: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any | None = None,
+        write: bool = False,
+        repeat: bool = True,
+    ) -> tuple[Mapping[str, str], Any]:
+        url = self.options.url.rstrip("/") + path
+        for attempt in range(1, self.options.attempts + 1):
+            if write:
+                self._space_writes()
+            try:
+                with _translated(f"{verb} {path}"):
+                    response = self._client._session.request(
+                        verb,
+                        url,
+                        params=params,
+                        data=json.dumps(body) if body is not None else None,
+                    )
+            except RetriableError as exc:
+                if attempt == self.options.attempts or (
+                    isinstance(exc, UncertainError) and not repeat
+                ):
+                    raise
+                self._pause(
+                    exc.retry_after or min(self.options.backoff * 2.0 ** (attempt - 1), 30.0), exc
+                )
+                continue
+            data = response.json() if response.content else None
+            return response.headers, data
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _space_writes(self) -> None:
+        delay = self._last_write + self.options.write_interval - time.monotonic()
+        if delay > 0:
+            self._sleep(delay)
+        self._last_write = time.monotonic()
+
+    def _pause(self, seconds: float, cause: PmsyncError) -> None:
+        if self._waited + seconds > self.options.max_wait:
+            raise FatalError(
+                f"jira {self.name}: {cause}; waiting {seconds:.0f} s more would pass the "
+                f"{self.options.max_wait:.0f} s wait budget: stopped, the next run resumes"
+            ) from cause
+        log.warning("jira_waiting", tracker=self.name, seconds=round(seconds, 1), cause=str(cause))
+        self._waited += seconds
+        self._sleep(seconds)
+
+    def _edit_labels(self, ref: TrackerRef, how: str, labels: Collection[str]) -> None:
+        body = {"update": {"labels": [{how: label} for label in sorted(labels)]}}
+        self._request("PUT", self._api(f"issue/{ref.key}"), body=body, write=True)
+
+    def _labels_of(self, draft: IssueDraft) -> set[str]:
+        return {SYNC_LABEL, f"{SYNC_LABEL}-{draft.item_key}", *self.options.labels, *draft.labels}
+
+    def _description(self, draft: IssueDraft) -> Any:
+        text = f"{draft.body.rstrip()}\n\n{render_marker(draft.marker)}\n"
+        return to_adf(text) if self._cloud() else to_wiki(text)
+
+    # --- recent creates (read-after-write) --------------------------------------------------
+
+    def _load_recent(self) -> dict[str, tuple[str, str]]:
+        path = self.options.recent_file
+        if path is not None and path.is_file():
+            try:
+                stored = json.loads(path.read_text(encoding="utf-8"))
+                cutoff = (datetime.now(UTC) - RECENT_FOR).isoformat()
+                for item_key, entry in stored.items():
+                    if entry.get("at", "") >= cutoff:
+                        self._recent.setdefault(item_key, (entry["id"], entry["key"]))
+            except (OSError, ValueError, KeyError, AttributeError):
+                log.warning("jira_recent_file_unreadable", tracker=self.name, path=str(path))
+        return dict(self._recent)
+
+    def _save_recent(self) -> None:
+        path = self.options.recent_file
+        if path is None:
+            return
+        now = datetime.now(UTC).isoformat()
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        except (OSError, ValueError):
+            stored = {}
+        cutoff = (datetime.now(UTC) - RECENT_FOR).isoformat()
+        stored = {
+            k: v for k, v in stored.items() if isinstance(v, dict) and v.get("at", "") >= cutoff
+        }
+        for item_key, (issue_id, key) in self._recent.items():
+            stored.setdefault(item_key, {"id": issue_id, "key": key, "at": now})
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(stored), encoding="utf-8")
+        except OSError:
+            log.warning("jira_recent_file_unwritable", tracker=self.name, path=str(path))
+
+
+@contextmanager
+def _translated(what: str) -> Iterator[None]:
+    """jira and requests errors, as pmsync's: what the caller should do about them."""
+    try:
+        yield
+    except JIRAError as exc:
+        raise _classify(exc, what) from exc
+    except (requests.Timeout, requests.ConnectionError) as exc:
+        raise UncertainError(f"{what}: no answer from Jira ({type(exc).__name__})") from exc
+    except requests.RequestException as exc:
+        raise UncertainError(f"{what}: {type(exc).__name__}") from exc
+
+
+def _classify(exc: JIRAError, what: str) -> PmsyncError:
+    status = exc.status_code or 0
+    response = exc.response
+    headers = {k.lower(): v for k, v in (response.headers if response is not None else {}).items()}
+    detail = _response_detail(response) or str(exc.text or "")
+    retry_after = None
+    if headers.get("retry-after"):
+        try:
+            retry_after = float(headers["retry-after"])
+        except ValueError:
+            retry_after = None
+    if status == 429:
+        return RetriableError(f"{what}: rate limited by Jira", retry_after or 60.0)
+    if status == 503 and retry_after is not None:
+        return RetriableError(f"{what}: Jira is busy (503)", retry_after)
+    if status >= 500:
+        return UncertainError(f"{what}: Jira answered {status}", retry_after)
+    if status == 401:
+        return FatalError(f"{what}: Jira rejected the credentials (401)")
+    if status == 403:
+        return FatalError(f"{what}: not allowed (403): {detail}")
+    if status == 404:
+        return SkippableError(f"{what}: not found (404)")
+    return SkippableError(f"{what}: Jira refused it ({status}): {detail}")
+
+
+def _response_detail(response: requests.Response | None) -> str:
+    if response is None:
+        return ""
+    try:
+        data = response.json()
+    except ValueError:
+        return response.text[:200]
+    return _error_text(data) if isinstance(data, dict) else ""
+
+
+def _error_text(data: Mapping[str, Any]) -> str:
+    """Jira's `errorMessages` and `errors` ({field: message}) as one line naming each field."""
+    messages = [str(m) for m in data.get("errorMessages") or []]
+    messages += [f"{name}: {message}" for name, message in (data.get("errors") or {}).items()]
+    return "; ".join(messages)
+
+
+def _account_of(user: Any) -> str | None:
+    if not isinstance(user, Mapping):
+        return None
+    value = user.get("accountId") or user.get("name") or user.get("key")
+    return str(value) if value else None
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if not value:
+        return None
+    text = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", str(value))
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _unassigned_note(handles: Sequence[str]) -> str:
+    names = ", ".join(f"`{handle}`" for handle in handles)
+    return (
+        f"pmsync could not assign this issue to {names}: Jira has no single matching user who "
+        "can be assigned here. Please assign the owner named in the post-mortem, or fix the "
+        "people directory."
+    )

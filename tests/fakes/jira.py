@@ -1,0 +1,447 @@
+"""A fake Jira REST API on loopback, Cloud (v3) or Data Center (v2), stateful and faulty on
+demand: create and bulk create, edit, search (`/search/jql` with `nextPageToken` and
+`reconcileIssues` on Cloud, where the old `/search` is gone; `/search` with `startAt` on Data
+Center), user search, remote links, transitions, create metadata, 429s and search lag."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from tests.fakes.github import Fault
+
+STATUSES = {
+    "To Do": "new",
+    "In Progress": "indeterminate",
+    "Done": "done",
+}
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+
+
+@dataclass
+class FakeJira:
+    deployment: str = "cloud"  # or "datacenter"
+    project: str = "OPS"
+    bot: str = "557058:pmsync-bot"
+    users: list[dict[str, str]] = field(
+        default_factory=lambda: [
+            {"accountId": "acc-dana", "name": "dana", "emailAddress": "dana@example.com"},
+            {"accountId": "acc-sam", "name": "sam", "emailAddress": "sam@example.com"},
+            {"accountId": "acc-lee1", "name": "lee1", "emailAddress": "lee@example.com"},
+            {"accountId": "acc-lee2", "name": "lee2", "emailAddress": "lee.park@example.com"},
+        ]
+    )
+    required_fields: dict[str, str] = field(default_factory=dict)  # id -> name
+    priorities: tuple[str, ...] = ("Highest", "High", "Medium", "Low", "Lowest")
+    lag: float = 0.0  # seconds before a new issue shows in search
+    issues: dict[str, dict[str, Any]] = field(default_factory=dict)
+    faults: list[Fault] = field(default_factory=list)
+    requests: list[tuple[str, str, dict[str, str], Any]] = field(default_factory=list)
+    url: str = ""
+    _created_at: dict[str, float] = field(default_factory=dict)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    @property
+    def version(self) -> int:
+        return 3 if self.deployment == "cloud" else 2
+
+    def count(self) -> Counter[str]:
+        return Counter(f"{method} {_kind(path)}" for method, path, _, _ in self.requests)
+
+    def writes(self) -> int:
+        return sum(1 for method, _, _, _ in self.requests if method != "GET")
+
+    def reset_counts(self) -> None:
+        self.requests.clear()
+
+    def user_key(self, user: dict[str, str]) -> str:
+        return user["accountId"] if self.deployment == "cloud" else user["name"]
+
+    def add_issue(
+        self, summary: str, labels: list[str], *, creator: str, description: Any = ""
+    ) -> str:
+        with self._lock:
+            data = self._new(
+                {"summary": summary, "labels": labels, "description": description}, creator
+            )
+            return str(data["key"])
+
+    # --- state ------------------------------------------------------------------------------
+
+    def _user(self, ref: dict[str, str] | None) -> dict[str, str] | None:
+        if not ref:
+            return None
+        wanted = ref.get("accountId") or ref.get("name")
+        for user in self.users:
+            if self.user_key(user) == wanted:
+                return (
+                    {"accountId": user["accountId"], "displayName": user["name"]}
+                    if self.deployment == "cloud"
+                    else {"name": user["name"], "displayName": user["name"]}
+                )
+        return None
+
+    def _creator(self, account: str) -> dict[str, str]:
+        return {"accountId": account} if self.deployment == "cloud" else {"name": account}
+
+    def _validate(self, fields: dict[str, Any]) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        if (
+            "assignee" in fields
+            and fields["assignee"] is not None
+            and self._user(fields["assignee"]) is None
+        ):
+            errors["assignee"] = "User cannot be assigned issues."
+        priority = (fields.get("priority") or {}).get("name")
+        if priority is not None and priority not in self.priorities:
+            errors["priority"] = f"The priority selected is invalid: {priority}"
+        for field_id, name in self.required_fields.items():
+            if field_id not in fields:
+                errors[field_id] = f"{name} is required."
+        if self.deployment == "cloud" and isinstance(fields.get("description"), str):
+            errors["description"] = "Operation value must be an Atlassian Document"
+        return errors
+
+    def _new(self, fields: dict[str, Any], creator: str) -> dict[str, Any]:
+        number = len(self.issues) + 1
+        key = f"{self.project}-{number}"
+        now = _now()
+        issue = {
+            "id": str(10000 + number),
+            "key": key,
+            "self": f"{self.url}/rest/api/{self.version}/issue/{10000 + number}",
+            "fields": {
+                "summary": fields.get("summary", ""),
+                "description": fields.get("description"),
+                "labels": list(fields.get("labels") or []),
+                "duedate": fields.get("duedate"),
+                "assignee": self._user(fields.get("assignee")),
+                "priority": fields.get("priority"),
+                "status": {"name": "To Do", "statusCategory": {"key": "new"}},
+                "created": now,
+                "updated": now,
+                "creator": self._creator(creator),
+                "comment": {"comments": []},
+            },
+            "changelog": {"histories": []},
+            "remotelinks": {},
+        }
+        self.issues[key] = issue
+        self._created_at[key] = time.monotonic()
+        return issue
+
+    def _searchable(self, key: str, reconcile: set[str]) -> bool:
+        fresh = time.monotonic() - self._created_at.get(key, 0) < self.lag
+        return not fresh or self.issues[key]["id"] in reconcile
+
+    # --- serving ----------------------------------------------------------------------------
+
+    @contextmanager
+    def running(self) -> Iterator[FakeJira]:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{server.server_address[1]}"
+        thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+def _kind(path: str) -> str:
+    path = re.sub(r"^/rest/api/\d/", "", path)
+    path = re.sub(r"issue/[A-Z]+-\d+", "issue/{key}", path)
+    return re.sub(r"issuetypes/\w+$", "issuetypes/{id}", path)
+
+
+def _jql(jql: str) -> tuple[str | None, list[str], str]:
+    project = re.search(r'project\s*=\s*"?([A-Z][A-Z0-9]*)"?', jql)
+    labels = re.search(r"labels\s*=\s*([\w-]+)", jql)
+    many = re.search(r"labels\s+in\s*\(([^)]*)\)", jql)
+    wanted = (
+        [labels.group(1)]
+        if labels
+        else [s.strip() for s in many.group(1).split(",")]
+        if many
+        else []
+    )
+    mode = "in" if many else "all"
+    return (project.group(1) if project else None), wanted, mode
+
+
+def _handler(fake: FakeJira) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+        def do_GET(self) -> None:
+            self._serve("GET")
+
+        def do_POST(self) -> None:
+            self._serve("POST")
+
+        def do_PUT(self) -> None:
+            self._serve("PUT")
+
+        def _serve(self, method: str) -> None:
+            parsed = urlparse(self.path)
+            path = parsed.path.rstrip("/")
+            query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            body = json.loads(raw) if raw else None
+            with fake._lock:
+                fake.requests.append((method, path, query, body))
+                fault = next(
+                    (
+                        f
+                        for f in fake.faults
+                        if f.times > 0 and f.method == method and re.search(f.path, path)
+                    ),
+                    None,
+                )
+                if fault is not None:
+                    fault.times -= 1
+            if fault is not None and fault.kind == "status":
+                self._send(fault.status, fault.body, fault.headers)
+                return
+            with fake._lock:
+                status, data = self._route(method, path, query, body)
+            if fault is not None and fault.kind == "after":
+                self._send(fault.status, fault.body, fault.headers)
+                return
+            self._send(status, data)
+
+        def _send(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
+            raw = b"" if data is None else json.dumps(data).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json;charset=UTF-8")
+            self.send_header("Content-Length", str(len(raw)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def _route(
+            self, method: str, path: str, query: dict[str, str], body: Any
+        ) -> tuple[int, Any]:
+            match = re.match(r"^/rest/api/(\d)/(.*)$", path)
+            if not match:
+                return 404, {"errorMessages": ["Not found"]}
+            version, rest = int(match.group(1)), match.group(2)
+            if version != fake.version and not rest.startswith("serverInfo"):
+                return 404, {"errorMessages": [f"REST v{version} is not served here"]}
+            auth = self.headers.get("Authorization", "")
+            if not auth:
+                return 401, {"errorMessages": ["You are not authenticated."]}
+            if rest == "serverInfo":
+                kind = "Cloud" if fake.deployment == "cloud" else "Server"
+                return 200, {
+                    "deploymentType": kind,
+                    "version": "1001.0.0",
+                    "versionNumbers": [1001, 0, 0],
+                }
+            if rest == "myself":
+                return 200, fake._creator(fake.bot)
+            if rest == "search" and fake.deployment == "cloud":
+                return 410, {
+                    "errorMessages": [
+                        "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API."
+                    ]
+                }
+            if rest in ("search", "search/jql") and method == "GET":
+                return 200, self._search(query, rest == "search/jql")
+            if rest == "issue" and method == "POST":
+                return self._create(body["fields"])
+            if rest == "issue/bulk" and method == "POST":
+                made, errors = [], []
+                for index, update in enumerate(body["issueUpdates"]):
+                    status, data = self._create(update["fields"])
+                    if status == 201:
+                        made.append(data)
+                    else:
+                        errors.append(
+                            {"status": status, "elementErrors": data, "failedElementNumber": index}
+                        )
+                return 201, {"issues": made, "errors": errors}
+            if rest == "user/search":
+                wanted = (query.get("query") or query.get("username") or "").casefold()
+                found = [
+                    u
+                    for u in fake.users
+                    if wanted and wanted.split("@")[0] in u["emailAddress"].casefold()
+                ]
+                return 200, [
+                    {"accountId": u["accountId"], "emailAddress": u["emailAddress"]}
+                    if fake.deployment == "cloud"
+                    else {"name": u["name"], "emailAddress": u["emailAddress"]}
+                    for u in found
+                ]
+            meta = re.match(rf"^issue/createmeta/{fake.project}/issuetypes(?:/(\w+))?$", rest)
+            if meta and not meta.group(1):
+                return 200, {
+                    "issueTypes": [{"id": "10001", "name": "Task"}, {"id": "10002", "name": "Bug"}],
+                    "total": 2,
+                }
+            if meta:
+                fields = [
+                    {"fieldId": "summary", "name": "Summary", "required": True},
+                    {"fieldId": "project", "name": "Project", "required": True},
+                    {"fieldId": "issuetype", "name": "Issue Type", "required": True},
+                    {
+                        "fieldId": "reporter",
+                        "name": "Reporter",
+                        "required": True,
+                        "hasDefaultValue": True,
+                    },
+                    {
+                        "fieldId": "priority",
+                        "name": "Priority",
+                        "required": False,
+                        "allowedValues": [{"name": p} for p in fake.priorities],
+                    },
+                    *(
+                        {"fieldId": fid, "name": name, "required": True}
+                        for fid, name in fake.required_fields.items()
+                    ),
+                ]
+                return 200, {"fields": fields, "total": len(fields)}
+            issue_match = re.match(r"^issue/([A-Z]+-\d+)(?:/(\w+))?$", rest)
+            if not issue_match:
+                return 404, {"errorMessages": ["Not found"]}
+            key, sub = issue_match.group(1), issue_match.group(2)
+            issue = fake.issues.get(key)
+            if issue is None:
+                return 404, {
+                    "errorMessages": [
+                        "Issue does not exist or you do not have permission to see it."
+                    ]
+                }
+            fields = issue["fields"]
+            if sub is None and method == "GET":
+                data = {k: v for k, v in issue.items() if k not in ("remotelinks",)}
+                if query.get("expand") != "changelog":
+                    data.pop("changelog", None)
+                return 200, data
+            if sub is None and method == "PUT":
+                errors = fake._validate(body.get("fields", {}))
+                if errors:
+                    return 400, {"errorMessages": [], "errors": errors}
+                for name, value in body.get("fields", {}).items():
+                    fields[name] = fake._user(value) if name == "assignee" else value
+                for op in body.get("update", {}).get("labels", []):
+                    if "add" in op and op["add"] not in fields["labels"]:
+                        fields["labels"].append(op["add"])
+                    if "remove" in op and op["remove"] in fields["labels"]:
+                        fields["labels"].remove(op["remove"])
+                fields["updated"] = _now()
+                return 204, None
+            if sub == "comment" and method == "POST":
+                comment = {
+                    "id": str(len(fields["comment"]["comments"]) + 1),
+                    "body": body["body"],
+                    "author": fake._creator(fake.bot),
+                    "created": _now(),
+                }
+                fields["comment"]["comments"].append(comment)
+                return 201, comment
+            if sub == "remotelink" and method == "POST":
+                existed = body["globalId"] in issue["remotelinks"]
+                issue["remotelinks"][body["globalId"]] = body
+                return (200 if existed else 201), {
+                    "id": len(issue["remotelinks"]),
+                    "self": f"{fake.url}/x",
+                }
+            if sub == "transitions" and method == "GET":
+                return 200, {
+                    "transitions": [
+                        {
+                            "id": "21",
+                            "name": "Start",
+                            "to": {
+                                "name": "In Progress",
+                                "statusCategory": {"key": "indeterminate"},
+                            },
+                        },
+                        {
+                            "id": "31",
+                            "name": "Resolve",
+                            "to": {"name": "Done", "statusCategory": {"key": "done"}},
+                        },
+                    ]
+                }
+            if sub == "transitions" and method == "POST":
+                target = {"21": "In Progress", "31": "Done"}[body["transition"]["id"]]
+                fields["status"] = {"name": target, "statusCategory": {"key": STATUSES[target]}}
+                return 204, None
+            return 404, {"errorMessages": ["Not found"]}
+
+        def _create(self, fields: dict[str, Any]) -> tuple[int, Any]:
+            errors = fake._validate(fields)
+            if fields.get("project", {}).get("key") != fake.project:
+                errors["project"] = "valid project is required"
+            if errors:
+                return 400, {"errorMessages": [], "errors": errors}
+            issue = fake._new(fields, fake.bot)
+            return 201, {"id": issue["id"], "key": issue["key"], "self": issue["self"]}
+
+        def _search(self, query: dict[str, str], cloud: bool) -> dict[str, Any]:
+            project, labels, mode = _jql(query.get("jql", ""))
+            reconcile = set(filter(None, query.get("reconcileIssues", "").split(",")))
+            wanted_fields = set(filter(None, query.get("fields", "").split(",")))
+            chosen = []
+            for key, issue in fake.issues.items():
+                names = set(issue["fields"]["labels"])
+                if project and not key.startswith(f"{project}-"):
+                    continue
+                if labels and (
+                    not names & set(labels) if mode == "in" else not set(labels) <= names
+                ):
+                    continue
+                if fake._searchable(key, reconcile):
+                    chosen.append(issue)
+            size = min(int(query.get("maxResults", 50)), 100)
+            start = (
+                int(base64.b64decode(query["nextPageToken"]).decode())
+                if cloud and query.get("nextPageToken")
+                else int(query.get("startAt", 0))
+            )
+            page = [
+                {
+                    "id": i["id"],
+                    "key": i["key"],
+                    "fields": {
+                        k: v
+                        for k, v in i["fields"].items()
+                        if not wanted_fields or k in wanted_fields
+                    },
+                }
+                for i in chosen[start : start + size]
+            ]
+            if cloud:
+                result: dict[str, Any] = {"issues": page, "isLast": start + size >= len(chosen)}
+                if start + size < len(chosen):
+                    result["nextPageToken"] = base64.b64encode(str(start + size).encode()).decode()
+                return result
+            return {"issues": page, "startAt": start, "maxResults": size, "total": len(chosen)}
+
+    return Handler

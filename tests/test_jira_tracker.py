@@ -1,0 +1,295 @@
+"""The Jira tracker end to end: whole syncs against a fake Jira, Cloud and Data Center."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from syncer.pipeline import SyncRun, sync
+from syncer.settings import load_settings
+from tests import openapi_check
+from tests.fakes.github import Fault
+from tests.fakes.jira import FakeJira
+
+DOC = """---
+id: PM-1
+title: Checkout latency
+date: 2026-03-04
+---
+# Checkout latency
+
+## Action items
+
+| Action | Owner | Due | Priority |
+|---|---|---|---|
+| Alert when the pool is above 90% for 5 minutes | Dana Kim | 2026-04-01 | P1 |
+| Version the settings file and deploy it through the pipeline | Sam Rivera | 2026-04-15 | P2 |
+| Add a rollback step to the runbook, with the exact command | Lee Park | 2026-04-15 | P3 |
+"""
+
+
+@pytest.fixture(params=["cloud", "datacenter"])
+def fake(request: pytest.FixtureRequest) -> Iterator[FakeJira]:
+    server = FakeJira(deployment=request.param)
+    with server.running():
+        yield server
+
+
+def _people(fake: FakeJira) -> str:
+    dana = "acc-dana" if fake.deployment == "cloud" else "dana"
+    return f"""
+[[people]]
+name = "Dana Kim"
+jira = "{dana}"
+
+[[people]]
+name = "Sam Rivera"
+jira = "sam@example.com"
+
+[[people]]
+name = "Lee Park"
+jira = "lee@example.com"
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path, fake: FakeJira) -> Path:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "pm-1.md").write_text(DOC)
+    (tmp_path / "people.toml").write_text(_people(fake))
+    auth = (
+        'email = "pmsync@acme.test"\napi_token = "jira-api-s3cret"'
+        if fake.deployment == "cloud"
+        else 'token = "jira-pat-s3cret"'
+    )
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"""
+people_file = "people.toml"
+[sources.docs]
+kind = "markdown-dir"
+path = "docs"
+link_base_url = "https://git.test/acme/postmortems/blob/main/"
+[trackers.jira]
+kind = "jira"
+url = "{fake.url}"
+deployment = "{fake.deployment}"
+project = "OPS"
+{auth}
+labels = ["postmortem"]
+priority_map = {{ P1 = "High", P2 = "Medium", P3 = "Low" }}
+retry_backoff_seconds = 0.01
+search_lag_seconds = 2
+[routing]
+default = "jira"
+"""
+    )
+    return config
+
+
+def _sync(config: Path) -> SyncRun:
+    return sync(load_settings(config), dry_run=False)
+
+
+def _ops(run: SyncRun) -> list[str]:
+    return [o.action.op if o.ok else f"{o.action.op} failed" for o in run.outcomes]
+
+
+def test_items_become_issues_with_assignee_due_date_priority_labels_and_a_link(
+    project: Path, fake: FakeJira
+) -> None:
+    run = _sync(project)
+    assert _ops(run) == ["create"] * 3
+    first = fake.issues["OPS-1"]["fields"]
+    assert first["summary"] == "Alert when the pool is above 90% for 5 minutes"
+    assert first["duedate"] == "2026-04-01"
+    assert first["priority"] == {"name": "High"}
+    assert {"pmsync", "postmortem"} <= set(first["labels"])
+    assert any(label.startswith("pmsync-") for label in first["labels"])
+    assert first["assignee"] is not None
+    (link,) = fake.issues["OPS-1"]["remotelinks"].values()
+    assert link["globalId"] == "pmsync:postmortem:PM-1"
+    assert link["object"]["url"] == "https://git.test/acme/postmortems/blob/main/pm-1.md"
+    assert fake.count()["POST issue/bulk"] == 1
+    if fake.deployment == "cloud":
+        assert first["description"]["type"] == "doc"
+    else:
+        assert "|Owner|Dana Kim|" in first["description"]
+
+
+def test_an_email_is_accepted_only_when_exactly_one_user_has_it(
+    project: Path, fake: FakeJira
+) -> None:
+    _sync(project)
+    sam = fake.issues["OPS-2"]["fields"]
+    lee = fake.issues["OPS-3"]["fields"]
+    assert sam["assignee"] is not None
+    # Two users' addresses contain "lee"; only one is exactly lee@example.com.
+    assert lee["assignee"] is not None
+    assert lee["assignee"].get("accountId", lee["assignee"].get("name")) in ("acc-lee1", "lee1")
+
+
+def test_an_owner_nobody_matches_is_filed_unassigned_and_named(
+    project: Path, fake: FakeJira
+) -> None:
+    (project.parent / "people.toml").write_text(
+        _people(fake).replace("lee@example.com", "nobody@example.com")
+    )
+    _sync(project)
+    lee = fake.issues["OPS-3"]["fields"]
+    assert lee["assignee"] is None
+    assert "needs-owner" in lee["labels"]
+    (comment,) = lee["comment"]["comments"]
+    assert "nobody@example.com" in str(comment["body"])
+
+
+def test_a_second_run_writes_nothing_and_reads_only_the_search(
+    project: Path, fake: FakeJira
+) -> None:
+    _sync(project)
+    fake.reset_counts()
+    run = _sync(project)
+    assert _ops(run) == ["unchanged"] * 3
+    assert fake.writes() == 0
+    search = "GET search/jql" if fake.deployment == "cloud" else "GET search"
+    assert fake.count() == {"GET myself": 1, search: 1}
+
+
+def test_no_duplicate_while_search_has_not_caught_up(project: Path, fake: FakeJira) -> None:
+    fake.lag = 60.0  # nothing new shows in search for a minute
+    _sync(project)
+    run = _sync(project)
+    assert _ops(run) == ["unchanged"] * 3
+    assert len(fake.issues) == 3
+
+
+def test_a_lost_bulk_create_is_adopted_after_the_search_catches_up(
+    project: Path, fake: FakeJira
+) -> None:
+    fake.lag = 0.5
+    fake.faults.append(Fault("POST", r"/issue/bulk$", kind="after", status=502))
+    run = _sync(project)
+    assert _ops(run) == ["create"] * 3
+    assert len(fake.issues) == 3
+    assert fake.count()["POST issue/bulk"] == 1
+
+
+def test_a_changed_due_date_is_one_edit(project: Path, fake: FakeJira) -> None:
+    _sync(project)
+    doc = project.parent / "docs" / "pm-1.md"
+    doc.write_text(
+        doc.read_text().replace("| Dana Kim | 2026-04-01 |", "| Dana Kim | 2026-04-08 |")
+    )
+    fake.reset_counts()
+    run = _sync(project)
+    assert _ops(run) == ["update", "unchanged", "unchanged"]
+    assert fake.writes() == 1
+    ((method, _, _, body),) = [r for r in fake.requests if r[0] != "GET"]
+    assert method == "PUT"
+    assert body["fields"]["duedate"] == "2026-04-08"
+    assert fake.issues["OPS-1"]["fields"]["duedate"] == "2026-04-08"
+
+
+def test_items_done_in_the_document_are_transitioned_to_done(project: Path, fake: FakeJira) -> None:
+    _sync(project)
+    doc = project.parent / "docs" / "pm-1.md"
+    doc.write_text(
+        doc.read_text()
+        .replace(
+            "| Action | Owner | Due | Priority |\n|---|---|---|---|",
+            "| Action | Owner | Due | Priority | Status |\n|---|---|---|---|---|",
+        )
+        .replace("| P1 |", "| P1 | DONE |")
+    )
+    run = _sync(project)
+    assert "close" in _ops(run)
+    assert fake.issues["OPS-1"]["fields"]["status"]["statusCategory"]["key"] == "done"
+
+
+def test_a_required_custom_field_without_a_value_is_named(project: Path, fake: FakeJira) -> None:
+    fake.required_fields = {"customfield_10010": "Team"}
+    run = _sync(project)
+    assert fake.issues == {}
+    assert any("Team (customfield_10010)" in p.message for p in run.problems)
+    project.write_text(
+        project.read_text().replace(
+            "[routing]", 'fields = { customfield_10010 = "SRE" }\n[routing]'
+        )
+    )
+    assert _ops(_sync(project)) == ["create"] * 3
+
+
+def test_an_unknown_priority_fails_only_its_item_and_names_both(
+    project: Path, fake: FakeJira
+) -> None:
+    project.write_text(project.read_text().replace('P2 = "Medium"', 'P2 = "Urgent"'))
+    run = _sync(project)
+    assert _ops(run) == ["create", "create failed", "create"]
+    failed = next(o for o in run.outcomes if not o.ok)
+    assert failed.error is not None
+    assert "priority" in failed.error
+    assert failed.action.item is not None
+    assert failed.action.item.key in failed.error
+
+
+def test_a_user_jira_will_not_assign_is_named_and_the_item_still_filed(
+    project: Path, fake: FakeJira
+) -> None:
+    (project.parent / "people.toml").write_text(
+        _people(fake)
+        .replace('jira = "acc-dana"', 'jira = "acc-gone"')
+        .replace('jira = "dana"', 'jira = "gone"')
+    )
+    run = _sync(project)
+    assert _ops(run) == ["create"] * 3
+    (dana,) = [
+        i["fields"] for i in fake.issues.values() if i["fields"]["summary"].startswith("Alert")
+    ]
+    assert dana["assignee"] is None
+    assert "needs-owner" in dana["labels"]
+    assert "gone" in str(dana["comment"]["comments"][0]["body"])
+    assert len(fake.issues) == 3
+
+
+def test_a_429_is_waited_out_exactly(
+    project: Path, fake: FakeJira, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waits: list[float] = []
+    monkeypatch.setattr("connectors.trackers.jira.time.sleep", waits.append)
+    fake.faults.append(
+        Fault(
+            "POST",
+            r"/issue/bulk$",
+            status=429,
+            headers={"Retry-After": "100"},
+            body={"errorMessages": ["Rate limit exceeded."]},
+        )
+    )
+    run = _sync(project)
+    assert _ops(run) == ["create"] * 3
+    assert waits == [100.0]  # not cut to 30-60 s, as the jira library's own retry would
+
+
+def test_cloud_requests_match_the_published_api(project: Path, fake: FakeJira) -> None:
+    if fake.deployment != "cloud":
+        pytest.skip("Atlassian publishes the Cloud REST API (v3); Data Center speaks v2")
+    fake.lag = 0.3
+    _sync(project)
+    doc = project.parent / "docs" / "pm-1.md"
+    doc.write_text(
+        doc.read_text().replace("2026-04-01", "2026-04-02").replace("| Lee Park", "| Nobody Known")
+    )
+    _sync(project)
+    fake.issues["OPS-2"]["fields"]["status"] = {"statusCategory": {"key": "done"}}
+    _sync(project)
+    assert {path for _, path, _, _ in fake.requests} >= {
+        "/rest/api/3/search/jql",
+        "/rest/api/3/issue/bulk",
+    }
+    assert not any(path == "/rest/api/3/search" for _, path, _, _ in fake.requests)
+    found = [
+        p for m, path, q, body in fake.requests for p in openapi_check.problems(m, path, q, body)
+    ]
+    assert found == []
