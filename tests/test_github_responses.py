@@ -10,7 +10,8 @@ from datetime import date
 import pytest
 import responses
 
-from connectors.trackers.github import GithubOptions, GithubTracker, WriteThrottle
+from connectors.trackers.github import GithubOptions, GithubTracker
+from connectors.trackers.retry import WriteThrottle
 from syncer.errors import FatalError, SkippableError
 from syncer.identity import content_hash
 from syncer.model import IssueDraft, TrackerRef

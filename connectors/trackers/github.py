@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections import deque
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,11 +19,16 @@ from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
 
-import requests
 import structlog
 from github import Auth, Github, GithubException, GithubIntegration
 
 from connectors.base import CloseReason, create_each
+from connectors.trackers.retry import (
+    WaitBudget,
+    WriteThrottle,
+    no_answer_is_uncertain,
+    with_retries,
+)
 from syncer.errors import (
     FatalError,
     PmsyncError,
@@ -69,36 +73,6 @@ class GithubOptions:
     backoff: float = 2.0  # first pause before a retry; doubles each time, at most 30 s
 
 
-class WriteThrottle:
-    """Keeps writes serial, at least `interval` seconds apart and under `per_minute` a minute."""
-
-    def __init__(
-        self,
-        interval: float,
-        per_minute: int,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.interval = interval
-        self.per_minute = per_minute
-        self._clock = clock
-        self._sleep = sleep
-        self._recent: deque[float] = deque()
-
-    def wait(self) -> None:
-        now = self._clock()
-        while self._recent and self._recent[0] <= now - 60:
-            self._recent.popleft()
-        delay = 0.0
-        if self._recent:
-            delay = self._recent[-1] + self.interval - now
-        if self.per_minute and len(self._recent) >= self.per_minute:
-            delay = max(delay, self._recent[0] + 60 - now)
-        if delay > 0:
-            self._sleep(delay)
-        self._recent.append(self._clock())
-
-
 class GithubTracker:
     kind = "github"
 
@@ -114,7 +88,7 @@ class GithubTracker:
         self.options = options
         self._sleep = sleep or (lambda seconds: time.sleep(seconds))
         self._clock = clock or time.monotonic
-        self._waited = 0.0
+        self._budget = WaitBudget(f"github {name}", options.max_wait, options.backoff, self._sleep)
         self._throttle = WriteThrottle(
             options.write_interval, options.max_writes_per_minute, self._clock, self._sleep
         )
@@ -268,23 +242,20 @@ class GithubTracker:
         repeat: bool = True,
     ) -> tuple[dict[str, Any], Any]:
         """One API call, translated; retried with backoff unless `repeat` is off (creates)."""
-        for attempt in range(1, self.options.attempts + 1):
+
+        def once() -> tuple[dict[str, Any], Any]:
             if write:
                 self._throttle.wait()
-            try:
-                with _translated(f"{verb} {path}"):
-                    headers, data = self._github.requester.requestJsonAndCheck(
-                        verb, path, parameters=params, input=body
-                    )
-            except RetriableError as exc:
-                uncertain = isinstance(exc, UncertainError)
-                if attempt == self.options.attempts or (uncertain and not repeat):
-                    raise
-                self._pause(exc.retry_after or self._backoff(attempt), exc)
-                continue
-            self._watch_quota(headers)
-            return headers, data
-        raise AssertionError("unreachable")  # pragma: no cover
+            with _translated(f"{verb} {path}"):
+                return self._github.requester.requestJsonAndCheck(
+                    verb, path, parameters=params, input=body
+                )
+
+        headers, data = with_retries(
+            once, attempts=self.options.attempts, repeat=repeat, budget=self._budget
+        )
+        self._watch_quota(headers)
+        return headers, data
 
     def _pages(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         url: str | None = path
@@ -295,29 +266,15 @@ class GithubTracker:
             url = _next_link(headers)
             query = None  # the next link carries the query
 
-    def _backoff(self, attempt: int) -> float:
-        return min(self.options.backoff * 2.0 ** (attempt - 1), 30.0)
-
-    def _pause(self, seconds: float, cause: PmsyncError) -> None:
-        """Wait as GitHub asks, or stop cleanly when that would pass the run's wait budget."""
-        if self._waited + seconds > self.options.max_wait:
-            raise FatalError(
-                f"github {self.name}: {cause}; waiting {seconds:.0f} s more would pass the "
-                f"{self.options.max_wait:.0f} s wait budget: stopped, the next run resumes"
-            ) from cause
-        log.warning(
-            "github_waiting", tracker=self.name, seconds=round(seconds, 1), cause=str(cause)
-        )
-        self._waited += seconds
-        self._sleep(seconds)
-
     def _watch_quota(self, headers: dict[str, Any]) -> None:
         """When the primary quota is spent, wait for its reset before the next request."""
         remaining = headers.get("x-ratelimit-remaining")
         reset = headers.get("x-ratelimit-reset")
         if remaining is not None and reset is not None and int(remaining) == 0:
             wait = max(0.0, float(reset) - time.time()) + 1
-            self._pause(wait, RetriableError(f"github {self.name}: rate limit quota used up"))
+            self._budget.pause(
+                wait, RetriableError(f"github {self.name}: rate limit quota used up")
+            )
 
     def _create_once(
         self, payload: dict[str, Any], draft: IssueDraft, started: datetime
@@ -331,7 +288,7 @@ class GithubTracker:
                 return dict(data)
             except UncertainError as exc:
                 # A create that timed out may still be finishing: give it time, then look.
-                self._pause(exc.retry_after or self._backoff(attempt), exc)
+                self._budget.pause(exc.retry_after or self._budget.backoff(attempt), exc)
                 adopted = self._find_created(draft.item_key, started)
                 if adopted is not None:
                     log.warning(
@@ -503,13 +460,10 @@ def _auth(options: GithubOptions) -> Auth.Auth:
 def _translated(what: str) -> Iterator[None]:
     """PyGithub and requests errors, as pmsync's: what the caller should do about them."""
     try:
-        yield
+        with no_answer_is_uncertain(what, "GitHub"):
+            yield
     except GithubException as exc:
         raise _classify(exc, what) from exc
-    except (requests.Timeout, requests.ConnectionError) as exc:
-        raise UncertainError(f"{what}: no answer from GitHub ({type(exc).__name__})") from exc
-    except requests.RequestException as exc:
-        raise UncertainError(f"{what}: {type(exc).__name__}") from exc
 
 
 def _classify(exc: GithubException, what: str) -> PmsyncError:

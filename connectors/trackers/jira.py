@@ -32,6 +32,12 @@ from jira import JIRA, JIRAError
 
 from connectors.base import CloseReason
 from connectors.trackers.jira_format import adf_text, to_adf, to_wiki
+from connectors.trackers.retry import (
+    WaitBudget,
+    WriteThrottle,
+    no_answer_is_uncertain,
+    with_retries,
+)
 from syncer.errors import FatalError, PmsyncError, RetriableError, SkippableError, UncertainError
 from syncer.identity import parse_marker, render_marker
 from syncer.model import IssueDraft, IssueSnapshot, TrackerRef
@@ -111,8 +117,8 @@ class JiraTracker:
         self.name = name
         self.options = options
         self._sleep = sleep or (lambda seconds: time.sleep(seconds))
-        self._waited = 0.0
-        self._last_write = 0.0
+        self._budget = WaitBudget(f"jira {name}", options.max_wait, options.backoff, self._sleep)
+        self._throttle = WriteThrottle(options.write_interval, 0, sleep=self._sleep)
         self._client = JIRA(
             server=options.url.rstrip("/"),
             basic_auth=(options.email, options.api_token)
@@ -360,7 +366,7 @@ class JiraTracker:
                     found[snap.item_key] = data
             if len(found) == len(keys) or time.monotonic() >= deadline:
                 break
-            self._pause(min(2.0, self.options.search_lag), cause)
+            self._budget.pause(min(2.0, self.options.search_lag), cause)
         results: list[TrackerRef | PmsyncError] = []
         for draft in batch:
             if draft.item_key in found:
@@ -549,45 +555,22 @@ class JiraTracker:
         repeat: bool = True,
     ) -> tuple[Mapping[str, str], Any]:
         url = self.options.url.rstrip("/") + path
-        for attempt in range(1, self.options.attempts + 1):
+
+        def once() -> requests.Response:
             if write:
-                self._space_writes()
-            try:
-                with _translated(f"{verb} {path}"):
-                    response = self._client._session.request(
-                        verb,
-                        url,
-                        params=params,
-                        data=json.dumps(body) if body is not None else None,
-                    )
-            except RetriableError as exc:
-                if attempt == self.options.attempts or (
-                    isinstance(exc, UncertainError) and not repeat
-                ):
-                    raise
-                self._pause(
-                    exc.retry_after or min(self.options.backoff * 2.0 ** (attempt - 1), 30.0), exc
+                self._throttle.wait()
+            with _translated(f"{verb} {path}"):
+                body_text = json.dumps(body) if body is not None else None
+                response: requests.Response = self._client._session.request(
+                    verb, url, params=params, data=body_text
                 )
-                continue
-            data = response.json() if response.content else None
-            return response.headers, data
-        raise AssertionError("unreachable")  # pragma: no cover
+                return response
 
-    def _space_writes(self) -> None:
-        delay = self._last_write + self.options.write_interval - time.monotonic()
-        if delay > 0:
-            self._sleep(delay)
-        self._last_write = time.monotonic()
-
-    def _pause(self, seconds: float, cause: PmsyncError) -> None:
-        if self._waited + seconds > self.options.max_wait:
-            raise FatalError(
-                f"jira {self.name}: {cause}; waiting {seconds:.0f} s more would pass the "
-                f"{self.options.max_wait:.0f} s wait budget: stopped, the next run resumes"
-            ) from cause
-        log.warning("jira_waiting", tracker=self.name, seconds=round(seconds, 1), cause=str(cause))
-        self._waited += seconds
-        self._sleep(seconds)
+        response = with_retries(
+            once, attempts=self.options.attempts, repeat=repeat, budget=self._budget
+        )
+        data = response.json() if response.content else None
+        return response.headers, data
 
     def _edit_labels(self, ref: TrackerRef, how: str, labels: Collection[str]) -> None:
         body = {"update": {"labels": [{how: label} for label in sorted(labels)]}}
@@ -641,13 +624,10 @@ class JiraTracker:
 def _translated(what: str) -> Iterator[None]:
     """jira and requests errors, as pmsync's: what the caller should do about them."""
     try:
-        yield
+        with no_answer_is_uncertain(what, "Jira"):
+            yield
     except JIRAError as exc:
         raise _classify(exc, what) from exc
-    except (requests.Timeout, requests.ConnectionError) as exc:
-        raise UncertainError(f"{what}: no answer from Jira ({type(exc).__name__})") from exc
-    except requests.RequestException as exc:
-        raise UncertainError(f"{what}: {type(exc).__name__}") from exc
 
 
 def _classify(exc: JIRAError, what: str) -> PmsyncError:

@@ -1,0 +1,102 @@
+"""Retries and waits shared by the HTTP trackers: how long to back off, what a run may spend
+waiting in all, and which calls may be repeated."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import requests
+import structlog
+
+from syncer.errors import FatalError, PmsyncError, RetriableError, UncertainError
+
+log = structlog.get_logger("pmsync.retry")
+T = TypeVar("T")
+
+
+class WriteThrottle:
+    """Keeps writes serial, at least `interval` seconds apart and under `per_minute` a minute."""
+
+    def __init__(
+        self,
+        interval: float,
+        per_minute: int,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.interval = interval
+        self.per_minute = per_minute
+        self._clock = clock
+        self._sleep = sleep
+        self._recent: deque[float] = deque()
+
+    def wait(self) -> None:
+        now = self._clock()
+        while self._recent and self._recent[0] <= now - 60:
+            self._recent.popleft()
+        delay = 0.0
+        if self._recent:
+            delay = self._recent[-1] + self.interval - now
+        if self.per_minute and len(self._recent) >= self.per_minute:
+            delay = max(delay, self._recent[0] + 60 - now)
+        if delay > 0:
+            self._sleep(delay)
+        self._recent.append(self._clock())
+
+
+class WaitBudget:
+    """The waits of one tracker in one run: as long as a service asks, until the total would
+    pass `max_wait`; then the run stops cleanly, and the next run resumes."""
+
+    def __init__(
+        self, tracker: str, max_wait: float, backoff: float, sleep: Callable[[float], None]
+    ) -> None:
+        self.tracker = tracker
+        self.max_wait = max_wait
+        self.first_backoff = backoff
+        self._sleep = sleep
+        self.waited = 0.0
+
+    def backoff(self, attempt: int) -> float:
+        """The pause before retry `attempt` (1, 2, ...): doubling, at most 30 s."""
+        return min(self.first_backoff * 2.0 ** (attempt - 1), 30.0)
+
+    def pause(self, seconds: float, cause: PmsyncError) -> None:
+        if self.waited + seconds > self.max_wait:
+            raise FatalError(
+                f"{self.tracker}: {cause}; waiting {seconds:.0f} s more would pass the "
+                f"{self.max_wait:.0f} s wait budget: stopped, the next run resumes"
+            ) from cause
+        log.warning(
+            "tracker_waiting", tracker=self.tracker, seconds=round(seconds, 1), cause=str(cause)
+        )
+        self.waited += seconds
+        self._sleep(seconds)
+
+
+def with_retries(call: Callable[[], T], *, attempts: int, repeat: bool, budget: WaitBudget) -> T:
+    """`call`, again after a retriable failure, as told or with backoff. A call that may have
+    taken effect (UncertainError) is repeated only when `repeat` says it is safe to."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except RetriableError as exc:
+            if attempt == attempts or (isinstance(exc, UncertainError) and not repeat):
+                raise
+            budget.pause(exc.retry_after or budget.backoff(attempt), exc)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+@contextmanager
+def no_answer_is_uncertain(what: str, service: str) -> Iterator[None]:
+    """A timeout or a dropped connection: the request may or may not have taken effect."""
+    try:
+        yield
+    except (requests.Timeout, requests.ConnectionError) as exc:
+        raise UncertainError(f"{what}: no answer from {service} ({type(exc).__name__})") from exc
+    except requests.RequestException as exc:
+        raise UncertainError(f"{what}: {type(exc).__name__}") from exc
