@@ -6,12 +6,20 @@ from these: anything with the right methods fits, test fakes included.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Literal, Protocol
 
 from syncer.errors import FatalError, PmsyncError
-from syncer.model import Document, DocumentRef, IssueDraft, IssueSnapshot, TrackerRef
+from syncer.identity import parse_nudge
+from syncer.model import (
+    Activity,
+    Document,
+    DocumentRef,
+    IssueDraft,
+    IssueSnapshot,
+    TrackerRef,
+)
 
 CloseReason = Literal["completed", "not_planned", "duplicate"]
 
@@ -62,9 +70,9 @@ class Tracker(Protocol):
         """Remove these labels where present; others, and absent ones, are left alone."""
         ...
 
-    def last_human_activity(self, ref: TrackerRef) -> datetime | None:
-        """When someone other than pmsync last commented on or changed the issue; read only
-        for the issues that need it (it costs requests)."""
+    def activity(self, ref: TrackerRef) -> Activity:
+        """When someone other than pmsync last commented on or changed the issue, and the
+        nudges pmsync left there; read only for the issues that need it (it costs requests)."""
         ...
 
 
@@ -81,3 +89,20 @@ def create_each(
         except PmsyncError as exc:
             results.append(exc)
     return results
+
+
+def activity_of(
+    entries: Iterable[tuple[str | None, datetime | None, str | None]], bot: str
+) -> Activity:
+    """Activity from (author, time, comment body or None) entries: people's newest entry, and
+    the nudges among the bot's comments."""
+    human = []
+    nudges = []
+    for author, at, body in entries:
+        if at is None:
+            continue
+        if author != bot:
+            human.append(at)
+        elif body is not None and (nudge := parse_nudge(body, at)) is not None:
+            nudges.append(nudge)
+    return Activity(max(human, default=None), tuple(sorted(nudges, key=lambda n: n.at)))

@@ -9,10 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from datetime import datetime
 from difflib import SequenceMatcher
 from urllib.parse import quote, unquote
 
-from syncer.model import IssueDraft, Marker, normalise_title
+from syncer.model import IssueDraft, Marker, Nudge, normalise_title
 
 _MARKER_RE = re.compile(r"<!--\s*pmsync:v1\s+(?P<attrs>[^>]*?)\s*-->")
 _ATTR_RE = re.compile(r"(\w+)=(\S+)")
@@ -69,3 +70,23 @@ def content_hash(draft: IssueDraft) -> str:
 
 def title_similarity(a: str, b: str) -> float:
     return SequenceMatcher(None, normalise_title(a), normalise_title(b)).ratio()
+
+
+_NUDGE_RE = re.compile(r"<!--\s*pmsync:nudge\s+v1\s+(?P<attrs>[^>]*?)\s*-->")
+
+
+def render_nudge_marker(kind: str, count: int, escalated: bool) -> str:
+    return f"<!-- pmsync:nudge v1 kind={kind} n={count} escalated={int(escalated)} -->"
+
+
+def parse_nudge(body: str | None, at: datetime) -> Nudge | None:
+    """The nudge a comment of pmsync's records, or None when it is not one."""
+    match = _NUDGE_RE.search(body or "")
+    if match is None:
+        return None
+    attrs = dict(_ATTR_RE.findall(match["attrs"]))
+    try:
+        count = int(attrs.get("n", "1"))
+    except ValueError:
+        return None
+    return Nudge(at, attrs.get("kind", "stalled"), count, attrs.get("escalated") == "1")

@@ -148,6 +148,28 @@ class Marker:
 
 
 @dataclass(frozen=True, slots=True)
+class Nudge:
+    """A follow-up comment pmsync left on an issue, read back from its hidden marker."""
+
+    at: datetime
+    kind: str  # "stalled" or "overdue"
+    count: int  # the how-manieth nudge of the issue this is
+    escalated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """What happened on an issue beyond its fields: people's last word, and pmsync's nudges."""
+
+    last_human: datetime | None = None
+    nudges: tuple[Nudge, ...] = ()
+
+    @property
+    def last_nudge(self) -> Nudge | None:
+        return max(self.nudges, key=lambda nudge: nudge.at, default=None)
+
+
+@dataclass(frozen=True, slots=True)
 class IssueSnapshot:
     """An issue pmsync created, as the tracker shows it now."""
 

@@ -18,7 +18,7 @@ from connectors.base import Tracker
 from connectors.trackers.github import GithubOptions, GithubTracker
 from connectors.trackers.jira import JiraOptions, JiraTracker
 from connectors.trackers.local import LocalTracker
-from syncer.identity import content_hash, render_marker
+from syncer.identity import content_hash, render_marker, render_nudge_marker
 from syncer.model import IssueDraft, TrackerRef
 from tests.fakes.github import FakeGitHub
 from tests.fakes.jira import FakeJira
@@ -154,7 +154,7 @@ def test_a_created_issue_is_found_again_by_its_marker(harness: Harness) -> None:
     )
     assert {"pmsync", "postmortem"} <= set(snap.labels)
     assert snap.body.startswith("Add alerting\n\nDetails.")
-    assert harness.tracker.last_human_activity(ref) is None
+    assert harness.tracker.activity(ref).last_human is None
 
 
 def test_update_writes_only_the_named_fields_and_refreshes_the_marker(harness: Harness) -> None:
@@ -215,7 +215,19 @@ def test_every_issue_created_is_listed_once(harness: Harness) -> None:
 
 def test_only_other_peoples_comments_count_as_human_activity(harness: Harness) -> None:
     ref = harness.tracker.create(_draft(harness))
-    harness.tracker.comment(ref, "A nudge from pmsync")
-    assert harness.tracker.last_human_activity(ref) is None
+    harness.tracker.comment(ref, "A note from pmsync")
+    assert harness.tracker.activity(ref).last_human is None
     harness.comment_as_someone_else(ref, "Working on it")
-    assert harness.tracker.last_human_activity(ref) is not None
+    assert harness.tracker.activity(ref).last_human is not None
+
+
+def test_nudges_are_read_back_from_their_markers(harness: Harness) -> None:
+    ref = harness.tracker.create(_draft(harness))
+    harness.tracker.comment(ref, f"Any news? {render_nudge_marker('stalled', 1, False)}")
+    harness.tracker.comment(ref, f"Still stuck. {render_nudge_marker('overdue', 2, True)}")
+    harness.comment_as_someone_else(ref, f"Fake: {render_nudge_marker('stalled', 9, False)}")
+    nudges = harness.tracker.activity(ref).nudges
+    assert [(n.kind, n.count, n.escalated) for n in nudges] == [
+        ("stalled", 1, False),
+        ("overdue", 2, True),
+    ]

@@ -22,7 +22,7 @@ from urllib.parse import quote
 import structlog
 from github import Auth, Github, GithubException, GithubIntegration
 
-from connectors.base import CloseReason, create_each
+from connectors.base import CloseReason, activity_of, create_each
 from connectors.trackers.retry import (
     WaitBudget,
     WriteThrottle,
@@ -37,7 +37,7 @@ from syncer.errors import (
     UncertainError,
 )
 from syncer.identity import parse_marker, render_marker
-from syncer.model import IssueDraft, IssueSnapshot, TrackerRef
+from syncer.model import Activity, IssueDraft, IssueSnapshot, TrackerRef
 
 log = structlog.get_logger("pmsync.github")
 
@@ -217,17 +217,19 @@ class GithubTracker:
         if number in self._labels:
             self._labels[number] = tuple(n for n in self._labels[number] if n not in labels)
 
-    def last_human_activity(self, ref: TrackerRef) -> datetime | None:
-        """The newest comment or event by anyone but pmsync's account (two paginated reads)."""
-        bot = self._bot_login()
+    def activity(self, ref: TrackerRef) -> Activity:
+        """People's newest comment or event, and pmsync's nudges (two paginated reads)."""
         number = _number(ref)
-        times = [
-            _timestamp(entry.get("created_at"))
+        entries = [
+            (
+                (entry.get("user") or entry.get("actor") or {}).get("login"),
+                _timestamp(entry.get("created_at")),
+                entry.get("body") if kind == "comments" else None,
+            )
             for kind in ("comments", "events")
             for entry in self._pages(f"{self._repo_path}/issues/{number}/{kind}", {"per_page": 100})
-            if ((entry.get("user") or entry.get("actor") or {}).get("login")) != bot
         ]
-        return max((t for t in times if t is not None), default=None)
+        return activity_of(entries, self._bot_login())
 
     # --- requests ------------------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ import requests
 import structlog
 from jira import JIRA, JIRAError
 
-from connectors.base import CloseReason
+from connectors.base import CloseReason, activity_of
 from connectors.trackers.jira_format import adf_text, to_adf, to_wiki
 from connectors.trackers.retry import (
     WaitBudget,
@@ -40,7 +40,7 @@ from connectors.trackers.retry import (
 )
 from syncer.errors import FatalError, PmsyncError, RetriableError, SkippableError, UncertainError
 from syncer.identity import parse_marker, render_marker
-from syncer.model import IssueDraft, IssueSnapshot, TrackerRef
+from syncer.model import Activity, IssueDraft, IssueSnapshot, TrackerRef
 
 log = structlog.get_logger("pmsync.jira")
 
@@ -222,23 +222,25 @@ class JiraTracker:
     def remove_labels(self, ref: TrackerRef, labels: Collection[str]) -> None:
         self._edit_labels(ref, "remove", labels)
 
-    def last_human_activity(self, ref: TrackerRef) -> datetime | None:
-        """The newest comment or change by anyone but pmsync's account."""
-        bot = self._bot_account()
+    def activity(self, ref: TrackerRef) -> Activity:
+        """People's newest comment or change, and pmsync's nudges (one read)."""
         _, data = self._request(
             "GET",
             self._api(f"issue/{ref.key}"),
             params={"fields": "comment", "expand": "changelog"},
         )
-        times = [
-            _timestamp(entry.get("created"))
-            for entry in [
-                *(((data or {}).get("fields") or {}).get("comment") or {}).get("comments", []),
-                *((data or {}).get("changelog") or {}).get("histories", []),
-            ]
-            if _account_of(entry.get("author")) != bot
-        ]
-        return max((t for t in times if t is not None), default=None)
+        fields = (data or {}).get("fields") or {}
+        comments = (fields.get("comment") or {}).get("comments", [])
+        histories = ((data or {}).get("changelog") or {}).get("histories", [])
+        entries = [
+            (
+                _account_of(c.get("author")),
+                _timestamp(c.get("created")),
+                adf_text(c.get("body") or ""),
+            )
+            for c in comments
+        ] + [(_account_of(h.get("author")), _timestamp(h.get("created")), None) for h in histories]
+        return activity_of(entries, self._bot_account())
 
     # --- creating -------------------------------------------------------------------------
 

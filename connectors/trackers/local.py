@@ -13,10 +13,10 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from connectors.base import CloseReason, create_each
+from connectors.base import CloseReason, activity_of, create_each
 from syncer.errors import FatalError, PmsyncError, RetriableError, SkippableError
 from syncer.identity import parse_marker, render_marker
-from syncer.model import IssueDraft, IssueSnapshot, TrackerRef
+from syncer.model import Activity, IssueDraft, IssueSnapshot, TrackerRef
 
 BOT = "pmsync"
 SYNC_LABEL = "pmsync"
@@ -232,18 +232,21 @@ class LocalTracker:
                     (json.dumps(sorted(wanted)), self._clock().isoformat(), number),
                 )
 
-    def last_human_activity(self, ref: TrackerRef) -> datetime | None:
+    def activity(self, ref: TrackerRef) -> Activity:
         number = self._number(ref)
         with self._db() as db:
-            row = db.execute(
-                "SELECT MAX(created_at) FROM comments WHERE number = ? AND author != ?",
-                (number, self.user),
-            ).fetchone()
+            rows = db.execute(
+                "SELECT author, created_at, body FROM comments WHERE number = ?", (number,)
+            ).fetchall()
             marked = db.execute(
                 "SELECT last_human_activity_at FROM issues WHERE number = ?", (number,)
             ).fetchone()
-        times = [datetime.fromisoformat(v) for v in (row[0], marked[0] if marked else None) if v]
-        return max(times, default=None)
+        entries: list[tuple[str | None, datetime | None, str | None]] = [
+            (str(a), datetime.fromisoformat(t), str(b)) for a, t, b in rows
+        ]
+        if marked and marked[0]:
+            entries.append(("someone", datetime.fromisoformat(marked[0]), None))
+        return activity_of(entries, self.user)
 
     def comments(self, ref: TrackerRef) -> list[tuple[str, str]]:
         """(author, body) of each comment, oldest first; for people and tests reading the store."""
