@@ -77,6 +77,7 @@ class ActionItem:
     line: int = 0
     placeholder: bool = False
     suppressed: frozenset[str] = frozenset()
+    snooze: date | None = None  # no follow-up before this day
 
     @property
     def is_done(self) -> bool:

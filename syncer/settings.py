@@ -202,6 +202,9 @@ class FollowupSettings(_Section):
     nudge_every_days: Annotated[int, Field(ge=1)] = 7
     escalate_after: Annotated[int, Field(ge=1)] = 2
     review_after_weeks: Annotated[int, Field(ge=1, le=26)] = 4
+    grace_days: Annotated[int, Field(ge=0)] = 1  # an item is overdue this long after its date
+    due_soon_days: Annotated[int, Field(ge=0)] = 7
+    exempt_labels: list[str] = Field(default_factory=lambda: ["pmsync-snooze"])
 
 
 class DigestSettings(_Section):
