@@ -70,6 +70,10 @@ class Tracker(Protocol):
         """Remove these labels where present; others, and absent ones, are left alone."""
         ...
 
+    def mention(self, handle: str) -> str:
+        """How a comment names someone so that this tracker notifies them."""
+        ...
+
     def activity(self, ref: TrackerRef) -> Activity:
         """When someone other than pmsync last commented on or changed the issue, and the
         nudges pmsync left there; read only for the issues that need it (it costs requests)."""

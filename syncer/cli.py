@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from connectors.sources.markdown_dir import DOCUMENT_GLOBS, MarkdownDirSource
 from rules import CATALOGUE, Rule, select_rules
 from syncer import lintformat, logs
 from syncer.applier import Outcome
+from syncer.check import check
 from syncer.errors import ConfigError, FatalError
 from syncer.model import Postmortem, Severity
 from syncer.people import load_directory
@@ -119,6 +121,18 @@ def _parser() -> argparse.ArgumentParser:
         if not dry:
             command.add_argument("--dry-run", action="store_true", help="write nothing")
         command.set_defaults(handler=_cmd_sync, dry_run=dry)
+
+    follow = commands.add_parser(
+        "check", parents=[common], help="flag stalled and overdue issues, nudge their owners"
+    )
+    follow.add_argument("--format", choices=["text", "json"], default="text")
+    follow.add_argument("--dry-run", action="store_true", help="write nothing")
+    follow.add_argument(
+        "--now",
+        metavar="ISO-TIME",
+        help="evaluate as of this moment, e.g. 2026-05-04 or 2026-05-04T09:00 (also PMSYNC_NOW)",
+    )
+    follow.set_defaults(handler=_cmd_check)
 
     catalogue = commands.add_parser("rules", parents=[common], help="list the rule catalogue")
     catalogue.add_argument("--format", choices=["text", "markdown", "json"], default="text")
@@ -374,6 +388,70 @@ def _print_sync_text(run: SyncRun, counts: dict[str, int], out: TextIO) -> None:
     prefix = "dry run, would have: " if run.dry_run else ""
     summary = ", ".join(f"{name} {number}" for name, number in counts.items())
     out.write(f"{prefix}{summary}\n")
+
+
+def _now(value: str | None) -> datetime:
+    """--now or $PMSYNC_NOW as an aware time (UTC when no zone is given); else the clock."""
+    text = value or os.environ.get("PMSYNC_NOW")
+    if not text:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError([f"--now: {text!r} is not an ISO date or time"], "arguments") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    settings = _settings(args, required=True)
+    run = check(settings, now=_now(args.now), dry_run=args.dry_run)
+    counts = run.counts()
+    if args.format == "json":
+        payload: dict[str, Any] = {
+            **counts,
+            "review_opened": 0,
+            "review_updated": 0,
+            "dry_run": run.dry_run,
+        }
+        payload["actions"] = [
+            {
+                "op": o.action.op,
+                "tracker": o.action.tracker,
+                "ref": o.action.ref.key,
+                "url": o.action.ref.url,
+                "item": o.action.item_key,
+                "reason": o.action.reason,
+                "labels": list(o.action.labels),
+                **({"error": o.error} if not o.ok else {}),
+            }
+            for o in run.outcomes
+        ]
+        payload["findings"] = [
+            {"code": f.code, "message": f.message, "item": f.item_key, "url": f.doc}
+            for f in run.findings
+        ]
+        payload["not_checked"] = [ref.key for ref in run.not_checked]
+        payload["problems"] = [{"where": p.where, "message": p.message} for p in run.problems]
+        out.write(lintformat.dump(payload))
+    else:
+        rows = [("OP", "TRACKER", "REF", "REASON")]
+        for o in run.outcomes:
+            op = o.action.op if o.ok else f"{o.action.op} FAILED"
+            reason = o.action.reason if o.ok else f"{o.action.reason}: {o.error}"
+            rows.append((op, o.action.tracker, o.action.ref.key, reason))
+        _write_table(rows, out)
+        for ref in run.not_checked:
+            out.write(f"not checked: {ref.tracker} {ref.key}\n")
+        for problem in run.problems:
+            out.write(f"problem: {problem.where}: {problem.message}\n")
+        prefix = "dry run, would have: " if run.dry_run else ""
+        out.write(
+            prefix + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()) + "\n"
+        )
+    log.info("check_finished", dry_run=run.dry_run, **counts)
+    if any(p.fatal for p in run.problems):
+        return EXIT_FATAL
+    return EXIT_FINDINGS if counts["failed"] or run.not_checked or run.problems else EXIT_OK
 
 
 def _cmd_config_check(args: argparse.Namespace, out: TextIO) -> int:

@@ -217,6 +217,9 @@ class GithubTracker:
         if number in self._labels:
             self._labels[number] = tuple(n for n in self._labels[number] if n not in labels)
 
+    def mention(self, handle: str) -> str:
+        return f"@{handle}"
+
     def activity(self, ref: TrackerRef) -> Activity:
         """People's newest comment or event, and pmsync's nudges (two paginated reads)."""
         number = _number(ref)

@@ -222,6 +222,10 @@ class JiraTracker:
     def remove_labels(self, ref: TrackerRef, labels: Collection[str]) -> None:
         self._edit_labels(ref, "remove", labels)
 
+    def mention(self, handle: str) -> str:
+        """`[~accountid:…]` on Cloud (an ADF mention once rendered), `[~name]` on Data Center."""
+        return f"[~accountid:{handle}]" if self._cloud() else f"[~{handle}]"
+
     def activity(self, ref: TrackerRef) -> Activity:
         """People's newest comment or change, and pmsync's nudges (one read)."""
         _, data = self._request(

@@ -6,6 +6,7 @@ Only what issue bodies use is rendered: paragraphs, bold, code, links, bullet li
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -14,16 +15,29 @@ from markdown_it.token import Token
 _MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable(["table"])
 
 
+_MENTION_RE = re.compile(r"\[~accountid:([^\]]+)\]")
+
+
+def _text(text: str, marks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Text nodes, with `[~accountid:…]` as ADF mentions, which notify the person."""
+    nodes: list[dict[str, Any]] = []
+    for index, part in enumerate(_MENTION_RE.split(text)):
+        if index % 2:
+            nodes.append({"type": "mention", "attrs": {"id": part}})
+        elif part:
+            node: dict[str, Any] = {"type": "text", "text": part}
+            if marks:
+                node["marks"] = [dict(m) for m in marks]
+            nodes.append(node)
+    return nodes
+
+
 def _text_nodes(inline: Token) -> list[dict[str, Any]]:
     nodes: list[dict[str, Any]] = []
     marks: list[dict[str, Any]] = []
     for child in inline.children or []:
         if child.type in ("text", "html_inline"):
-            if child.content:
-                node: dict[str, Any] = {"type": "text", "text": child.content}
-                if marks:
-                    node["marks"] = [dict(m) for m in marks]
-                nodes.append(node)
+            nodes += _text(child.content, marks)
         elif child.type == "code_inline":
             nodes.append({"type": "text", "text": child.content, "marks": [{"type": "code"}]})
         elif child.type == "strong_open":

@@ -232,6 +232,9 @@ class LocalTracker:
                     (json.dumps(sorted(wanted)), self._clock().isoformat(), number),
                 )
 
+    def mention(self, handle: str) -> str:
+        return f"@{handle}"
+
     def activity(self, ref: TrackerRef) -> Activity:
         number = self._number(ref)
         with self._db() as db:

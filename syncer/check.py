@@ -1,0 +1,143 @@
+"""`pmsync check`, composed: read the post-mortems and every tracker's synced issues, read the
+activity of the issues that need it, plan the follow-up, and (unless dry) carry it out.
+
+An issue that could not be read is reported as not checked and left as it is; the next run
+checks it again, and the history in the tracker keeps it from being flagged or nudged twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import structlog
+
+from connectors.base import DocumentSource, Tracker
+from connectors.extract import ExtractOptions
+from syncer.errors import FatalError, PmsyncError
+from syncer.followup import FollowAction, context_of, needs_activity, plan_follow_up
+from syncer.model import ActionItem, Activity, Finding, Postmortem, TrackerRef
+from syncer.people import load_directory
+from syncer.pipeline import Problem, build_sources, build_trackers, read_documents
+from syncer.settings import Settings
+
+log = structlog.get_logger("pmsync.check")
+_EVENTS = {"label": "issue_flagged", "unlabel": "issue_cleared", "nudge": "issue_nudged"}
+
+
+@dataclass(frozen=True, slots=True)
+class FollowOutcome:
+    action: FollowAction
+    ok: bool = True
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class CheckRun:
+    outcomes: list[FollowOutcome] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    not_checked: list[TrackerRef] = field(default_factory=list)
+    dry_run: bool = False
+
+    def counts(self) -> dict[str, int]:
+        done = [o for o in self.outcomes if o.ok]
+        return {
+            "flagged": sum(1 for o in done if o.action.op == "label"),
+            "nudged": sum(1 for o in done if o.action.op == "nudge"),
+            "escalated": sum(1 for o in done if o.action.op == "nudge" and o.action.escalated),
+            "cleared": sum(1 for o in done if o.action.op == "unlabel"),
+            "failed": sum(1 for o in self.outcomes if not o.ok),
+            "not_checked": len(self.not_checked),
+        }
+
+
+def check(
+    settings: Settings,
+    *,
+    now: datetime,
+    dry_run: bool,
+    trackers: Mapping[str, Tracker] | None = None,
+    sources: Sequence[DocumentSource] | None = None,
+) -> CheckRun:
+    directory = load_directory(settings)
+    reading = read_documents(
+        sources if sources is not None else build_sources(settings),
+        options={n: ExtractOptions(day_first=c.day_first) for n, c in settings.sources.items()},
+    )
+    items: dict[str, tuple[Postmortem, ActionItem]] = {
+        item.key: (pm, item) for pm in reading.postmortems for item in pm.items
+    }
+    run = CheckRun(problems=list(reading.problems), dry_run=dry_run)
+    active = trackers if trackers is not None else build_trackers(settings, clock=lambda: now)
+    context = context_of(settings.followup, now)
+    for name, tracker in active.items():
+        try:
+            snapshots = tracker.snapshot()
+        except PmsyncError as exc:
+            run.problems.append(Problem(f"tracker {name}", str(exc), isinstance(exc, FatalError)))
+            log.error("tracker_unreadable", tracker=name, error=str(exc))
+            continue
+        activities: dict[TrackerRef, Activity] = {}
+        unread: set[TrackerRef] = set()
+        for snap in snapshots:
+            if not needs_activity(snap, context):
+                continue
+            try:
+                activities[snap.ref] = tracker.activity(snap.ref)
+            except PmsyncError as exc:
+                unread.add(snap.ref)
+                log.warning("issue_not_checked", tracker=name, ref=snap.ref.key, error=str(exc))
+                if isinstance(exc, FatalError):
+                    run.problems.append(Problem(f"tracker {name}", str(exc), True))
+                    unread.update(s.ref for s in snapshots if s.ref not in activities)
+                    break
+        run.not_checked += sorted(unread, key=lambda ref: ref.key)
+        actions, findings = plan_follow_up(
+            name,
+            tracker.kind,
+            tracker.mention,
+            [snap for snap in snapshots if snap.ref not in unread],
+            activities,
+            items,
+            directory,
+            settings.followup,
+            now,
+        )
+        run.findings += findings
+        run.outcomes += [FollowOutcome(a) for a in actions] if dry_run else _apply(tracker, actions)
+    return run
+
+
+def _apply(tracker: Tracker, actions: Sequence[FollowAction]) -> list[FollowOutcome]:
+    outcomes: list[FollowOutcome] = []
+    broken: str | None = None
+    for action in actions:
+        if broken is not None:
+            outcomes.append(FollowOutcome(action, ok=False, error=f"not attempted: {broken}"))
+            continue
+        try:
+            if action.op == "label":
+                tracker.add_labels(action.ref, action.labels)
+            elif action.op == "unlabel":
+                tracker.remove_labels(action.ref, action.labels)
+            else:
+                tracker.comment(action.ref, action.comment)
+                if action.labels:
+                    tracker.add_labels(action.ref, action.labels)
+        except FatalError as exc:
+            broken = str(exc)
+            outcomes.append(FollowOutcome(action, ok=False, error=broken))
+            log.error("tracker_failed", tracker=tracker.name, error=broken)
+        except PmsyncError as exc:
+            outcomes.append(FollowOutcome(action, ok=False, error=str(exc)))
+            log.warning(
+                "follow_up_failed", tracker=tracker.name, ref=action.ref.key, error=str(exc)
+            )
+        else:
+            outcomes.append(FollowOutcome(action))
+            log.info(
+                _EVENTS[action.op], tracker=tracker.name, ref=action.ref.key, reason=action.reason
+            )
+    return outcomes

@@ -1,0 +1,152 @@
+"""Follow-up end to end: six weeks of a post-mortem's life, checked day by day (`--now`)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from connectors.trackers.local import LocalTracker
+from syncer.check import CheckRun, check
+from syncer.cli import main
+from syncer.model import TrackerRef
+from syncer.pipeline import sync
+from syncer.settings import Settings, load_settings
+
+T0 = datetime(2026, 3, 4, 9, tzinfo=UTC)
+DOC = """---
+id: PM-7
+title: Checkout latency
+date: 2026-03-04
+---
+# Checkout latency
+
+## Action items
+
+| Action | Owner | Due |
+|---|---|---|
+| Alert when the pool is above 90% for 5 minutes | Dana Kim | 2026-03-14 |
+| Version the settings file and deploy it through the pipeline | Sam Rivera | 2026-04-13 |
+| Add a rollback step to the runbook, with the exact command | Priya N | 2026-05-03 |
+"""
+PEOPLE = """
+[[people]]
+name = "Dana Kim"
+manager = "Lee Park"
+
+[[people]]
+name = "Sam Rivera"
+manager = "Lee Park"
+
+[[people]]
+name = "Priya N"
+manager = "Lee Park"
+
+[[people]]
+name = "Lee Park"
+"""
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "pm-7.md").write_text(DOC)
+    (tmp_path / "people.toml").write_text(PEOPLE)
+    (tmp_path / "config.toml").write_text(
+        'people_file = "people.toml"\n[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n'
+        '[trackers.local]\nkind = "local"\n[routing]\ndefault = "local"\n'
+        "[followup]\nstale_after_days = 7\nnudge_every_days = 7\nescalate_after = 2\n"
+    )
+    return load_settings(tmp_path / "config.toml")
+
+
+def _store(settings: Settings) -> Path:
+    return settings.path(settings.state_dir) / "local-tracker.sqlite3"
+
+
+def _as(settings: Settings, user: str, when: datetime) -> LocalTracker:
+    return LocalTracker("local", _store(settings), user=user, clock=lambda: when)
+
+
+def _ref(number: int) -> TrackerRef:
+    return TrackerRef("local", f"#{number}", "")
+
+
+def _by_issue(run: CheckRun) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for outcome in run.outcomes:
+        assert outcome.ok, outcome.error
+        found.setdefault(outcome.action.ref.key, []).append(
+            f"{outcome.action.op}:{','.join(outcome.action.labels)}"
+        )
+    return found
+
+
+def test_six_weeks_of_follow_up(settings: Settings) -> None:
+    sync(settings, dry_run=False, trackers={"local": _as(settings, "pmsync", T0)})
+    days: dict[int, dict[str, list[str]]] = {}
+    comments: dict[int, str] = {}
+    for day in range(1, 43):
+        now = T0 + timedelta(days=day)
+        if day % 7 == 5:  # Sam reports progress every week
+            _as(settings, "Sam Rivera", now).comment(_ref(2), "Making progress.")
+        if day == 20:  # Priya finishes her item and closes the issue
+            _as(settings, "Priya N", now).close(_ref(3), "completed")
+        run = check(settings, now=now, dry_run=False)
+        assert check(settings, now=now + timedelta(hours=1), dry_run=False).outcomes == []
+        days[day] = _by_issue(run)
+        for comment in _as(settings, "pmsync", now).comments(_ref(1))[len(comments) :]:
+            comments[day] = comment[1]
+
+    nudged = {
+        day: [ref for ref, ops in acts.items() if any(o.startswith("nudge") for o in ops)]
+        for day, acts in days.items()
+    }
+    assert [day for day, refs in nudged.items() if "#1" in refs] == [7, 14, 21, 28, 35, 42]
+    assert [day for day, refs in nudged.items() if "#3" in refs] == [7, 14]
+    # Sam reports weekly, so his item never stalls; it is nudged once it is overdue (day 40 + 1).
+    assert [day for day, refs in nudged.items() if "#2" in refs] == [42]
+    assert days[7]["#1"] == ["label:stalled", "nudge:"]
+    assert days[12]["#1"] == ["label:overdue"]
+    assert days[21]["#1"] == ["nudge:escalated"]
+    assert days[20]["#3"] == ["unlabel:stalled"]
+    assert "@Dana Kim" in comments[7]
+    assert "@Lee Park" not in comments[7]
+    assert "cc @Lee Park: reminder 3" in comments[21]
+    (snap,) = [s for s in _as(settings, "pmsync", T0).snapshot() if s.ref.key == "#1"]
+    assert {"stalled", "overdue", "escalated"} <= set(snap.labels)
+
+
+def test_a_reply_clears_the_flag_and_restarts_the_count(settings: Settings) -> None:
+    sync(settings, dry_run=False, trackers={"local": _as(settings, "pmsync", T0)})
+    for day in (7, 14):
+        check(settings, now=T0 + timedelta(days=day), dry_run=False)
+    _as(settings, "Dana Kim", T0 + timedelta(days=15)).comment(_ref(1), "On it.")
+    run = check(settings, now=T0 + timedelta(days=16), dry_run=False)
+    assert _by_issue(run)["#1"] == ["unlabel:stalled"]  # still overdue, no longer stalled
+    later = check(settings, now=T0 + timedelta(days=23), dry_run=False)
+    nudge = next(
+        o.action for o in later.outcomes if o.action.ref.key == "#1" and o.action.op == "nudge"
+    )
+    assert (nudge.reason, nudge.escalated) == ("nudge 1", False)
+
+
+def test_check_on_the_command_line(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    sync(settings, dry_run=False, trackers={"local": _as(settings, "pmsync", T0)})
+    config = settings.origin
+    code = main(
+        ["--config", config, "check", "--now", "2026-03-11T09:00", "--dry-run", "--format", "json"]
+    )
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert (payload["flagged"], payload["nudged"], payload["dry_run"]) == (3, 3, True)
+    assert {f["code"] for f in payload["findings"]} >= {"PM503"}
+    code = main(["--config", config, "check", "--now", "2026-03-11T10:00:00+00:00"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.rstrip().endswith(
+        "flagged 3, nudged 3, escalated 0, cleared 0, failed 0, not checked 0"
+    )
+    assert main(["--config", config, "check", "--now", "next tuesday"]) == 2
