@@ -7,6 +7,7 @@ checks it again, and the history in the tracker keeps it from being flagged or n
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,14 +17,27 @@ import structlog
 from connectors.base import DocumentSource, Tracker
 from connectors.extract import ExtractOptions
 from syncer.errors import FatalError, PmsyncError
-from syncer.followup import FollowAction, context_of, needs_activity, plan_follow_up
-from syncer.model import ActionItem, Activity, Finding, Postmortem, TrackerRef
+from syncer.followup import (
+    FollowAction,
+    context_of,
+    needs_activity,
+    plan_follow_up,
+    plan_reviews,
+)
+from syncer.model import ActionItem, Activity, Finding, IssueSnapshot, Postmortem, TrackerRef
 from syncer.people import load_directory
-from syncer.pipeline import Problem, build_sources, build_trackers, read_documents
+from syncer.pipeline import Problem, build_sources, build_trackers, read_documents, route_for
+from syncer.review import due_reviews, invitation, review_key
 from syncer.settings import Settings
 
 log = structlog.get_logger("pmsync.check")
-_EVENTS = {"label": "issue_flagged", "unlabel": "issue_cleared", "nudge": "issue_nudged"}
+_EVENTS = {
+    "label": "issue_flagged",
+    "unlabel": "issue_cleared",
+    "nudge": "issue_nudged",
+    "review-open": "review_opened",
+    "review-update": "review_updated",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +45,7 @@ class FollowOutcome:
     action: FollowAction
     ok: bool = True
     error: str | None = None
+    ref: TrackerRef | None = None
 
 
 @dataclass(slots=True)
@@ -48,6 +63,8 @@ class CheckRun:
             "nudged": sum(1 for o in done if o.action.op == "nudge"),
             "escalated": sum(1 for o in done if o.action.op == "nudge" and o.action.escalated),
             "cleared": sum(1 for o in done if o.action.op == "unlabel"),
+            "review_opened": sum(1 for o in done if o.action.op == "review-open"),
+            "review_updated": sum(1 for o in done if o.action.op == "review-update"),
             "failed": sum(1 for o in self.outcomes if not o.ok),
             "not_checked": len(self.not_checked),
         }
@@ -105,9 +122,31 @@ def check(
             settings.followup,
             now,
         )
+        routed = [pm for pm in reading.postmortems if route_for(pm, settings.routing) == name]
+        # Reviews show the issues as they will be once this run's flags are set.
+        flagged = _after(snapshots, actions)
+        actions += plan_reviews(
+            name, tracker.kind, routed, flagged, directory, settings.followup, now
+        )
         run.findings += findings
-        run.outcomes += [FollowOutcome(a) for a in actions] if dry_run else _apply(tracker, actions)
+        outcomes = [FollowOutcome(a) for a in actions] if dry_run else _apply(tracker, actions)
+        run.outcomes += outcomes
+        if not dry_run:
+            _write_invitations(settings, routed, snapshots, outcomes, now)
     return run
+
+
+def _after(
+    snapshots: Sequence[IssueSnapshot], actions: Sequence[FollowAction]
+) -> list[IssueSnapshot]:
+    """The snapshots with the labels that `actions` add and remove."""
+    labels = {snap.ref: set(snap.labels) for snap in snapshots}
+    for action in actions:
+        if action.ref in labels and action.op in ("label", "nudge"):
+            labels[action.ref] |= set(action.labels)
+        elif action.ref in labels and action.op == "unlabel":
+            labels[action.ref] -= set(action.labels)
+    return [dataclasses.replace(s, labels=tuple(sorted(labels[s.ref]))) for s in snapshots]
 
 
 def _apply(tracker: Tracker, actions: Sequence[FollowAction]) -> list[FollowOutcome]:
@@ -118,14 +157,7 @@ def _apply(tracker: Tracker, actions: Sequence[FollowAction]) -> list[FollowOutc
             outcomes.append(FollowOutcome(action, ok=False, error=f"not attempted: {broken}"))
             continue
         try:
-            if action.op == "label":
-                tracker.add_labels(action.ref, action.labels)
-            elif action.op == "unlabel":
-                tracker.remove_labels(action.ref, action.labels)
-            else:
-                tracker.comment(action.ref, action.comment)
-                if action.labels:
-                    tracker.add_labels(action.ref, action.labels)
+            ref = _write(tracker, action)
         except FatalError as exc:
             broken = str(exc)
             outcomes.append(FollowOutcome(action, ok=False, error=broken))
@@ -133,11 +165,60 @@ def _apply(tracker: Tracker, actions: Sequence[FollowAction]) -> list[FollowOutc
         except PmsyncError as exc:
             outcomes.append(FollowOutcome(action, ok=False, error=str(exc)))
             log.warning(
-                "follow_up_failed", tracker=tracker.name, ref=action.ref.key, error=str(exc)
+                "follow_up_failed", tracker=tracker.name, item=action.item_key, error=str(exc)
             )
         else:
-            outcomes.append(FollowOutcome(action))
+            outcomes.append(FollowOutcome(action, ref=ref))
             log.info(
-                _EVENTS[action.op], tracker=tracker.name, ref=action.ref.key, reason=action.reason
+                _EVENTS[action.op],
+                tracker=tracker.name,
+                item=action.item_key,
+                ref=ref.key if ref else None,
+                reason=action.reason,
             )
     return outcomes
+
+
+def _write(tracker: Tracker, action: FollowAction) -> TrackerRef | None:
+    if action.op == "review-open":
+        assert action.draft is not None
+        ref = tracker.create(action.draft)
+        for item in action.links:
+            tracker.comment(item, f"Follow-up review of this item: {ref.url}")
+        return ref
+    assert action.ref is not None
+    if action.op == "review-update":
+        assert action.draft is not None
+        tracker.update(action.ref, action.draft, {"title", "body", "assignees", "due", "labels"})
+    elif action.op == "label":
+        tracker.add_labels(action.ref, action.labels)
+    elif action.op == "unlabel":
+        tracker.remove_labels(action.ref, action.labels)
+    else:
+        tracker.comment(action.ref, action.comment)
+        if action.labels:
+            tracker.add_labels(action.ref, action.labels)
+    return action.ref
+
+
+def _write_invitations(
+    settings: Settings,
+    postmortems: Sequence[Postmortem],
+    snapshots: Sequence[IssueSnapshot],
+    outcomes: Sequence[FollowOutcome],
+    now: datetime,
+) -> None:
+    """`<state_dir>/reviews/<review key>.ics` for each review issue, for digests to attach."""
+    urls = {snap.item_key: snap.ref.url for snap in snapshots}
+    urls |= {o.action.item_key: o.ref.url for o in outcomes if o.ok and o.ref is not None}
+    folder = settings.path(settings.state_dir) / "reviews"
+    weeks = settings.followup.review_after_weeks
+    for postmortem, day in due_reviews(postmortems, weeks, now.date()):
+        key = review_key(postmortem.id)
+        if key not in urls:
+            continue
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{key}.ics").write_text(invitation(postmortem, day, urls[key], now))
+        except OSError as exc:
+            log.warning("invitation_unwritable", path=str(folder), error=str(exc))

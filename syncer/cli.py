@@ -407,18 +407,13 @@ def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     run = check(settings, now=_now(args.now), dry_run=args.dry_run)
     counts = run.counts()
     if args.format == "json":
-        payload: dict[str, Any] = {
-            **counts,
-            "review_opened": 0,
-            "review_updated": 0,
-            "dry_run": run.dry_run,
-        }
+        payload: dict[str, Any] = {**counts, "dry_run": run.dry_run}
         payload["actions"] = [
             {
                 "op": o.action.op,
                 "tracker": o.action.tracker,
-                "ref": o.action.ref.key,
-                "url": o.action.ref.url,
+                "ref": ref.key if (ref := o.ref or o.action.ref) else None,
+                "url": ref.url if ref else None,
                 "item": o.action.item_key,
                 "reason": o.action.reason,
                 "labels": list(o.action.labels),
@@ -438,7 +433,8 @@ def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
         for o in run.outcomes:
             op = o.action.op if o.ok else f"{o.action.op} FAILED"
             reason = o.action.reason if o.ok else f"{o.action.reason}: {o.error}"
-            rows.append((op, o.action.tracker, o.action.ref.key, reason))
+            ref = o.ref or o.action.ref
+            rows.append((op, o.action.tracker, ref.key if ref else "-", reason))
         _write_table(rows, out)
         for ref in run.not_checked:
             out.write(f"not checked: {ref.tracker} {ref.key}\n")

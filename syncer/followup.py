@@ -13,8 +13,17 @@ from typing import Literal
 
 from rules.followup import FollowupContext, exempt, follow_up
 from syncer.identity import render_nudge_marker
-from syncer.model import ActionItem, Activity, Finding, IssueSnapshot, Postmortem, TrackerRef
+from syncer.model import (
+    ActionItem,
+    Activity,
+    Finding,
+    IssueDraft,
+    IssueSnapshot,
+    Postmortem,
+    TrackerRef,
+)
 from syncer.people import Directory, handle_for
+from syncer.review import due_reviews, is_review, review_draft
 from syncer.settings import FollowupSettings
 
 FLAGS = {"PM501": "overdue", "PM503": "stalled"}
@@ -25,14 +34,16 @@ ESCALATED = "escalated"
 class FollowAction:
     """One follow-up write, with the reason a person can read in `pmsync check`."""
 
-    op: Literal["label", "unlabel", "nudge"]
+    op: Literal["label", "unlabel", "nudge", "review-open", "review-update"]
     tracker: str
-    ref: TrackerRef
+    ref: TrackerRef | None  # None for a review issue yet to be opened
     item_key: str
     reason: str
     labels: tuple[str, ...] = ()
     comment: str = ""
     escalated: bool = False
+    draft: IssueDraft | None = None
+    links: tuple[TrackerRef, ...] = ()  # items whose issues should point at the review
 
 
 def context_of(settings: FollowupSettings, now: datetime) -> FollowupContext:
@@ -74,6 +85,8 @@ def plan_follow_up(
     actions: list[FollowAction] = []
     findings: list[Finding] = []
     for snap in snapshots:
+        if is_review(snap.item_key):
+            continue
         postmortem, item = items.get(snap.item_key, (None, None))
         activity = activities.get(snap.ref)
         found = follow_up(snap, item, activity, context)
@@ -166,3 +179,47 @@ def _nudge(
         comment="\n".join(lines),
         escalated=escalate,
     )
+
+
+def plan_reviews(
+    tracker: str,
+    tracker_kind: str,
+    postmortems: Sequence[Postmortem],
+    snapshots: Sequence[IssueSnapshot],
+    directory: Directory,
+    settings: FollowupSettings,
+    now: datetime,
+) -> list[FollowAction]:
+    """Open the review of each post-mortem whose review day has come; keep open ones current."""
+    by_key = {snap.item_key: snap for snap in snapshots}
+    actions = []
+    for postmortem, day in due_reviews(postmortems, settings.review_after_weeks, now.date()):
+        facilitator = directory.resolve(postmortem.facilitator)
+        assignee = handle_for(facilitator, tracker_kind) if facilitator else None
+        draft = review_draft(postmortem, by_key, facilitator, assignee, day)
+        existing = by_key.get(draft.item_key)
+        if existing is None:
+            links = tuple(by_key[item.key].ref for item in postmortem.items if item.key in by_key)
+            actions.append(
+                FollowAction(
+                    "review-open",
+                    tracker,
+                    None,
+                    draft.item_key,
+                    f"review of {postmortem.id} due {day.isoformat()}",
+                    draft=draft,
+                    links=links,
+                )
+            )
+        elif existing.state == "open" and existing.synced_hash != draft.content_hash:
+            actions.append(
+                FollowAction(
+                    "review-update",
+                    tracker,
+                    existing.ref,
+                    draft.item_key,
+                    "item status changed",
+                    draft=draft,
+                )
+            )
+    return actions

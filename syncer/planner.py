@@ -24,6 +24,7 @@ from syncer.model import (
 )
 from syncer.people import Directory, handle_for
 from syncer.render import NEEDS_REFINEMENT_LABEL, render_draft
+from syncer.review import is_review
 from syncer.settings import SyncSettings
 
 
@@ -79,7 +80,8 @@ def _plan_tracker(
     actions: list[PlannedAction] = []
     by_key: dict[str, list[IssueSnapshot]] = defaultdict(list)
     for snap in snapshots:
-        by_key[snap.item_key].append(snap)
+        if not is_review(snap.item_key):  # the follow-up review is `pmsync check`'s
+            by_key[snap.item_key].append(snap)
     current: dict[str, IssueSnapshot] = {}
     for key, group in by_key.items():
         keeper, *extra = sorted(group, key=_age)

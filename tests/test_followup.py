@@ -20,6 +20,7 @@ DOC = """---
 id: PM-7
 title: Checkout latency
 date: 2026-03-04
+facilitator: Lee Park
 ---
 # Checkout latency
 
@@ -78,7 +79,9 @@ def _by_issue(run: CheckRun) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for outcome in run.outcomes:
         assert outcome.ok, outcome.error
-        found.setdefault(outcome.action.ref.key, []).append(
+        ref = outcome.ref or outcome.action.ref
+        assert ref is not None
+        found.setdefault(ref.key, []).append(
             f"{outcome.action.op}:{','.join(outcome.action.labels)}"
         )
     return found
@@ -118,6 +121,36 @@ def test_six_weeks_of_follow_up(settings: Settings) -> None:
     (snap,) = [s for s in _as(settings, "pmsync", T0).snapshot() if s.ref.key == "#1"]
     assert {"stalled", "overdue", "escalated"} <= set(snap.labels)
 
+    # The follow-up review opens four weeks after the incident, once, and stays current.
+    opened = [
+        day
+        for day, acts in days.items()
+        if any("review-open" in a for ops in acts.values() for a in ops)
+    ]
+    assert opened == [28]
+    (review,) = [
+        s for s in _as(settings, "pmsync", T0).snapshot() if s.title.startswith("Follow-up review")
+    ]
+    assert review.title == "Follow-up review: Checkout latency"
+    assert review.assignees == ("Lee Park",)
+    assert review.due == (T0 + timedelta(weeks=4)).date()
+    table = [
+        line for line in review.body.splitlines() if line.startswith("| ") and "Owner" not in line
+    ]
+    assert [row.split(" | ")[3] for row in table] == [
+        "open (overdue, stalled, escalated)",
+        "open (overdue)",  # Sam's item became overdue on day 42
+        "done",
+    ]
+    assert any(
+        "Follow-up review of this item" in c[1]
+        for c in _as(settings, "pmsync", T0).comments(_ref(2))
+    )
+    ics = (settings.path(settings.state_dir) / "reviews").glob("*.ics")
+    (invitation,) = list(ics)
+    assert "DTSTART;VALUE=DATE:20260401" in invitation.read_text()
+    assert "SUMMARY:Follow-up review: Checkout latency" in invitation.read_text()
+
 
 def test_a_reply_clears_the_flag_and_restarts_the_count(settings: Settings) -> None:
     sync(settings, dry_run=False, trackers={"local": _as(settings, "pmsync", T0)})
@@ -147,6 +180,7 @@ def test_check_on_the_command_line(settings: Settings, capsys: pytest.CaptureFix
     out = capsys.readouterr().out
     assert code == 0
     assert out.rstrip().endswith(
-        "flagged 3, nudged 3, escalated 0, cleared 0, failed 0, not checked 0"
+        "flagged 3, nudged 3, escalated 0, cleared 0, review opened 0, review updated 0, "
+        "failed 0, not checked 0"
     )
     assert main(["--config", config, "check", "--now", "next tuesday"]) == 2
