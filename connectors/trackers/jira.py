@@ -45,6 +45,7 @@ from syncer.model import Activity, IssueDraft, IssueSnapshot, TrackerRef
 log = structlog.get_logger("pmsync.jira")
 
 SYNC_LABEL = "pmsync"
+_KEY_LABEL_RE = re.compile(r"(?:review-)?[0-9a-f]{12}")
 NEEDS_OWNER_LABEL = "needs-owner"
 BULK_SIZE = 50
 RECENT_FOR = timedelta(minutes=30)
@@ -517,10 +518,13 @@ class JiraTracker:
         labels = tuple(fields.get("labels") or [])
         body = adf_text(fields.get("description") or "")
         marker = parse_marker(body)
+        # The marker names the item; the `pmsync-<key>` label does when the marker was edited away.
         keys = [
-            label[len(SYNC_LABEL) + 1 :] for label in labels if label.startswith(f"{SYNC_LABEL}-")
+            label[len(SYNC_LABEL) + 1 :]
+            for label in labels
+            if _KEY_LABEL_RE.fullmatch(label[len(SYNC_LABEL) + 1 :])
         ]
-        item_key = keys[0] if keys else (marker.item_key if marker else None)
+        item_key = marker.item_key if marker else (keys[0] if keys else None)
         if item_key is None or SYNC_LABEL not in labels:
             return None
         category = ((fields.get("status") or {}).get("statusCategory") or {}).get("key", "new")

@@ -116,6 +116,9 @@ def adf_text(document: Any) -> str:
         if node.get("type") == "text":
             line.append(str(node.get("text", "")))
             return
+        if node.get("type") == "mention":
+            line.append("@" + str((node.get("attrs") or {}).get("id", "")))
+            return
         children = node.get("content") or []
         if node.get("type") in ("paragraph", "heading", "codeBlock"):
             own: list[str] = []

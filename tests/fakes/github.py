@@ -13,17 +13,13 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlparse
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -67,6 +63,7 @@ class FakeGitHub:
     payloads: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     rate_remaining: int = 5000
     url: str = ""
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # moved by tests
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     # --- what tests look at -----------------------------------------------------------------
@@ -107,7 +104,7 @@ class FakeGitHub:
 
     def _new_issue(self, payload: dict[str, Any], user: str) -> dict[str, Any]:
         number = len(self.issues) + 1
-        now = _now()
+        now = self.stamp()
         labels = list(dict.fromkeys(payload.get("labels") or []))
         self.labels.update(labels)
         issue: dict[str, Any] = {
@@ -144,7 +141,7 @@ class FakeGitHub:
             "id": 5000 + sum(len(c) for c in self.comments.values()),
             "body": body,
             "user": {"login": user},
-            "created_at": _now(),
+            "created_at": self.stamp(),
         }
         self.comments[number].append(comment)
         self.issues[number]["comments"] += 1
@@ -152,6 +149,10 @@ class FakeGitHub:
         return comment
 
     # --- serving ----------------------------------------------------------------------------
+
+    def stamp(self) -> str:
+        """Now, by the fake's clock, as the API writes times."""
+        return self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
 
     @contextmanager
     def running(self) -> Iterator[FakeGitHub]:
@@ -330,7 +331,7 @@ def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                     issue["assignees"] = [{"login": login} for login in payload["assignees"]]
                 if "milestone" in payload:
                     issue["milestone"] = fake.milestones.get(payload["milestone"])
-                issue["updated_at"] = _now()
+                issue["updated_at"] = fake.stamp()
                 if payload.get("state") == "closed":
                     issue["closed_at"] = issue["updated_at"]
                 return 200, issue, {}
@@ -349,7 +350,7 @@ def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                     {
                         "event": "labeled",
                         "actor": {"login": _login(auth, fake)},
-                        "created_at": _now(),
+                        "created_at": fake.stamp(),
                     }
                 )
                 return 200, issue["labels"], {}

@@ -11,7 +11,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,10 +26,6 @@ STATUSES = {
     "In Progress": "indeterminate",
     "Done": "done",
 }
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
 
 @dataclass
@@ -52,6 +48,7 @@ class FakeJira:
     faults: list[Fault] = field(default_factory=list)
     requests: list[tuple[str, str, dict[str, str], Any]] = field(default_factory=list)
     url: str = ""
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # moved by tests
     _created_at: dict[str, float] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -119,7 +116,7 @@ class FakeJira:
     def _new(self, fields: dict[str, Any], creator: str) -> dict[str, Any]:
         number = len(self.issues) + 1
         key = f"{self.project}-{number}"
-        now = _now()
+        now = self.stamp()
         issue = {
             "id": str(10000 + number),
             "key": key,
@@ -149,6 +146,10 @@ class FakeJira:
         return not fresh or self.issues[key]["id"] in reconcile
 
     # --- serving ----------------------------------------------------------------------------
+
+    def stamp(self) -> str:
+        """Now, by the fake's clock, as the API writes times."""
+        return self.clock().strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
     @contextmanager
     def running(self) -> Iterator[FakeJira]:
@@ -353,14 +354,14 @@ def _handler(fake: FakeJira) -> type[BaseHTTPRequestHandler]:
                         fields["labels"].append(op["add"])
                     if "remove" in op and op["remove"] in fields["labels"]:
                         fields["labels"].remove(op["remove"])
-                fields["updated"] = _now()
+                fields["updated"] = fake.stamp()
                 return 204, None
             if sub == "comment" and method == "POST":
                 comment = {
                     "id": str(len(fields["comment"]["comments"]) + 1),
                     "body": body["body"],
                     "author": fake._creator(fake.bot),
-                    "created": _now(),
+                    "created": fake.stamp(),
                 }
                 fields["comment"]["comments"].append(comment)
                 return 201, comment

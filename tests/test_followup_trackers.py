@@ -1,0 +1,175 @@
+"""Six weeks of follow-up on the fake GitHub and Jira servers, their clocks moved day by day."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from syncer.check import check
+from syncer.pipeline import sync
+from syncer.settings import Settings, load_settings
+from tests.fakes.github import FakeGitHub
+from tests.fakes.jira import FakeJira
+
+T0 = datetime(2026, 3, 4, 9, tzinfo=UTC)
+DOC = """---
+id: PM-7
+title: Checkout latency
+date: 2026-03-04
+facilitator: Lee Park
+---
+# Checkout latency
+
+## Action items
+
+| Action | Owner | Due |
+|---|---|---|
+| Alert when the pool is above 90% for 5 minutes | Dana Kim | 2026-03-14 |
+| Version the settings file and deploy it through the pipeline | Sam Rivera | 2026-04-13 |
+| Add a rollback step to the runbook, with the exact command | Priya N | 2026-05-03 |
+"""
+
+
+@dataclass
+class World:
+    settings: Settings
+    set_clock: Callable[[datetime], None]
+    comment_as: Callable[[str, str], None]  # (issue, body) as a person
+    close_as: Callable[[str], None]
+    comments: Callable[[str], list[str]]
+    issues: Callable[[], dict[str, dict[str, object]]]
+    keys: tuple[str, str, str]
+    manager: str
+
+
+def _config(tmp_path: Path, tracker: str, people: str) -> Settings:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "pm-7.md").write_text(DOC)
+    (tmp_path / "people.toml").write_text(people)
+    (tmp_path / "config.toml").write_text(
+        'people_file = "people.toml"\n[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n'
+        f'{tracker}\n[routing]\ndefault = "t"\n'
+        "[followup]\nstale_after_days = 7\nnudge_every_days = 7\nescalate_after = 2\n"
+    )
+    return load_settings(tmp_path / "config.toml")
+
+
+def _people(field: str, handles: tuple[str, str, str, str]) -> str:
+    names = ("Dana Kim", "Sam Rivera", "Priya N", "Lee Park")
+    return "".join(
+        f'[[people]]\nname = "{name}"\n{field} = "{handle}"\n'
+        + ('manager = "Lee Park"\n' if name != "Lee Park" else "")
+        + "\n"
+        for name, handle in zip(names, handles, strict=True)
+    )
+
+
+@pytest.fixture(params=["github", "jira"])
+def world(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[World]:
+    if request.param == "github":
+        fake = FakeGitHub(collaborators={"dana", "sam", "priya", "lee"})
+        with fake.running():
+            monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "t" * 36)
+            settings = _config(
+                tmp_path,
+                f'[trackers.t]\nkind = "github"\nrepo = "acme/incidents"\nbase_url = "{fake.url}"\n'
+                "write_interval_seconds = 0",
+                _people("github", ("dana", "sam", "priya", "lee")),
+            )
+
+            def close_github(key: str) -> None:
+                issue = fake.issues[int(key.lstrip("#"))]
+                issue.update(state="closed", state_reason="completed", updated_at=fake.stamp())
+
+            def set_github_clock(moment: datetime) -> None:
+                fake.clock = lambda: moment
+
+            yield World(
+                settings,
+                set_github_clock,
+                lambda key, body: fake.comment_as(int(key.lstrip("#")), "sam", body),
+                close_github,
+                lambda key: [c["body"] for c in fake.comments[int(key.lstrip("#"))]],
+                lambda: {f"#{n}": i for n, i in fake.issues.items()},
+                ("#1", "#2", "#3"),
+                "@lee",
+            )
+        return
+    jira = FakeJira(deployment="cloud")
+    with jira.running():
+        settings = _config(
+            tmp_path,
+            f'[trackers.t]\nkind = "jira"\nurl = "{jira.url}"\ndeployment = "cloud"\nproject = "OPS"\n'
+            'email = "bot@acme.test"\napi_token = "t"\nretry_backoff_seconds = 0.01',
+            _people("jira", ("acc-dana", "acc-sam", "acc-lee1", "acc-lee2")),
+        )
+
+        def comment_jira(key: str, body: str) -> None:
+            jira.issues[key]["fields"]["comment"]["comments"].append(
+                {"body": body, "author": {"accountId": "acc-sam"}, "created": jira.stamp()}
+            )
+            jira.issues[key]["fields"]["updated"] = jira.stamp()
+
+        def close_jira(key: str) -> None:
+            fields = jira.issues[key]["fields"]
+            fields["status"] = {"name": "Done", "statusCategory": {"key": "done"}}
+            fields["updated"] = jira.stamp()
+
+        def set_jira_clock(moment: datetime) -> None:
+            jira.clock = lambda: moment
+
+        from connectors.trackers.jira_format import adf_text
+
+        yield World(
+            settings,
+            set_jira_clock,
+            comment_jira,
+            close_jira,
+            lambda key: [
+                adf_text(c["body"]) for c in jira.issues[key]["fields"]["comment"]["comments"]
+            ],
+            lambda: dict(jira.issues),
+            ("OPS-1", "OPS-2", "OPS-3"),
+            "acc-lee2",
+        )
+
+
+def test_six_weeks_of_follow_up_on_a_real_tracker_api(world: World) -> None:
+    world.set_clock(T0)
+    sync(world.settings, dry_run=False)
+    first, second, third = world.keys
+    nudges: dict[str, list[int]] = {first: [], second: [], third: []}
+    cleared: dict[str, list[int]] = {first: [], second: [], third: []}
+    opened: list[int] = []
+    for day in range(1, 43):
+        now = T0 + timedelta(days=day)
+        world.set_clock(now)
+        if day % 7 == 5:
+            world.comment_as(second, "Making progress.")
+        if day == 20:
+            world.close_as(third)
+        run = check(world.settings, now=now, dry_run=False)
+        for outcome in run.outcomes:
+            assert outcome.ok, outcome.error
+            ref = outcome.ref or outcome.action.ref
+            assert ref is not None
+            if outcome.action.op == "nudge":
+                nudges[ref.key].append(day)
+            elif outcome.action.op == "unlabel":
+                cleared[ref.key].append(day)
+            elif outcome.action.op == "review-open":
+                opened.append(day)
+        world.set_clock(now + timedelta(hours=1))
+        assert check(world.settings, now=now + timedelta(hours=1), dry_run=False).outcomes == []
+
+    assert nudges == {first: [7, 14, 21, 28, 35, 42], second: [42], third: [7, 14]}
+    assert cleared[third] == [20]
+    assert opened == [28]
+    escalation = next(c for c in world.comments(first) if "reminder 3" in c)
+    assert world.manager in escalation
