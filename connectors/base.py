@@ -70,6 +70,10 @@ class Tracker(Protocol):
         """Remove these labels where present; others, and absent ones, are left alone."""
         ...
 
+    def link(self, ref: TrackerRef, to: TrackerRef, note: str) -> None:
+        """Point issue `ref` at issue `to` the tracker's own way (an issue link, a mention)."""
+        ...
+
     def mention(self, handle: str) -> str:
         """How a comment names someone so that this tracker notifies them."""
         ...

@@ -184,7 +184,7 @@ def _write(tracker: Tracker, action: FollowAction) -> TrackerRef | None:
         assert action.draft is not None
         ref = tracker.create(action.draft)
         for item in action.links:
-            tracker.comment(item, f"Follow-up review of this item: {ref.url}")
+            tracker.link(item, ref, "Follow-up review of this item")
         return ref
     assert action.ref is not None
     if action.op == "review-update":

@@ -12,6 +12,7 @@ import pytest
 from syncer.check import check
 from syncer.pipeline import sync
 from syncer.settings import Settings, load_settings
+from tests import openapi_check
 from tests.fakes.github import FakeGitHub
 from tests.fakes.jira import FakeJira
 
@@ -44,6 +45,8 @@ class World:
     issues: Callable[[], dict[str, dict[str, object]]]
     keys: tuple[str, str, str]
     manager: str
+    linked: Callable[[str], bool]  # whether an item's issue points at its review
+    api_problems: Callable[[], list[str]] = list  # requests the published API would refuse
 
 
 def _config(tmp_path: Path, tracker: str, people: str) -> Settings:
@@ -99,6 +102,10 @@ def world(
                 lambda: {f"#{n}": i for n, i in fake.issues.items()},
                 ("#1", "#2", "#3"),
                 "@lee",
+                lambda key: any(
+                    c["body"].startswith("Follow-up review of this item: #4")
+                    for c in fake.comments[int(key.lstrip("#"))]
+                ),
             )
         return
     jira = FakeJira(deployment="cloud")
@@ -137,6 +144,12 @@ def world(
             lambda: dict(jira.issues),
             ("OPS-1", "OPS-2", "OPS-3"),
             "acc-lee2",
+            lambda key: ("Relates", key, "OPS-4") in jira.links,
+            lambda: [
+                p
+                for m, path, q, body in jira.requests
+                for p in openapi_check.problems(m, path, q, body)
+            ],
         )
 
 
@@ -173,3 +186,47 @@ def test_six_weeks_of_follow_up_on_a_real_tracker_api(world: World) -> None:
     assert opened == [28]
     escalation = next(c for c in world.comments(first) if "reminder 3" in c)
     assert world.manager in escalation
+    assert world.linked(first)
+    assert world.api_problems() == []
+
+
+def test_an_outage_mid_check_is_reported_and_the_next_run_completes_without_doubles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from syncer.cli import main
+    from tests.fakes.github import Fault
+
+    fake = FakeGitHub(collaborators={"dana", "sam", "priya", "lee"})
+    with fake.running():
+        monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "t" * 36)
+        settings = _config(
+            tmp_path,
+            f'[trackers.t]\nkind = "github"\nrepo = "acme/incidents"\nbase_url = "{fake.url}"\n'
+            "write_interval_seconds = 0\nretry_backoff_seconds = 0.01",
+            _people("github", ("dana", "sam", "priya", "lee")),
+        )
+        fake.clock = lambda: T0
+        sync(settings, dry_run=False)
+        day8 = T0 + timedelta(days=8)
+        fake.clock = lambda: day8
+        fake.faults.append(Fault("GET", r"/issues/2/comments$", status=502, times=20))
+        code = main(
+            ["--config", settings.origin, "check", "--now", day8.isoformat(), "--format", "json"]
+        )
+        import json
+
+        first = json.loads(capsys.readouterr().out)
+        assert code == 1
+        assert first["not_checked"] == ["#2"]
+        assert (first["flagged"], first["nudged"]) == (2, 2)
+        fake.faults.clear()
+        code = main(
+            ["--config", settings.origin, "check", "--now", day8.isoformat(), "--format", "json"]
+        )
+        second = json.loads(capsys.readouterr().out)
+        assert code == 0
+        assert [(a["ref"], a["op"]) for a in second["actions"]] == [
+            ("#2", "label"),
+            ("#2", "nudge"),
+        ]
+        assert [len(fake.comments[n]) for n in (1, 2, 3)] == [1, 1, 1]

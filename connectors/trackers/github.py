@@ -217,6 +217,9 @@ class GithubTracker:
         if number in self._labels:
             self._labels[number] = tuple(n for n in self._labels[number] if n not in labels)
 
+    def link(self, ref: TrackerRef, to: TrackerRef, note: str) -> None:
+        self.comment(ref, f"{note}: {to.key} {to.url}".rstrip())
+
     def mention(self, handle: str) -> str:
         return f"@{handle}"
 

@@ -223,6 +223,15 @@ class JiraTracker:
     def remove_labels(self, ref: TrackerRef, labels: Collection[str]) -> None:
         self._edit_labels(ref, "remove", labels)
 
+    def link(self, ref: TrackerRef, to: TrackerRef, note: str) -> None:
+        """A "Relates" issue link: both issues show it."""
+        body = {
+            "type": {"name": "Relates"},
+            "inwardIssue": {"key": ref.key},
+            "outwardIssue": {"key": to.key},
+        }
+        self._request("POST", self._api("issueLink"), body=body, write=True)
+
     def mention(self, handle: str) -> str:
         """`[~accountid:…]` on Cloud (an ADF mention once rendered), `[~name]` on Data Center."""
         return f"[~accountid:{handle}]" if self._cloud() else f"[~{handle}]"

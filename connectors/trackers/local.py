@@ -232,6 +232,9 @@ class LocalTracker:
                     (json.dumps(sorted(wanted)), self._clock().isoformat(), number),
                 )
 
+    def link(self, ref: TrackerRef, to: TrackerRef, note: str) -> None:
+        self.comment(ref, f"{note}: {to.key} {to.url}".rstrip())
+
     def mention(self, handle: str) -> str:
         return f"@{handle}"
 

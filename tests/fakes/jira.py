@@ -45,6 +45,7 @@ class FakeJira:
     priorities: tuple[str, ...] = ("Highest", "High", "Medium", "Low", "Lowest")
     lag: float = 0.0  # seconds before a new issue shows in search
     issues: dict[str, dict[str, Any]] = field(default_factory=dict)
+    links: list[tuple[str, str, str]] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     requests: list[tuple[str, str, dict[str, str], Any]] = field(default_factory=list)
     url: str = ""
@@ -284,6 +285,12 @@ def _handler(fake: FakeJira) -> type[BaseHTTPRequestHandler]:
                             {"status": status, "elementErrors": data, "failedElementNumber": index}
                         )
                 return 201, {"issues": made, "errors": errors}
+            if rest == "issueLink" and method == "POST":
+                inward, outward = body["inwardIssue"]["key"], body["outwardIssue"]["key"]
+                if inward not in fake.issues or outward not in fake.issues:
+                    return 404, {"errorMessages": ["Issue does not exist."]}
+                fake.links.append((body["type"]["name"], inward, outward))
+                return 201, None
             if rest == "user/search":
                 wanted = (query.get("query") or query.get("username") or "").casefold()
                 found = [

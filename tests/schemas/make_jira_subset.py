@@ -23,6 +23,7 @@ PATHS = [
     "/rest/api/3/issue/{issueIdOrKey}/comment",
     "/rest/api/3/issue/{issueIdOrKey}/remotelink",
     "/rest/api/3/issue/{issueIdOrKey}/transitions",
+    "/rest/api/3/issueLink",
     "/rest/api/3/user/search",
     "/rest/api/3/issue/createmeta/{projectIdOrKey}/issuetypes",
     "/rest/api/3/issue/createmeta/{projectIdOrKey}/issuetypes/{issueTypeId}",

@@ -1,0 +1,74 @@
+"""GitHub API requests of `pmsync check` over 1,000 synced items of which 50 are stale.
+
+    python bench/followup.py [--items 1000] [--stale 50]
+
+Syncs the items into the fake GitHub server, lets people comment on all but `--stale` of them,
+then checks three weeks after the sync, and once more an hour later. Prints the requests by
+kind: the listing, plus reads and writes for the stale items only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import people_file, write_documents  # noqa: E402
+from syncer import logs  # noqa: E402
+from syncer.check import check  # noqa: E402
+from syncer.pipeline import sync  # noqa: E402
+from syncer.settings import load_settings  # noqa: E402
+from tests.fakes.github import FakeGitHub  # noqa: E402
+
+T0 = datetime(2026, 3, 4, 9, tzinfo=UTC)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=1000)
+    parser.add_argument("--stale", type=int, default=50)
+    args = parser.parse_args()
+    logs.configure("error", json=True)
+    os.environ["GITHUB_TOKEN"] = "ghp_" + "b" * 36
+    fake = FakeGitHub()
+    with fake.running(), tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "docs").mkdir()
+        write_documents(folder / "docs", args.items)
+        logins = {"Dana": "dana", "Sam": "sam-rivera", "Priya": "priyan"}
+        people_file(folder / "people.toml", [(n, f'github = "{g}"') for n, g in logins.items()])
+        (folder / "config.toml").write_text(
+            f'people_file = "people.toml"\n[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n'
+            f'[trackers.gh]\nkind = "github"\nrepo = "acme/incidents"\nbase_url = "{fake.url}"\n'
+            'write_interval_seconds = 0\nmax_writes_per_minute = 0\n[routing]\ndefault = "gh"\n'
+        )
+        settings = load_settings(folder / "config.toml")
+        fake.clock = lambda: T0
+        sync(settings, dry_run=False)
+        later = T0 + timedelta(days=15)
+        fake.clock = lambda: later
+        for number in range(args.stale + 1, args.items + 1):
+            fake.comment_as(number, "dana", "Making progress.")
+        print(f"{args.items} synced items, {args.stale} untouched for 21 days")
+        for label, hours in (("check", 0), ("the same check an hour later", 1)):
+            now = T0 + timedelta(days=21, hours=hours)
+            fake.clock = lambda now=now: now
+            fake.reset_counts()
+            start = time.perf_counter()
+            run = check(settings, now=now, dry_run=False)
+            elapsed = time.perf_counter() - start
+            counts = fake.count()
+            print(f"{label}: {sum(counts.values())} requests, {fake.writes()} writes, {elapsed:.1f} s")
+            print("  " + ", ".join(f"{kind}: {n}" for kind, n in sorted(counts.items())))
+            print("  " + ", ".join(f"{k} {v}" for k, v in run.counts().items() if v))
+
+
+if __name__ == "__main__":
+    main()
