@@ -65,7 +65,8 @@ def main() -> None:
             run = check(settings, now=now, dry_run=False)
             elapsed = time.perf_counter() - start
             counts = fake.count()
-            print(f"{label}: {sum(counts.values())} requests, {fake.writes()} writes, {elapsed:.1f} s")
+            total = sum(counts.values())
+            print(f"{label}: {total} requests, {fake.writes()} writes, {elapsed:.1f} s")
             print("  " + ", ".join(f"{kind}: {n}" for kind, n in sorted(counts.items())))
             print("  " + ", ".join(f"{k} {v}" for k, v in run.counts().items() if v))
 
