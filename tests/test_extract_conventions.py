@@ -386,3 +386,9 @@ def test_sub_headings_that_name_kinds_of_work_stay_groups() -> None:
         ("Page on 5xx above 1%", "detect"),
         ("Pin the chart", "Summary of fixes"),
     ]
+
+
+def test_a_snooze_on_the_item_pauses_follow_up_until_its_day() -> None:
+    pm = _extract("## Action items\n\n- Rotate the keys. Owner: Dana (snooze: 2026-06-01)\n")
+    (item,) = pm.items
+    assert (item.title, item.owner, item.snooze) == ("Rotate the keys", "Dana", date(2026, 6, 1))

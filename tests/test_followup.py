@@ -184,3 +184,13 @@ def test_check_on_the_command_line(settings: Settings, capsys: pytest.CaptureFix
         "failed 0, not checked 0"
     )
     assert main(["--config", config, "check", "--now", "next tuesday"]) == 2
+
+
+def test_a_snoozed_item_is_not_followed_up_before_its_day(settings: Settings) -> None:
+    doc = settings.path(Path("docs/pm-7.md"))
+    doc.write_text(doc.read_text().replace("5 minutes |", "5 minutes (snooze: 2026-04-10) |"))
+    sync(settings, dry_run=False, trackers={"local": _as(settings, "pmsync", T0)})
+    early = check(settings, now=T0 + timedelta(days=20), dry_run=False)
+    assert "#1" not in _by_issue(early)
+    late = check(settings, now=datetime(2026, 4, 11, 9, tzinfo=UTC), dry_run=False)
+    assert _by_issue(late)["#1"][0] == "label:overdue,stalled"

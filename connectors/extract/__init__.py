@@ -97,6 +97,13 @@ def extract_file(path: Path, doc_id: str | None = None) -> Postmortem:
     return extract(Document(ref, path.stem, text, format_of(path.name)))
 
 
+def _iso(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
 def _source_line(line: int, line_map: list[int] | None) -> int:
     """The line in the document as stored: HTML lines for HTML, else the line itself."""
     if line_map is None:
@@ -133,6 +140,7 @@ def _item(raw: RawItem, pm_id: str, incident: date | None, opts: ExtractOptions)
         status=raw.status,
         tickets=tuple(raw.tickets),
         root_cause=raw.root_cause,
+        snooze=_iso(raw.snooze),
         line=raw.line,
         # A bullet that is only `#2127` points at an existing ticket: real, not a placeholder.
         placeholder=is_placeholder(raw.title) and not _only_tickets(raw),

@@ -132,6 +132,12 @@ class Fields:
     status: str | None = None
     priority: str | None = None
     tickets: list[str] = field(default_factory=list)
+    snooze: str | None = None  # `snooze: YYYY-MM-DD`: no follow-up before that day
+
+
+_SNOOZE_RE = re.compile(
+    r"[(\[]?\bsnooze(?:d)?(?:\s+until)?\s*[:=]?\s*(?P<value>\d{4}-\d{2}-\d{2})[)\]]?", re.I
+)
 
 
 def read_fields(text: str) -> Fields:
@@ -143,6 +149,9 @@ def read_fields(text: str) -> Fields:
         found.status = ("done" if box in "xX" else "open") if box else match["word"]
         found.rest = found.rest[match.end() :]
 
+    if match := _SNOOZE_RE.search(found.rest):
+        found.snooze = match["value"]
+        found.rest = _cut(found.rest, match)
     if match := _OWNER_RE.search(found.rest):
         found.owner = clean_owner(match["value"])
         found.rest = _cut(found.rest, match)

@@ -92,6 +92,7 @@ class RawItem:
     tickets: list[str] = field(default_factory=list)
     explicit_id: str | None = None
     root_cause: str | None = None
+    snooze: str | None = None
     suppressed: frozenset[str] = frozenset()
     origin: Literal["list", "table", "paragraph"] = "list"
     group: int = 0  # which (sub-)section of the document the item is in
@@ -413,6 +414,7 @@ def _list_item(node: SyntaxTreeNode, offset: int) -> Iterator[RawItem]:
         due_text=fields.due_text,
         priority=fields.priority,
         status=("done" if lead.struck else fields.status) or _later_status(more),
+        snooze=fields.snooze,
         tickets=find_tickets(
             " ".join(i.text for i in (lead, *more)),
             [link for i in (lead, *more) for link in i.links],
@@ -565,6 +567,7 @@ def _table_items(block: list[Token], offset: int) -> Iterator[RawItem]:
             tickets=find_tickets(_ticket_text(ticket_cell) + " " + title_cell.text, links),
             explicit_id=_cell(cells, "id"),
             root_cause=_cell(cells, "root_cause"),
+            snooze=fields.snooze,
             origin="table",
         )
 
@@ -642,5 +645,6 @@ def _paragraph_item(block: list[Token], offset: int) -> RawItem | None:
         priority=fields.priority,
         status=fields.status or ("done" if inline.struck else None),
         tickets=find_tickets(text, inline.links),
+        snooze=fields.snooze,
         origin="paragraph",
     )
