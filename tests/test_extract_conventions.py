@@ -392,3 +392,17 @@ def test_a_snooze_on_the_item_pauses_follow_up_until_its_day() -> None:
     pm = _extract("## Action items\n\n- Rotate the keys. Owner: Dana (snooze: 2026-06-01)\n")
     (item,) = pm.items
     assert (item.title, item.owner, item.snooze) == ("Rotate the keys", "Dana", date(2026, 6, 1))
+
+
+def test_a_review_action_written_beside_its_label_is_an_item() -> None:
+    pm = _extract(
+        """
+        - **Resolution**:
+          * Rolled back the ingress controller
+        - **Review actions**:
+          Teams will test on the non-production ingress before each upgrade (owner: Dana).
+        """
+    )
+    assert [(i.title, i.owner) for i in pm.items] == [
+        ("Teams will test on the non-production ingress before each upgrade", "Dana")
+    ]

@@ -367,15 +367,31 @@ def _labelled_sections(block: list[Token], offset: int) -> tuple[list[RawItem], 
     for list_node in SyntaxTreeNode(block).children:
         for entry in list_node.children:
             paragraphs = [c for c in entry.children if c.type == "paragraph"]
-            label = _label(_node_inline(paragraphs[0])) if paragraphs else None
+            lead = _node_inline(paragraphs[0]) if paragraphs else Inline(text="")
+            label = (lead.bold_lead or "").rstrip(":").strip()
             opens = False
-            if label is None or not _is_action_heading(label):
+            if not label or not _is_action_heading(label) or not lead.text.startswith(label):
                 continue
             sublists = [c for c in entry.children if c.type in _LISTS]
             for sub in sublists:
                 for sub_item in sub.children:
                     items.extend(_list_item(sub_item, offset))
-            opens = not sublists
+            rest = lead.text[len(lead.bold_lead or "") :].lstrip(" :")
+            if rest and not sublists:
+                # `- **Review actions**: Teams will test on the non-production ingress.`
+                fields = read_fields(rest)
+                items.append(
+                    RawItem(
+                        title=fields.rest,
+                        line=_node_line(entry, offset),
+                        owner=fields.owner,
+                        due_text=fields.due_text,
+                        status=fields.status,
+                        tickets=find_tickets(rest, lead.links),
+                        snooze=fields.snooze,
+                    )
+                )
+            opens = not sublists and not rest
     return items, opens
 
 
