@@ -406,3 +406,30 @@ def test_a_review_action_written_beside_its_label_is_an_item() -> None:
     assert [(i.title, i.owner) for i in pm.items] == [
         ("Teams will test on the non-production ingress before each upgrade", "Dana")
     ]
+
+
+def test_a_paragraph_labelled_action_item_is_one_wherever_it_stands() -> None:
+    pm = _extract(
+        """
+        ## Remediation
+        ### Immediate actions
+        - ✅ Reverted the change and released 1.270.1
+
+        **Action item:** Start incidents earlier. Declare one as soon as an issue is confirmed. Owner: @lucas
+
+        ### Long-term (Target: Q4 2025 - Q1 2026)
+        - **Compatibility tests**: run the extension against the last 5 releases. Owner: @lucas
+
+        ## Lessons learned
+
+        **Action items:** Add a canary for the extension bundle.
+        """
+    )
+    got = [(i.title, i.owner, i.status, i.due_text) for i in pm.items]
+    assert got == [
+        ("Reverted the change and released 1.270.1", None, "done", None),
+        ("Start incidents earlier", "@lucas", None, None),
+        ("Compatibility tests", "@lucas", None, "Q4 2025 - Q1 2026"),
+        ("Add a canary for the extension bundle", None, None, None),
+    ]
+    assert pm.items[1].description == "Declare one as soon as an issue is confirmed. Owner: @lucas"

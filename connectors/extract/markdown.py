@@ -94,7 +94,7 @@ class RawItem:
     root_cause: str | None = None
     snooze: str | None = None
     suppressed: frozenset[str] = frozenset()
-    origin: Literal["list", "table", "paragraph"] = "list"
+    origin: Literal["list", "table", "paragraph", "explicit"] = "list"
     group: int = 0  # which (sub-)section of the document the item is in
 
 
@@ -118,7 +118,9 @@ class Group:
             text = text[: match.start()].strip()
             status = status_phrase(f"({inner})") or _plain_status(inner)
             if status is None and _TIMEFRAME_RE.search(inner):
-                due = inner
+                due = re.sub(
+                    r"^(?:target|due|by|eta|timeline|timeframe)\s*:\s*", "", inner, flags=re.I
+                )
         if _STATUS_HEADING_RE.fullmatch(text):
             status, kind = text, None  # `### Completed`, `**In progress:**`
         else:
@@ -324,7 +326,14 @@ def scan(text: str, line_offset: int = 0) -> Scan:
                     raise TooManyItems(f"more than {MAX_ITEMS:,} action items")
                 previous = first.type.removesuffix("_open")
         if action_level is None:
-            if cause_level is not None:
+            explicit = (
+                _paragraph_item(block, line_offset)
+                if first.type == "paragraph_open" and _starts_bold(tokens[start + 1])
+                else None
+            )
+            if explicit is not None and explicit.origin == "explicit":
+                found.items.append(replace(explicit, group=group_number))
+            elif cause_level is not None:
                 found.root_causes.extend(_cause_texts(block))
             elif first.type in ("bullet_list_open", "ordered_list_open"):
                 labelled, opens = _labelled_sections(block, line_offset)
@@ -630,7 +639,7 @@ def _keep_actions(found: Scan) -> None:
     found.items = [
         item
         for item in found.items
-        if item.origin == "table"
+        if item.origin in ("table", "explicit")
         or (item.origin == "list" and item.group not in with_tables)
         or (
             item.origin == "paragraph"
@@ -647,14 +656,24 @@ _NO_ACTIONS_RE = re.compile(
 
 def _paragraph_item(block: list[Token], offset: int) -> RawItem | None:
     """A paragraph standing alone under an action sub-heading is an item, unless it introduces
-    something (ends with a colon), says there is nothing to do, or is too long to be one."""
+    something (ends with a colon), says there is nothing to do, or is too long to be one. A
+    paragraph labelled `**Action item:**` is one wherever it stands."""
     inline = render_inline(block[1])
     text = inline.text
-    if not text or text.endswith(":") or len(text) > 400 or _NO_ACTIONS_RE.match(text):
+    explicit = bool(inline.bold_lead and _EXPLICIT_RE.fullmatch(inline.bold_lead.strip()))
+    description = ""
+    if explicit and inline.bold_lead:
+        text = text[len(inline.bold_lead) :].lstrip(" :")
+        first, _, description = text.partition(". ")
+        text = first if description else text
+    elif not text or text.endswith(":") or len(text) > 400 or _NO_ACTIONS_RE.match(text):
         return None
-    fields = read_fields(text)
+    fields = read_fields(text + (" " + description if description else ""))
+    if description:
+        fields.rest = read_fields(text).rest
     return RawItem(
         title=fields.rest,
+        description=description.strip(),
         line=(block[0].map[0] if block[0].map else 0) + offset + 1,
         owner=fields.owner,
         due_text=fields.due_text,
@@ -662,5 +681,9 @@ def _paragraph_item(block: list[Token], offset: int) -> RawItem | None:
         status=fields.status or ("done" if inline.struck else None),
         tickets=find_tickets(text, inline.links),
         snooze=fields.snooze,
-        origin="paragraph",
+        origin="explicit" if explicit else "paragraph",
     )
+
+
+# `**Action item:** …`: a paragraph its author marked as an action.
+_EXPLICIT_RE = re.compile(r"(?:action\s*items?|actions?|to\s?-?do|follow[\s-]*ups?)\s*:?", re.I)
