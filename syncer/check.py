@@ -15,7 +15,6 @@ from datetime import datetime
 import structlog
 
 from connectors.base import DocumentSource, Tracker
-from connectors.extract import ExtractOptions
 from syncer.errors import FatalError, PmsyncError
 from syncer.followup import (
     FollowAction,
@@ -26,7 +25,7 @@ from syncer.followup import (
 )
 from syncer.model import ActionItem, Activity, Finding, IssueSnapshot, Postmortem, TrackerRef
 from syncer.people import load_directory
-from syncer.pipeline import Problem, build_sources, build_trackers, read_documents, route_for
+from syncer.pipeline import Problem, build_trackers, read_configured, read_snapshots, route_for
 from syncer.review import due_reviews, invitation, review_key
 from syncer.settings import Settings
 
@@ -79,10 +78,7 @@ def check(
     sources: Sequence[DocumentSource] | None = None,
 ) -> CheckRun:
     directory = load_directory(settings)
-    reading = read_documents(
-        sources if sources is not None else build_sources(settings),
-        options={n: ExtractOptions(day_first=c.day_first) for n, c in settings.sources.items()},
-    )
+    reading = read_configured(settings, sources)
     items: dict[str, tuple[Postmortem, ActionItem]] = {
         item.key: (pm, item) for pm in reading.postmortems for item in pm.items
     }
@@ -90,11 +86,8 @@ def check(
     active = trackers if trackers is not None else build_trackers(settings, clock=lambda: now)
     context = context_of(settings.followup, now)
     for name, tracker in active.items():
-        try:
-            snapshots = tracker.snapshot()
-        except PmsyncError as exc:
-            run.problems.append(Problem(f"tracker {name}", str(exc), isinstance(exc, FatalError)))
-            log.error("tracker_unreadable", tracker=name, error=str(exc))
+        snapshots = read_snapshots(name, tracker, run.problems)
+        if snapshots is None:
             continue
         activities: dict[TrackerRef, Activity] = {}
         unread: set[TrackerRef] = set()

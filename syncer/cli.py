@@ -20,7 +20,7 @@ import structlog
 from connectors.extract import ExtractOptions
 from connectors.sources.markdown_dir import DOCUMENT_GLOBS, MarkdownDirSource
 from rules import CATALOGUE, Rule, select_rules
-from syncer import lintformat, logs
+from syncer import digest, lintformat, logs
 from syncer.applier import Outcome
 from syncer.check import check
 from syncer.errors import ConfigError, FatalError
@@ -133,6 +133,18 @@ def _parser() -> argparse.ArgumentParser:
         help="evaluate as of this moment, e.g. 2026-05-04 or 2026-05-04T09:00 (also PMSYNC_NOW)",
     )
     follow.set_defaults(handler=_cmd_check)
+
+    digests = commands.add_parser(
+        "digest", parents=[common], help="build and send the digests of stale items"
+    )
+    digests.add_argument("--dry-run", action="store_true", help="print the digests, send nothing")
+    digests.add_argument(
+        "--out", metavar="FILE", help="also write every digest here (HTML if FILE ends in .html)"
+    )
+    digests.add_argument(
+        "--now", metavar="ISO-TIME", help="as of this moment (also PMSYNC_NOW), as for check"
+    )
+    digests.set_defaults(handler=_cmd_digest)
 
     catalogue = commands.add_parser("rules", parents=[common], help="list the rule catalogue")
     catalogue.add_argument("--format", choices=["text", "markdown", "json"], default="text")
@@ -448,6 +460,39 @@ def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     if any(p.fatal for p in run.problems):
         return EXIT_FATAL
     return EXIT_FINDINGS if counts["failed"] or run.not_checked or run.problems else EXIT_OK
+
+
+def _cmd_digest(args: argparse.Namespace, out: TextIO) -> int:
+    settings = _settings(args, required=True)
+    run = digest.digest(settings, now=_now(args.now), dry_run=args.dry_run)
+    if args.out:
+        as_html = args.out.endswith(".html")
+        render = digest.render_html if as_html else digest.render_text
+        joiner = "\n<hr>\n" if as_html else "\n" + "-" * 72 + "\n"
+        try:
+            Path(args.out).write_text(joiner.join(map(render, run.digests)), encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError([f"--out: cannot write: {exc.strerror or exc}"], args.out) from None
+    if run.dry_run:
+        for built in run.digests:
+            out.write(digest.render_text(built) + "\n")
+    rows = [("RECIPIENT", "CHANNEL", "STATUS", "DETAIL")]
+    rows += [(d.recipient, d.channel, d.status, d.detail) for d in run.deliveries]
+    _write_table(rows, out)
+    for problem in run.problems:
+        out.write(f"problem: {problem.where}: {problem.message}\n")
+    if not run.digests:
+        out.write("no recipients: set [digest] email_url with managers, or [digest.lists]\n")
+    log.info(
+        "digest_finished",
+        dry_run=run.dry_run,
+        digests=len(run.digests),
+        sent=sum(1 for d in run.deliveries if d.status == "sent"),
+        failed=run.failed,
+    )
+    if any(p.fatal for p in run.problems):
+        return EXIT_FATAL
+    return EXIT_FINDINGS if run.failed or run.problems else EXIT_OK
 
 
 def _cmd_config_check(args: argparse.Namespace, out: TextIO) -> int:

@@ -77,6 +77,36 @@ class SyncRun:
         return sum(1 for o in self.outcomes if not o.ok)
 
 
+def read_configured(
+    settings: Settings,
+    sources: Sequence[DocumentSource] | None = None,
+    *,
+    rule_select: Sequence[str] = ("PM",),
+    rule_ignore: Sequence[str] = (),
+    context: RuleContext | None = None,
+) -> Reading:
+    """`read_documents` on the configured sources (or `sources`), each with its own options."""
+    return read_documents(
+        sources if sources is not None else build_sources(settings),
+        options={n: ExtractOptions(day_first=c.day_first) for n, c in settings.sources.items()},
+        rule_select=rule_select,
+        rule_ignore=rule_ignore,
+        context=context,
+    )
+
+
+def read_snapshots(
+    name: str, tracker: Tracker, problems: list[Problem]
+) -> Sequence[IssueSnapshot] | None:
+    """The tracker's synced issues; None, with the reason added to `problems`, if unreadable."""
+    try:
+        return tracker.snapshot()
+    except PmsyncError as exc:
+        problems.append(Problem(f"tracker {name}", str(exc), isinstance(exc, FatalError)))
+        log.error("tracker_unreadable", tracker=name, error=str(exc))
+        return None
+
+
 def read_documents(
     sources: Iterable[DocumentSource],
     *,
@@ -242,12 +272,9 @@ def sync(
 ) -> SyncRun:
     """The whole sync: documents to issues. With `dry_run` nothing is written anywhere."""
     directory = load_directory(settings)
-    reading = read_documents(
-        sources if sources is not None else build_sources(settings),
-        options={
-            name: ExtractOptions(day_first=config.day_first)
-            for name, config in settings.sources.items()
-        },
+    reading = read_configured(
+        settings,
+        sources,
         rule_select=settings.rules.select,
         rule_ignore=settings.rules.ignore,
         context=rule_context(settings, directory, datetime.now(UTC).date()),

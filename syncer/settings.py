@@ -7,6 +7,7 @@ Relative paths in the file are taken from the folder the file is in.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -207,8 +208,20 @@ class FollowupSettings(_Section):
     exempt_labels: list[str] = Field(default_factory=lambda: ["pmsync-snooze"])
 
 
+class DigestListSettings(_Section):
+    """A named list of recipients: who gets the items of `teams` (all teams when empty)."""
+
+    teams: list[str] = Field(default_factory=list)
+    channels: list[SecretStr] = Field(min_length=1)
+
+
 class DigestSettings(_Section):
     due_soon_days: Annotated[int, Field(ge=0)] = 7
+    period: Literal["week", "day"] = "week"
+    # Each manager of the people directory gets their reports' items by e-mail, through this
+    # Apprise e-mail URL with the manager's address added as `to=`; unset: no manager digests.
+    email_url: SecretStr | None = None
+    lists: dict[str, DigestListSettings] = Field(default_factory=dict)
 
 
 class ScheduleSettings(_Section):
@@ -374,6 +387,13 @@ def secret_values(settings: Settings) -> list[str]:
         for value in vars(tracker).values():
             if isinstance(value, SecretStr) and value.get_secret_value():
                 found.append(value.get_secret_value())
+    urls = [settings.digest.email_url]
+    urls += [url for entry in settings.digest.lists.values() for url in entry.channels]
+    for url in (u.get_secret_value() for u in urls if u is not None):
+        # A channel URL, and its password and token parts alone.
+        found.append(url)
+        found += re.findall(r"//[^/:@]*:([^/@]+)@", url)
+        found += re.findall(r"[A-Za-z0-9_-]{16,}", url)
     return found
 
 

@@ -1,0 +1,316 @@
+"""`pmsync digest`: digests built from the tracker, delivered for real to an SMTP server on
+loopback (aiosmtpd) and to chat webhooks through `responses`, never twice in one period."""
+
+from __future__ import annotations
+
+import email
+import json
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+from aiosmtpd.controller import Controller
+
+from connectors.trackers.local import LocalTracker
+from syncer.cli import main
+from syncer.digest import STATE_FILE, digest, period_of
+from syncer.model import TrackerRef
+from syncer.pipeline import sync
+from syncer.settings import Settings, load_settings
+
+T0 = datetime(2026, 3, 4, 9, tzinfo=UTC)  # a Wednesday
+NOW = T0 + timedelta(days=14)  # 2026-03-18, ISO week 12
+DOC = """---
+id: PM-7
+title: Checkout latency
+date: 2026-03-04
+team: payments
+---
+# Checkout latency
+
+## Action items
+
+| Action | Owner | Due |
+|---|---|---|
+| Alert when the pool is above 90% for 5 minutes | Dana Kim | 2026-03-14 |
+| Version the settings file and deploy it through the pipeline | Sam Rivera | 2026-04-13 |
+| Add a rollback step to the runbook, with the exact command | | |
+| Load-test checkout at twice last year's peak | Priya N | 2026-03-20 |
+"""
+PEOPLE = """
+[[people]]
+name = "Dana Kim"
+manager = "Lee Park"
+
+[[people]]
+name = "Sam Rivera"
+manager = "Lee Park"
+
+[[people]]
+name = "Priya N"
+manager = "Lee Park"
+
+[[people]]
+name = "Lee Park"
+email = "lee@example.com"
+"""
+HOOK = "https://hooks.slack.com/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ"
+SLACK = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#incidents"
+
+
+@dataclass
+class Mailbox:
+    """An SMTP server on loopback; `refuse` makes it reject every recipient."""
+
+    port: int = 0
+    messages: list[tuple[list[str], Message]] = field(default_factory=list)
+    refuse: bool = False
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if self.refuse:
+            return "550 5.7.1 relaying denied"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content)))
+        return "250 OK"
+
+    def url(self, to: str | None = None) -> str:
+        base = f"mailto://127.0.0.1:{self.port}?mode=insecure&from=pmsync@example.com"
+        return base + (f"&to={to}" if to else "")
+
+    def to(self, address: str) -> list[Message]:
+        return [message for rcpt, message in self.messages if address in rcpt]
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    box = Mailbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        box.port = probe.getsockname()[1]
+    server = Controller(box, hostname="127.0.0.1", port=box.port)
+    server.start()
+    try:
+        yield box
+    finally:
+        server.stop()
+
+
+def _project(tmp_path: Path, digest_toml: str) -> Settings:
+    (tmp_path / "docs").mkdir(exist_ok=True)
+    (tmp_path / "docs" / "pm-7.md").write_text(DOC)
+    (tmp_path / "people.toml").write_text(PEOPLE)
+    (tmp_path / "config.toml").write_text(
+        'people_file = "people.toml"\n[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n'
+        '[trackers.local]\nkind = "local"\n[routing]\ndefault = "local"\n'
+        "[followup]\nstale_after_days = 7\n" + digest_toml
+    )
+    return load_settings(tmp_path / "config.toml")
+
+
+def _tracker(settings: Settings, user: str, when: datetime) -> LocalTracker:
+    store = settings.path(settings.state_dir) / "local-tracker.sqlite3"
+    return LocalTracker("local", store, user=user, clock=lambda: when)
+
+
+def _seed(settings: Settings) -> dict[str, TrackerRef]:
+    """Sync at T0; Sam and Priya comment later, so only Dana's item and the unowned one stall."""
+    sync(settings, dry_run=False, trackers={"local": _tracker(settings, "pmsync", T0)})
+    snaps = _tracker(settings, "pmsync", T0).snapshot()
+    refs = {snap.title.split()[0]: snap.ref for snap in snaps}
+    _tracker(settings, "Sam Rivera", NOW - timedelta(days=2)).comment(refs["Version"], "On it.")
+    _tracker(settings, "Priya N", NOW - timedelta(days=1)).comment(refs["Load-test"], "Booked.")
+    return refs
+
+
+def _html(message: Message) -> str:
+    for part in message.walk():
+        if part.get_content_type() == "text/html":
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            return payload.decode()
+    raise AssertionError("no HTML part")
+
+
+def _plain(message: Message) -> str:
+    for part in message.walk():
+        if part.get_content_type() == "text/plain" and not part.get_filename():
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            return payload.decode()
+    raise AssertionError("no plain-text part")
+
+
+def _section(html: str, title: str) -> str:
+    """The HTML between one section heading and the next."""
+    start = html.index(f"<h3>{title}")
+    end = html.find("<h3>", start + 1)
+    return html[start : end if end > 0 else None]
+
+
+def test_digests_arrive_by_email_with_every_stale_item_once_per_period(
+    tmp_path: Path, mailbox: Mailbox
+) -> None:
+    settings = _project(
+        tmp_path,
+        f'[digest]\nemail_url = "{mailbox.url()}"\n'
+        f'[digest.lists.lead]\nchannels = ["{mailbox.url("lead@example.com")}"]\n',
+    )
+    refs = _seed(settings)
+
+    run = digest(settings, now=NOW, dry_run=False)
+
+    assert [(d.recipient, d.status) for d in run.deliveries] == [
+        ("lead", "sent"),
+        ("manager:Lee Park", "sent"),
+    ]
+    [lead] = mailbox.to("lead@example.com")
+    assert lead["Subject"] == "Post-mortem actions, 2026-W12: 1 overdue, 2 stalled, 1 unowned"
+    assert lead.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in lead.get_payload()] == ["text/plain", "text/html"]
+    html, plain = _html(lead), _plain(lead)
+    overdue, stalled = _section(html, "Overdue"), _section(html, "Stalled")
+    unowned, soon = _section(html, "Unowned"), _section(html, "Due in the next days")
+    assert f'href="{refs["Alert"].url}"' in overdue
+    assert "Dana Kim; due 2026-03-14" in overdue
+    assert refs["Alert"].url in stalled
+    assert refs["Add"].url in stalled
+    assert refs["Version"].url not in stalled
+    assert refs["Load-test"].url not in stalled
+    assert refs["Add"].url in unowned
+    assert "no owner" in unowned
+    assert refs["Load-test"].url in soon
+    assert "due 2026-03-20" in soon
+    assert "payments / Checkout latency" in overdue
+    # headline figures: 4 open, 1 overdue, none closed, every item 14 days old
+    assert "<b>Open</b>: 4<br>" in html
+    for figure in ("Open: 4", "Overdue: 1", "Completion rate: 0%", "Median age of open items: 14"):
+        assert figure in plain, figure
+    assert "no trend yet" in plain
+    assert refs["Alert"].url in plain  # links survive in the plain-text part
+
+    [manager] = mailbox.to("lee@example.com")
+    manager_html = _html(manager)
+    assert refs["Alert"].url in manager_html
+    assert refs["Load-test"].url in manager_html
+    assert refs["Add"].url not in manager_html  # nobody reports to Lee for an unowned item
+
+    again = digest(settings, now=NOW + timedelta(days=2), dry_run=False)
+    assert {d.status for d in again.deliveries} == {"skipped"}
+    assert len(mailbox.messages) == 2
+
+    # Next week: Priya closed her item; the lead sees it completed and the trend.
+    _tracker(settings, "Priya N", NOW + timedelta(days=3)).close(refs["Load-test"], "completed")
+    digest(settings, now=NOW + timedelta(days=7), dry_run=False)
+    second = mailbox.to("lead@example.com")[-1]
+    assert second["Subject"].startswith("Post-mortem actions, 2026-W13:")
+    text = _plain(second)
+    assert refs["Load-test"].url in _section(_html(second), "Completed since the last digest")
+    assert "Open: 3 (-1 since last digest)" in text
+    assert "Completion rate: 25% (+25 pt since last digest)" in text
+    assert len(mailbox.messages) == 4
+
+
+def test_a_failed_channel_is_reported_others_deliver_and_it_is_retried(
+    tmp_path: Path, mailbox: Mailbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = _project(
+        tmp_path,
+        "[digest.lists.lead]\n"
+        f'channels = ["{mailbox.url("lead@example.com")}", "{SLACK}", "file://out"]\n',
+    )
+    refs = _seed(settings)
+    mailbox.refuse = True
+    with responses.RequestsMock() as hook:
+        hook.post(HOOK, status=500, body="server error")
+        code = main(["--config", str(tmp_path / "config.toml"), "digest", "--now", NOW.isoformat()])
+    shown = capsys.readouterr()
+    assert code == 1
+    rows = {line.split()[1][:8]: line for line in shown.out.splitlines()[1:] if line.strip()}
+    assert "failed" in rows["mailto:/"]
+    assert "failed" in rows["slack://"]
+    assert "lead@example.com" in rows["mailto:/"]
+    assert "500" in rows["slack://"]
+    assert "sent" in rows["file://o"]
+    assert "TIiajkdnlazkcOXrIdevi7FQ" not in shown.out + shown.err
+    assert (tmp_path / "out" / "lead-2026-W12.html").is_file()
+    assert "Alert when the pool" in (tmp_path / "out" / "lead-2026-W12.txt").read_text()
+
+    # The next run retries only what failed; the file is not written twice.
+    (tmp_path / "out" / "lead-2026-W12.txt").unlink()
+    mailbox.refuse = False
+    with responses.RequestsMock() as hook:
+        hook.post(HOOK, body="ok")
+        code = main(["--config", str(tmp_path / "config.toml"), "digest", "--now", NOW.isoformat()])
+        [call] = hook.calls
+    assert code == 0
+    message = json.loads(call.request.body or "{}")["attachments"][0]["text"]
+    assert f"<{refs['Alert'].url}|{refs['Alert'].key} Alert when" in message  # Slack's link form
+    assert len(mailbox.messages) == 1
+    assert not (tmp_path / "out" / "lead-2026-W12.txt").exists()
+
+
+def test_a_lost_or_broken_state_file_means_no_trend_not_an_error(tmp_path: Path) -> None:
+    settings = _project(tmp_path, '[digest.lists.lead]\nchannels = ["file://out"]\n')
+    _seed(settings)
+    assert digest(settings, now=NOW, dry_run=False).deliveries[0].status == "sent"
+    state = settings.path(settings.state_dir) / STATE_FILE
+    state.write_text("{ not json")
+    run = digest(settings, now=NOW + timedelta(days=7), dry_run=False)
+    assert run.deliveries[0].status == "sent"
+    assert run.problems == []
+    assert run.digests[0].previous is None
+    assert json.loads(state.read_text())["recipients"]["lead"]["periods"].keys() == {"2026-W13"}
+
+
+def test_dry_run_prints_and_sends_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = _project(tmp_path, '[digest.lists.lead]\nchannels = ["file://out"]\n')
+    _seed(settings)
+    out = tmp_path / "digest.html"
+    argv = ["--config", str(tmp_path / "config.toml"), "digest", "--dry-run"]
+    assert main([*argv, "--now", NOW.isoformat(), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Overdue (1)" in printed
+    assert "would send" in printed
+    assert "<h3>Overdue (1)</h3>" in out.read_text()
+    assert not (tmp_path / "out").exists()
+    assert not (settings.path(settings.state_dir) / STATE_FILE).exists()
+
+
+def test_review_invitations_are_attached_in_the_week_of_the_review(
+    tmp_path: Path, mailbox: Mailbox
+) -> None:
+    settings = _project(
+        tmp_path, f'[digest.lists.lead]\nchannels = ["{mailbox.url("lead@example.com")}"]\n'
+    )
+    _seed(settings)
+    reviews = settings.path(settings.state_dir) / "reviews"
+    reviews.mkdir(parents=True)
+    from syncer.review import review_key
+
+    (reviews / f"{review_key('PM-7')}.ics").write_text("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+    review = datetime(2026, 4, 1, 9, tzinfo=UTC)  # incident + 4 weeks
+    digest(settings, now=review - timedelta(days=7), dry_run=False)
+    digest(settings, now=review, dry_run=False)
+    before, during = mailbox.to("lead@example.com")
+    assert not [p for p in before.walk() if p.get_filename()]
+    [invite] = [p for p in during.walk() if p.get_filename()]
+    assert invite.get_filename() == f"{review_key('PM-7')}.ics"
+
+
+def test_periods() -> None:
+    assert period_of(datetime(2026, 1, 1, tzinfo=UTC), "week")[0] == "2026-W01"
+    assert period_of(datetime(2024, 12, 30, tzinfo=UTC), "week")[0] == "2025-W01"
+    assert period_of(datetime(2026, 3, 18, tzinfo=UTC), "day")[0] == "2026-03-18"
