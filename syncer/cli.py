@@ -20,7 +20,7 @@ import structlog
 from connectors.extract import ExtractOptions
 from connectors.sources.markdown_dir import DOCUMENT_GLOBS, MarkdownDirSource
 from rules import CATALOGUE, Rule, select_rules
-from syncer import digest, lintformat, logs
+from syncer import digest, lintformat, logs, report
 from syncer.applier import Outcome
 from syncer.check import check
 from syncer.errors import ConfigError, FatalError
@@ -145,6 +145,13 @@ def _parser() -> argparse.ArgumentParser:
         "--now", metavar="ISO-TIME", help="as of this moment (also PMSYNC_NOW), as for check"
     )
     digests.set_defaults(handler=_cmd_digest)
+
+    page = commands.add_parser(
+        "report", parents=[common], help="write one self-contained HTML page of every item"
+    )
+    page.add_argument("--out", metavar="FILE", default="report.html", help="(default: %(default)s)")
+    page.add_argument("--now", metavar="ISO-TIME", help="as of this moment (also PMSYNC_NOW)")
+    page.set_defaults(handler=_cmd_report)
 
     catalogue = commands.add_parser("rules", parents=[common], help="list the rule catalogue")
     catalogue.add_argument("--format", choices=["text", "markdown", "json"], default="text")
@@ -493,6 +500,26 @@ def _cmd_digest(args: argparse.Namespace, out: TextIO) -> int:
     if any(p.fatal for p in run.problems):
         return EXIT_FATAL
     return EXIT_FINDINGS if run.failed or run.problems else EXIT_OK
+
+
+def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
+    settings = _settings(args, required=True)
+    built = report.collect(settings, now=_now(args.now))
+    try:
+        Path(args.out).write_text(report.render(built), encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"--out: cannot write: {exc.strerror or exc}"], args.out) from None
+    numbers = report.figures(built)
+    out.write(
+        f"{args.out}: {numbers['postmortems']} post-mortems, {numbers['items']} items, "
+        f"{numbers['open']} open, {numbers['done']} done, {numbers['overdue']} overdue, "
+        f"{numbers['not_synced']} not synced\n"
+    )
+    for problem in built.problems:
+        out.write(f"problem: {problem.where}: {problem.message}\n")
+    if any(p.fatal for p in built.problems):
+        return EXIT_FATAL
+    return EXIT_FINDINGS if built.problems else EXIT_OK
 
 
 def _cmd_config_check(args: argparse.Namespace, out: TextIO) -> int:

@@ -24,6 +24,8 @@ from typing import Any
 import structlog
 
 from connectors.base import DocumentSource, Tracker
+from rules.followup import FollowupContext, overdue, stalled
+from syncer.followup import context_of
 from syncer.logs import REDACTOR
 from syncer.model import IssueSnapshot, Postmortem
 from syncer.people import Directory, load_directory
@@ -183,12 +185,24 @@ def _with_query(url: str, **params: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
 
 
-def figures_of(entries: Sequence[Entry], now: datetime, grace: timedelta) -> Figures:
+def is_overdue(snap: IssueSnapshot, context: FollowupContext) -> bool:
+    return overdue(snap, None, None, context) is not None
+
+
+def is_stalled(snap: IssueSnapshot, context: FollowupContext) -> bool:
+    """Labelled stalled by `check`, or not updated at all for the stale period."""
+    return snap.state == "open" and (
+        "stalled" in snap.labels or stalled(snap, None, None, context) is not None
+    )
+
+
+def figures_of(entries: Sequence[Entry], context: FollowupContext) -> Figures:
+    now = context.now
     open_ = [e.snapshot for e in entries if e.snapshot.state == "open"]
     ages = [(now - s.created_at).total_seconds() / 86400 for s in open_ if s.created_at]
     return Figures(
         open=len(open_),
-        overdue=sum(1 for s in open_ if s.due and now.date() > s.due + grace),
+        overdue=sum(1 for s in open_ if is_overdue(s, context)),
         completion_rate=(len(entries) - len(open_)) / len(entries) if entries else 0.0,
         median_age_days=round(statistics.median(ages), 1) if ages else None,
     )
@@ -198,14 +212,13 @@ def build(
     recipient: Recipient,
     entries: Sequence[Entry],
     *,
-    now: datetime,
+    context: FollowupContext,
     settings: DigestSettings,
-    stale_after: timedelta,
-    grace: timedelta,
     state: Mapping[str, Any],
     attachments: Sequence[Path] = (),
 ) -> Digest:
     """One recipient's digest. `state` is this recipient's part of the state file."""
+    now = context.now
     mine = [e for e in entries if recipient.wants(e)]
     period, start, _ = period_of(now, settings.period)
     previous = _previous(state, period)
@@ -222,17 +235,16 @@ def build(
             if done:
                 sections["completed"].append(entry)
             continue
-        last = snap.last_human_activity_at or snap.updated_at or snap.created_at
-        overdue = snap.due is not None and today > snap.due + grace
-        if overdue:
+        late = is_overdue(snap, context)
+        if late:
             sections["overdue"].append(entry)
-        if "stalled" in snap.labels or (last is not None and now - last >= stale_after):
+        if is_stalled(snap, context):
             sections["stalled"].append(entry)
         if not snap.assignees:
             sections["unowned"].append(entry)
         if "escalated" in snap.labels:
             sections["escalated"].append(entry)
-        if not overdue and snap.due is not None and today <= snap.due <= soon:
+        if not late and snap.due is not None and today <= snap.due <= soon:
             sections["due_soon"].append(entry)
     for lines in sections.values():
         lines.sort(key=_order)
@@ -242,7 +254,7 @@ def build(
         period=period,
         now=now,
         sections=sections,
-        figures=figures_of(mine, now, grace),
+        figures=figures_of(mine, context),
         previous=Figures(**before) if before else None,
         open_keys=tuple(sorted(e.snapshot.item_key for e in mine if e.snapshot.state == "open")),
         attachments=tuple(attachments),
@@ -566,10 +578,8 @@ def digest(
         built = build(
             recipient,
             entries,
-            now=now,
+            context=context_of(followup, now),
             settings=settings.digest,
-            stale_after=timedelta(days=followup.stale_after_days),
-            grace=timedelta(days=followup.grace_days),
             state=state.of(recipient.name),
             attachments=attachments,
         )
