@@ -130,6 +130,7 @@ def _seed(settings: Settings) -> dict[str, TrackerRef]:
     refs = {snap.title.split()[0]: snap.ref for snap in snaps}
     _tracker(settings, "Sam Rivera", NOW - timedelta(days=2)).comment(refs["Version"], "On it.")
     _tracker(settings, "Priya N", NOW - timedelta(days=1)).comment(refs["Load-test"], "Booked.")
+    _tracker(settings, "pmsync", T0).add_labels(refs["Alert"], ("escalated",))  # as check does
     return refs
 
 
@@ -181,6 +182,8 @@ def test_digests_arrive_by_email_with_every_stale_item_once_per_period(
     html, plain = _html(lead), _plain(lead)
     overdue, stalled = _section(html, "Overdue"), _section(html, "Stalled")
     unowned, soon = _section(html, "Unowned"), _section(html, "Due in the next days")
+    assert refs["Alert"].url in _section(html, "Escalated")
+    assert refs["Version"].url not in _section(html, "Escalated")
     assert f'href="{refs["Alert"].url}"' in overdue
     assert "Dana Kim; due 2026-03-14" in overdue
     assert refs["Alert"].url in stalled
@@ -308,6 +311,15 @@ def test_review_invitations_are_attached_in_the_week_of_the_review(
     assert not [p for p in before.walk() if p.get_filename()]
     [invite] = [p for p in during.walk() if p.get_filename()]
     assert invite.get_filename() == f"{review_key('PM-7')}.ics"
+
+
+def test_channel_urls_are_secrets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _project(tmp_path, f'[digest.lists.lead]\nchannels = ["{SLACK}"]\n')
+    assert main(["--config", str(tmp_path / "config.toml"), "config", "check"]) == 0
+    shown = capsys.readouterr().out
+    assert "[digest.lists.lead]" in shown
+    assert 'channels = ["********"]' in shown
+    assert "TIiajkdnlazkcOXrIdevi7FQ" not in shown
 
 
 def test_periods() -> None:
