@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Literal, Protocol
 
-from syncer.errors import FatalError, PmsyncError
+from syncer.errors import STOPPING, FatalError, Interrupted, PmsyncError
 from syncer.identity import parse_nudge
 from syncer.model import (
     Activity,
@@ -90,6 +90,9 @@ def create_each(
     """`create_many` for trackers that create one issue per call."""
     results: list[TrackerRef | PmsyncError] = []
     for draft in drafts:
+        if STOPPING.is_set():
+            results.append(Interrupted())
+            continue
         try:
             results.append(create(draft))
         except FatalError:

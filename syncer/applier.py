@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import structlog
 
 from connectors.base import Tracker
-from syncer.errors import FatalError, PmsyncError
+from syncer.errors import STOPPING, FatalError, Interrupted, PmsyncError
 from syncer.model import PlannedAction, SyncPlan, TrackerRef
 
 log = structlog.get_logger("pmsync.applier")
@@ -52,6 +52,9 @@ def apply(plan: SyncPlan, trackers: Mapping[str, Tracker]) -> list[Outcome]:
         if action.tracker in broken:
             error = f"not attempted: {broken[action.tracker]}"
             outcomes.append(Outcome(action, ok=False, error=error, fatal=True))
+            continue
+        if STOPPING.is_set():
+            outcomes.append(Outcome(action, ok=False, error=str(Interrupted())))
             continue
         tracker = trackers[action.tracker]
         try:

@@ -15,7 +15,7 @@ from datetime import datetime
 import structlog
 
 from connectors.base import DocumentSource, Tracker
-from syncer.errors import FatalError, PmsyncError
+from syncer.errors import STOPPING, FatalError, Interrupted, PmsyncError
 from syncer.followup import (
     FollowAction,
     context_of,
@@ -148,6 +148,9 @@ def _apply(tracker: Tracker, actions: Sequence[FollowAction]) -> list[FollowOutc
     for action in actions:
         if broken is not None:
             outcomes.append(FollowOutcome(action, ok=False, error=f"not attempted: {broken}"))
+            continue
+        if STOPPING.is_set():
+            outcomes.append(FollowOutcome(action, ok=False, error=str(Interrupted())))
             continue
         try:
             ref = _write(tracker, action)

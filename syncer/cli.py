@@ -1,6 +1,7 @@
 """The `pmsync` command line.
 
-Exit codes: 0 ok; 1 findings or item-level failures; 2 usage or config error; 3 fatal.
+Exit codes: 0 ok; 1 findings or item-level failures (`health`: unhealthy); 2 usage or config
+error; 3 fatal; 4 another run holds the lock.
 Command output goes to stdout; logs go to stderr.
 """
 
@@ -20,7 +21,7 @@ import structlog
 from connectors.extract import ExtractOptions
 from connectors.sources.markdown_dir import DOCUMENT_GLOBS, MarkdownDirSource
 from rules import CATALOGUE, Rule, select_rules
-from syncer import digest, lintformat, logs, report
+from syncer import digest, lintformat, logs, report, scheduler
 from syncer.applier import Outcome
 from syncer.check import check
 from syncer.errors import ConfigError, FatalError
@@ -145,6 +146,18 @@ def _parser() -> argparse.ArgumentParser:
         "--now", metavar="ISO-TIME", help="as of this moment (also PMSYNC_NOW), as for check"
     )
     digests.set_defaults(handler=_cmd_digest)
+
+    loop = commands.add_parser(
+        "run", parents=[common], help="sync, check and digest on the [schedule] cadence"
+    )
+    loop.add_argument(
+        "--once", action="store_true", help="sync, check, then the digest if due; then exit"
+    )
+    loop.set_defaults(handler=_cmd_run)
+    alive = commands.add_parser(
+        "health", parents=[common], help="exit 0 if the loop's heartbeat is fresh, else 1"
+    )
+    alive.set_defaults(handler=_cmd_health)
 
     page = commands.add_parser(
         "report", parents=[common], help="write one self-contained HTML page of every item"
@@ -349,7 +362,7 @@ def rules_markdown() -> str:
 def _cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args, required=True)
     run = sync(settings, dry_run=args.dry_run)
-    counts = _counts(run)
+    counts = run.counts()
     if args.format == "json":
         payload: dict[str, Any] = {**counts, "dry_run": run.dry_run}
         payload["actions"] = [_action_json(o) for o in run.outcomes]
@@ -362,17 +375,6 @@ def _cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
     if any(p.fatal for p in run.problems):
         return EXIT_FATAL
     return EXIT_FINDINGS if counts["failed"] or run.problems else EXIT_OK
-
-
-def _counts(run: SyncRun) -> dict[str, int]:
-    counts = {"created": 0, "updated": 0, "unchanged": 0, "closed": 0, "failed": 0}
-    names = {"create": "created", "update": "updated", "unchanged": "unchanged", "close": "closed"}
-    for outcome in run.outcomes:
-        if not outcome.ok:
-            counts["failed"] += 1
-        elif outcome.action.op in names:
-            counts[names[outcome.action.op]] += 1
-    return counts
 
 
 def _action_json(outcome: Outcome) -> dict[str, Any]:
@@ -500,6 +502,25 @@ def _cmd_digest(args: argparse.Namespace, out: TextIO) -> int:
     if any(p.fatal for p in run.problems):
         return EXIT_FATAL
     return EXIT_FINDINGS if run.failed or run.problems else EXIT_OK
+
+
+def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    settings = _settings(args, required=True)
+    clock = lambda: _now(None)  # noqa: E731 - PMSYNC_NOW is honoured, for tests and rehearsals
+    try:
+        if args.once:
+            return scheduler.run_once(settings, clock)
+        return scheduler.run_forever(settings, clock)
+    except scheduler.Locked as exc:
+        print(f"pmsync: {exc}", file=sys.stderr)
+        return scheduler.EXIT_LOCKED
+
+
+def _cmd_health(args: argparse.Namespace, out: TextIO) -> int:
+    settings = _settings(args, required=True)
+    ok, message = scheduler.health(settings, datetime.now(UTC))
+    out.write(message + "\n")
+    return EXIT_OK if ok else EXIT_FINDINGS
 
 
 def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:

@@ -20,11 +20,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import structlog
 
 from connectors.base import DocumentSource, Tracker
 from rules.followup import FollowupContext, overdue, stalled
+from syncer.errors import STOPPING, Interrupted
 from syncer.followup import context_of
 from syncer.logs import REDACTOR
 from syncer.model import IssueSnapshot, Postmortem
@@ -554,7 +556,9 @@ def digest(
     sources: Sequence[DocumentSource] | None = None,
 ) -> DigestRun:
     """Build every recipient's digest and (unless dry) send it to each channel not yet served
-    this period. A failed channel is reported and retried on the next run."""
+    this period. A failed channel is reported and retried on the next run. Periods (weeks,
+    days) are those of `[schedule] timezone`."""
+    now = now.astimezone(ZoneInfo(settings.schedule.timezone))
     directory = load_directory(settings)
     reading = read_configured(settings, sources)
     run = DigestRun(problems=list(reading.problems), dry_run=dry_run)
@@ -593,6 +597,9 @@ def digest(
                 continue
             if dry_run:
                 run.deliveries.append(Delivery(recipient.name, name, "would send"))
+                continue
+            if STOPPING.is_set():
+                run.deliveries.append(Delivery(recipient.name, name, "failed", str(Interrupted())))
                 continue
             error = deliver(built, url, settings.path(Path(".")))
             if error is None:

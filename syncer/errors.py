@@ -6,6 +6,12 @@ Connector code translates library exceptions into these at its boundary; nothing
 
 from __future__ import annotations
 
+import threading
+
+# Set when pmsync is asked to stop (SIGTERM, SIGINT): writers check it between writes, so the
+# write under way finishes and nothing is left half-done; the rest waits for the next run.
+STOPPING = threading.Event()
+
 
 class PmsyncError(Exception):
     """Root of every error pmsync raises on purpose."""
@@ -50,3 +56,10 @@ class DocumentError(SkippableError):
 class UncertainError(RetriableError):
     """A write may or may not have taken effect (a timeout, a dropped connection, a 5xx):
     look before repeating it."""
+
+
+class Interrupted(SkippableError):
+    """Not attempted: pmsync is stopping. The next run does it."""
+
+    def __init__(self) -> None:
+        super().__init__("not attempted: pmsync is stopping")

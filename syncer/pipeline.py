@@ -76,6 +76,16 @@ class SyncRun:
     def failed(self) -> int:
         return sum(1 for o in self.outcomes if not o.ok)
 
+    def counts(self) -> dict[str, int]:
+        counts = {"created": 0, "updated": 0, "unchanged": 0, "closed": 0, "failed": 0}
+        names = {"create": "created", "update": "updated", "unchanged": "unchanged"}
+        for outcome in self.outcomes:
+            if not outcome.ok:
+                counts["failed"] += 1
+            elif outcome.action.op in names or outcome.action.op == "close":
+                counts[names.get(outcome.action.op, "closed")] += 1
+        return counts
+
 
 def read_configured(
     settings: Settings,

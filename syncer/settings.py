@@ -11,6 +11,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -225,13 +226,25 @@ class DigestSettings(_Section):
 
 
 class ScheduleSettings(_Section):
-    sync_every_minutes: Annotated[int, Field(ge=1)] = 15
-    check_every_minutes: Annotated[int, Field(ge=1)] = 60
+    # Minutes, fractions allowed (0.5 is every 30 seconds).
+    sync_every_minutes: Annotated[float, Field(gt=0)] = 15
+    check_every_minutes: Annotated[float, Field(gt=0)] = 60
     digest_weekday: Literal[
         "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
     ] = "monday"
     digest_time: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "09:00"
     timezone: str = "UTC"
+    # `pmsync health` calls the loop dead when its heartbeat is older than this.
+    heartbeat_max_age_seconds: Annotated[int, Field(ge=10)] = 300
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name: Europe/Berlin)") from None
+        return value
 
 
 def _default_trackers() -> dict[str, TrackerSettings]:

@@ -38,7 +38,15 @@ from connectors.trackers.retry import (
     no_answer_is_uncertain,
     with_retries,
 )
-from syncer.errors import FatalError, PmsyncError, RetriableError, SkippableError, UncertainError
+from syncer.errors import (
+    STOPPING,
+    FatalError,
+    Interrupted,
+    PmsyncError,
+    RetriableError,
+    SkippableError,
+    UncertainError,
+)
 from syncer.identity import parse_marker, render_marker
 from syncer.model import Activity, IssueDraft, IssueSnapshot, TrackerRef
 
@@ -174,6 +182,9 @@ class JiraTracker:
         size = BULK_SIZE if self.options.bulk else 1
         for start in range(0, len(drafts), size):
             batch = list(drafts[start : start + size])
+            if STOPPING.is_set():
+                results.extend(Interrupted() for _ in batch)
+                continue
             results.extend(self._create_batch(batch))
         return results
 

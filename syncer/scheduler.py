@@ -1,0 +1,230 @@
+"""`pmsync run`: the whole loop (sync, check, digest) on the `[schedule]` cadence, or once.
+
+- One run at a time: an exclusive `flock` on `<state_dir>/pmsync.lock`. The kernel drops it
+  when the holder dies, however it dies, so a killed run never blocks the next. It needs the
+  state directory on a disk every runner shares (a local volume; NFS locks are not to be trusted).
+- Each job is guarded: an exception is logged with its run id and the loop goes on; jobs run one
+  after another in the loop's thread, so a job still running is never started again.
+- SIGTERM and SIGINT set `STOPPING`: the write under way finishes, the rest is left for the
+  next run (writers check it between writes), and the process exits 0.
+- The loop beats a heartbeat file that `pmsync health` reads.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import schedule
+import structlog
+
+from syncer.check import check
+from syncer.digest import digest
+from syncer.errors import STOPPING, PmsyncError
+from syncer.pipeline import sync
+from syncer.settings import Settings
+
+log = structlog.get_logger("pmsync.run")
+
+EXIT_OK, EXIT_FAILURES, EXIT_FATAL, EXIT_LOCKED = 0, 1, 3, 4
+LOCK_FILE = "pmsync.lock"
+HEARTBEAT_FILE = "heartbeat.json"
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+Clock = Callable[[], datetime]
+Job = Callable[[Settings, datetime], tuple[int, dict[str, Any]]]
+
+
+class Locked(PmsyncError):
+    """Another pmsync run holds the lock."""
+
+
+@contextmanager
+def run_lock(settings: Settings) -> Iterator[Path]:
+    """Hold `<state_dir>/pmsync.lock` for the block, or raise `Locked` naming the holder."""
+    folder = settings.path(settings.state_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LOCK_FILE
+    handle = path.open("a+", encoding="utf-8")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise Locked(f"another pmsync run is active ({holder}); lock: {path}") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since {datetime.now(UTC).isoformat(timespec='seconds')}")
+        handle.flush()
+        yield path
+    finally:
+        handle.close()  # closing drops the lock
+
+
+def beat(settings: Settings, now: datetime, **state: Any) -> None:
+    """Write the heartbeat (atomically: health never reads half a file)."""
+    path = settings.path(settings.state_dir) / HEARTBEAT_FILE
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps({"at": now.isoformat(), "pid": os.getpid(), **state}))
+    temporary.replace(path)
+
+
+def health(settings: Settings, now: datetime) -> tuple[bool, str]:
+    """Whether the loop beat within `heartbeat_max_age_seconds`, and why not."""
+    path = settings.path(settings.state_dir) / HEARTBEAT_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        at = datetime.fromisoformat(data["at"])
+    except FileNotFoundError:
+        return False, f"no heartbeat at {path}: the loop has not started"
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return False, f"unreadable heartbeat {path}: {exc}"
+    age = (now - at).total_seconds()
+    limit = settings.schedule.heartbeat_max_age_seconds
+    if age > limit:
+        return False, f"last heartbeat {age:.0f} s ago (limit {limit} s): the loop is stuck or gone"
+    return True, f"healthy: last heartbeat {age:.0f} s ago"
+
+
+def digest_due(settings: Settings, now: datetime) -> bool:
+    """Whether this period's digest time has come, in `[schedule] timezone`. The digest itself
+    sends once per recipient, channel and period, so asking every hour sends one per period."""
+    plan = settings.schedule
+    local = now.astimezone(ZoneInfo(plan.timezone))
+    hour, minute = (int(part) for part in plan.digest_time.split(":"))
+    past_time = (local.hour, local.minute) >= (hour, minute)
+    if settings.digest.period == "day":
+        return past_time
+    weekday = _WEEKDAYS.index(plan.digest_weekday)
+    return local.weekday() > weekday or (local.weekday() == weekday and past_time)
+
+
+# --- the jobs ---------------------------------------------------------------------------------
+
+
+def _code(problems: list[Any], failed: int) -> int:
+    if any(p.fatal for p in problems):
+        return EXIT_FATAL
+    return EXIT_FAILURES if failed or problems else EXIT_OK
+
+
+def sync_job(settings: Settings, now: datetime) -> tuple[int, dict[str, Any]]:
+    run = sync(settings, dry_run=False)
+    counts = run.counts()
+    return _code(run.problems, counts["failed"]), counts
+
+
+def check_job(settings: Settings, now: datetime) -> tuple[int, dict[str, Any]]:
+    run = check(settings, now=now, dry_run=False)
+    counts = run.counts()
+    return _code(run.problems, counts["failed"] + counts["not_checked"]), counts
+
+
+def digest_job(settings: Settings, now: datetime) -> tuple[int, dict[str, Any]]:
+    if not digest_due(settings, now):
+        return EXIT_OK, {"due": False}
+    run = digest(settings, now=now, dry_run=False)
+    sent = sum(1 for d in run.deliveries if d.status == "sent")
+    return _code(run.problems, run.failed), {"due": True, "sent": sent, "failed": run.failed}
+
+
+JOBS: Mapping[str, Job] = {"sync": sync_job, "check": check_job, "digest": digest_job}
+
+
+@dataclass(slots=True)
+class Guarded:
+    """One job, guarded: a crash is logged and becomes exit code 3, never a stopped loop."""
+
+    name: str
+    job: Job
+    settings: Settings
+    clock: Clock
+    last_code: int = EXIT_OK
+
+    def __call__(self) -> None:
+        if STOPPING.is_set():
+            return
+        run_id = uuid.uuid4().hex[:12]
+        started = time.monotonic()
+        with structlog.contextvars.bound_contextvars(run_id=run_id, job=self.name):
+            try:
+                code, counts = self.job(self.settings, self.clock())
+            except Exception as exc:
+                log.exception("job_crashed", error=f"{type(exc).__name__}: {exc}")
+                code, counts = EXIT_FATAL, {}
+            self.last_code = code
+            log.info(
+                "run_finished",
+                code=code,
+                seconds=round(time.monotonic() - started, 3),
+                stopped=STOPPING.is_set(),
+                **counts,
+            )
+
+
+def run_once(settings: Settings, clock: Clock, jobs: Mapping[str, Job] = JOBS) -> int:
+    """Sync, check, then the digest if due: for cron and Kubernetes CronJobs."""
+    with run_lock(settings):
+        _on_signals()
+        STOPPING.clear()
+        worst = EXIT_OK
+        for name, job in jobs.items():
+            if STOPPING.is_set():
+                break
+            guarded = Guarded(name, job, settings, clock)
+            guarded()
+            worst = max(worst, guarded.last_code)
+        beat(settings, clock(), mode="once")
+        return EXIT_OK if STOPPING.is_set() else worst
+
+
+def run_forever(
+    settings: Settings,
+    clock: Clock,
+    jobs: Mapping[str, Job] = JOBS,
+    tick: float = 1.0,
+) -> int:
+    """The daemon: every job at once, then on its cadence, until SIGTERM or SIGINT."""
+    plan = settings.schedule
+    every = {
+        "sync": plan.sync_every_minutes * 60,
+        "check": plan.check_every_minutes * 60,
+        "digest": 60.0,  # asks each minute whether the digest is due
+    }
+    with run_lock(settings):
+        _on_signals()
+        STOPPING.clear()
+        scheduler = schedule.Scheduler()
+        for name, job in jobs.items():
+            seconds = max(1, round(every.get(name, 60.0)))
+            scheduler.every(seconds).seconds.do(Guarded(name, job, settings, clock))
+        log.info("loop_started", **{f"{n}_every_seconds": round(s) for n, s in every.items()})
+        scheduler.run_all()
+        while not STOPPING.is_set():
+            beat(settings, clock(), mode="loop")
+            scheduler.run_pending()
+            STOPPING.wait(tick)
+        log.info("loop_stopped")
+    return EXIT_OK
+
+
+def _on_signals() -> None:
+    def stop(signum: int, frame: FrameType | None) -> None:
+        log.info("stopping", signal=signal.Signals(signum).name)
+        STOPPING.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)

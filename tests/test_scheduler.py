@@ -1,0 +1,268 @@
+"""`pmsync run`: the loop on a seconds-scale schedule in a subprocess against the fake GitHub
+server, guarded jobs, the single-instance lock, SIGTERM, the heartbeat, digests once a period."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from syncer.errors import STOPPING
+from syncer.scheduler import (
+    EXIT_LOCKED,
+    HEARTBEAT_FILE,
+    Locked,
+    digest_due,
+    digest_job,
+    health,
+    run_forever,
+    run_lock,
+    run_once,
+)
+from syncer.settings import Settings, load_settings
+from tests.fakes.github import FakeGitHub, Fault
+
+ITEMS = 12
+DOC = (
+    "---\nid: PM-1\ntitle: Outage\ndate: 2026-03-02\nteam: payments\n---\n# Outage\n\n## Action items\n\n"
+    + "".join(
+        f"- [ ] Add alert number {n} on the checkout pool (Owner: Dana Kim, Due: 2026-09-{n:02d})\n"
+        for n in range(1, ITEMS + 1)
+    )
+)
+PEOPLE = '[[people]]\nname = "Dana Kim"\ngithub = "dana"\n'
+
+
+def _config(tmp_path: Path, extra: str = "", tracker: str = "") -> Settings:
+    (tmp_path / "docs").mkdir(exist_ok=True)
+    (tmp_path / "docs" / "pm-1.md").write_text(DOC)
+    (tmp_path / "people.toml").write_text(PEOPLE)
+    tracker = tracker or '[trackers.local]\nkind = "local"\n[routing]\ndefault = "local"\n'
+    (tmp_path / "config.toml").write_text(
+        'people_file = "people.toml"\n[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n'
+        + tracker
+        + extra
+    )
+    return load_settings(tmp_path / "config.toml")
+
+
+def _github(fake: FakeGitHub) -> str:
+    return (
+        f'[trackers.gh]\nkind = "github"\nrepo = "acme/incidents"\nbase_url = "{fake.url}"\n'
+        "write_interval_seconds = 0\nretry_backoff_seconds = 0.01\n"
+        '[routing]\ndefault = "gh"\n'
+    )
+
+
+def _pmsync(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "syncer", "--config", str(tmp_path / "config.toml"), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "GITHUB_TOKEN": "ghp_" + "t" * 36, **(env or {})},
+    )
+
+
+def _events(stderr: str) -> list[dict[str, Any]]:
+    found = []
+    for line in stderr.splitlines():
+        if line.startswith("{"):
+            found.append(json.loads(line))
+    return found
+
+
+def _items(fake: FakeGitHub) -> int:
+    """Action-item issues (the check also opens a follow-up review issue per post-mortem)."""
+    return sum(1 for i in fake.issues.values() if not i["title"].startswith("Follow-up review"))
+
+
+def _unique_titles(fake: FakeGitHub) -> bool:
+    titles = [issue["title"] for issue in fake.issues.values()]
+    return len(titles) == len(set(titles))
+
+
+def test_the_daemon_runs_on_time_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    fake = FakeGitHub(collaborators={"dana"})
+    with fake.running():
+        _config(
+            tmp_path,
+            "[schedule]\nsync_every_minutes = 0.02\ncheck_every_minutes = 0.05\n",
+            _github(fake),
+        )
+        daemon = _pmsync(tmp_path, "run")
+        time.sleep(4.5)
+        # Slow every write down, let a fresh sync start, then stop it halfway.
+        fake.faults.append(Fault("POST", r"/issues$", kind="slow", delay=0.5, times=99))
+        (tmp_path / "docs" / "pm-2.md").write_text(
+            DOC.replace("PM-1", "PM-2").replace("Outage", "Second outage").replace("alert", "probe")
+        )
+        deadline = time.monotonic() + 10
+        while _items(fake) < ITEMS + 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stopped_at = time.monotonic()
+        daemon.send_signal(signal.SIGTERM)
+        _, err = daemon.communicate(timeout=10)
+        took = time.monotonic() - stopped_at
+        written = _items(fake)
+
+    events = _events(err)
+    syncs = [e for e in events if e["event"] == "run_finished" and e["job"] == "sync"]
+    checks = [e for e in events if e["event"] == "run_finished" and e["job"] == "check"]
+    assert daemon.returncode == 0
+    assert took < 5
+    # every second or so a sync, every three seconds a check, each with its own run id
+    assert len(syncs) >= 4
+    assert 2 <= len(checks) <= len(syncs)
+    assert len({e["run_id"] for e in syncs + checks}) == len(syncs) + len(checks)
+    assert syncs[0]["created"] == ITEMS
+    assert syncs[1]["created"] == 0
+    assert syncs[-1]["stopped"] is True
+    assert syncs[-1]["failed"] > 0
+    assert ITEMS < written < 2 * ITEMS
+    assert _unique_titles(fake)
+    assert any(e["event"] == "loop_stopped" for e in events)
+
+    # The next run files the rest, once.
+    with fake.running():
+        _config(tmp_path, "", _github(fake))
+        once = _pmsync(tmp_path, "run", "--once")
+        _, err = once.communicate(timeout=60)
+    assert once.returncode == 0, err
+    assert _items(fake) == 2 * ITEMS
+    assert _unique_titles(fake)
+
+
+def test_two_runs_at_once_do_one_runs_writes(tmp_path: Path) -> None:
+    fake = FakeGitHub(collaborators={"dana"})
+    with fake.running():
+        _config(tmp_path, "", _github(fake))
+        fake.faults.append(Fault("POST", r"/issues$", kind="slow", delay=0.05, times=99))
+        first, second = _pmsync(tmp_path, "run", "--once"), _pmsync(tmp_path, "run", "--once")
+        results = [p.communicate(timeout=60) for p in (first, second)]
+        writes = fake.writes()
+    codes = sorted([first.returncode, second.returncode])
+    assert codes == [0, EXIT_LOCKED]
+    loser = results[[first.returncode, second.returncode].index(EXIT_LOCKED)][1]
+    assert "another pmsync run is active (pid" in loser
+    assert _items(fake) == ITEMS
+    assert _unique_titles(fake)
+    assert writes >= ITEMS
+
+
+def test_a_killed_run_does_not_leave_the_lock_behind(tmp_path: Path) -> None:
+    settings = _config(tmp_path)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from pathlib import Path\n"
+            "from syncer.settings import load_settings\n"
+            "from syncer.scheduler import run_lock\n"
+            "with run_lock(load_settings(Path(sys.argv[1]))):\n"
+            "    print('held', flush=True)\n"
+            "    time.sleep(60)\n",
+            str(tmp_path / "config.toml"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(Locked, match=f"pid {holder.pid}"), run_lock(settings):
+        pass
+    holder.kill()
+    holder.wait()
+    with run_lock(settings) as path:
+        assert path.read_text().startswith(f"pid {os.getpid()}")
+
+
+def test_a_job_that_raises_does_not_stop_the_next(tmp_path: Path) -> None:
+    settings = _config(
+        tmp_path, "[schedule]\nsync_every_minutes = 0.02\ncheck_every_minutes = 0.02\n"
+    )
+    ran: list[str] = []
+
+    def boom(settings: Settings, now: datetime) -> tuple[int, dict[str, Any]]:
+        ran.append("boom")
+        raise RuntimeError("tracker exploded")
+
+    def fine(settings: Settings, now: datetime) -> tuple[int, dict[str, Any]]:
+        ran.append("fine")
+        return 0, {"done": 1}
+
+    threading.Timer(3.5, STOPPING.set).start()
+    code = run_forever(
+        settings, lambda: datetime.now(UTC), jobs={"sync": boom, "check": fine}, tick=0.1
+    )
+    assert code == 0
+    assert ran.count("boom") >= 2
+    assert ran.count("fine") >= 2
+    assert ran.index("fine") > ran.index("boom")
+    assert run_once(settings, lambda: datetime.now(UTC), jobs={"sync": boom, "check": fine}) == 3
+    assert ran[-2:] == ["boom", "fine"]
+
+
+def test_health_follows_the_heartbeat(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from syncer.cli import main
+
+    settings = _config(tmp_path, "[schedule]\nheartbeat_max_age_seconds = 60\n")
+    now = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    assert health(settings, now)[0] is False  # never started
+    run_once(settings, lambda: now, jobs={})
+    assert health(settings, now + timedelta(seconds=30)) == (
+        True,
+        "healthy: last heartbeat 30 s ago",
+    )
+    ok, why = health(settings, now + timedelta(seconds=61))
+    assert not ok
+    assert "the loop is stuck or gone" in why
+    assert main(["--config", str(tmp_path / "config.toml"), "health"]) == 1  # beat in 2026-03
+    heartbeat = settings.path(settings.state_dir) / HEARTBEAT_FILE
+    heartbeat.write_text(json.dumps({"at": datetime.now(UTC).isoformat()}))
+    assert main(["--config", str(tmp_path / "config.toml"), "health"]) == 0
+    assert "healthy" in capsys.readouterr().out
+
+
+def test_hourly_once_runs_send_one_digest_a_week(tmp_path: Path) -> None:
+    settings = _config(
+        tmp_path,
+        '[schedule]\ndigest_weekday = "tuesday"\ndigest_time = "09:30"\n'
+        'timezone = "America/New_York"\n[digest.lists.lead]\nchannels = ["file://out"]\n',
+    )
+    start = datetime(2026, 3, 2, 12, tzinfo=UTC)  # a Monday morning in New York
+    sent: list[str] = []
+    for hour in range(24 * 13):
+        now = start + timedelta(hours=hour)
+        before = set((tmp_path / "out").glob("*.txt")) if (tmp_path / "out").exists() else set()
+        run_once(settings, lambda now=now: now, jobs={"digest": digest_job})
+        after = set((tmp_path / "out").glob("*.txt")) if (tmp_path / "out").exists() else set()
+        sent += [f"{now:%a %H:%M} {p.name}" for p in after - before]
+    # 09:30 in New York is 14:30 UTC before DST starts (8 March 2026), 13:30 after
+    assert sent == ["Tue 15:00 lead-2026-W10.txt", "Tue 14:00 lead-2026-W11.txt"]
+
+
+def test_digest_due() -> None:
+    settings = Settings.model_validate(
+        {"schedule": {"digest_weekday": "monday", "digest_time": "09:00", "timezone": "Asia/Tokyo"}}
+    )
+    assert not digest_due(settings, datetime(2026, 3, 1, 23, 59, tzinfo=UTC))  # Mon 08:59 JST
+    assert digest_due(settings, datetime(2026, 3, 2, 0, 0, tzinfo=UTC))  # Mon 09:00 JST
+    assert digest_due(settings, datetime(2026, 3, 5, 0, 0, tzinfo=UTC))  # later that week
+
+
+def test_an_unknown_time_zone_is_a_config_error(tmp_path: Path) -> None:
+    from syncer.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"schedule\.timezone"):
+        _config(tmp_path, '[schedule]\ntimezone = "Mars/Olympus"\n')
