@@ -28,6 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check syncer connectors rules tests bench
 	$(BIN)/ruff format --check syncer connectors rules tests bench
 	$(BIN)/mypy --strict syncer connectors rules
+	$(BIN)/hadolint Dockerfile
 
 check: test lint
 

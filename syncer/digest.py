@@ -173,7 +173,7 @@ def recipients_of(settings: DigestSettings, directory: Directory) -> list[Recipi
             reports.setdefault(manager.key, set()).add(person.key)
     for key, people in sorted(reports.items()):
         manager = next(p for p in directory.people if p.key == key)
-        if settings.email_url is None or not manager.emails:
+        if not (settings.email_url and settings.email_url.get_secret_value()) or not manager.emails:
             log.info("manager_without_digest", manager=key, reason="no email_url or no e-mail")
             continue
         url = _with_query(settings.email_url.get_secret_value(), to=manager.emails[0])
