@@ -6,7 +6,7 @@ from these: anything with the right methods fits, test fakes included.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -82,6 +82,22 @@ class Tracker(Protocol):
         """When someone other than pmsync last commented on or changed the issue, and the
         nudges pmsync left there; read only for the issues that need it (it costs requests)."""
         ...
+
+
+# Observers of every tracker API request (the metrics): tracker name, HTTP verb, whether it
+# succeeded, and the response headers (lower-case names; empty when no response came).
+RequestObserver = Callable[[str, str, bool, Mapping[str, str]], None]
+_OBSERVERS: list[RequestObserver] = []
+
+
+def observe_requests(observer: RequestObserver) -> None:
+    _OBSERVERS.append(observer)
+
+
+def report_request(tracker: str, verb: str, ok: bool, headers: Mapping[str, str]) -> None:
+    lowered = {str(k).lower(): str(v) for k, v in headers.items()}
+    for observer in _OBSERVERS:
+        observer(tracker, verb, ok, lowered)
 
 
 def create_each(

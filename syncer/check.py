@@ -23,6 +23,7 @@ from syncer.followup import (
     plan_follow_up,
     plan_reviews,
 )
+from syncer.metrics import record_items
 from syncer.model import ActionItem, Activity, Finding, IssueSnapshot, Postmortem, TrackerRef
 from syncer.people import load_directory
 from syncer.pipeline import Problem, build_trackers, read_configured, read_snapshots, route_for
@@ -118,6 +119,7 @@ def check(
         routed = [pm for pm in reading.postmortems if route_for(pm, settings.routing) == name]
         # Reviews show the issues as they will be once this run's flags are set.
         flagged = _after(snapshots, actions)
+        record_items(name, flagged)
         actions += plan_reviews(
             name, tracker.kind, routed, flagged, directory, settings.followup, now
         )

@@ -33,6 +33,7 @@ import structlog
 from syncer.check import check
 from syncer.digest import digest
 from syncer.errors import STOPPING, PmsyncError
+from syncer.metrics import record_job, serve
 from syncer.pipeline import sync
 from syncer.settings import Settings
 
@@ -166,6 +167,7 @@ class Guarded:
                 log.exception("job_crashed", error=f"{type(exc).__name__}: {exc}")
                 code, counts = EXIT_FATAL, {}
             self.last_code = code
+            record_job(self.name, time.monotonic() - started, code)
             log.info(
                 "run_finished",
                 code=code,
@@ -177,9 +179,7 @@ class Guarded:
 
 def run_once(settings: Settings, clock: Clock, jobs: Mapping[str, Job] = JOBS) -> int:
     """Sync, check, then the digest if due: for cron and Kubernetes CronJobs."""
-    with run_lock(settings):
-        _on_signals()
-        STOPPING.clear()
+    with run_lock(settings), _stoppable():
         worst = EXIT_OK
         for name, job in jobs.items():
             if STOPPING.is_set():
@@ -204,9 +204,10 @@ def run_forever(
         "check": plan.check_every_minutes * 60,
         "digest": 60.0,  # asks each minute whether the digest is due
     }
-    with run_lock(settings):
-        _on_signals()
-        STOPPING.clear()
+    with run_lock(settings), _stoppable():
+        if settings.metrics.port is not None:
+            serve(settings.metrics.host, settings.metrics.port)
+            log.info("metrics_serving", host=settings.metrics.host, port=settings.metrics.port)
         scheduler = schedule.Scheduler()
         for name, job in jobs.items():
             seconds = max(1, round(every.get(name, 60.0)))
@@ -219,6 +220,17 @@ def run_forever(
             STOPPING.wait(tick)
         log.info("loop_stopped")
     return EXIT_OK
+
+
+@contextmanager
+def _stoppable() -> Iterator[None]:
+    """SIGTERM and SIGINT set `STOPPING` for the block; it is clear before and after."""
+    STOPPING.clear()
+    _on_signals()
+    try:
+        yield
+    finally:
+        STOPPING.clear()
 
 
 def _on_signals() -> None:

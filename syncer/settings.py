@@ -247,6 +247,13 @@ class ScheduleSettings(_Section):
         return value
 
 
+class MetricsSettings(_Section):
+    """Prometheus metrics of `pmsync run` at http://<host>:<port>/metrics; no port, no metrics."""
+
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    host: str = "0.0.0.0"
+
+
 def _default_trackers() -> dict[str, TrackerSettings]:
     return {"local": LocalTrackerSettings(kind="local")}
 
@@ -270,6 +277,7 @@ class Settings(BaseSettings):
     followup: FollowupSettings = Field(default_factory=FollowupSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
     _origin: str = PrivateAttr(default="")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -44,6 +44,16 @@ default = "local"
 def _quiet_logs() -> None:
     logs.configure("warning", json=True)
     structlog.contextvars.clear_contextvars()
+
+
+@pytest.fixture(autouse=True)
+def _not_stopping() -> Iterator[None]:
+    """A test that stops a loop never leaves the stop flag set for the next test."""
+    from syncer.errors import STOPPING
+
+    STOPPING.clear()
+    yield
+    STOPPING.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -266,3 +267,52 @@ def test_an_unknown_time_zone_is_a_config_error(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match=r"schedule\.timezone"):
         _config(tmp_path, '[schedule]\ntimezone = "Mars/Olympus"\n')
+
+
+def test_metrics_while_the_loop_runs(tmp_path: Path) -> None:
+    import urllib.request
+
+    from syncer.scheduler import check_job, sync_job
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    fake = FakeGitHub(collaborators={"dana"})
+    scraped: list[str] = []
+    with fake.running():
+        tracker = _github(fake).replace("trackers.gh]", "trackers.metrics-gh]")
+        tracker = tracker.replace('default = "gh"', 'default = "metrics-gh"')
+        settings = _config(
+            tmp_path,
+            f'[metrics]\nport = {port}\nhost = "127.0.0.1"\n',
+            tracker,
+        )
+        os.environ["GITHUB_TOKEN"] = "ghp_" + "t" * 36
+
+        threading.Timer(2.5, STOPPING.set).start()
+        try:
+            run_forever(
+                settings, lambda: datetime.now(UTC), {"sync": sync_job, "check": check_job}, 0.1
+            )
+        finally:
+            del os.environ["GITHUB_TOKEN"]
+        # The endpoint outlives the loop (a daemon thread), so the figures can be read at rest.
+        url = f"http://127.0.0.1:{port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            scraped.append(answer.read().decode())
+        requests = len(fake.requests)
+    [text] = scraped
+    values = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if (line.startswith("pmsync_") and 'tracker="metrics-gh"' in line)
+        or line.startswith("pmsync_job")
+    }
+    assert values['pmsync_items{state="open",tracker="metrics-gh"}'] == ITEMS
+    assert values['pmsync_items{state="closed",tracker="metrics-gh"}'] == 0
+    assert values['pmsync_rate_limit_remaining{tracker="metrics-gh"}'] == fake.rate_remaining
+    assert values['pmsync_api_requests_total{outcome="ok",tracker="metrics-gh",verb="POST"}'] > 0
+    made = sum(v for k, v in values.items() if k.startswith("pmsync_api_requests_total{"))
+    assert made == requests
+    assert values['pmsync_job_runs_total{code="0",job="sync"}'] >= 1
+    assert values['pmsync_job_duration_seconds_count{job="check"}'] >= 1

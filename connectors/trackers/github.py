@@ -22,7 +22,7 @@ from urllib.parse import quote
 import structlog
 from github import Auth, Github, GithubException, GithubIntegration
 
-from connectors.base import CloseReason, activity_of, create_each
+from connectors.base import CloseReason, activity_of, create_each, report_request
 from connectors.trackers.retry import (
     WaitBudget,
     WriteThrottle,
@@ -255,9 +255,15 @@ class GithubTracker:
             if write:
                 self._throttle.wait()
             with _translated(f"{verb} {path}"):
-                return self._github.requester.requestJsonAndCheck(
-                    verb, path, parameters=params, input=body
-                )
+                try:
+                    answer = self._github.requester.requestJsonAndCheck(
+                        verb, path, parameters=params, input=body
+                    )
+                except Exception as exc:
+                    report_request(self.name, verb, False, getattr(exc, "headers", None) or {})
+                    raise
+                report_request(self.name, verb, True, answer[0])
+                return answer
 
         headers, data = with_retries(
             once, attempts=self.options.attempts, repeat=repeat, budget=self._budget

@@ -30,7 +30,7 @@ import requests
 import structlog
 from jira import JIRA, JIRAError
 
-from connectors.base import CloseReason, activity_of
+from connectors.base import CloseReason, activity_of, report_request
 from connectors.trackers.jira_format import adf_text, to_adf, to_wiki
 from connectors.trackers.retry import (
     WaitBudget,
@@ -591,9 +591,15 @@ class JiraTracker:
                 self._throttle.wait()
             with _translated(f"{verb} {path}"):
                 body_text = json.dumps(body) if body is not None else None
-                response: requests.Response = self._client._session.request(
-                    verb, url, params=params, data=body_text
-                )
+                try:
+                    response: requests.Response = self._client._session.request(
+                        verb, url, params=params, data=body_text
+                    )
+                except Exception as exc:
+                    answer = getattr(exc, "response", None)
+                    report_request(self.name, verb, False, getattr(answer, "headers", None) or {})
+                    raise
+                report_request(self.name, verb, response.ok, response.headers)
                 return response
 
         response = with_retries(
