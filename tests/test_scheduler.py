@@ -101,7 +101,13 @@ def test_the_daemon_runs_on_time_and_stops_cleanly_on_sigterm(tmp_path: Path) ->
             _github(fake),
         )
         daemon = _pmsync(tmp_path, "run")
-        time.sleep(4.5)
+        time.sleep(2)
+        # Take the people file away: the jobs raise (a config error) until it is back.
+        people = tmp_path / "people.toml"
+        people.rename(tmp_path / "people.away")
+        time.sleep(2.5)
+        (tmp_path / "people.away").rename(people)
+        time.sleep(2.5)
         # Slow every write down, let a fresh sync start, then stop it halfway.
         fake.faults.append(Fault("POST", r"/issues$", kind="slow", delay=0.5, times=99))
         (tmp_path / "docs" / "pm-2.md").write_text(
@@ -122,11 +128,20 @@ def test_the_daemon_runs_on_time_and_stops_cleanly_on_sigterm(tmp_path: Path) ->
     assert daemon.returncode == 0
     assert took < 5
     # every second or so a sync, every three seconds a check, each with its own run id
-    assert len(syncs) >= 4
+    assert len(syncs) >= 6
+    crashed = [e for e in events if e["event"] == "job_crashed"]
+    assert crashed
+    assert "people_file: cannot read" in crashed[0]["error"]
+    assert crashed[0]["run_id"] in {e["run_id"] for e in syncs + checks}
+    assert all(
+        e["code"] == 3 for e in syncs + checks if e["run_id"] in {c["run_id"] for c in crashed}
+    )
+    after = [e for e in syncs if e["timestamp"] > crashed[-1]["timestamp"] and e["code"] != 3]
+    assert after
+    assert after[0]["code"] == 0
     assert 2 <= len(checks) <= len(syncs)
     assert len({e["run_id"] for e in syncs + checks}) == len(syncs) + len(checks)
-    assert syncs[0]["created"] == ITEMS
-    assert syncs[1]["created"] == 0
+    assert [e["created"] for e in syncs if e["code"] == 0][:2] == [ITEMS, 0]
     assert syncs[-1]["stopped"] is True
     assert syncs[-1]["failed"] > 0
     assert ITEMS < written < 2 * ITEMS
