@@ -179,7 +179,7 @@ def test_a_secondary_rate_limit_is_waited_out_as_told(
     project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     waits: list[float] = []
-    monkeypatch.setattr("connectors.trackers.github.time.sleep", waits.append)
+    monkeypatch.setattr("connectors.trackers.github.interruptible_sleep", waits.append)
     fake.faults.append(
         Fault(
             "POST",
@@ -202,7 +202,7 @@ def test_a_secondary_rate_limit_is_waited_out_as_told(
 def test_a_limit_past_the_wait_budget_stops_cleanly_and_the_next_run_finishes(
     project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch, status: int, message: str
 ) -> None:
-    monkeypatch.setattr("connectors.trackers.github.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("connectors.trackers.github.interruptible_sleep", lambda seconds: None)
     fake.faults.append(
         Fault(
             "POST",

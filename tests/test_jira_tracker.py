@@ -257,7 +257,7 @@ def test_a_429_is_waited_out_exactly(
     project: Path, fake: FakeJira, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     waits: list[float] = []
-    monkeypatch.setattr("connectors.trackers.jira.time.sleep", waits.append)
+    monkeypatch.setattr("connectors.trackers.jira.interruptible_sleep", waits.append)
     fake.faults.append(
         Fault(
             "POST",

@@ -331,3 +331,25 @@ def test_metrics_while_the_loop_runs(tmp_path: Path) -> None:
     assert made == requests
     assert values['pmsync_job_runs_total{code="0",job="sync"}'] >= 1
     assert values['pmsync_job_duration_seconds_count{job="check"}'] >= 1
+
+
+def test_sigterm_cuts_a_long_rate_limit_wait_short(tmp_path: Path) -> None:
+    fake = FakeGitHub(collaborators={"dana"})
+    with fake.running():
+        _config(tmp_path, "", _github(fake))
+        fake.faults.append(
+            Fault("POST", r"/issues$", status=429, headers={"retry-after": "120"}, times=99)
+        )
+        once = _pmsync(tmp_path, "run", "--once")
+        deadline = time.monotonic() + 20
+        while not fake.count()["POST issues"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # now waiting out the 120 s the server asked for
+        stopped_at = time.monotonic()
+        once.send_signal(signal.SIGTERM)
+        _, err = once.communicate(timeout=10)
+        took = time.monotonic() - stopped_at
+    assert once.returncode == 0
+    assert took < 5
+    assert '"event": "tracker_waiting"' in err
+    assert _items(fake) == 0

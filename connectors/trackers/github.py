@@ -26,6 +26,7 @@ from connectors.base import CloseReason, activity_of, create_each, report_reques
 from connectors.trackers.retry import (
     WaitBudget,
     WriteThrottle,
+    interruptible_sleep,
     no_answer_is_uncertain,
     with_retries,
 )
@@ -86,7 +87,7 @@ class GithubTracker:
     ) -> None:
         self.name = name
         self.options = options
-        self._sleep = sleep or (lambda seconds: time.sleep(seconds))
+        self._sleep = sleep or interruptible_sleep
         self._clock = clock or time.monotonic
         self._budget = WaitBudget(f"github {name}", options.max_wait, options.backoff, self._sleep)
         self._throttle = WriteThrottle(

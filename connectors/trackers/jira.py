@@ -35,6 +35,7 @@ from connectors.trackers.jira_format import adf_text, to_adf, to_wiki
 from connectors.trackers.retry import (
     WaitBudget,
     WriteThrottle,
+    interruptible_sleep,
     no_answer_is_uncertain,
     with_retries,
 )
@@ -125,7 +126,7 @@ class JiraTracker:
     ) -> None:
         self.name = name
         self.options = options
-        self._sleep = sleep or (lambda seconds: time.sleep(seconds))
+        self._sleep = sleep or interruptible_sleep
         self._budget = WaitBudget(f"jira {name}", options.max_wait, options.backoff, self._sleep)
         self._throttle = WriteThrottle(options.write_interval, 0, sleep=self._sleep)
         self._client = JIRA(

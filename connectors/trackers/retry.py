@@ -12,10 +12,15 @@ from typing import TypeVar
 import requests
 import structlog
 
-from syncer.errors import FatalError, PmsyncError, RetriableError, UncertainError
+from syncer.errors import STOPPING, FatalError, PmsyncError, RetriableError, UncertainError
 
 log = structlog.get_logger("pmsync.retry")
 T = TypeVar("T")
+
+
+def interruptible_sleep(seconds: float) -> None:
+    """`time.sleep` that a stop request (SIGTERM) cuts short."""
+    STOPPING.wait(seconds)
 
 
 class WriteThrottle:
@@ -66,6 +71,8 @@ class WaitBudget:
         return min(self.first_backoff * 2.0 ** (attempt - 1), 30.0)
 
     def pause(self, seconds: float, cause: PmsyncError) -> None:
+        if STOPPING.is_set():
+            raise FatalError(f"{self.tracker}: {cause}; not waiting: pmsync is stopping")
         if self.waited + seconds > self.max_wait:
             raise FatalError(
                 f"{self.tracker}: {cause}; waiting {seconds:.0f} s more would pass the "
@@ -76,6 +83,8 @@ class WaitBudget:
         )
         self.waited += seconds
         self._sleep(seconds)
+        if STOPPING.is_set():
+            raise FatalError(f"{self.tracker}: {cause}; stopped waiting: pmsync is stopping")
 
 
 def with_retries(call: Callable[[], T], *, attempts: int, repeat: bool, budget: WaitBudget) -> T:
