@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -154,22 +154,24 @@ class Guarded:
     settings: Settings
     clock: Clock
     last_code: int = EXIT_OK
+    last_counts: dict[str, Any] = field(default_factory=dict)
+    part_of_run: bool = False  # inside `run --once`: the run's id, and `job_finished`
 
     def __call__(self) -> None:
         if STOPPING.is_set():
             return
-        run_id = uuid.uuid4().hex[:12]
+        bound = {} if self.part_of_run else {"run_id": uuid.uuid4().hex[:12]}
         started = time.monotonic()
-        with structlog.contextvars.bound_contextvars(run_id=run_id, job=self.name):
+        with structlog.contextvars.bound_contextvars(**bound, job=self.name):
             try:
                 code, counts = self.job(self.settings, self.clock())
             except Exception as exc:
                 log.exception("job_crashed", error=f"{type(exc).__name__}: {exc}")
                 code, counts = EXIT_FATAL, {}
-            self.last_code = code
+            self.last_code, self.last_counts = code, counts
             record_job(self.name, time.monotonic() - started, code)
             log.info(
-                "run_finished",
+                "job_finished" if self.part_of_run else "run_finished",
                 code=code,
                 seconds=round(time.monotonic() - started, 3),
                 stopped=STOPPING.is_set(),
@@ -178,17 +180,34 @@ class Guarded:
 
 
 def run_once(settings: Settings, clock: Clock, jobs: Mapping[str, Job] = JOBS) -> int:
-    """Sync, check, then the digest if due: for cron and Kubernetes CronJobs."""
-    with run_lock(settings), _stoppable():
+    """Sync, check, then the digest if due: for cron and Kubernetes CronJobs. One run id for
+    the whole run; `run_finished` at the end carries every job's counts (`sync_created`, ...)."""
+    started = time.monotonic()
+    with (
+        structlog.contextvars.bound_contextvars(run_id=uuid.uuid4().hex[:12]),
+        run_lock(settings),
+        _stoppable(),
+    ):
         worst = EXIT_OK
+        totals: dict[str, Any] = {}
         for name, job in jobs.items():
             if STOPPING.is_set():
                 break
-            guarded = Guarded(name, job, settings, clock)
+            guarded = Guarded(name, job, settings, clock, part_of_run=True)
             guarded()
             worst = max(worst, guarded.last_code)
+            totals |= {f"{name}_{key}": value for key, value in guarded.last_counts.items()}
+            totals[f"{name}_code"] = guarded.last_code
         beat(settings, clock(), mode="once")
-        return EXIT_OK if STOPPING.is_set() else worst
+        code = EXIT_OK if STOPPING.is_set() else worst
+        log.info(
+            "run_finished",
+            code=code,
+            seconds=round(time.monotonic() - started, 3),
+            stopped=STOPPING.is_set(),
+            **totals,
+        )
+        return code
 
 
 def run_forever(

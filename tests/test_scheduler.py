@@ -154,6 +154,14 @@ def test_the_daemon_runs_on_time_and_stops_cleanly_on_sigterm(tmp_path: Path) ->
         once = _pmsync(tmp_path, "run", "--once")
         _, err = once.communicate(timeout=60)
     assert once.returncode == 0, err
+    once_events = _events(err)
+    [finished] = [e for e in once_events if e["event"] == "run_finished"]
+    assert finished["code"] == 0
+    assert finished["sync_created"] == ITEMS - (written - ITEMS)
+    assert finished["sync_failed"] == 0
+    assert "check_flagged" in finished
+    assert finished["digest_due"] is True
+    assert {e.get("run_id") for e in once_events if "job" in e} == {finished["run_id"]}
     assert _items(fake) == 2 * ITEMS
     assert _unique_titles(fake)
 
