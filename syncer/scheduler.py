@@ -42,6 +42,7 @@ log = structlog.get_logger("pmsync.run")
 EXIT_OK, EXIT_FAILURES, EXIT_FATAL, EXIT_LOCKED = 0, 1, 3, 4
 LOCK_FILE = "pmsync.lock"
 HEARTBEAT_FILE = "heartbeat.json"
+BEAT_EVERY = 10.0  # seconds between heartbeats while the loop idles
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 Clock = Callable[[], datetime]
@@ -233,8 +234,11 @@ def run_forever(
             scheduler.every(seconds).seconds.do(Guarded(name, job, settings, clock))
         log.info("loop_started", **{f"{n}_every_seconds": round(s) for n, s in every.items()})
         scheduler.run_all()
+        last_beat = float("-inf")
         while not STOPPING.is_set():
-            beat(settings, clock(), mode="loop")
+            if time.monotonic() - last_beat >= BEAT_EVERY:
+                beat(settings, clock(), mode="loop")
+                last_beat = time.monotonic()
             scheduler.run_pending()
             STOPPING.wait(tick)
         log.info("loop_stopped")

@@ -102,6 +102,9 @@ def test_the_daemon_runs_on_time_and_stops_cleanly_on_sigterm(tmp_path: Path) ->
         )
         daemon = _pmsync(tmp_path, "run")
         time.sleep(2)
+        probe = _pmsync(tmp_path, "health")
+        assert probe.communicate(timeout=30)[0].startswith("healthy")
+        assert probe.returncode == 0
         # Take the people file away: the jobs raise (a config error) until it is back.
         people = tmp_path / "people.toml"
         people.rename(tmp_path / "people.away")
