@@ -227,11 +227,16 @@ def build(
     today = now.date()
     soon = today + timedelta(days=settings.due_soon_days)
     sections: dict[str, list[Entry]] = {key: [] for key, _ in SECTIONS}
+    was_open = set(previous.get("open", ())) if previous else set()
+    last_sent = datetime.fromisoformat(previous["at"]) if previous and "at" in previous else None
     for entry in mine:
         snap = entry.snapshot
         if snap.state == "closed":
-            if previous is not None:
-                done = snap.item_key in set(previous.get("open", ()))
+            if previous is not None:  # open then, or opened since, and closed now
+                created = snap.created_at
+                done = snap.item_key in was_open or bool(
+                    last_sent and created and created > last_sent
+                )
             else:  # no history: what closed (last changed) since the period began
                 done = snap.updated_at is not None and snap.updated_at.date() >= start
             if done:
@@ -477,6 +482,7 @@ class DigestState:
         entry = periods.setdefault(digest.period, {"sent": []})
         entry["figures"] = digest.figures.as_dict()
         entry["open"] = list(digest.open_keys)
+        entry["at"] = digest.now.isoformat()
         if channel_id(url) not in entry["sent"]:
             entry["sent"].append(channel_id(url))
         for old in sorted(periods)[:-_KEEP_PERIODS]:

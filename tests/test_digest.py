@@ -212,15 +212,30 @@ def test_digests_arrive_by_email_with_every_stale_item_once_per_period(
     assert {d.status for d in again.deliveries} == {"skipped"}
     assert len(mailbox.messages) == 2
 
-    # Next week: Priya closed her item; the lead sees it completed and the trend.
+    # Next week: Priya closed her item, and an item added after the digest was done at once;
+    # the lead sees both completed, and the trend.
     _tracker(settings, "Priya N", NOW + timedelta(days=3)).close(refs["Load-test"], "completed")
+    doc = settings.path(settings.state_dir).parent / "docs" / "pm-7.md"
+    doc.write_text(DOC + "| Drain the pool before each deploy | Sam Rivera | 2026-03-25 |\n")
+    sync(
+        settings,
+        dry_run=False,
+        trackers={"local": _tracker(settings, "pmsync", NOW + timedelta(days=3))},
+    )
+    [added] = [
+        s for s in _tracker(settings, "pmsync", NOW).snapshot() if s.title.startswith("Drain")
+    ]
+    _tracker(settings, "Sam Rivera", NOW + timedelta(days=4)).close(added.ref, "completed")
     digest(settings, now=NOW + timedelta(days=7), dry_run=False)
     second = mailbox.to("lead@example.com")[-1]
     assert second["Subject"].startswith("Post-mortem actions, 2026-W13:")
     text = _plain(second)
-    assert refs["Load-test"].url in _section(_html(second), "Completed since the last digest")
+    completed = _section(_html(second), "Completed since the last digest")
+    assert refs["Load-test"].url in completed
+    assert added.ref.url in completed
+    assert "Completed since the last digest (2)" in completed
     assert "Open: 3 (-1 since last digest)" in text
-    assert "Completion rate: 25% (+25 pt since last digest)" in text
+    assert "Completion rate: 40% (+40 pt since last digest)" in text
     assert len(mailbox.messages) == 4
 
 
