@@ -232,6 +232,10 @@ def _document_json(pm: Postmortem) -> dict[str, Any]:
         "path": pm.ref.uri,
         "id": pm.id,
         "title": pm.title,
+        "source": pm.ref.source,
+        "link": pm.ref.link or None,
+        "updated_at": pm.ref.updated_at.isoformat() if pm.ref.updated_at else None,
+        "author": pm.ref.author or None,
         "template": pm.template,
         "items": [
             {

@@ -39,6 +39,7 @@ class DocumentRef:
     updated_at: datetime | None = None
     version: str = ""
     link: str = ""  # where a person reads it (a web page); empty when there is none
+    author: str = ""  # who last changed it, where the source knows (a Git commit's author)
 
     @property
     def display_link(self) -> str:

@@ -16,6 +16,10 @@ import structlog
 
 from connectors.base import DocumentSource, Tracker
 from connectors.extract import ExtractOptions, extract
+from connectors.sources.cache import CachedSource
+from connectors.sources.confluence import ConfluenceOptions, ConfluenceSource, confluence_cql
+from connectors.sources.github_repo import GithubRepoSource, RepoOptions
+from connectors.sources.google_drive import DriveOptions, GoogleDriveSource
 from connectors.sources.markdown_dir import MarkdownDirSource
 from connectors.trackers.github import GithubOptions, GithubTracker
 from connectors.trackers.jira import JiraOptions, JiraTracker
@@ -28,6 +32,9 @@ from syncer.model import Finding, IssueSnapshot, Postmortem, SyncPlan
 from syncer.people import Directory, load_directory
 from syncer.planner import Target, plan
 from syncer.settings import (
+    ConfluenceSourceSettings,
+    DriveSourceSettings,
+    GithubRepoSourceSettings,
     GithubTrackerSettings,
     JiraTrackerSettings,
     LocalTrackerSettings,
@@ -95,14 +102,26 @@ def read_configured(
     rule_ignore: Sequence[str] = (),
     context: RuleContext | None = None,
 ) -> Reading:
-    """`read_documents` on the configured sources (or `sources`), each with its own options."""
-    return read_documents(
-        sources if sources is not None else build_sources(settings),
+    """`read_documents` on the configured sources (or `sources`), each with its own options.
+
+    Remote sources keep their documents in `<state_dir>/sources/`, so that a document whose
+    version did not change is not fetched again."""
+    folder = settings.path(settings.state_dir) / "sources"
+    readers: list[DocumentSource] = []
+    for source in sources if sources is not None else build_sources(settings):
+        remote = getattr(source, "remote", False)
+        readers.append(CachedSource(source, folder) if remote else source)
+    reading = read_documents(
+        readers,
         options={n: ExtractOptions(day_first=c.day_first) for n, c in settings.sources.items()},
         rule_select=rule_select,
         rule_ignore=rule_ignore,
         context=context,
     )
+    for reader in readers:
+        if isinstance(reader, CachedSource):
+            reader.save()
+    return reading
 
 
 def read_snapshots(
@@ -138,6 +157,12 @@ def read_documents(
         for ref in refs:
             try:
                 postmortem = extract(source.fetch(ref), (options or {}).get(source.name))
+            except FatalError as exc:
+                # Credentials gone, budget spent: the rest of this source would fail alike.
+                message = f"{exc}; stopped reading this source, the next run reads the rest"
+                reading.problems.append(Problem(f"source {source.name}", message))
+                log.error("source_failed", source=source.name, document=ref.id, error=str(exc))
+                break
             except PmsyncError as exc:
                 reading.problems.append(Problem(ref.uri, str(exc)))
                 log.error("document_failed", source=source.name, document=ref.id, error=str(exc))
@@ -151,10 +176,75 @@ def read_documents(
 def build_sources(settings: Settings) -> list[DocumentSource]:
     sources: list[DocumentSource] = []
     for name, config in settings.sources.items():
-        globs = [config.glob] if isinstance(config.glob, str) else config.glob
-        root = settings.path(config.path)
-        sources.append(MarkdownDirSource(name, root, globs, config.exclude, config.link_base_url))
+        if isinstance(config, GithubRepoSourceSettings):
+            sources.append(GithubRepoSource(name, repo_options(name, config, settings)))
+        elif isinstance(config, ConfluenceSourceSettings):
+            sources.append(ConfluenceSource(name, confluence_options(name, config, settings)))
+        elif isinstance(config, DriveSourceSettings):
+            sources.append(GoogleDriveSource(name, drive_options(config, settings)))
+        else:
+            globs = [config.glob] if isinstance(config.glob, str) else config.glob
+            root = settings.path(config.path)
+            sources.append(
+                MarkdownDirSource(name, root, globs, config.exclude, config.link_base_url)
+            )
     return sources
+
+
+def repo_options(name: str, config: GithubRepoSourceSettings, settings: Settings) -> RepoOptions:
+    globs = [config.glob] if isinstance(config.glob, str) else config.glob
+    return RepoOptions(
+        auth=_github_auth_options(f"sources.{name}", config.repo, config, settings),
+        branch=config.branch,
+        path=config.path,
+        globs=tuple(globs),
+        exclude=tuple(config.exclude),
+    )
+
+
+def confluence_options(
+    name: str, config: ConfluenceSourceSettings, settings: Settings
+) -> ConfluenceOptions:
+    """A Confluence source's settings; the deployment is told by the address when not given."""
+    deployment = config.deployment or (
+        "cloud"
+        if (urlparse(config.url).hostname or "").endswith(".atlassian.net")
+        else "datacenter"
+    )
+    key = f"sources.{name}"
+    if deployment == "cloud" and not (config.email and config.api_token):
+        problem = f"{key}.api_token: Confluence Cloud needs email and api_token (or api_token_file)"
+        raise ConfigError([problem], settings.origin)
+    if deployment == "datacenter" and config.token is None:
+        problem = f"{key}.token: Confluence Data Center needs a personal access token (token_file)"
+        raise ConfigError([problem], settings.origin)
+    return ConfluenceOptions(
+        url=config.url,
+        deployment=deployment,
+        cql=confluence_cql(
+            space=config.space, label=config.label, ancestor=config.ancestor, cql=config.cql
+        ),
+        email=config.email,
+        api_token=config.api_token.get_secret_value() if config.api_token else None,
+        token=config.token.get_secret_value() if config.token else None,
+        page_size=config.page_size,
+        timeout=config.timeout_seconds,
+        max_wait=config.max_wait_seconds,
+        backoff=config.retry_backoff_seconds,
+    )
+
+
+def drive_options(config: DriveSourceSettings, settings: Settings) -> DriveOptions:
+    credentials = config.credentials_file
+    return DriveOptions(
+        folder_id=config.folder_id,
+        credentials_file=str(settings.path(credentials)) if credentials else None,
+        export=config.export,
+        recursive=config.recursive,
+        timeout=config.timeout_seconds,
+        max_wait=config.max_wait_seconds,
+        backoff=config.retry_backoff_seconds,
+    )
 
 
 def build_trackers(
@@ -177,33 +267,46 @@ def build_trackers(
 
 def github_options(name: str, config: GithubTrackerSettings, settings: Settings) -> GithubOptions:
     """A GitHub tracker's settings, as the connector takes them; secrets read from their files."""
-    private_key = None
-    if config.private_key_file is not None:
-        try:
-            private_key = settings.path(config.private_key_file).read_text(encoding="utf-8")
-        except OSError as exc:
-            problem = f"trackers.{name}.private_key_file: cannot read: {exc.strerror or exc}"
-            raise ConfigError([problem], settings.origin) from exc
-    token = github_token(config)
-    if token is None and config.app_id is None:
-        problem = (
-            f"trackers.{name}.token: no token: set token or token_file, or GITHUB_TOKEN, "
-            "or app_id, private_key_file and installation_id"
-        )
-        raise ConfigError([problem], settings.origin)
-    return GithubOptions(
-        repo=config.repo,
-        base_url=config.base_url,
-        token=token,
-        app_id=config.app_id,
-        private_key=private_key,
-        installation_id=config.installation_id,
+    auth = _github_auth_options(f"trackers.{name}", config.repo, config, settings)
+    return replace(
+        auth,
         bot_login=config.bot_login,
         labels=tuple(config.labels),
         due_date=config.due_date,
         due_field=config.due_field,
         write_interval=config.write_interval_seconds,
         max_writes_per_minute=config.max_writes_per_minute,
+    )
+
+
+def _github_auth_options(
+    key: str,
+    repo: str,
+    config: GithubTrackerSettings | GithubRepoSourceSettings,
+    settings: Settings,
+) -> GithubOptions:
+    """Where a GitHub repository is and how pmsync signs in to it (`key` names the section)."""
+    private_key = None
+    if config.private_key_file is not None:
+        try:
+            private_key = settings.path(config.private_key_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            problem = f"{key}.private_key_file: cannot read: {exc.strerror or exc}"
+            raise ConfigError([problem], settings.origin) from exc
+    token = github_token(config)
+    if token is None and config.app_id is None:
+        problem = (
+            f"{key}.token: no token: set token or token_file, or GITHUB_TOKEN, "
+            "or app_id, private_key_file and installation_id"
+        )
+        raise ConfigError([problem], settings.origin)
+    return GithubOptions(
+        repo=repo,
+        base_url=config.base_url,
+        token=token,
+        app_id=config.app_id,
+        private_key=private_key,
+        installation_id=config.installation_id,
         max_wait=config.max_wait_seconds,
         timeout=config.timeout_seconds,
         backoff=config.retry_backoff_seconds,

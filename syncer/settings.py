@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -35,6 +36,10 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# The folder of the config file being read: relative file settings are taken from there.
+_CONFIG_DIR: ContextVar[Path | None] = ContextVar("config_dir", default=None)
+
+
 def _read_secret_file(path: Path | None) -> SecretStr | None:
     if path is None:
         return None
@@ -42,7 +47,13 @@ def _read_secret_file(path: Path | None) -> SecretStr | None:
 
 
 def _check_readable(path: Path | None) -> Path | None:
-    if path is not None and not path.is_file():
+    """A file setting, made absolute from the config file's folder; it must be readable."""
+    if path is None:
+        return None
+    folder = _CONFIG_DIR.get()
+    if folder is not None and not path.is_absolute():
+        path = folder / path
+    if not path.is_file():
         raise ValueError(f"no readable file at {path}")
     return path
 
@@ -50,20 +61,108 @@ def _check_readable(path: Path | None) -> Path | None:
 # --- sources -----------------------------------------------------------------------------------
 
 
-class MarkdownDirSource(_Section):
+class _SourceSection(_Section):
+    day_first: bool = False  # read 03/04/2026 as 3 April (else 4 March)
+
+
+class MarkdownDirSource(_SourceSection):
     """Post-mortems as Markdown files in a folder (a checkout of a Git repository, say)."""
 
     kind: Literal["markdown-dir"]
     path: Path
     glob: str | list[str] = "**/*.md"
     exclude: list[str] = Field(default_factory=list)
-    day_first: bool = False  # read 03/04/2026 as 3 April (else 4 March)
     # Where people read these files, for links in issues: the file's path is appended, e.g.
     # "https://github.com/acme/postmortems/blob/main/".
     link_base_url: Annotated[str, Field(pattern=r"^https?://")] | None = None
 
 
-SourceSettings = MarkdownDirSource
+class _Remote(_Section):
+    """How patiently to talk to a web service: the most a run waits for rate limits in all,
+    one request's timeout, and the first pause before a retry (it doubles, at most 30 s)."""
+
+    max_wait_seconds: Annotated[float, Field(ge=0)] = 600.0
+    timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    retry_backoff_seconds: Annotated[float, Field(ge=0)] = 2.0
+
+
+class _GithubAuth(_Remote):
+    """How to reach GitHub: a token, or a GitHub App installation."""
+
+    base_url: str = "https://api.github.com"
+    token: SecretStr | None = None
+    token_file: Path | None = None
+    app_id: int | None = None
+    private_key_file: Path | None = None
+    installation_id: int | None = None
+
+    _check_files = field_validator("token_file", "private_key_file")(_check_readable)
+
+    @model_validator(mode="after")
+    def _load_secret_files(self) -> _GithubAuth:
+        if self.token is None and self.token_file is not None:
+            object.__setattr__(self, "token", _read_secret_file(self.token_file))
+        return self
+
+
+class GithubRepoSourceSettings(_GithubAuth, _SourceSection):
+    """Post-mortems in a GitHub repository, read through the API (no checkout needed)."""
+
+    kind: Literal["github-repo"]
+    repo: Annotated[str, Field(pattern=r"^[\w.-]+/[\w.-]+$")]
+    branch: str | None = None  # default: the repository's default branch
+    path: str = ""  # the folder of post-mortems in the repository; "" for all of it
+    glob: str | list[str] = "**/*.md"
+    exclude: list[str] = Field(default_factory=list)
+
+
+class ConfluenceSourceSettings(_Remote, _SourceSection):
+    """Confluence pages chosen by space, label, ancestor page and/or CQL, all together."""
+
+    kind: Literal["confluence"]
+    url: Annotated[str, Field(pattern=r"^https?://")]
+    deployment: Literal["cloud", "datacenter"] | None = None  # default: cloud on *.atlassian.net
+    space: str | None = None
+    label: str | None = None
+    ancestor: str | None = None  # a page id: every page below it
+    cql: str | None = None
+    email: str | None = None
+    api_token: SecretStr | None = None
+    api_token_file: Path | None = None
+    token: SecretStr | None = None
+    token_file: Path | None = None
+    page_size: Annotated[int, Field(ge=1, le=250)] = 50
+
+    _check_files = field_validator("api_token_file", "token_file")(_check_readable)
+
+    @model_validator(mode="after")
+    def _check(self) -> ConfluenceSourceSettings:
+        if not (self.space or self.label or self.ancestor or self.cql):
+            raise ValueError("say which pages: set space, label, ancestor or cql")
+        if self.api_token is None and self.api_token_file is not None:
+            object.__setattr__(self, "api_token", _read_secret_file(self.api_token_file))
+        if self.token is None and self.token_file is not None:
+            object.__setattr__(self, "token", _read_secret_file(self.token_file))
+        return self
+
+
+class DriveSourceSettings(_Remote, _SourceSection):
+    """Google Docs (and Markdown files) in a Drive folder, read with a service account."""
+
+    kind: Literal["google-drive"]
+    folder_id: Annotated[str, Field(pattern=r"^[\w-]+$")]
+    # A service account's JSON key; without it, the environment's Google credentials.
+    credentials_file: Path | None = None
+    export: Literal["auto", "markdown", "html"] = "auto"  # auto: Markdown where Drive offers it
+    recursive: bool = True
+
+    _check_files = field_validator("credentials_file")(_check_readable)
+
+
+SourceSettings = Annotated[
+    MarkdownDirSource | GithubRepoSourceSettings | ConfluenceSourceSettings | DriveSourceSettings,
+    Field(discriminator="kind"),
+]
 
 
 # --- trackers ----------------------------------------------------------------------------------
@@ -77,15 +176,9 @@ class LocalTrackerSettings(_Section):
     labels: list[str] = Field(default_factory=list)
 
 
-class GithubTrackerSettings(_Section):
+class GithubTrackerSettings(_GithubAuth):
     kind: Literal["github"]
     repo: Annotated[str, Field(pattern=r"^[\w.-]+/[\w.-]+$")]
-    base_url: str = "https://api.github.com"
-    token: SecretStr | None = None
-    token_file: Path | None = None
-    app_id: int | None = None
-    private_key_file: Path | None = None
-    installation_id: int | None = None
     labels: list[str] = Field(default_factory=list)
     due_date: Literal["body", "milestone", "issue-field"] = "body"
     due_field: str = (
@@ -95,20 +188,9 @@ class GithubTrackerSettings(_Section):
     write_interval_seconds: Annotated[float, Field(ge=0)] = 1.0
     # GitHub allows 80 content-creating requests a minute; 0 turns the cap off (test servers).
     max_writes_per_minute: Annotated[int, Field(ge=0, le=80)] = 79
-    max_wait_seconds: Annotated[float, Field(ge=0)] = 600.0
-    timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
-    retry_backoff_seconds: Annotated[float, Field(ge=0)] = 2.0
-
-    _check_files = field_validator("token_file", "private_key_file")(_check_readable)
-
-    @model_validator(mode="after")
-    def _load_secret_files(self) -> GithubTrackerSettings:
-        if self.token is None and self.token_file is not None:
-            object.__setattr__(self, "token", _read_secret_file(self.token_file))
-        return self
 
 
-class JiraTrackerSettings(_Section):
+class JiraTrackerSettings(_Remote):
     kind: Literal["jira"]
     url: Annotated[str, Field(pattern=r"^https?://")]
     deployment: Literal["cloud", "datacenter"] | None = None
@@ -126,9 +208,6 @@ class JiraTrackerSettings(_Section):
     bot_account: str | None = None  # accountId (Cloud) or user name (Data Center) pmsync uses
     bulk_create: bool = True  # file new issues 50 to a request
     write_interval_seconds: Annotated[float, Field(ge=0)] = 0.0
-    max_wait_seconds: Annotated[float, Field(ge=0)] = 600.0
-    timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
-    retry_backoff_seconds: Annotated[float, Field(ge=0)] = 2.0
     search_lag_seconds: Annotated[float, Field(ge=0)] = 15.0
 
     _check_files = field_validator("api_token_file", "token_file")(_check_readable)
@@ -147,7 +226,7 @@ TrackerSettings = Annotated[
     Field(discriminator="kind"),
 ]
 TRACKER_KINDS = ("local", "github", "jira")
-SOURCE_KINDS = ("markdown-dir",)
+SOURCE_KINDS = ("markdown-dir", "github-repo", "confluence", "google-drive")
 
 
 # --- the rest ----------------------------------------------------------------------------------
@@ -354,10 +433,13 @@ def load_settings(path: Path | None, *, required: bool = True) -> Settings:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError([f"not valid TOML: {exc}"], str(path)) from exc
         base = path.resolve().parent
+    token = _CONFIG_DIR.set(base)
     try:
         settings = Settings(**data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc), str(path or "settings")) from None
+    finally:
+        _CONFIG_DIR.reset(token)
     settings._base_dir = base
     settings._origin = str(path or "")
     return settings
@@ -394,8 +476,8 @@ def format_validation_error(exc: ValidationError) -> list[str]:
     return lines
 
 
-def github_token(tracker: GithubTrackerSettings) -> str | None:
-    """The token for a GitHub tracker: its own setting, else $GITHUB_TOKEN."""
+def github_token(tracker: _GithubAuth) -> str | None:
+    """The token for a GitHub tracker or source: its own setting, else $GITHUB_TOKEN."""
     if tracker.token is not None:
         return tracker.token.get_secret_value()
     return os.environ.get("GITHUB_TOKEN") or None
@@ -404,8 +486,8 @@ def github_token(tracker: GithubTrackerSettings) -> str | None:
 def secret_values(settings: Settings) -> list[str]:
     """Every secret in the settings, so the log redactor can mask them wherever they appear."""
     found = [os.environ["GITHUB_TOKEN"]] if os.environ.get("GITHUB_TOKEN") else []
-    for tracker in settings.trackers.values():
-        for value in vars(tracker).values():
+    for section in (*settings.trackers.values(), *settings.sources.values()):
+        for value in vars(section).values():
             if isinstance(value, SecretStr) and value.get_secret_value():
                 found.append(value.get_secret_value())
     urls = [settings.digest.email_url]

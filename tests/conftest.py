@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import responses
 import structlog
 
 from syncer import logs
@@ -64,6 +65,13 @@ def _no_ambient_config(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("PMSYNC_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def mock() -> Iterator[responses.RequestsMock]:
+    """`responses` for a test that talks HTTP to services faked in `tests/fakes/sources.py`."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield rsps
 
 
 @pytest.fixture

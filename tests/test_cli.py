@@ -152,8 +152,19 @@ def test_extract_json_has_the_public_shape(capsys: pytest.CaptureFixture[str]) -
     )
     assert code == 0
     (document,) = json.loads(out)["documents"]
-    assert set(document) == {"path", "id", "title", "template", "items"}
+    assert set(document) == {
+        "path",
+        "id",
+        "title",
+        "source",
+        "link",
+        "updated_at",
+        "author",
+        "template",
+        "items",
+    }
     assert document["id"] == "PM-2026-021"
+    assert document["updated_at"]  # the last commit's time in a checkout, else the file's
     first = document["items"][0]
     assert set(first) == {
         "key",

@@ -167,3 +167,40 @@ def test_ten_thousand_levels_of_nesting_are_read_without_recursion(tag: str) -> 
 def test_unclosed_and_stray_tags_do_not_lose_text() -> None:
     pm = _html("<h2>Action items<ul><li>Add a canary</b></i><li>Page on errors</ul></p></div>")
     assert [i.title for i in pm.items] == ["Add a canary", "Page on errors"]
+
+
+def test_confluence_mentions_after_an_owner_label_and_status_macros_in_lists() -> None:
+    pm = extract_file(FIXTURES / "sources" / "confluence" / "10003.xml")
+    assert _fields(pm)[:2] == [
+        (
+            "Monitor certificate expiry for every CDN hostname, alerting 21 days ahead",
+            "8a80cb81780b5a3f01780b5b9e7d0000",
+            date(2026, 7, 31),
+            "2026-07-31",
+            None,
+            (),
+            6,
+        ),
+        (
+            "Move the CDN certificate to automated ACME renewal",
+            "Jonas Weber",
+            date(2026, 8, 15),
+            "2026-08-15",
+            "IN REVIEW",
+            (),
+            7,
+        ),
+    ]
+
+
+def test_tasks_in_an_expand_macro_beside_an_action_table_are_items() -> None:
+    pm = extract_file(FIXTURES / "sources" / "confluence" / "10002.xml")
+    titles = [item.title for item in pm.items]
+    assert titles[3:] == [
+        "Share the load-test results with the payments team",
+        "Remove the manual retry flag from the ledger deploy script",
+    ]
+    assert (
+        "0b6c5e9e"
+        not in html_to_markdown((FIXTURES / "sources/confluence/10002.xml").read_text())[0]
+    )

@@ -214,3 +214,11 @@ def test_unreadable_documents_raise_an_error_naming_them(text: str, message: str
 def test_ten_thousand_levels_of_nesting_do_not_crash(opener: str) -> None:
     pm = _extract("## Action items\n\n- Add a canary\n\n" + opener * 10_000 + "deep\n")
     assert pm.items[0].title == "Add a canary"
+
+
+def test_a_task_list_beside_an_action_table_is_read_too() -> None:
+    pm = _extract(
+        "# Outage\n\n## Action items\n\n| Action | Owner |\n|---|---|\n| Add a probe | Bob |\n\n"
+        "- Probe: a synthetic check\n- [ ] Share the results (owner: bob) Due: 2026-10-09\n"
+    )
+    assert _titles(pm) == ["Add a probe", "Share the results"]

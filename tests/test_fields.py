@@ -44,6 +44,8 @@ def test_inline_fields_are_taken_out_of_the_title(
         ("Ship it (done)", "done"),
         ("Ship it - TODO", "TODO"),
         ("Ship it ✅", "done"),
+        ("Ship it (status: In review)", "In review"),
+        ("Ship it, Status: blocked", "blocked"),
         ("Ship it", None),
     ],
 )

@@ -16,6 +16,7 @@ from syncer import logs
 from syncer.pipeline import SyncRun, sync
 from syncer.settings import load_settings
 from tests.fakes.github import FakeGitHub, Fault
+from tests.fakes.keys import rsa_private_key_pem
 
 TOKEN = "ghp_" + "s3cret" * 6
 DOC = """---
@@ -312,15 +313,7 @@ def test_the_token_never_reaches_the_logs(
 
 
 def test_a_github_app_installation_writes_as_its_bot(fake: FakeGitHub, tmp_path: Path) -> None:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
+    pem = rsa_private_key_pem()
     options = GithubOptions(
         repo="acme/incidents",
         base_url=fake.url,

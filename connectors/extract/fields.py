@@ -135,6 +135,10 @@ class Fields:
     snooze: str | None = None  # `snooze: YYYY-MM-DD`: no follow-up before that day
 
 
+# `(status: IN REVIEW)`, `Status: done`: a status stated with its label.
+_STATUS_LABEL_RE = re.compile(
+    r"[(\[]?\bstatus\s*[:=]\s*(?P<value>[^,;()\[\]\n|]+?)\s*(?=[,;()\[\]|]|\.?$)[)\]]?", re.I
+)
 _SNOOZE_RE = re.compile(
     r"[(\[]?\bsnooze(?:d)?(?:\s+until)?\s*[:=]?\s*(?P<value>\d{4}-\d{2}-\d{2})[)\]]?", re.I
 )
@@ -149,6 +153,9 @@ def read_fields(text: str) -> Fields:
         found.status = ("done" if box in "xX" else "open") if box else match["word"]
         found.rest = found.rest[match.end() :]
 
+    if found.status is None and (match := _STATUS_LABEL_RE.search(found.rest)):
+        found.status = match["value"].strip()
+        found.rest = _cut(found.rest, match)
     if match := _SNOOZE_RE.search(found.rest):
         found.snooze = match["value"]
         found.rest = _cut(found.rest, match)

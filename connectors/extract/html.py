@@ -43,6 +43,7 @@ _SKIP = frozenset(
         "ac:plain-text-body",
         "ac:placeholder",
         "ac:task-id",
+        "ac:task-uuid",
         "ac:image",
         "svg",
         "noscript",
@@ -57,6 +58,7 @@ _STRIKE_STYLE = re.compile(r"text-decoration[^;]*line-through", re.IGNORECASE)
 _ESCAPE = re.compile(r"([\\`*_\[\]|<>])")
 _LINE_START = re.compile(r"^(\s*)(?:([#+-])|(\d+)([.)]))(\s)")
 _EMOTICONS = {"tick": "✅", "cross": "❌", "warning": "⚠️", "information": "ℹ️"}
+_OWNER_LABEL = re.compile(r"\b(?:owner|owners|assignee|assigned to|dri)\s*:?\s*$", re.I)
 _CHECKBOXES = {"☐": "[ ]", "☑": "[x]", "☒": "[x]", "✓": "[x]"}
 
 
@@ -83,7 +85,7 @@ class _Frame:
     href: str | None = None
     link_start: int = 0
     skip: bool = False
-    mention: bool = False
+    mention: str | None = None  # what closes a mention: ")" or nothing
     macro: str | None = None
     param: str | None = None
 
@@ -177,15 +179,16 @@ class _Converter(HTMLParser):
         elif tag == "a":
             classes = attr.get("class", "")
             if "user-mention" in classes or "confluence-userlink" in classes:
-                frame.mention = True
-                self._text(self._mention_start())
+                opening, frame.mention = self._mention()
+                self._text(opening)
             elif attr.get("href"):
                 frame.href = _unwrap(attr["href"])
                 self._text("[")
         elif tag in ("ri:user",):
             name = attr.get("ri:username") or attr.get("ri:userkey") or attr.get("ri:account-id")
             if name:
-                self._text(self._mention_start() + name + self._mention_end())
+                opening, closing = self._mention()
+                self._text(opening + name + closing)
         elif tag == "ri:page" and not self._in("ac:link-body"):
             self._text(attr.get("ri:content-title", ""))
         elif tag == "ac:structured-macro":
@@ -249,8 +252,8 @@ class _Converter(HTMLParser):
             self._text("~~")
         elif frame.href is not None:
             self._text(f"]({frame.href})")
-        elif frame.mention:
-            self._text(self._mention_end())
+        elif frame.mention is not None:
+            self._text(frame.mention)
         elif tag == "code":
             self._text("`")
         elif tag == "ac:task-status":
@@ -280,7 +283,8 @@ class _Converter(HTMLParser):
             self.task_status = data.strip()
             return
         if top is not None and top.tag == "ac:parameter":
-            self._text(f" {data.strip()} ")
+            status = self._macro() == "status" and not self._in_cell()
+            self._text(f" (status: {data.strip()}) " if status else f" {data.strip()} ")
             return
         if self._in("code") or self._in("pre"):
             self._text(data.replace("`", "'"))
@@ -293,11 +297,12 @@ class _Converter(HTMLParser):
         macro = self._macro()
         return (macro == "status" and name == "title") or (macro == "jira" and name == "key")
 
-    def _mention_start(self) -> str:
-        return "" if self._in_cell() else "(owner: "
-
-    def _mention_end(self) -> str:
-        return "" if self._in_cell() else ")"
+    def _mention(self) -> tuple[str, str]:
+        """How to write a mentioned person: as they are in a table cell or after an
+        `owner:` label, else as `(owner: name)`, so that the item reader finds the owner."""
+        if self._in_cell() or _OWNER_LABEL.search("".join(self.inline[-3:])):
+            return "", ""
+        return "(owner: ", ")"
 
     def _in_task(self) -> bool:
         return self._in("ac:task-body") or any(

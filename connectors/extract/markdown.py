@@ -95,6 +95,7 @@ class RawItem:
     snooze: str | None = None
     suppressed: frozenset[str] = frozenset()
     origin: Literal["list", "table", "paragraph", "explicit"] = "list"
+    task: bool = False  # a task-list entry (`- [ ] ...`): an action wherever it stands
     group: int = 0  # which (sub-)section of the document the item is in
 
 
@@ -439,6 +440,7 @@ def _list_item(node: SyntaxTreeNode, offset: int) -> Iterator[RawItem]:
         due_text=fields.due_text,
         priority=fields.priority,
         status=("done" if lead.struck else fields.status) or _later_status(more),
+        task=bool(_TASK_BOX_RE.match(lead.text)),
         snooze=fields.snooze,
         tickets=find_tickets(
             " ".join(i.text for i in (lead, *more)),
@@ -633,14 +635,15 @@ def _prose(tokens: Sequence[Token], offset: int) -> list[tuple[int, str]]:
 
 def _keep_actions(found: Scan) -> None:
     """Drop what only explains: bullet lists beside a table of actions in the same (sub-)section
-    define its vocabulary, and prose beside a list or table introduces it."""
+    define its vocabulary (task lists excepted: a checkbox is an action), and prose beside a
+    list or table introduces it."""
     with_tables = {item.group for item in found.items if item.origin == "table"}
     with_lists = {item.group for item in found.items if item.origin == "list"}
     found.items = [
         item
         for item in found.items
         if item.origin in ("table", "explicit")
-        or (item.origin == "list" and item.group not in with_tables)
+        or (item.origin == "list" and (item.task or item.group not in with_tables))
         or (
             item.origin == "paragraph"
             and item.group not in with_tables | with_lists | found.parents
@@ -648,6 +651,7 @@ def _keep_actions(found: Scan) -> None:
     ]
 
 
+_TASK_BOX_RE = re.compile(r"\s*\[[ xX]\]\s")
 _NO_ACTIONS_RE = re.compile(
     r"^(?:none|n/?a|tbd|no\s+(?:further\s+)?(?:action|follow)|nothing\b|see\s+(?:above|below))",
     re.IGNORECASE,

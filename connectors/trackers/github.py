@@ -93,16 +93,7 @@ class GithubTracker:
         self._throttle = WriteThrottle(
             options.write_interval, options.max_writes_per_minute, self._clock, self._sleep
         )
-        self._github = Github(
-            auth=_auth(options),
-            base_url=options.base_url.rstrip("/"),
-            timeout=int(max(1, options.timeout)),
-            retry=None,
-            per_page=100,
-            seconds_between_requests=None,
-            seconds_between_writes=None,
-            lazy=True,
-        )
+        self._github = github_client(options)
         self._repo_path = f"/repos/{options.repo}"
         self._bot: str | None = options.bot_login
         self._assignable: dict[str, bool] = {}
@@ -255,7 +246,7 @@ class GithubTracker:
         def once() -> tuple[dict[str, Any], Any]:
             if write:
                 self._throttle.wait()
-            with _translated(f"{verb} {path}"):
+            with translated(f"{verb} {path}"):
                 try:
                     answer = self._github.requester.requestJsonAndCheck(
                         verb, path, parameters=params, input=body
@@ -357,7 +348,7 @@ class GithubTracker:
             retry=None,
             timeout=int(max(1, self.options.timeout)),
         )
-        with _translated("GET /app"):
+        with translated("GET /app"):
             return str(integration.get_app().slug)
 
     def _snapshot_of(self, data: dict[str, Any], bot: str) -> IssueSnapshot | None:
@@ -460,7 +451,27 @@ class GithubTracker:
         self._request("POST", path, body=body, write=True)
 
 
-def _auth(options: GithubOptions) -> Auth.Auth:
+class NotAllowed(FatalError):
+    """A 403 that is no rate limit: the token may not do this (for a tracker, nothing it
+    would do next is allowed either)."""
+
+
+def github_client(options: GithubOptions) -> Github:
+    """PyGithub for explicit requests only: its own retries and pauses off, nothing fetched
+    behind our back."""
+    return Github(
+        auth=github_auth(options),
+        base_url=options.base_url.rstrip("/"),
+        timeout=int(max(1, options.timeout)),
+        retry=None,
+        per_page=100,
+        seconds_between_requests=None,
+        seconds_between_writes=None,
+        lazy=True,
+    )
+
+
+def github_auth(options: GithubOptions) -> Auth.Auth:
     if options.app_id is not None:
         if options.private_key is None or options.installation_id is None:
             raise FatalError("a GitHub App needs app_id, private_key_file and installation_id")
@@ -472,7 +483,7 @@ def _auth(options: GithubOptions) -> Auth.Auth:
 
 
 @contextmanager
-def _translated(what: str) -> Iterator[None]:
+def translated(what: str) -> Iterator[None]:
     """PyGithub and requests errors, as pmsync's: what the caller should do about them."""
     try:
         with no_answer_is_uncertain(what, "GitHub"):
@@ -506,7 +517,7 @@ def _classify(exc: GithubException, what: str) -> PmsyncError:
     if status == 401:
         return FatalError(f"{what}: GitHub rejected the credentials (401)")
     if status == 403:
-        return FatalError(f"{what}: not allowed (403): {message}")
+        return NotAllowed(f"{what}: not allowed (403): {message}")
     if status == 410:
         return FatalError(f"{what}: gone (410): {message}")
     if status == 404:

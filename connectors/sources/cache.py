@@ -1,0 +1,92 @@
+"""Change detection for remote sources: a document whose version did not change since the last
+run is read from `<state_dir>/sources/<source>.json` instead of being fetched again.
+
+The state is a convenience, never a requirement: a missing, unreadable or unwritable state file
+only means more reads. A source whose listing failed keeps its entries for the next run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from connectors.base import DocumentSource
+from syncer.model import Document, DocumentRef
+
+log = structlog.get_logger("pmsync.sources")
+
+STATE_VERSION = 1
+
+
+class CachedSource:
+    """`source`, with bodies of unchanged documents served from its state file."""
+
+    def __init__(self, source: DocumentSource, folder: Path) -> None:
+        self.name = source.name
+        self.inner = source
+        self.path = folder / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', source.name)}.json"
+        self.entries = _load(self.path)
+        self._listed: set[str] | None = None
+        self.fetched = 0  # bodies read from the source this run
+        self.reused = 0  # bodies served from the state file
+
+    def list(self) -> Sequence[DocumentRef]:
+        refs = self.inner.list()
+        self._listed = {ref.id for ref in refs}
+        return refs
+
+    def fetch(self, ref: DocumentRef) -> Document:
+        entry = self.entries.get(ref.id)
+        if ref.version and entry is not None and entry.get("version") == ref.version:
+            self.reused += 1
+            return Document(ref, str(entry["title"]), str(entry["text"]), entry["format"])
+        document = self.inner.fetch(ref)
+        self.fetched += 1
+        self.entries[ref.id] = {
+            "version": ref.version,
+            "title": document.title,
+            "text": document.text,
+            "format": document.format,
+        }
+        return document
+
+    def save(self) -> None:
+        """Write the state: the documents listed this run (all of them, if listing failed)."""
+        if self._listed is not None:
+            self.entries = {k: v for k, v in self.entries.items() if k in self._listed}
+        data = {"version": STATE_VERSION, "source": self.name, "documents": self.entries}
+        temporary = self.path.with_suffix(".tmp")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+            os.replace(temporary, self.path)
+        except OSError as exc:
+            log.warning("source_state_unwritable", path=str(self.path), error=str(exc))
+        log.info("source_read", source=self.name, fetched=self.fetched, unchanged=self.reused)
+
+
+def _load(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        log.warning("source_state_unreadable", path=str(path), error=str(exc))
+        return {}
+    documents = data.get("documents") if isinstance(data, dict) else None
+    if not isinstance(documents, dict) or data.get("version") != STATE_VERSION:
+        log.warning("source_state_unreadable", path=str(path), error="unknown layout")
+        return {}
+    return {
+        key: entry
+        for key, entry in documents.items()
+        if isinstance(entry, dict)
+        and isinstance(entry.get("text"), str)
+        and entry.get("format") in ("markdown", "html")
+    }

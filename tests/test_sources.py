@@ -1,0 +1,365 @@
+"""What each document source does beyond the shared contract: how it pages, where its links
+point, which export it asks for, how it reads its settings, and what a malformed answer gives."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import responses
+
+from connectors.sources.confluence import ConfluenceOptions, ConfluenceSource, confluence_cql
+from connectors.sources.github_repo import GithubRepoSource, RepoOptions, matches
+from connectors.sources.google_drive import DriveOptions, GoogleDriveSource
+from connectors.sources.markdown_dir import MarkdownDirSource
+from connectors.trackers.github import GithubOptions
+from syncer.errors import ConfigError
+from syncer.pipeline import build_sources, read_configured, read_documents
+from syncer.settings import load_settings, secret_values
+from tests.fakes.sources import (
+    DOC,
+    DriveFile,
+    Failure,
+    FakeConfluence,
+    FakeDrive,
+    FakeGithubRepo,
+    Page,
+)
+from tests.test_source_contract import FIXTURES, no_sleep, service_account_file
+
+PM = b"# Outage\n\n## Action items\n\n- [ ] Add a probe for the queue depth (owner: dana, due 2026-12-01)\n"
+
+
+def repo_source(fake: FakeGithubRepo, **options: object) -> GithubRepoSource:
+    auth = GithubOptions(repo=fake.repo, base_url=fake.api, token=fake.token, backoff=0.0)
+    return GithubRepoSource("repo", RepoOptions(auth, **options), sleep=no_sleep)  # type: ignore[arg-type]
+
+
+# --- github-repo -------------------------------------------------------------------------------
+
+
+def test_globs_follow_path_rules() -> None:
+    assert matches("a.md", ["**/*.md"])
+    assert matches("x/y/a.md", ["**/*.md"])
+    assert not matches("x/a.md", ["*.md"])
+    assert matches("2026/a.md", ["20??/*.md"])
+    assert not matches("a.mdx", ["**/*.md"])
+    assert matches("drafts/a.md", ["drafts/**"])
+
+
+def test_repository_reads_the_default_branch_in_one_listing(mock: responses.RequestsMock) -> None:
+    files = {f"pm/{n:03}.md": PM.replace(b"queue", f"queue {n}".encode()) for n in range(250)}
+    files |= {"pm/drafts/wip.md": PM, "README.md": b"# Repo\n"}
+    fake = FakeGithubRepo(files, branch="trunk")
+    fake.register(mock)
+    source = repo_source(fake, path="pm/", exclude=("drafts/**",))
+    refs = source.list()
+    assert len(refs) == 250
+    assert refs[0].id == "000.md"
+    assert fake.requests == 2
+    assert fake.tree_requests == 1
+    assert refs[0].link == "https://github.com/acme/postmortems/blob/trunk/pm/000.md"
+    assert refs[0].uri == "acme/postmortems:pm/000.md"
+
+
+def test_a_truncated_listing_is_completed_by_walking_the_folder(
+    mock: responses.RequestsMock,
+) -> None:
+    files = {f"pm/{y}/{n}.md": PM for y in (2024, 2025) for n in range(30)}
+    files |= {f"src/{n}.py": b"pass\n" for n in range(100)}
+    fake = FakeGithubRepo(files)
+    fake.truncate = True
+    fake.register(mock)
+    refs = repo_source(fake, branch="main", path="pm").list()
+    assert {ref.id for ref in refs} == {f"{y}/{n}.md" for y in (2024, 2025) for n in range(30)}
+    # One cut-short listing, then the root, `pm` and its two year folders; never `src`.
+    assert fake.tree_requests == 5
+
+
+def test_enterprise_server_links_point_at_its_own_host(mock: responses.RequestsMock) -> None:
+    fake = FakeGithubRepo({"a b.md": PM}, api="https://git.acme.test/api/v3")
+    fake.register(mock)
+    ref = repo_source(fake, branch="main").list()[0]
+    assert ref.link == "https://git.acme.test/acme/postmortems/blob/main/a%20b.md"
+    assert read_documents([repo_source(fake, branch="main")]).postmortems[0].items
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [(b"\xff\xfe not utf-8", "not UTF-8 text"), (b"x" * (5 * 1024 * 1024 + 1), "5 MiB limit")],
+)
+def test_unreadable_files_are_reported_by_path(
+    mock: responses.RequestsMock, content: bytes, says: str
+) -> None:
+    fake = FakeGithubRepo({"bad.md": content, "good.md": PM})
+    fake.register(mock)
+    reading = read_documents([repo_source(fake, branch="main")])
+    assert [p.where for p in reading.problems] == ["acme/postmortems:bad.md"]
+    assert says in reading.problems[0].message
+    assert [pm.ref.id for pm in reading.postmortems] == ["good.md"]
+
+
+# --- confluence --------------------------------------------------------------------------------
+
+
+def test_cql_combines_every_selector() -> None:
+    cql = confluence_cql(space="SRE", label="post-mortem", ancestor="123", cql="created > 2024")
+    assert cql == (
+        'type = page AND space = "SRE" AND label = "post-mortem" AND ancestor = "123"'
+        " AND (created > 2024)"
+    )
+    assert confluence_cql(space='A"B', label=None, ancestor=None, cql=None).endswith('"A\\"B"')
+
+
+def cloud_source(
+    fake: FakeConfluence, sleep: Callable[[float], None] = no_sleep
+) -> ConfluenceSource:
+    options = ConfluenceOptions(
+        url=fake.site + "/wiki/",
+        deployment="cloud",
+        cql='space = "SRE"',
+        email="pmsync@acme.test",
+        api_token="atl-api-token-0123456789",
+        page_size=2,
+    )
+    return ConfluenceSource("wiki", options, sleep=sleep)
+
+
+def test_confluence_search_follows_next_links(mock: responses.RequestsMock) -> None:
+    pages = {str(n): Page(f"PM {n}", "<p>x</p>", version=n % 5 + 1) for n in range(100, 107)}
+    fake = FakeConfluence(pages)
+    fake.register(mock)
+    refs = cloud_source(fake).list()
+    assert [ref.id for ref in refs] == [str(n) for n in range(100, 107)]
+    assert len(fake.searches) == 4
+    assert "cursor" in fake.searches[1]
+    assert refs[0].link == "https://acme.atlassian.net/wiki/spaces/SRE/pages/100"
+    assert refs[1].version == "2"
+    assert refs[0].updated_at is not None
+
+
+def test_a_rate_limited_search_waits_as_asked(mock: responses.RequestsMock) -> None:
+    fake = FakeConfluence({"1": Page("PM", "<p>x</p>")})
+    fake.search_failures = [(429, {"Retry-After": "12"}, "{}"), (503, {}, "down")]
+    fake.register(mock)
+    waits: list[float] = []
+    assert [ref.id for ref in cloud_source(fake, waits.append).list()] == ["1"]
+    assert waits == [12.0, 4.0]  # as asked, then the doubled backoff
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        ('{"id": "1", "type": "page", "title": "PM", "body": {}}', "no storage-format body"),
+        ('{"id": "1", "type": "blogpost", "body": {"storage": {"value": ""}}}', "not a page"),
+        ("<html>maintenance</html>", "not JSON"),
+    ],
+)
+def test_a_malformed_page_is_reported_by_its_link(
+    mock: responses.RequestsMock, answer: str, says: str
+) -> None:
+    fake = FakeConfluence({"1": Page("PM", "<p>x</p>"), "2": Page("PM 2", "<p>y</p>")})
+    fake.register(mock)
+    fake.fail("1", Failure(200, answer, {"Content-Type": "application/json"}))
+    reading = read_documents([cloud_source(fake)])
+    assert [p.where for p in reading.problems] == [
+        "https://acme.atlassian.net/wiki/spaces/SRE/pages/1"
+    ]
+    assert says in reading.problems[0].message
+    assert [pm.ref.id for pm in reading.postmortems] == ["2"]
+
+
+def test_confluence_tasks_keep_assignees_dates_and_the_page_link(
+    mock: responses.RequestsMock,
+) -> None:
+    body = (FIXTURES / "confluence" / "10002.xml").read_text()
+    fake = FakeConfluence({"10002": Page("Ledger retry storm", body)})
+    fake.register(mock)
+    pm = read_documents([cloud_source(fake)]).postmortems[0]
+    assert pm.title == "Ledger retry storm"
+    assert pm.ref.link == "https://acme.atlassian.net/wiki/spaces/SRE/pages/10002"
+    tasks = {item.title: item for item in pm.items if item.status in ("open", "done")}
+    share = tasks["Share the load-test results with the payments team"]
+    assert (share.owner, str(share.due), share.status) == (
+        "5d9f1e0c7a2b3c0011aa22bb",
+        "2026-10-09",
+        "open",
+    )
+    assert tasks["Remove the manual retry flag from the ledger deploy script"].is_done
+
+
+# --- google-drive ------------------------------------------------------------------------------
+
+
+def test_docs_are_exported_as_markdown_where_offered_and_html_otherwise(
+    mock: responses.RequestsMock, tmp_path: Path
+) -> None:
+    md = b"# PM\n\n## Action items\n\n- [ ] Rotate the signing key (owner: Ana Souza)\n"
+    html = (
+        b"<h1>PM</h1><h2>Action items</h2><ul><li>Rotate the TLS key (owner: Ana Souza)</li></ul>"
+    )
+    fake = FakeDrive(
+        {
+            "new": DriveFile("new", DOC, md, html=html),
+            "old": DriveFile("old", DOC, export_as="application/rtf", html=html),
+        }
+    )
+    fake.register(mock)
+    options = DriveOptions("root-folder", str(service_account_file(tmp_path)))
+    reading = read_documents([GoogleDriveSource("drive", options, sleep=no_sleep)])
+    assert sorted(fake.exports) == [("new", "text/markdown"), ("old", "text/html")]
+    titles = sorted(item.title for pm in reading.postmortems for item in pm.items)
+    assert titles == ["Rotate the TLS key", "Rotate the signing key"]  # no byte-order mark
+    assert fake.tokens_issued == 1
+
+    forced = DriveOptions("root-folder", str(service_account_file(tmp_path)), export="html")
+    read_documents([GoogleDriveSource("drive", forced, sleep=no_sleep)])
+    assert fake.exports[-2:] == [("new", "text/html"), ("old", "text/html")]
+
+
+def test_subfolders_are_read_unless_turned_off(
+    mock: responses.RequestsMock, tmp_path: Path
+) -> None:
+    fake = FakeDrive(
+        {
+            "a": DriveFile("a", DOC, PM),
+            "f": DriveFile("2025", "application/vnd.google-apps.folder"),
+            "b": DriveFile("b.md", "text/markdown", PM, parent="f"),
+        }
+    )
+    fake.register(mock)
+    key = str(service_account_file(tmp_path))
+    deep = GoogleDriveSource("drive", DriveOptions("root-folder", key), sleep=no_sleep)
+    assert [ref.uri for ref in deep.list()] == ["gdrive:2025/b.md", "gdrive:a"]
+    flat = DriveOptions("root-folder", key, recursive=False)
+    assert [ref.uri for ref in GoogleDriveSource("drive", flat).list()] == ["gdrive:a"]
+
+
+def test_unusable_credentials_are_one_clear_problem(tmp_path: Path) -> None:
+    key = tmp_path / "key.json"
+    key.write_text('{"type": "service_account"}')
+    source = GoogleDriveSource("drive", DriveOptions("root-folder", str(key)))
+    reading = read_documents([source])
+    assert [p.where for p in reading.problems] == ["source drive"]
+    assert f"no usable credentials in {key}" in reading.problems[0].message
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+def test_every_source_kind_is_configured_from_toml(tmp_path: Path) -> None:
+    (tmp_path / "atl-token").write_text("atl-secret-token-value\n")
+    key = service_account_file(tmp_path)
+    (tmp_path / "config.toml").write_text(
+        f"""
+[sources.repo]
+kind = "github-repo"
+repo = "acme/postmortems"
+path = "postmortems"
+token = "ghp_repo_token_value_123"
+
+[sources.wiki]
+kind = "confluence"
+url = "https://acme.atlassian.net/wiki"
+space = "SRE"
+label = "postmortem"
+email = "pmsync@acme.test"
+api_token_file = "atl-token"
+
+[sources.dc]
+kind = "confluence"
+url = "https://wiki.acme.test"
+ancestor = "4242"
+token = "dc-pat-secret-value"
+
+[sources.drive]
+kind = "google-drive"
+folder_id = "1AbCdEf"
+credentials_file = "{key.name}"
+"""
+    )
+    settings = load_settings(tmp_path / "config.toml")
+    repo, wiki, dc, drive = build_sources(settings)
+    assert isinstance(repo, GithubRepoSource)
+    assert repo.options.path == "postmortems"
+    assert isinstance(wiki, ConfluenceSource)
+    assert wiki.api == "https://acme.atlassian.net/wiki/rest/api"
+    assert wiki.options.cql == 'type = page AND space = "SRE" AND label = "postmortem"'
+    assert isinstance(dc, ConfluenceSource)
+    assert dc.options.deployment == "datacenter"
+    assert dc.api == "https://wiki.acme.test/rest/api"
+    assert isinstance(drive, GoogleDriveSource)
+    assert drive.options.credentials_file == str(key)
+    secrets = secret_values(settings)
+    assert {"ghp_repo_token_value_123", "atl-secret-token-value", "dc-pat-secret-value"} <= set(
+        secrets
+    )
+
+
+@pytest.mark.parametrize(
+    ("table", "says"),
+    [
+        ('kind = "confluence"\nurl = "https://x.atlassian.net"', "say which pages"),
+        ('kind = "google-drive"\nfolder_id = "a b"', "folder_id"),
+        ('kind = "dropbox"', "unknown kind; expected one of: markdown-dir, github-repo"),
+    ],
+)
+def test_bad_source_settings_name_their_key(tmp_path: Path, table: str, says: str) -> None:
+    (tmp_path / "config.toml").write_text(f"[sources.s]\n{table}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path / "config.toml")
+    assert "sources.s" in str(caught.value)
+    assert says in str(caught.value)
+
+
+def test_confluence_cloud_without_a_token_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text(
+        '[sources.wiki]\nkind = "confluence"\nurl = "https://acme.atlassian.net"\nspace = "SRE"\n'
+    )
+    with pytest.raises(ConfigError, match=r"sources\.wiki\.api_token"):
+        build_sources(load_settings(tmp_path / "config.toml"))
+
+
+# --- markdown-dir ------------------------------------------------------------------------------
+
+
+def git(folder: Path, *args: str, when: str = "2026-03-04T10:00:00+00:00") -> None:
+    env = {
+        "GIT_AUTHOR_NAME": "Dana Kim",
+        "GIT_AUTHOR_EMAIL": "dana@acme.test",
+        "GIT_COMMITTER_NAME": "Dana Kim",
+        "GIT_COMMITTER_EMAIL": "dana@acme.test",
+        "GIT_AUTHOR_DATE": when,
+        "GIT_COMMITTER_DATE": when,
+        "HOME": str(folder),
+        "PATH": "/usr/bin:/bin:/usr/local/bin",
+    }
+    subprocess.run(["git", *args], cwd=folder, env=env, check=True, capture_output=True)
+
+
+def test_a_checkout_gives_commit_dates_and_authors(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "pm").mkdir(parents=True)
+    (repo / "pm" / "old.md").write_bytes(PM)
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "first")
+    (repo / "pm" / "new.md").write_bytes(PM)
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "second", when="2026-05-06T07:08:09+02:00")
+    (repo / "pm" / "draft.md").write_bytes(PM)  # not committed: its file time stands
+    refs = {ref.id: ref for ref in MarkdownDirSource("pm", repo / "pm").list()}
+    assert str(refs["old.md"].updated_at) == "2026-03-04 10:00:00+00:00"
+    assert str(refs["new.md"].updated_at) == "2026-05-06 07:08:09+02:00"
+    assert refs["old.md"].author == refs["new.md"].author == "Dana Kim"
+    assert refs["draft.md"].author == ""
+    assert refs["draft.md"].updated_at is not None
+
+
+def test_markdown_dir_is_never_cached(tmp_path: Path) -> None:
+    (tmp_path / "pm.md").write_bytes(PM)
+    settings = load_settings(None, required=False).model_copy(update={"state_dir": tmp_path / "s"})
+    read_configured(settings, [MarkdownDirSource("local", tmp_path)])
+    assert not (tmp_path / "s" / "sources").exists()
