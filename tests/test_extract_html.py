@@ -61,7 +61,7 @@ def test_confluence_storage_tasks_tables_mentions_dates_and_macros() -> None:
 
 
 def test_google_docs_export_tables_lists_checkboxes_and_redirect_links() -> None:
-    pm = extract_file(FIXTURES / "google-docs-export.html")
+    pm = extract_file(FIXTURES / "sources" / "drive" / "search-index-stale.html")
     assert (pm.title, pm.incident_date) == ("Search index stale after deploy", date(2026, 7, 2))
     assert _fields(pm) == [
         (
@@ -96,7 +96,7 @@ def test_google_docs_export_tables_lists_checkboxes_and_redirect_links() -> None
 
 
 def test_an_html_date_not_understood_is_flagged_at_its_html_line() -> None:
-    pm = extract_file(FIXTURES / "google-docs-export.html")
+    pm = extract_file(FIXTURES / "sources" / "drive" / "search-index-stale.html")
     flagged = [(f.code, f.line) for f in check(pm, select_rules()) if f.code == "PM202"]
     assert flagged == [("PM202", 10)]
 
