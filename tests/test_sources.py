@@ -3,6 +3,7 @@ point, which export it asks for, how it reads its settings, and what a malformed
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ from connectors.sources.github_repo import GithubRepoSource, RepoOptions, matche
 from connectors.sources.google_drive import DriveOptions, GoogleDriveSource
 from connectors.sources.markdown_dir import MarkdownDirSource
 from connectors.trackers.github import GithubOptions
+from syncer.cli import main
 from syncer.errors import ConfigError
 from syncer.pipeline import build_sources, read_configured, read_documents
 from syncer.settings import load_settings, secret_values
@@ -363,3 +365,34 @@ def test_markdown_dir_is_never_cached(tmp_path: Path) -> None:
     settings = load_settings(None, required=False).model_copy(update={"state_dir": tmp_path / "s"})
     read_configured(settings, [MarkdownDirSource("local", tmp_path)])
     assert not (tmp_path / "s" / "sources").exists()
+
+
+def test_pmsync_sync_from_a_confluence_space_files_once_and_then_fetches_nothing(
+    mock: responses.RequestsMock, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pages = {
+        p.stem: Page(f"PM {p.stem}", p.read_text()) for p in (FIXTURES / "confluence").glob("*.xml")
+    }
+    fake = FakeConfluence(pages, deployment="datacenter")
+    fake.register(mock)
+    (tmp_path / "pat").write_text("dc-pat-0123456789abcdef\n")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[sources.wiki]\nkind = "confluence"\nurl = "{fake.site}"\nspace = "SRE"\n'
+        'token_file = "pat"\n'
+    )
+
+    def sync() -> dict[str, int]:
+        code = main(["--config", str(config), "sync", "--format", "json"])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        assert "dc-pat-0123456789abcdef" not in out + err
+        return {k: v for k, v in json.loads(out).items() if isinstance(v, int)}
+
+    first = sync()
+    assert first["created"] >= 9
+    assert len(fake.bodies) == 3
+    second = sync()
+    assert (second["created"], second["unchanged"]) == (0, first["created"])
+    assert len(fake.bodies) == 3  # no page body fetched again
+    assert (tmp_path / ".pmsync" / "sources" / "wiki.json").is_file()
