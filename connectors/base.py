@@ -7,6 +7,7 @@ from these: anything with the right methods fits, test fakes included.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -33,6 +34,28 @@ class DocumentSource(Protocol):
 
     def fetch(self, ref: DocumentRef) -> Document:
         """One document's text; raises DocumentError naming it when it cannot be read."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentEdit:
+    """A document as write-back would leave it. `redo` makes the same edit on a newer copy of
+    the document (someone changed it after pmsync read it)."""
+
+    document: Document
+    text: str
+    redo: Callable[[Document], str]
+    summary: str  # "2 links, 1 marked done"
+
+
+class DocumentWriter(Protocol):
+    """A source whose documents pmsync may edit (write-back)."""
+
+    name: str
+
+    def write_back(self, edits: Sequence[DocumentEdit]) -> list[PmsyncError | None]:
+        """Write every edit where this source keeps its documents: an error or None for each,
+        in order. Never overwrites a change made since the document was read."""
         ...
 
 

@@ -21,7 +21,7 @@ import structlog
 from connectors.extract import ExtractOptions
 from connectors.sources.markdown_dir import DOCUMENT_GLOBS, MarkdownDirSource
 from rules import CATALOGUE, Rule, select_rules
-from syncer import digest, lintformat, logs, report, scheduler
+from syncer import digest, lintformat, logs, report, scheduler, writeback
 from syncer.applier import Outcome
 from syncer.check import check
 from syncer.errors import ConfigError, FatalError
@@ -371,6 +371,10 @@ def _cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
         payload: dict[str, Any] = {**counts, "dry_run": run.dry_run}
         payload["actions"] = [_action_json(o) for o in run.outcomes]
         payload["problems"] = [{"where": p.where, "message": p.message} for p in run.problems]
+        payload["write_back"] = [
+            {"document": e.document.ref.uri, "change": e.summary, "diff": writeback.diff(e)}
+            for e in run.write_back.edits
+        ]
         json.dump(payload, out, indent=2, ensure_ascii=False)
         out.write("\n")
     else:
@@ -408,6 +412,15 @@ def _print_sync_text(run: SyncRun, counts: dict[str, int], out: TextIO) -> None:
         ref = outcome.ref.key if outcome.ref else "-"
         rows.append((op, action.tracker, ref, title or "-", reason))
     _write_table(rows, out)
+    failed = {where for where, _ in run.write_back.problems}
+    for edit in run.write_back.edits:
+        where = edit.document.ref.uri
+        if run.dry_run:
+            out.write(f"would write back to {where}: {edit.summary}\n{writeback.diff(edit)}")
+        elif where not in failed:
+            out.write(f"wrote back to {where}: {edit.summary}\n")
+    if run.dry_run and run.write_back.unfiled and run.write_back.edits:
+        out.write(f"(the {run.write_back.unfiled} new items get their links once filed)\n")
     for problem in run.problems:
         out.write(f"problem: {problem.where}: {problem.message}\n")
     prefix = "dry run, would have: " if run.dry_run else ""

@@ -79,6 +79,7 @@ class ActionItem:
     placeholder: bool = False
     suppressed: frozenset[str] = frozenset()
     snooze: date | None = None  # no follow-up before this day
+    end_line: int = 0  # where the item's first paragraph ends (a list item's), else 0
 
     @property
     def is_done(self) -> bool:

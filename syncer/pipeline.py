@@ -26,9 +26,10 @@ from connectors.trackers.jira import JiraOptions, JiraTracker
 from connectors.trackers.local import LocalTracker
 from rules import RuleContext, check, select_rules
 from rules.words import Phrase
+from syncer import writeback
 from syncer.applier import Outcome, apply
 from syncer.errors import ConfigError, FatalError, PmsyncError
-from syncer.model import Finding, IssueSnapshot, Postmortem, SyncPlan
+from syncer.model import Document, Finding, IssueSnapshot, Postmortem, SyncPlan
 from syncer.people import Directory, load_directory
 from syncer.planner import Target, plan
 from syncer.settings import (
@@ -62,6 +63,7 @@ class Reading:
     postmortems: list[Postmortem] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    documents: dict[tuple[str, str], Document] = field(default_factory=dict)  # by source, id
 
     def findings_by_item(self) -> dict[str, list[Finding]]:
         grouped: dict[str, list[Finding]] = defaultdict(list)
@@ -78,6 +80,7 @@ class SyncRun:
     outcomes: list[Outcome]
     problems: list[Problem]
     dry_run: bool
+    write_back: writeback.WriteBack = field(default_factory=lambda: writeback.WriteBack())
 
     @property
     def failed(self) -> int:
@@ -156,7 +159,8 @@ def read_documents(
             continue
         for ref in refs:
             try:
-                postmortem = extract(source.fetch(ref), (options or {}).get(source.name))
+                document = source.fetch(ref)
+                postmortem = extract(document, (options or {}).get(source.name))
             except FatalError as exc:
                 # Credentials gone, budget spent: the rest of this source would fail alike.
                 message = f"{exc}; stopped reading this source, the next run reads the rest"
@@ -168,6 +172,7 @@ def read_documents(
                 log.error("document_failed", source=source.name, document=ref.id, error=str(exc))
                 continue
             reading.postmortems.append(postmortem)
+            reading.documents[(source.name, ref.id)] = document
             reading.findings += check(postmortem, rules, context)
             log.debug("document_read", document=ref.id, items=len(postmortem.items))
     return reading
@@ -186,7 +191,9 @@ def build_sources(settings: Settings) -> list[DocumentSource]:
             globs = [config.glob] if isinstance(config.glob, str) else config.glob
             root = settings.path(config.path)
             sources.append(
-                MarkdownDirSource(name, root, globs, config.exclude, config.link_base_url)
+                MarkdownDirSource(
+                    name, root, globs, config.exclude, config.link_base_url, config.commit
+                )
             )
     return sources
 
@@ -385,6 +392,7 @@ def sync(
 ) -> SyncRun:
     """The whole sync: documents to issues. With `dry_run` nothing is written anywhere."""
     directory = load_directory(settings)
+    sources = list(sources) if sources is not None else build_sources(settings)
     reading = read_configured(
         settings,
         sources,
@@ -422,7 +430,15 @@ def sync(
     for tracker in sorted({o.action.tracker for o in outcomes if o.fatal}):
         error = next(o.error for o in outcomes if o.fatal and o.action.tracker == tracker)
         problems.append(Problem(f"tracker {tracker}", error or "failed", fatal=True))
-    return SyncRun(reading, the_plan, outcomes, problems, dry_run)
+    filed = writeback.filed_items(outcomes, snapshots)
+    edits = writeback.plan_edits(settings, routed, reading.documents, filed)
+    if dry_run:
+        unfiled = sum(1 for o in outcomes if o.action.op == "create")
+        written = writeback.WriteBack(edits, unfiled=unfiled)
+    else:
+        written = writeback.write(edits, sources)
+        problems += [Problem(where, message) for where, message in written.problems]
+    return SyncRun(reading, the_plan, outcomes, problems, dry_run, written)
 
 
 def rule_context(settings: Settings, directory: Directory, today: date | None) -> RuleContext:

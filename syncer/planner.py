@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from syncer.identity import RETITLE_THRESHOLD, strip_comments, title_similarity
@@ -112,6 +112,11 @@ def _plan_tracker(
                     PlannedAction("skip", target.name, "placeholder, not a real item", item=item)
                 )
     for postmortem, item in items:
+        existing = matched.get(item.key)
+        if existing is not None and existing.ref.url in item.tickets:
+            # The link write-back put in the document names the issue itself, not a ticket.
+            own = existing.ref.url
+            item = replace(item, tickets=tuple(t for t in item.tickets if t != own))
         person = directory.resolve(item.owner)
         found = () if settings.findings == "ignore" else tuple(findings.get(item.key, ()))
         errors = sorted({f.code for f in found if f.severity is Severity.ERROR})
@@ -124,7 +129,6 @@ def _plan_tracker(
             findings=found,
             labels=(*target.labels, *settings.labels, *refine),
         )
-        existing = matched.get(item.key)
         if existing is None and errors and settings.findings == "hold":
             reason = f"held back until the post-mortem fixes {', '.join(errors)}"
             actions.append(PlannedAction("skip", target.name, reason, item=item))
@@ -157,11 +161,22 @@ def _age(snap: IssueSnapshot) -> tuple[datetime, str]:
 def _match(
     items: Sequence[tuple[Postmortem, ActionItem]], current: Mapping[str, IssueSnapshot]
 ) -> dict[str, IssueSnapshot]:
-    """Issue for each item: by key, else an unclaimed issue of the same post-mortem whose
-    title is close enough (the item was retitled in the document)."""
-    matched = {item.key: current[item.key] for _, item in items if item.key in current}
-    item_keys = {item.key for _, item in items}
-    spare = [snap for key, snap in current.items() if key not in item_keys]
+    """Issue for each item: the one the document links the item to (write-back put the link
+    there), else by key, else an unclaimed issue of the same post-mortem whose title is close
+    enough (the item was retitled in the document)."""
+    by_url = {snap.ref.url: snap for snap in current.values() if snap.ref.url}
+    matched: dict[str, IssueSnapshot] = {}
+    for _, item in items:
+        linked = next((by_url.pop(t) for t in item.tickets if t in by_url), None)
+        if linked is not None:
+            matched[item.key] = linked
+    claimed = {snap.ref for snap in matched.values()}
+    for _, item in items:
+        snap = current.get(item.key)
+        if item.key not in matched and snap is not None and snap.ref not in claimed:
+            matched[item.key] = snap
+            claimed.add(snap.ref)
+    spare = [snap for snap in current.values() if snap.ref not in claimed]
     candidates = sorted(
         (
             (title_similarity(item.title, snap.title), index, item.key, snap)
@@ -172,14 +187,13 @@ def _match(
         ),
         key=lambda entry: (-entry[0], entry[1]),
     )
-    taken: set[str] = set()
     for score, _, key, snap in candidates:
         if score < RETITLE_THRESHOLD:
             break
-        if key in matched or snap.item_key in taken:
+        if key in matched or snap.ref in claimed:
             continue
         matched[key] = snap
-        taken.add(snap.item_key)
+        claimed.add(snap.ref)
     return matched
 
 

@@ -61,8 +61,14 @@ def _check_readable(path: Path | None) -> Path | None:
 # --- sources -----------------------------------------------------------------------------------
 
 
+WriteBack = Literal["off", "links", "links+status"]
+
+
 class _SourceSection(_Section):
     day_first: bool = False  # read 03/04/2026 as 3 April (else 4 March)
+    # After a sync, write each item's issue link into the document ("links"), and mark items
+    # done whose issue was closed as completed ("links+status").
+    write_back: WriteBack = "off"
 
 
 class MarkdownDirSource(_SourceSection):
@@ -75,6 +81,7 @@ class MarkdownDirSource(_SourceSection):
     # Where people read these files, for links in issues: the file's path is appended, e.g.
     # "https://github.com/acme/postmortems/blob/main/".
     link_base_url: Annotated[str, Field(pattern=r"^https?://")] | None = None
+    commit: bool = False  # commit write-back edits in the folder's Git repository
 
 
 class _Remote(_Section):
@@ -114,6 +121,8 @@ class GithubRepoSourceSettings(_GithubAuth, _SourceSection):
     path: str = ""  # the folder of post-mortems in the repository; "" for all of it
     glob: str | list[str] = "**/*.md"
     exclude: list[str] = Field(default_factory=list)
+    # Write-back goes to one pull request from this branch, updated in place on every run.
+    write_back_branch: Annotated[str, Field(pattern=r"^[\w./-]+$")] = "pmsync/write-back"
 
 
 class ConfluenceSourceSettings(_Remote, _SourceSection):
@@ -157,6 +166,13 @@ class DriveSourceSettings(_Remote, _SourceSection):
     recursive: bool = True
 
     _check_files = field_validator("credentials_file")(_check_readable)
+
+    @field_validator("write_back")
+    @classmethod
+    def _read_only(cls, value: str) -> str:
+        if value != "off":
+            raise ValueError("Google Drive is read only: pmsync cannot edit Google Docs")
+        return value
 
 
 SourceSettings = Annotated[

@@ -287,7 +287,8 @@ def test_multi_paragraph_items_find_tickets_in_later_paragraphs_and_reference_li
     first, second = pm.items
     assert first.tickets == ("https://gh.test/acme/x/issues/5",)
     assert second.tickets == ("https://gh.test/acme/x/issues/7",)
-    assert second.title == "Quota pending pods so that they fail informatively (issue)"
+    # A closing link to the issue says where it is tracked; it is not part of the action.
+    assert second.title == "Quota pending pods so that they fail informatively"
 
 
 def test_paragraphs_alone_under_action_sub_headings_are_items() -> None:

@@ -49,6 +49,7 @@ def extract(document: Document, options: ExtractOptions | None = None) -> Postmo
         raise DocumentError(path, f"{exc}; not read as a post-mortem") from None
     for raw in found.items:
         raw.line = _source_line(raw.line, line_map)
+        raw.end_line = _source_line(raw.end_line, line_map)
 
     pm_id = front.text("id") or document.ref.id
     title = front.text("title") or found.title or document.title or PurePosixPath(pm_id).stem
@@ -138,10 +139,11 @@ def _item(raw: RawItem, pm_id: str, incident: date | None, opts: ExtractOptions)
         priority=raw.priority,
         kind=raw.kind,
         status=raw.status,
-        tickets=tuple(raw.tickets),
+        tickets=tuple(dict.fromkeys([*raw.tickets, *raw.linked])),
         root_cause=raw.root_cause,
         snooze=_iso(raw.snooze),
         line=raw.line,
+        end_line=raw.end_line,
         # A bullet that is only `#2127` points at an existing ticket: real, not a placeholder.
         placeholder=is_placeholder(raw.title) and not _only_tickets(raw),
         suppressed=raw.suppressed,

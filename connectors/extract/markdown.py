@@ -96,6 +96,8 @@ class RawItem:
     suppressed: frozenset[str] = frozenset()
     origin: Literal["list", "table", "paragraph", "explicit"] = "list"
     task: bool = False  # a task-list entry (`- [ ] ...`): an action wherever it stands
+    end_line: int = 0  # the last line of a list item's first paragraph
+    linked: list[str] = field(default_factory=list)  # issues linked after the item's text
     group: int = 0  # which (sub-)section of the document the item is in
 
 
@@ -405,6 +407,19 @@ def _labelled_sections(block: list[Token], offset: int) -> tuple[list[RawItem], 
     return items, opens
 
 
+def without_ticket_suffix(inline: Inline) -> tuple[str, list[str]]:
+    """The text without the closing `(label)`s of links to issues, the way write-back (or a
+    person) says where the item is tracked, and those links' addresses: the ticket is a field,
+    not part of the action."""
+    text = inline.text.rstrip()
+    tails = {f"({label})": url for url, label in inline.links if label and is_ticket_url(url)}
+    linked: list[str] = []
+    while tail := next((t for t in tails if text.endswith(t)), None):
+        text = text[: -len(tail)].rstrip()
+        linked.insert(0, tails[tail])
+    return (text, linked) if linked else (inline.text, [])
+
+
 def _node_inline(paragraph: SyntaxTreeNode) -> Inline:
     inline = paragraph.children[0] if paragraph.children else None
     if inline is None or inline.token is None:
@@ -423,6 +438,8 @@ def _list_item(node: SyntaxTreeNode, offset: int) -> Iterator[RawItem]:
         yield RawItem(title="", line=_node_line(node, offset))
         return
     lead = _node_inline(paragraphs[0])
+    lead.text, linked = without_ticket_suffix(lead)
+    lead.links = [link for link in lead.links if link[0] not in linked]
     more = [_node_inline(p) for p in paragraphs[1:]]
     fields = read_fields(lead.text)
     title = fields.rest
@@ -432,9 +449,11 @@ def _list_item(node: SyntaxTreeNode, offset: int) -> Iterator[RawItem]:
         title = lead.bold_lead.rstrip(":").strip()
         rest = fields.rest[len(lead.bold_lead) :] if fields.rest.startswith(lead.bold_lead) else ""
         description = (rest.lstrip(" :.") + " " + description).strip()
+    lead_map = paragraphs[0].map
     raw = RawItem(
         title=title,
         line=_node_line(node, offset),
+        end_line=lead_map[1] + offset if lead_map else 0,
         description=description.strip(),
         owner=fields.owner,
         due_text=fields.due_text,
@@ -446,6 +465,7 @@ def _list_item(node: SyntaxTreeNode, offset: int) -> Iterator[RawItem]:
             " ".join(i.text for i in (lead, *more)),
             [link for i in (lead, *more) for link in i.links],
         ),
+        linked=linked,
     )
     subitems: list[RawItem] = []
     for sub in node.children:
@@ -534,7 +554,7 @@ _COLUMNS = {
 _HEADER_TO_FIELD = {word: name for name, words in _COLUMNS.items() for word in words}
 
 
-def _header_field(text: str) -> str | None:
+def header_field(text: str) -> str | None:
     """The field a column header names: `Due Date / Timing` is due, `Bug #` a ticket."""
     words = re.sub(r"\(.*?\)", "", text).strip().strip("*_:").casefold()
     if words in ("#", "no", "no."):
@@ -562,7 +582,7 @@ def _table_items(block: list[Token], offset: int) -> Iterator[RawItem]:
     rows = _table_rows(block)
     if not rows:
         return
-    columns = [_header_field(cell.text) for cell in rows[0][1]]
+    columns = [header_field(cell.text) for cell in rows[0][1]]
     if "title" not in columns:
         return
     for line, row in rows[1:]:
@@ -663,7 +683,7 @@ def _paragraph_item(block: list[Token], offset: int) -> RawItem | None:
     something (ends with a colon), says there is nothing to do, or is too long to be one. A
     paragraph labelled `**Action item:**` is one wherever it stands."""
     inline = render_inline(block[1])
-    text = inline.text
+    text, linked = without_ticket_suffix(inline)
     explicit = bool(inline.bold_lead and _EXPLICIT_RE.fullmatch(inline.bold_lead.strip()))
     description = ""
     if explicit and inline.bold_lead:
@@ -679,11 +699,13 @@ def _paragraph_item(block: list[Token], offset: int) -> RawItem | None:
         title=fields.rest,
         description=description.strip(),
         line=(block[0].map[0] if block[0].map else 0) + offset + 1,
+        end_line=(block[0].map[1] if block[0].map else 0) + offset,
         owner=fields.owner,
         due_text=fields.due_text,
         priority=fields.priority,
         status=fields.status or ("done" if inline.struck else None),
-        tickets=find_tickets(text, inline.links),
+        tickets=find_tickets(text, [link for link in inline.links if link[0] not in linked]),
+        linked=linked,
         snooze=fields.snooze,
         origin="explicit" if explicit else "paragraph",
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import replace
@@ -13,7 +15,8 @@ from urllib.parse import quote
 
 import structlog
 
-from syncer.errors import DocumentError, SkippableError
+from connectors.base import DocumentEdit
+from syncer.errors import DocumentError, PmsyncError, SkippableError
 from syncer.model import Document, DocumentRef
 
 log = structlog.get_logger("pmsync.sources")
@@ -23,6 +26,9 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 MARKDOWN_GLOBS = ("**/*.md", "**/*.markdown", "**/*.mdx", "**/*.html.md.erb")
 # Everything pmsync reads, for folders named on the command line: Markdown and HTML exports.
 DOCUMENT_GLOBS = (*MARKDOWN_GLOBS, "**/*.html", "**/*.htm", "**/*.xml")
+
+
+Results = list[PmsyncError | None]  # one per edit: None when written
 
 
 class MarkdownDirSource:
@@ -35,12 +41,14 @@ class MarkdownDirSource:
         globs: Sequence[str] = ("**/*.md",),
         exclude: Sequence[str] = (),
         link_base_url: str | None = None,
+        commit: bool = False,
     ) -> None:
         self.name = name
         self.root = root
         self.globs = tuple(globs)
         self.exclude = tuple(exclude)
         self.link_base_url = link_base_url
+        self.commit = commit
 
     def list(self) -> Sequence[DocumentRef]:
         if not self.root.is_dir():
@@ -91,6 +99,78 @@ class MarkdownDirSource:
             text=text,
             format=format_of(path.name),
         )
+
+    def write_back(self, edits: Sequence[DocumentEdit]) -> Results:
+        """Each edit written to its file in place (atomically, mode kept); a file changed since
+        it was read gets the edit made again on what it holds now. With `commit`, the files
+        written are committed together in their Git repository."""
+        results: Results = []
+        written: list[tuple[Path, str]] = []
+        for edit in edits:
+            path = Path(edit.document.ref.uri)
+            try:
+                raw = path.read_bytes()
+                text = decode_text(raw, edit.document.ref.uri)
+                new = edit.text
+                if text != edit.document.text:
+                    new = edit.redo(replace(edit.document, text=text))
+                if new != text:
+                    bom = "\ufeff" if raw.startswith(b"\xef\xbb\xbf") else ""
+                    _replace_file(path, (bom + new).encode("utf-8"))
+                    written.append((path, edit.summary))
+                results.append(None)
+            except OSError as exc:
+                reason = f"cannot write: {exc.strerror or exc}"
+                results.append(DocumentError(edit.document.ref.uri, reason))
+            except PmsyncError as exc:
+                results.append(exc)
+        if self.commit and written:
+            failure = self._commit(written)
+            if failure is not None:
+                done = {str(path) for path, _ in written}
+                results = [
+                    failure if r is None and str(Path(e.document.ref.uri)) in done else r
+                    for e, r in zip(edits, results, strict=True)
+                ]
+        return results
+
+    def _commit(self, written: Sequence[tuple[Path, str]]) -> PmsyncError | None:
+        """One commit of the files written, and of nothing else staged there."""
+        paths = [str(path.resolve()) for path, _ in written]
+        lines = [f"- {path.relative_to(self.root).as_posix()}: {what}" for path, what in written]
+        message = "pmsync: link post-mortem action items to their issues\n\n" + "\n".join(lines)
+        who: list[str] = []
+        if _git(self.root, "config", "user.email").returncode != 0:
+            who = ["-c", "user.name=pmsync", "-c", "user.email=pmsync@localhost"]
+        for step, command in (
+            ("git add", ["add", "--", *paths]),
+            ("git commit", [*who, "commit", "-q", "-m", message, "--only", "--", *paths]),
+        ):
+            done = _git(self.root, *command)
+            if done.returncode != 0:
+                said = (done.stderr or done.stdout).strip().splitlines()
+                return SkippableError(f"{step}: {said[-1] if said else 'failed'}")
+        return None
+
+
+def _git(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            ["git", *args], cwd=folder, capture_output=True, text=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return subprocess.CompletedProcess(["git", *args], 1, "", str(exc))
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """Write `data` to `path` in one step (a reader never sees half a file), keeping its mode."""
+    temporary = path.with_name(f".{path.name}.pmsync-tmp")
+    try:
+        temporary.write_bytes(data)
+        shutil.copymode(path, temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def decode_text(raw: bytes, uri: str) -> str:
