@@ -206,6 +206,7 @@ def repo_options(name: str, config: GithubRepoSourceSettings, settings: Settings
         path=config.path,
         globs=tuple(globs),
         exclude=tuple(config.exclude),
+        write_back_branch=config.write_back_branch,
     )
 
 

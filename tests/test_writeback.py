@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import responses
 
 from connectors.extract import extract, extract_file
 from connectors.extract.writeback import Filed, edit_markdown, edit_storage
@@ -17,6 +18,7 @@ from syncer.model import ActionItem, Document, DocumentRef, Postmortem, TrackerR
 from syncer.pipeline import sync
 from syncer.settings import Settings, load_settings
 from tests.fakes.github import FakeGitHub
+from tests.fakes.sources import FakeConfluence, FakeGithubRepo, Page
 
 CORPUS = Path(__file__).parent / "corpus" / "docs"
 STORAGE = Path(__file__).parent / "fixtures" / "sources" / "confluence"
@@ -148,6 +150,8 @@ def test_confluence_storage_round_trip(path: Path) -> None:
     assert all(filed[i.key].ref.url in i.tickets for i in after.items)
     tasks = [i for i in after.items if i.status in ("open", "done")]
     assert all(i.is_done for i in tasks)
+    statuses = [i for i, old in zip(after.items, before.items, strict=True) if old.status]
+    assert all(i.is_done for i in statuses)  # status macros in table rows say DONE
     assert edit_storage(edited, after.items, filed, status=True) == edited
 
 
@@ -167,6 +171,14 @@ DOC = """# 2026-03-04 Checkout latency
 - [ ] Load-test checkout at twice last year's peak (owner: Sam Rivera, due 2026-04-15)
 - Write the checkout failover runbook, owner: Dana Kim, due 2026-05-01
 """
+
+
+def tracker_toml(fake: FakeGitHub) -> str:
+    """The GitHub fake as the tracker every post-mortem goes to."""
+    return (
+        f'[trackers.gh]\nkind = "github"\nrepo = "acme/incidents"\nbase_url = "{fake.url}"\n'
+        'write_interval_seconds = 0\n[routing]\ndefault = "gh"\n'
+    )
 
 
 def git(folder: Path, *args: str) -> str:
@@ -197,9 +209,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Fak
         (tmp_path / "config.toml").write_text(
             'people_file = "people.toml"\n'
             '[sources.docs]\nkind = "markdown-dir"\npath = "postmortems"\n'
-            'write_back = "links+status"\ncommit = true\n'
-            f'[trackers.gh]\nkind = "github"\nrepo = "acme/incidents"\nbase_url = "{fake.url}"\n'
-            'write_interval_seconds = 0\n[routing]\ndefault = "gh"\n'
+            'write_back = "links+status"\ncommit = true\n' + tracker_toml(fake)
         )
         yield fake, repo
 
@@ -295,3 +305,150 @@ def test_a_file_edited_after_it_was_read_keeps_the_edit(world: tuple[FakeGitHub,
     text = (repo / "2026-03-04-checkout.md").read_text()
     assert text.endswith("\nReviewed on 2026-03-10.\n")
     assert text.count("https://github.test/acme/incidents/issues/") == 3
+
+
+# --- a pull request on a github-repo source ---------------------------------------------------
+
+
+@pytest.fixture
+def repo_world(
+    tmp_path: Path, mock: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[FakeGithubRepo, FakeGitHub, Settings]]:
+    source = FakeGithubRepo({"postmortems/2026-03-04-checkout.md": DOC.encode(), "README.md": b"x"})
+    source.register(mock)
+    tracker = FakeGitHub(collaborators={"dana", "sam"})
+    with tracker.running():
+        mock.add_passthru(tracker.url)
+        monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "t" * 36)
+        (tmp_path / "config.toml").write_text(
+            '[sources.repo]\nkind = "github-repo"\nrepo = "acme/postmortems"\n'
+            f'path = "postmortems"\ntoken = "{source.token}"\nwrite_back = "links+status"\n'
+            + tracker_toml(tracker)
+        )
+        yield source, tracker, load_settings(tmp_path / "config.toml")
+
+
+def test_write_back_opens_one_pull_request_and_updates_it_in_place(
+    repo_world: tuple[FakeGithubRepo, FakeGitHub, Settings],
+) -> None:
+    source, tracker, settings = repo_world
+    path = "postmortems/2026-03-04-checkout.md"
+    first = sync(settings, dry_run=False)
+    assert not first.problems
+    assert list(source.pulls) == [1]
+    pull = source.pulls[1]
+    assert (pull["head"]["ref"], pull["base"]["ref"]) == ("pmsync/write-back", "main")
+    assert "`postmortems/2026-03-04-checkout.md`: 3 links" in pull["body"]
+    proposed = source.files_at("pmsync/write-back")[path].decode()
+    assert proposed.count("https://github.test/acme/incidents/issues/") == 3
+    assert source.files[path] == DOC.encode()  # the default branch is untouched
+
+    writes = len(source.writes)
+    sync(settings, dry_run=False)  # nothing changed: the pull request is left as it is
+    assert len(source.writes) == writes
+
+    # Someone adds an item on the default branch; the next run updates the same pull request.
+    source.files[path] += (
+        b"- Page the payments on-call when checkout errors pass 1%, owner: Sam Rivera\n"
+    )
+    sync(settings, dry_run=False)
+    assert list(source.pulls) == [1]
+    assert source.pulls[1]["state"] == "open"
+    proposed = source.files_at("pmsync/write-back")[path].decode()
+    assert proposed.count("https://github.test/acme/incidents/issues/") == 4
+    assert "Page the payments on-call" in proposed
+    assert source.writes[writes:] == ["POST tree", "POST commit", "PATCH ref", "PATCH pull"]
+
+    # Merged: the links are on the default branch; nothing more to propose.
+    source.merge(1)
+    writes = len(source.writes)
+    merged = sync(settings, dry_run=False)
+    assert merged.write_back.edits == []
+    assert len(source.writes) == writes
+    assert len(tracker.issues) == 4
+
+
+def test_a_closed_issue_is_marked_done_in_the_pull_request(
+    repo_world: tuple[FakeGithubRepo, FakeGitHub, Settings],
+) -> None:
+    source, tracker, settings = repo_world
+    sync(settings, dry_run=False)
+    source.merge(1)
+    tracker.issues[2].update(state="closed", state_reason="completed", updated_at=tracker.stamp())
+    sync(settings, dry_run=False)
+    assert [p["state"] for p in source.pulls.values()] == ["closed", "open"]
+    proposed = source.files_at("pmsync/write-back")["postmortems/2026-03-04-checkout.md"]
+    assert b"- [x] Load-test checkout at twice last year's peak" in proposed
+    assert "1 marked done" in source.pulls[2]["body"]
+
+
+# --- a Confluence page ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def wiki_world(
+    tmp_path: Path, mock: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[FakeConfluence, FakeGitHub, Settings]]:
+    body = (STORAGE / "10001.xml").read_text(encoding="utf-8")
+    wiki = FakeConfluence({"10001": Page("Payments API outage", body, version=4)})
+    wiki.register(mock)
+    tracker = FakeGitHub(collaborators={"dana", "sam"})
+    (tmp_path / "token").write_text("atl-api-token-0123456789")
+    with tracker.running():
+        mock.add_passthru(tracker.url)
+        monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "t" * 36)
+        (tmp_path / "config.toml").write_text(
+            f'[sources.wiki]\nkind = "confluence"\nurl = "{wiki.site}"\nspace = "SRE"\n'
+            'email = "pmsync@acme.test"\napi_token_file = "token"\nwrite_back = "links+status"\n'
+            + tracker_toml(tracker)
+        )
+        yield wiki, tracker, load_settings(tmp_path / "config.toml")
+
+
+def test_confluence_pages_get_links_as_the_next_version(
+    wiki_world: tuple[FakeConfluence, FakeGitHub, Settings],
+) -> None:
+    wiki, tracker, settings = wiki_world
+    run = sync(settings, dry_run=False)
+    assert not run.problems
+    assert wiki.updates == [("10001", 5)]
+    page = wiki.pages["10001"].body
+    assert page.count('href="https://github.test/acme/incidents/issues/') == len(tracker.issues)
+    again = sync(settings, dry_run=False)
+    assert again.write_back.edits == []
+    assert wiki.updates == [("10001", 5)]
+
+
+def test_an_edit_made_between_read_and_write_is_kept(
+    wiki_world: tuple[FakeConfluence, FakeGitHub, Settings],
+) -> None:
+    wiki, tracker, settings = wiki_world
+
+    def someone_edits(page_id: str) -> None:
+        page = wiki.pages[page_id]
+        page.body = page.body.replace(
+            "<h2>Root cause</h2>", "<h2>Root cause</h2><p>Added by Priya during review.</p>"
+        )
+        page.version += 1
+
+    wiki.before_update = someone_edits
+    run = sync(settings, dry_run=False)
+    assert not run.problems
+    assert wiki.conflicts == 1
+    assert wiki.updates == [("10001", 6)]
+    page = wiki.pages["10001"].body
+    assert "<p>Added by Priya during review.</p>" in page
+    assert page.count('href="https://github.test/acme/incidents/issues/') == len(tracker.issues)
+
+
+def test_closed_tasks_are_completed_on_the_page(
+    wiki_world: tuple[FakeConfluence, FakeGitHub, Settings],
+) -> None:
+    wiki, tracker, settings = wiki_world
+    sync(settings, dry_run=False)
+    tracker.issues[1].update(state="closed", state_reason="completed", updated_at=tracker.stamp())
+    sync(settings, dry_run=False)
+    page = wiki.pages["10001"].body
+    first_task = page[page.index("<ac:task>") : page.index("</ac:task>")]
+    assert "<ac:task-status>complete</ac:task-status>" in first_task
+    assert "Version the payments settings file" in first_task

@@ -263,7 +263,8 @@ def _edit_fragment(fragment: str, ref: TrackerRef | None, done: bool) -> str:
             fragment = fragment.replace("</ac:task-body>", f" ({storage_link(ref)})</ac:task-body>")
         return fragment
     if fragment.startswith("<tr"):
-        return _edit_row(fragment, ref)
+        return _edit_row(_status_done(fragment) if done else fragment, ref)
+    fragment = _status_done(fragment) if done else fragment
     if ref is not None:  # a list item: after its text, before any nested list
         nested = re.search(r"<(?:ul|ol)\b", fragment)
         cut = nested.start() if nested else fragment.rfind("</li>")
@@ -273,6 +274,23 @@ def _edit_fragment(fragment: str, ref: TrackerRef | None, done: bool) -> str:
             cut = paragraph_end
         return f"{fragment[:cut]} ({storage_link(ref)}){fragment[cut:]}"
     return fragment
+
+
+_STATUS_MACRO_RE = re.compile(
+    r'(<ac:structured-macro[^>]*ac:name="status"[^>]*>)(.*?)(</ac:structured-macro>)', re.S
+)
+
+
+def _status_done(row: str) -> str:
+    """The fragment's status macro (a row's status cell, a list item's status) says DONE."""
+
+    def done(match: re.Match[str]) -> str:
+        inner = re.sub(r'<ac:parameter ac:name="(?:title|colour)">.*?</ac:parameter>', "", match[2])
+        parameters = '<ac:parameter ac:name="colour">Green</ac:parameter>'
+        parameters += '<ac:parameter ac:name="title">DONE</ac:parameter>'
+        return f"{match[1]}{parameters}{inner}{match[3]}"
+
+    return _STATUS_MACRO_RE.sub(done, row, count=1)
 
 
 def _edit_row(row: str, ref: TrackerRef | None) -> str:

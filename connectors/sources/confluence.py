@@ -9,17 +9,21 @@ status macros. Both deployments serve the same REST API (`/rest/api`), Cloud bel
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 from urllib.parse import urljoin
 
 import requests
 
-from connectors.sources.http import HttpReader, timestamp
+from connectors.base import DocumentEdit
+from connectors.sources.http import Conflict, HttpReader, timestamp
+from connectors.sources.markdown_dir import Results
 from syncer.errors import DocumentError, PmsyncError, SkippableError
 from syncer.model import Document, DocumentRef
 
 PAGE_SIZE = 50
+WRITE_ATTEMPTS = 3
+EDIT_MESSAGE = "pmsync: links to the issues of the action items"
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +135,55 @@ class ConfluenceSource:
         if data.get("type") not in (None, "page"):
             raise DocumentError(ref.uri, f"a {data.get('type')}, not a page")
         title = data.get("title")
+        version = data.get("version")
+        number = version.get("number") if isinstance(version, dict) else None
+        if number is not None:
+            ref = replace(ref, version=str(number))  # the version of this very body
         return Document(ref, str(title) if title else ref.id, value, "html")
+
+    # --- write-back ------------------------------------------------------------------------
+
+    def write_back(self, edits: Sequence[DocumentEdit]) -> Results:
+        results: Results = []
+        for edit in edits:
+            try:
+                self._update(edit)
+                results.append(None)
+            except PmsyncError as exc:
+                results.append(exc)
+        return results
+
+    def _update(self, edit: DocumentEdit) -> None:
+        """Write the page as the version after the one pmsync read. Someone else's edit in
+        between makes Confluence refuse (409): then read the page again, make the same edit on
+        what it holds now, and try again; their edit is never overwritten."""
+        document, text = edit.document, edit.text
+        for _ in range(WRITE_ATTEMPTS):
+            page = document.ref.id
+            payload = {
+                "id": page,
+                "type": "page",
+                "title": document.title,
+                "version": {"number": int(document.ref.version) + 1, "message": EDIT_MESSAGE},
+                "body": {"storage": {"value": text, "representation": "storage"}},
+            }
+            try:
+                self.http.send(
+                    "PUT",
+                    f"{self.api}/content/{page}",
+                    body=payload,
+                    what=f"confluence page {page}",
+                )
+                return
+            except Conflict:
+                document = self.fetch(document.ref)
+                text = edit.redo(document)
+                if text == document.text:
+                    return  # what pmsync wanted to write is there already
+        raise DocumentError(
+            edit.document.ref.uri,
+            "the page kept changing while pmsync wrote; the next run tries again",
+        )
 
     def _ref(self, page: dict[str, Any], base: str) -> DocumentRef | None:
         page_id = page.get("id")

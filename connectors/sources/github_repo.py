@@ -10,18 +10,25 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 from urllib.parse import quote, urlparse
 
-from connectors.sources.markdown_dir import MAX_FILE_BYTES, decode_text, format_of
+import structlog
+
+from connectors.base import DocumentEdit
+from connectors.sources.markdown_dir import MAX_FILE_BYTES, Results, decode_text, format_of
 from connectors.trackers.github import GithubOptions, NotAllowed, github_client, translated
 from connectors.trackers.retry import WaitBudget, interruptible_sleep, with_retries
-from syncer.errors import DocumentError, SkippableError
+from syncer.errors import DocumentError, PmsyncError, SkippableError, UncertainError
 from syncer.model import Document, DocumentRef
+
+log = structlog.get_logger("pmsync.sources")
 
 Entries = list[dict[str, Any]]  # JSON objects of a listing
 
@@ -33,6 +40,11 @@ class RepoOptions:
     path: str = ""  # the folder holding the post-mortems; "" for the whole repository
     globs: tuple[str, ...] = ("**/*.md",)
     exclude: tuple[str, ...] = ()
+    write_back_branch: str = "pmsync/write-back"  # the one pull request write-back keeps
+
+
+PULL_TITLE = "pmsync: link post-mortem action items to their issues"
+_FINGERPRINT_RE = re.compile(r"^pmsync-write-back: (\w+)$", re.MULTILINE)
 
 
 @cache
@@ -79,6 +91,7 @@ class GithubRepoSource:
         self._repo = f"/repos/{auth.repo}"
         self._prefix = options.path.strip("/")
         self._sizes: dict[str, int] = {}
+        self._modes: dict[str, str] = {}
         self.branch = options.branch
         self.requests = 0
 
@@ -97,6 +110,7 @@ class GithubRepoSource:
             if self.options.exclude and matches(relative, self.options.exclude):
                 continue
             self._sizes[relative] = int(entry.get("size") or 0)
+            self._modes[relative] = str(entry.get("mode") or "100644")
             refs.append(
                 DocumentRef(
                     source=self.name,
@@ -129,17 +143,144 @@ class GithubRepoSource:
     # --- reading --------------------------------------------------------------------------------
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        def once() -> dict[str, Any]:
+        data = self._call("GET", path, params)
+        if not isinstance(data, dict):
+            raise SkippableError(f"GET {path}: unexpected answer (not a JSON object)")
+        return data
+
+    def _call(
+        self,
+        verb: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+        *,
+        repeat: bool = True,
+    ) -> Any:
+        """One API call, translated and retried; `repeat` off for a call that must not be made
+        twice (opening a pull request)."""
+
+        def once() -> Any:
             self.requests += 1
-            with translated(f"GET {path}"):
-                _, data = self._github.requester.requestJsonAndCheck("GET", path, parameters=params)
-            if not isinstance(data, dict):
-                raise SkippableError(f"GET {path}: unexpected answer (not a JSON object)")
+            with translated(f"{verb} {path}"):
+                _, data = self._github.requester.requestJsonAndCheck(
+                    verb, path, parameters=params, input=body
+                )
             return data
 
-        return with_retries(
-            once, attempts=self.options.auth.attempts, repeat=True, budget=self._budget
+        attempts = self.options.auth.attempts
+        return with_retries(once, attempts=attempts, repeat=repeat, budget=self._budget)
+
+    # --- write-back: one pull request, updated in place ------------------------------------------
+
+    def write_back(self, edits: Sequence[DocumentEdit]) -> Results:
+        """Every edit in one commit on `write_back_branch`, made on the newest commit of the
+        branch pmsync reads, and one open pull request from it. The branch is moved (forced)
+        only when what it should hold changed; the pull request is opened once and updated."""
+        base = self.branch or self._default_branch()
+        head = self._get(f"{self._repo}/git/ref/heads/{quote(base)}")["object"]["sha"]
+        results: Results = []
+        files: dict[str, tuple[str, str]] = {}  # path -> (text, what changed)
+        for edit in edits:
+            try:
+                files[self._path(edit.document.ref.id)] = (self._current(edit, head), edit.summary)
+                results.append(None)
+            except PmsyncError as exc:
+                results.append(exc)
+        if not files:
+            return results
+        fingerprint = hashlib.sha256(
+            json.dumps([head, sorted((p, t) for p, (t, _) in files.items())]).encode()
+        ).hexdigest()[:20]
+        try:
+            self._publish(base, head, files, fingerprint)
+        except PmsyncError as exc:
+            return [r if r is not None else exc for r in results]
+        return results
+
+    def _path(self, doc_id: str) -> str:
+        return f"{self._prefix}/{doc_id}" if self._prefix else doc_id
+
+    def _current(self, edit: DocumentEdit, head: str) -> str:
+        """The edited text, made again on the file as the branch holds it now if it changed
+        since pmsync read it."""
+        path = self._path(edit.document.ref.id)
+        data = self._get(f"{self._repo}/contents/{quote(path)}", {"ref": head})
+        if data.get("sha") == edit.document.ref.version:
+            return edit.text
+        raw = base64.b64decode(str(data.get("content", "")))
+        return edit.redo(replace(edit.document, text=decode_text(raw, edit.document.ref.uri)))
+
+    def _publish(
+        self, base: str, head: str, files: dict[str, tuple[str, str]], fingerprint: str
+    ) -> None:
+        branch = self.options.write_back_branch
+        owner = self.options.auth.repo.split("/")[0]
+        query = {"head": f"{owner}:{branch}", "state": "open", "base": base}
+        pulls = self._call("GET", f"{self._repo}/pulls", query)
+        pull = pulls[0] if isinstance(pulls, list) and pulls else None
+        lines = [f"- `{path}`: {what}" for path, (_, what) in sorted(files.items())]
+        body = (
+            "pmsync links the action items of these post-mortems to the issues that track "
+            "them:\n\n" + "\n".join(lines) + "\n\nThis pull request is kept up to date by "
+            "pmsync on every run (its branch is rewritten); merge it whenever you like."
         )
+        current = self._branch_head(branch)
+        if current is not None and pull is not None:
+            message = str(self._get(f"{self._repo}/git/commits/{current}").get("message", ""))
+            match = _FINGERPRINT_RE.search(message)
+            if match and match[1] == fingerprint:
+                return  # the pull request already holds exactly these edits
+        commit = self._commit(head, files, fingerprint)
+        if current is None:
+            self._call(
+                "POST",
+                f"{self._repo}/git/refs",
+                body={"ref": f"refs/heads/{branch}", "sha": commit},
+            )
+        else:
+            ref = f"{self._repo}/git/refs/heads/{quote(branch)}"
+            self._call("PATCH", ref, body={"sha": commit, "force": True})
+        if pull is not None:
+            self._call("PATCH", f"{self._repo}/pulls/{pull['number']}", body={"body": body})
+            log.info("write_back_pull_updated", source=self.name, pull=pull.get("html_url"))
+            return
+        payload = {"title": PULL_TITLE, "head": branch, "base": base, "body": body}
+        try:
+            opened = self._call("POST", f"{self._repo}/pulls", body=payload, repeat=False)
+        except UncertainError:
+            if not self._call("GET", f"{self._repo}/pulls", query):
+                raise
+            return
+        log.info("write_back_pull_opened", source=self.name, pull=opened.get("html_url"))
+
+    def _branch_head(self, branch: str) -> str | None:
+        try:
+            data = self._get(f"{self._repo}/git/ref/heads/{quote(branch)}")
+        except SkippableError:  # 404: no such branch yet
+            return None
+        return str(data["object"]["sha"])
+
+    def _commit(self, head: str, files: dict[str, tuple[str, str]], fingerprint: str) -> str:
+        tree = self._get(f"{self._repo}/git/commits/{head}")["tree"]["sha"]
+        entries = [
+            {"path": path, "mode": self._modes.get(path, "100644"), "type": "blob", "content": text}
+            for path, (text, _) in sorted(files.items())
+        ]
+        new_tree = self._call(
+            "POST", f"{self._repo}/git/trees", body={"base_tree": tree, "tree": entries}
+        )
+        message = (
+            f"{PULL_TITLE}\n\n"
+            + "\n".join(f"- {path}: {what}" for path, (_, what) in sorted(files.items()))
+            + f"\n\npmsync-write-back: {fingerprint}\n"
+        )
+        commit = self._call(
+            "POST",
+            f"{self._repo}/git/commits",
+            body={"message": message, "tree": new_tree["sha"], "parents": [head]},
+        )
+        return str(commit["sha"])
 
     def _default_branch(self) -> str:
         return str(self._get(self._repo).get("default_branch") or "main")

@@ -20,6 +20,10 @@ from syncer.errors import FatalError, PmsyncError, RetriableError, SkippableErro
 _RETRIABLE = frozenset({429, 500, 502, 503, 504})
 
 
+class Conflict(SkippableError):
+    """The thing written was changed since it was read (an edit with a stale version)."""
+
+
 class HttpReader:
     """GETs against one service (`service` names it in messages: "confluence wiki")."""
 
@@ -49,12 +53,27 @@ class HttpReader:
         self, url: str, params: Mapping[str, Any] | None = None, *, what: str = ""
     ) -> requests.Response:
         """The answer to a GET of `url`, once it is a 2xx; `what` names the thing asked for."""
+        return self.send("GET", url, params=params, what=what)
+
+    def send(
+        self,
+        verb: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        what: str = "",
+    ) -> requests.Response:
+        """A request that is safe to repeat (a read, or a write the service checks: a page
+        update carrying the version it replaces); a 409 is a `Conflict`."""
         label = what or url
 
         def once() -> requests.Response:
             self.requests += 1
             try:
-                response = self.session.get(url, params=params, timeout=self.timeout)
+                response = self.session.request(
+                    verb, url, params=params, json=body, timeout=self.timeout
+                )
             except (requests.Timeout, requests.ConnectionError) as exc:
                 raise RetriableError(f"{label}: no answer ({type(exc).__name__})") from None
             except requests.RequestException as exc:
@@ -85,6 +104,8 @@ class HttpReader:
             return RetriableError(
                 f"{label}: {self.service} answered {status}", _retry_after(response.headers)
             )
+        if status == 409:
+            return Conflict(f"{label}: changed by someone else (409): {_message(response)}")
         if status == 401:
             return FatalError(f"{label}: {self.service} rejected the credentials (401)")
         if status == 403:

@@ -11,11 +11,11 @@ import base64
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import parse_qs, unquote, urlencode, urlparse
 
 import requests
 import responses
@@ -89,14 +89,215 @@ class FakeGithubRepo(_Fake):
         self.token = token
         self.truncate = False
         self.tree_requests = 0
+        # Git data for write-back: commits by sha (files, parents, message), other branches'
+        # heads, trees written by clients, and pull requests by number.
+        self.commits: dict[str, dict[str, Any]] = {}
+        self.heads: dict[str, str] = {}
+        self.trees: dict[str, dict[str, bytes]] = {}
+        self.pulls: dict[int, dict[str, Any]] = {}
+        self.writes: list[str] = []
 
     def register(self, mock: responses.RequestsMock) -> None:
         host = urlparse(self.api).netloc  # PyGithub writes the port out: api.github.com:443
         api = re.escape(self.api).replace(re.escape(host), re.escape(host) + r"(?::\d+)?", 1)
         base = api + re.escape(f"/repos/{self.repo}")
-        mock.add_callback("GET", re.compile(base + r"(\?.*)?$"), self._repo)
-        mock.add_callback("GET", re.compile(base + r"/git/trees/[^?]+(\?.*)?$"), self._tree)
-        mock.add_callback("GET", re.compile(base + r"/git/blobs/\w+(\?.*)?$"), self._blob)
+        q = r"(\?.*)?$"
+        mock.add_callback("GET", re.compile(base + q), self._repo)
+        mock.add_callback("GET", re.compile(base + r"/git/trees/[^?]+" + q), self._tree)
+        mock.add_callback("GET", re.compile(base + r"/git/blobs/\w+" + q), self._blob)
+        mock.add_callback("GET", re.compile(base + r"/git/ref/heads/[^?]+" + q), self._get_ref)
+        mock.add_callback("GET", re.compile(base + r"/git/commits/\w+" + q), self._get_commit)
+        mock.add_callback("GET", re.compile(base + r"/contents/[^?]+" + q), self._contents)
+        mock.add_callback("POST", re.compile(base + r"/git/trees" + q), self._post_tree)
+        mock.add_callback("POST", re.compile(base + r"/git/commits" + q), self._post_commit)
+        mock.add_callback("POST", re.compile(base + r"/git/refs" + q), self._post_ref)
+        mock.add_callback("PATCH", re.compile(base + r"/git/refs/heads/[^?]+" + q), self._patch_ref)
+        mock.add_callback("GET", re.compile(base + r"/pulls" + q), self._list_pulls)
+        mock.add_callback("POST", re.compile(base + r"/pulls" + q), self._post_pull)
+        mock.add_callback("PATCH", re.compile(base + r"/pulls/\d+" + q), self._patch_pull)
+
+    # --- git data: the default branch is `files`; other branches are commits of ours ---------
+
+    def _main_head(self) -> str:
+        digest = hashlib.sha1(
+            json.dumps(sorted((p, c.hex()) for p, c in self.files.items())).encode()
+        )
+        sha = digest.hexdigest()
+        if sha not in self.commits:
+            self.commits[sha] = {"files": dict(self.files), "parents": [], "message": "main"}
+        return sha
+
+    def head(self, branch: str) -> str | None:
+        return self._main_head() if branch == self.branch else self.heads.get(branch)
+
+    def files_at(self, branch: str) -> dict[str, bytes]:
+        sha = self.head(branch)
+        return dict(self.commits[sha]["files"]) if sha else {}
+
+    def merge(self, number: int) -> None:
+        """Merge a pull request: the default branch takes its head's files."""
+        pull = self.pulls[number]
+        self.files = self.files_at(pull["head"]["ref"])
+        pull.update(state="closed", merged=True)
+
+    def _body(self, request: requests.PreparedRequest) -> dict[str, Any]:
+        raw = request.body or b"{}"
+        data = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+        return data if isinstance(data, dict) else {}
+
+    def _get_ref(self, request: requests.PreparedRequest) -> Answer:
+        if denied := self._authorised(request):
+            return denied
+        branch = urlparse(request.url or "").path.split("/git/ref/heads/", 1)[1]
+        sha = self.head(unquote(branch))
+        if sha is None:
+            return _json(404, {"message": "Not Found"})
+        return _json(200, {"ref": f"refs/heads/{branch}", "object": {"sha": sha, "type": "commit"}})
+
+    def _get_commit(self, request: requests.PreparedRequest) -> Answer:
+        if denied := self._authorised(request):
+            return denied
+        self._main_head()
+        sha = urlparse(request.url or "").path.rsplit("/", 1)[1]
+        commit = self.commits.get(sha)
+        if commit is None:
+            return _json(404, {"message": "Not Found"})
+        tree = "t" + sha[1:]
+        self.trees.setdefault(tree, commit["files"])
+        parents = [{"sha": p} for p in commit["parents"]]
+        return _json(
+            200,
+            {"sha": sha, "message": commit["message"], "tree": {"sha": tree}, "parents": parents},
+        )
+
+    def _contents(self, request: requests.PreparedRequest) -> Answer:
+        if denied := self._authorised(request):
+            return denied
+        path = unquote(urlparse(request.url or "").path.split("/contents/", 1)[1])
+        ref = _query(request).get("ref", self.branch)
+        self._main_head()
+        files = self.commits[ref]["files"] if ref in self.commits else self.files_at(ref)
+        if path not in files:
+            return _json(404, {"message": "Not Found"})
+        content = files[path]
+        return _json(
+            200,
+            {
+                "path": path,
+                "sha": git_blob_sha(content),
+                "encoding": "base64",
+                "content": base64.encodebytes(content).decode(),
+            },
+        )
+
+    def _post_tree(self, request: requests.PreparedRequest) -> Answer:
+        if denied := self._authorised(request):
+            return denied
+        body = self._body(request)
+        base = self.trees.get(str(body.get("base_tree")))
+        if base is None:
+            return _json(422, {"message": "base_tree is not a valid tree"})
+        files = dict(base)
+        for entry in body.get("tree", []):
+            files[entry["path"]] = entry["content"].encode()
+        sha = hashlib.sha1(
+            json.dumps(sorted((p, c.hex()) for p, c in files.items())).encode()
+        ).hexdigest()
+        self.trees[sha] = files
+        self.writes.append("POST tree")
+        return _json(201, {"sha": sha})
+
+    def _post_commit(self, request: requests.PreparedRequest) -> Answer:
+        if denied := self._authorised(request):
+            return denied
+        body = self._body(request)
+        files = self.trees.get(str(body.get("tree")))
+        if files is None or any(p not in self.commits for p in body.get("parents", [])):
+            return _json(422, {"message": "tree or parent not found"})
+        sha = hashlib.sha1(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        self.commits[sha] = {"files": files, "parents": body["parents"], "message": body["message"]}
+        self.writes.append("POST commit")
+        return _json(201, {"sha": sha, "tree": {"sha": body["tree"]}})
+
+    def _post_ref(self, request: requests.PreparedRequest) -> Answer:
+        if denied := self._authorised(request):
+            return denied
+        body = self._body(request)
+        branch = str(body.get("ref", "")).removeprefix("refs/heads/")
+        if self.head(branch) is not None:
+            return _json(422, {"message": "Reference already exists"})
+        self.heads[branch] = body["sha"]
+        self.writes.append("POST ref")
+        return _json(201, {"ref": body["ref"], "object": {"sha": body["sha"]}})
+
+    def _patch_ref(self, request: requests.PreparedRequest) -> Answer:
+        if denied := self._authorised(request):
+            return denied
+        branch = unquote(urlparse(request.url or "").path.split("/git/refs/heads/", 1)[1])
+        body = self._body(request)
+        if branch not in self.heads:
+            return _json(422, {"message": "Reference does not exist"})
+        if not body.get("force") and self.heads[branch] not in self.commits[body["sha"]]["parents"]:
+            return _json(422, {"message": "Update is not a fast forward"})
+        self.heads[branch] = body["sha"]
+        self.writes.append("PATCH ref")
+        return _json(200, {"ref": f"refs/heads/{branch}", "object": {"sha": body["sha"]}})
+
+    def _pull_json(self, number: int) -> dict[str, Any]:
+        pull = self.pulls[number]
+        head = {**pull["head"], "sha": self.heads.get(pull["head"]["ref"], "")}
+        return {**pull, "head": head, "html_url": f"https://github.com/{self.repo}/pull/{number}"}
+
+    def _list_pulls(self, request: requests.PreparedRequest) -> Answer:
+        if denied := self._authorised(request):
+            return denied
+        query = _query(request)
+        owner = self.repo.split("/")[0]
+        wanted = query.get("head", "")
+        found = [
+            self._pull_json(n)
+            for n, pull in sorted(self.pulls.items())
+            if pull["state"] == query.get("state", "open")
+            # GitHub ignores a head without the owner: every pull request comes back.
+            and (":" not in wanted or wanted == f"{owner}:{pull['head']['ref']}")
+        ]
+        return _json(200, found)
+
+    def _post_pull(self, request: requests.PreparedRequest) -> Answer:
+        if denied := self._authorised(request):
+            return denied
+        body = self._body(request)
+        if any(
+            p["state"] == "open" and p["head"]["ref"] == body["head"] for p in self.pulls.values()
+        ):
+            return _json(
+                422,
+                {
+                    "message": "Validation Failed",
+                    "errors": [{"message": "A pull request already exists"}],
+                },
+            )
+        number = len(self.pulls) + 1
+        self.pulls[number] = {
+            "number": number,
+            "state": "open",
+            "title": body["title"],
+            "body": body.get("body", ""),
+            "head": {"ref": body["head"]},
+            "base": {"ref": body["base"]},
+        }
+        self.writes.append("POST pull")
+        return _json(201, self._pull_json(number))
+
+    def _patch_pull(self, request: requests.PreparedRequest) -> Answer:
+        if denied := self._authorised(request):
+            return denied
+        number = int(urlparse(request.url or "").path.rsplit("/", 1)[1])
+        self.pulls[number].update(
+            {k: v for k, v in self._body(request).items() if k in ("title", "body", "state")}
+        )
+        self.writes.append("PATCH pull")
+        return _json(200, self._pull_json(number))
 
     def _authorised(self, request: requests.PreparedRequest) -> Answer | None:
         self.requests += 1
@@ -215,11 +416,16 @@ class FakeConfluence(_Fake):
         self.base = self.site + ("/wiki" if deployment == "cloud" else "")
         self.searches: list[dict[str, str]] = []
         self.search_failures: list[Answer] = []
+        self.updates: list[tuple[str, int]] = []  # (page, version) of every accepted update
+        self.conflicts = 0
+        # Called once when an update arrives, before it is checked: someone else's edit.
+        self.before_update: Callable[[str], None] | None = None
 
     def register(self, mock: responses.RequestsMock) -> None:
         api = re.escape(self.base + "/rest/api/content")
         mock.add_callback("GET", re.compile(api + r"/search(\?.*)?$"), self._search)
         mock.add_callback("GET", re.compile(api + r"/(\d+)(\?.*)?$"), self._page)
+        mock.add_callback("PUT", re.compile(api + r"/(\d+)(\?.*)?$"), self._update)
 
     def _authorised(self, request: requests.PreparedRequest) -> Answer | None:
         self.requests += 1
@@ -309,6 +515,30 @@ class FakeConfluence(_Fake):
         data = self._summary(page_id)
         data["body"] = {"storage": {"value": self.pages[page_id].body, "representation": "storage"}}
         return _json(200, data)
+
+    def _update(self, request: requests.PreparedRequest) -> Answer:
+        """Confluence takes an update only as the version after the current one."""
+        if denied := self._authorised(request):
+            return denied
+        page_id = urlparse(request.url or "").path.rsplit("/", 1)[1]
+        if self.before_update is not None:
+            hook, self.before_update = self.before_update, None
+            hook(page_id)
+        raw = request.body or b"{}"
+        body = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+        page = self.pages.get(page_id)
+        if page is None:
+            return _json(404, {"message": f"No content found with id: {page_id}"})
+        if body["version"]["number"] != page.version + 1:
+            self.conflicts += 1
+            message = f"Version must be incremented on update. Current version is: {page.version}"
+            return _json(409, {"statusCode": 409, "message": message})
+        if body.get("type") != "page" or not body.get("title"):
+            return _json(400, {"message": "type and title are required"})
+        page.body = body["body"]["storage"]["value"]
+        page.version += 1
+        self.updates.append((page_id, page.version))
+        return _json(200, self._summary(page_id))
 
 
 # --- Google Drive ------------------------------------------------------------------------------
