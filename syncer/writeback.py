@@ -72,6 +72,7 @@ def plan_edits(
             continue
         editor = _editor(document, config.kind)
         if editor is None:
+            log.info("write_back_skipped", document=document.ref.uri, reason="exported HTML")
             continue
         options = ExtractOptions(day_first=config.day_first)
         status = config.write_back == "links+status"

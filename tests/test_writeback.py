@@ -3,6 +3,7 @@ smallest edit, byte for byte; a second run changes nothing; links become the ite
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from collections.abc import Iterator
@@ -14,6 +15,8 @@ import responses
 from connectors.extract import extract, extract_file
 from connectors.extract.writeback import Filed, edit_markdown, edit_storage
 from connectors.sources.markdown_dir import format_of
+from syncer.cli import main
+from syncer.errors import ConfigError
 from syncer.model import ActionItem, Document, DocumentRef, Postmortem, TrackerRef
 from syncer.pipeline import sync
 from syncer.settings import Settings, load_settings
@@ -452,3 +455,32 @@ def test_closed_tasks_are_completed_on_the_page(
     first_task = page[page.index("<ac:task>") : page.index("</ac:task>")]
     assert "<ac:task-status>complete</ac:task-status>" in first_task
     assert "Version the payments settings file" in first_task
+
+
+def test_sync_dry_run_prints_the_diff_it_would_write(
+    world: tuple[FakeGitHub, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake, repo = world
+    config = str(repo.parent / "config.toml")
+    assert main(["--config", config, "sync"]) == 0
+    fake.issues[2].update(state="closed", state_reason="completed", updated_at=fake.stamp())
+    capsys.readouterr()
+    before = (repo / "2026-03-04-checkout.md").read_text()
+    assert main(["--config", config, "sync", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert f"would write back to {repo / '2026-03-04-checkout.md'}: 1 marked done" in out
+    assert "--- a/2026-03-04-checkout.md\n+++ b/2026-03-04-checkout.md\n" in out
+    assert "\n+- [x] Load-test checkout" in out
+    assert (repo / "2026-03-04-checkout.md").read_text() == before
+    assert main(["--config", config, "plan", "--format", "json"]) == 0
+    (entry,) = json.loads(capsys.readouterr().out)["write_back"]
+    assert entry["change"] == "1 marked done"
+    assert "+- [x] Load-test checkout" in entry["diff"]
+
+
+def test_google_drive_cannot_be_written_back(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text(
+        '[sources.d]\nkind = "google-drive"\nfolder_id = "abc"\nwrite_back = "links"\n'
+    )
+    with pytest.raises(ConfigError, match=r"sources\.d\.write_back: .*read only"):
+        load_settings(tmp_path / "config.toml")
