@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from syncer.errors import STOPPING, FatalError, Interrupted, PmsyncError
 from syncer.identity import parse_nudge
@@ -48,6 +48,7 @@ class DocumentEdit:
     summary: str  # "2 links, 1 marked done"
 
 
+@runtime_checkable
 class DocumentWriter(Protocol):
     """A source whose documents pmsync may edit (write-back)."""
 

@@ -12,13 +12,13 @@ import difflib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import structlog
 
-from connectors.base import DocumentEdit, DocumentSource
+from connectors.base import DocumentEdit, DocumentSource, DocumentWriter
 from connectors.extract import ExtractOptions, extract
 from connectors.extract.writeback import Filed, edit_markdown, edit_storage, linkable
-from connectors.sources.cache import CachedSource
 from syncer.applier import Outcome
 from syncer.errors import PmsyncError
 from syncer.model import Document, IssueSnapshot, Postmortem
@@ -76,20 +76,23 @@ def plan_edits(
             continue
         options = ExtractOptions(day_first=config.day_first)
         status = config.write_back == "links+status"
-
-        def redo(
-            current: Document,
-            editor: Callable[..., str] = editor,
-            options: ExtractOptions = options,
-            status: bool = status,
-        ) -> str:
-            items = extract(current, options).items
-            return editor(current.text, items, filed, status=status)
-
+        redo = partial(_redo, editor=editor, options=options, filed=filed, status=status)
         text = editor(document.text, postmortem.items, filed, status=status)
         if text != document.text:
             edits.append(DocumentEdit(document, text, redo, _summary(postmortem, filed, status)))
     return edits
+
+
+def _redo(
+    current: Document,
+    *,
+    editor: Callable[..., str],
+    options: ExtractOptions,
+    filed: Mapping[str, Filed],
+    status: bool,
+) -> str:
+    """The same edit, on a newer copy of the document (its items read again)."""
+    return editor(current.text, extract(current, options).items, filed, status=status)
 
 
 def _editor(document: Document, kind: str) -> Callable[..., str] | None:
@@ -118,7 +121,7 @@ def write(edits: Sequence[DocumentEdit], sources: Iterable[DocumentSource]) -> W
     by_source: dict[str, list[DocumentEdit]] = defaultdict(list)
     for edit in edits:
         by_source[edit.document.ref.source].append(edit)
-    writers = {source.name: _writer(source) for source in sources}
+    writers = {s.name: s for s in sources if isinstance(s, DocumentWriter)}
     for name, group in by_source.items():
         writer = writers.get(name)
         if writer is None:
@@ -126,7 +129,7 @@ def write(edits: Sequence[DocumentEdit], sources: Iterable[DocumentSource]) -> W
                 result.problems.append((edit.document.ref.uri, "this source cannot be written to"))
             continue
         try:
-            answers = writer(group)
+            answers = writer.write_back(group)
         except PmsyncError as exc:
             answers = [exc] * len(group)
         for edit, answer in zip(group, answers, strict=True):
@@ -137,14 +140,6 @@ def write(edits: Sequence[DocumentEdit], sources: Iterable[DocumentSource]) -> W
                 result.problems.append((where, f"write-back: {answer}"))
                 log.error("write_back_failed", document=where, error=str(answer))
     return result
-
-
-def _writer(
-    source: DocumentSource,
-) -> Callable[[Sequence[DocumentEdit]], list[PmsyncError | None]] | None:
-    inner = source.inner if isinstance(source, CachedSource) else source
-    method = getattr(inner, "write_back", None)
-    return method if callable(method) else None
 
 
 def diff(edit: DocumentEdit) -> str:
