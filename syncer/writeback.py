@@ -11,14 +11,14 @@ from __future__ import annotations
 import difflib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 import structlog
 
 from connectors.base import DocumentEdit, DocumentSource, DocumentWriter
 from connectors.extract import ExtractOptions, extract
-from connectors.extract.writeback import Filed, edit_markdown, edit_storage, linkable
+from connectors.extract.writeback import Filed, edit_markdown, edit_storage
 from syncer.applier import Outcome
 from syncer.errors import PmsyncError
 from syncer.model import Document, IssueSnapshot, Postmortem
@@ -79,7 +79,8 @@ def plan_edits(
         redo = partial(_redo, editor=editor, options=options, filed=filed, status=status)
         text = editor(document.text, postmortem.items, filed, status=status)
         if text != document.text:
-            edits.append(DocumentEdit(document, text, redo, _summary(postmortem, filed, status)))
+            after = extract(replace(document, text=text), options)
+            edits.append(DocumentEdit(document, text, redo, _summary(postmortem, after)))
     return edits
 
 
@@ -102,14 +103,11 @@ def _editor(document: Document, kind: str) -> Callable[..., str] | None:
     return edit_storage if kind == "confluence" else None
 
 
-def _summary(postmortem: Postmortem, filed: Mapping[str, Filed], status: bool) -> str:
-    links = done = 0
-    for item in postmortem.items:
-        record = filed.get(item.key)
-        if record is None or item.placeholder:
-            continue
-        links += linkable(record.ref) and record.ref.url not in item.tickets
-        done += status and record.done and not item.is_done
+def _summary(before: Postmortem, after: Postmortem) -> str:
+    """What the edit did, read back from the edited document: links added, items now done."""
+    old = {item.key: item for item in before.items}
+    links = sum(len(set(i.tickets) - set(old[i.key].tickets)) for i in after.items if i.key in old)
+    done = sum(i.is_done and not old[i.key].is_done for i in after.items if i.key in old)
     parts = [f"{links} link{'s' * (links != 1)}"] if links else []
     parts += [f"{done} marked done"] if done else []
     return ", ".join(parts) or "no change"
