@@ -15,6 +15,7 @@ import responses
 from connectors.extract import extract, extract_file
 from connectors.extract.writeback import Filed, edit_markdown, edit_storage
 from connectors.sources.markdown_dir import format_of
+from syncer import writeback
 from syncer.cli import main
 from syncer.errors import ConfigError
 from syncer.model import ActionItem, Document, DocumentRef, Postmortem, TrackerRef
@@ -280,10 +281,8 @@ def test_an_issue_closed_as_completed_ticks_the_box_and_the_dry_run_shows_it(
     (edit,) = dry.write_back.edits
     assert edit.summary == "1 marked done"
     assert path.read_text() == before
-    from syncer.writeback import diff
-
-    assert "-- [ ] Load-test" in diff(edit)
-    assert "+- [x] Load-test" in diff(edit)
+    assert "-- [ ] Load-test" in writeback.diff(edit)
+    assert "+- [x] Load-test" in writeback.diff(edit)
 
     sync(settings_of(repo), dry_run=False)
     assert "- [x] Load-test checkout" in path.read_text()
@@ -293,8 +292,6 @@ def test_an_issue_closed_as_completed_ticks_the_box_and_the_dry_run_shows_it(
 def test_a_file_edited_after_it_was_read_keeps_the_edit(world: tuple[FakeGitHub, Path]) -> None:
     _fake, repo = world
     settings = settings_of(repo)
-    from syncer import writeback
-
     original_write = writeback.write
 
     def someone_edits_first(*args: object, **kwargs: object) -> writeback.WriteBack:
@@ -484,3 +481,42 @@ def test_google_drive_cannot_be_written_back(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"sources\.d\.write_back: .*read only"):
         load_settings(tmp_path / "config.toml")
+
+
+def test_a_file_changed_on_the_branch_after_reading_is_edited_as_it_is_now(
+    repo_world: tuple[FakeGithubRepo, FakeGitHub, Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source, _tracker, settings = repo_world
+    path = "postmortems/2026-03-04-checkout.md"
+    original_write = writeback.write
+
+    def someone_pushes_first(*args: object, **kwargs: object) -> writeback.WriteBack:
+        source.files[path] = source.files[path].replace(b"# 2026-03-04", b"# 2026-03-04 (SEV-2)")
+        return original_write(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(writeback, "write", someone_pushes_first)
+    assert not sync(settings, dry_run=False).problems
+    proposed = source.files_at("pmsync/write-back")[path].decode()
+    assert proposed.startswith("# 2026-03-04 (SEV-2) Checkout latency\n")
+    assert proposed.count("https://github.test/acme/incidents/issues/") == 3
+
+
+def test_a_page_that_keeps_changing_is_reported_and_left_for_the_next_run(
+    wiki_world: tuple[FakeConfluence, FakeGitHub, Settings],
+) -> None:
+    wiki, _tracker, settings = wiki_world
+
+    def always_someone_first(page_id: str) -> None:
+        wiki.pages[page_id].version += 1
+        wiki.before_update = always_someone_first
+
+    wiki.before_update = always_someone_first
+    run = sync(settings, dry_run=False)
+    assert [p.message for p in run.problems] == [
+        "write-back: https://acme.atlassian.net/wiki/spaces/SRE/pages/10001: the page kept "
+        "changing while pmsync wrote; the next run tries again"
+    ]
+    assert wiki.updates == []
+    wiki.before_update = None
+    assert not sync(settings, dry_run=False).problems
+    assert len(wiki.updates) == 1
