@@ -58,6 +58,54 @@ def report(
     print("  " + ", ".join(f"{op} {n}" for op, n in sorted(ops.items())))
 
 
+# The owners with the GitHub logins the GitHub fake knows as collaborators.
+GITHUB_PEOPLE = [
+    (name, f'github = "{login}"')
+    for name, login in {"Dana": "dana", "Sam": "sam-rivera", "Priya": "priyan"}.items()
+]
+
+
+def github_tracker(url: str) -> str:
+    """The GitHub fake at `url` as the tracker everything goes to, writes neither spaced nor
+    capped (the figures are request counts, not timings)."""
+    return (
+        f'[trackers.gh]\nkind = "github"\nrepo = "acme/incidents"\nbase_url = "{url}"\n'
+        'write_interval_seconds = 0\nmax_writes_per_minute = 0\n[routing]\ndefault = "gh"\n'
+    )
+
+
+def project(
+    folder: Path, items: int, handles: Sequence[tuple[str, str]], tracker: str
+) -> tuple[Path, list[Path]]:
+    """In `folder`: post-mortems with `items` items in docs/, the people with their tracker
+    handles, and a config reading docs/ into `tracker` (TOML). Returns the config and the
+    documents."""
+    (folder / "docs").mkdir()
+    documents = write_documents(folder / "docs", items)
+    people_file(folder / "people.toml", handles)
+    config = folder / "config.toml"
+    config.write_text(
+        'people_file = "people.toml"\n[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n'
+        + tracker
+    )
+    return config, documents
+
+
+def three_syncs(
+    config: Path,
+    documents: Sequence[Path],
+    counts: Callable[[], Counter[str]],
+    writes: Callable[[], int],
+    reset: Callable[[], None],
+) -> None:
+    """The figures of every tracker benchmark: a first sync, a second with nothing changed,
+    and one after 10 items changed."""
+    for label in ("first sync", "second sync, nothing changed"):
+        report(config, label, counts, writes, reset)
+    change_ten(documents[0])
+    report(config, "sync after 10 items changed", counts, writes, reset)
+
+
 def people_file(path: Path, handles: Sequence[tuple[str, str]]) -> None:
     """[[people]] entries: (name, tracker field = handle) for each owner."""
     path.write_text("".join(f'[[people]]\nname = "{name}"\n{field}\n\n' for name, field in handles))

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import people_file, write_documents  # noqa: E402
+from bench.common import GITHUB_PEOPLE, github_tracker, project  # noqa: E402
 from syncer import logs  # noqa: E402
 from syncer.check import check  # noqa: E402
 from syncer.pipeline import sync  # noqa: E402
@@ -39,17 +39,8 @@ def main() -> None:
     os.environ["GITHUB_TOKEN"] = "ghp_" + "b" * 36
     fake = FakeGitHub()
     with fake.running(), tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        (folder / "docs").mkdir()
-        write_documents(folder / "docs", args.items)
-        logins = {"Dana": "dana", "Sam": "sam-rivera", "Priya": "priyan"}
-        people_file(folder / "people.toml", [(n, f'github = "{g}"') for n, g in logins.items()])
-        (folder / "config.toml").write_text(
-            f'people_file = "people.toml"\n[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n'
-            f'[trackers.gh]\nkind = "github"\nrepo = "acme/incidents"\nbase_url = "{fake.url}"\n'
-            'write_interval_seconds = 0\nmax_writes_per_minute = 0\n[routing]\ndefault = "gh"\n'
-        )
-        settings = load_settings(folder / "config.toml")
+        config, _ = project(Path(tmp), args.items, GITHUB_PEOPLE, github_tracker(fake.url))
+        settings = load_settings(config)
         fake.clock = lambda: T0
         sync(settings, dry_run=False)
         later = T0 + timedelta(days=15)

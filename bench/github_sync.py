@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import change_ten, people_file, report, write_documents  # noqa: E402
+from bench.common import GITHUB_PEOPLE, github_tracker, project, three_syncs  # noqa: E402
 from syncer import logs  # noqa: E402
 from tests.fakes.github import FakeGitHub  # noqa: E402
 
@@ -31,22 +31,9 @@ def main() -> None:
     os.environ["GITHUB_TOKEN"] = "ghp_" + "b" * 36
     fake = FakeGitHub()
     with fake.running(), tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        (folder / "docs").mkdir()
-        documents = write_documents(folder / "docs", args.items)
-        logins = {"Dana": "dana", "Sam": "sam-rivera", "Priya": "priyan"}
-        people_file(folder / "people.toml", [(n, f'github = "{g}"') for n, g in logins.items()])
-        config = folder / "config.toml"
-        config.write_text(
-            f'people_file = "people.toml"\n[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n'
-            f'[trackers.gh]\nkind = "github"\nrepo = "acme/incidents"\nbase_url = "{fake.url}"\n'
-            f'write_interval_seconds = 0\nmax_writes_per_minute = 0\n[routing]\ndefault = "gh"\n'
-        )
+        config, documents = project(Path(tmp), args.items, GITHUB_PEOPLE, github_tracker(fake.url))
         print(f"{args.items} action items in {len(documents)} post-mortems")
-        for label in ("first sync", "second sync, nothing changed"):
-            report(config, label, fake.count, fake.writes, fake.reset_counts)
-        change_ten(documents[0])
-        report(config, "sync after 10 items changed", fake.count, fake.writes, fake.reset_counts)
+        three_syncs(config, documents, fake.count, fake.writes, fake.reset_counts)
 
 
 if __name__ == "__main__":

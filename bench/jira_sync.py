@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import change_ten, people_file, report, write_documents  # noqa: E402
+from bench.common import project, three_syncs  # noqa: E402
 from syncer import logs  # noqa: E402
 from tests.fakes.jira import FakeJira  # noqa: E402
 
@@ -30,25 +30,18 @@ def main() -> None:
     fake = FakeJira(deployment=args.deployment)
     cloud = args.deployment == "cloud"
     with fake.running(), tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        (folder / "docs").mkdir()
-        documents = write_documents(folder / "docs", args.items)
         accounts = {"Dana": "dana", "Sam": "sam", "Priya": "dana"}
         handles = {n: (f"acc-{a}" if cloud else a) for n, a in accounts.items()}
-        people_file(folder / "people.toml", [(n, f'jira = "{h}"') for n, h in handles.items()])
         auth = 'email = "bot@acme.test"\napi_token = "t"' if cloud else 'token = "t"'
-        config = folder / "config.toml"
-        config.write_text(
-            f'people_file = "people.toml"\n[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n'
+        tracker = (
             f'[trackers.jira]\nkind = "jira"\nurl = "{fake.url}"\n'
             f'deployment = "{args.deployment}"\n'
             f'project = "OPS"\n{auth}\n[routing]\ndefault = "jira"\n'
         )
+        people = [(n, f'jira = "{h}"') for n, h in handles.items()]
+        config, documents = project(Path(tmp), args.items, people, tracker)
         print(f"{args.items} action items in {len(documents)} post-mortems, Jira {args.deployment}")
-        for label in ("first sync", "second sync, nothing changed"):
-            report(config, label, fake.count, fake.writes, fake.reset_counts)
-        change_ten(documents[0])
-        report(config, "sync after 10 items changed", fake.count, fake.writes, fake.reset_counts)
+        three_syncs(config, documents, fake.count, fake.writes, fake.reset_counts)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from connectors.trackers.github import GithubOptions  # noqa: E402
 from syncer import logs  # noqa: E402
 from syncer.pipeline import read_configured  # noqa: E402
 from syncer.settings import Settings  # noqa: E402
+from tests.fakes.keys import service_account_file  # noqa: E402
 from tests.fakes.sources import (  # noqa: E402
     DOC,
     DriveFile,
@@ -39,7 +40,6 @@ from tests.fakes.sources import (  # noqa: E402
     FakeGithubRepo,
     Page,
 )
-from tests.test_source_contract import service_account_file  # noqa: E402
 
 
 def markdown(n: int) -> bytes:

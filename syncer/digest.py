@@ -126,6 +126,21 @@ def period_of(now: datetime, period: str) -> tuple[str, date, date]:
     return f"{year}-W{week:02d}", start, start + timedelta(days=6)
 
 
+def tracked_entries(
+    trackers: Mapping[str, Tracker],
+    postmortems: Sequence[Postmortem],
+    directory: Directory,
+    problems: list[Problem],
+) -> list[Entry]:
+    """`entries_of` every tracker; a tracker that cannot be read is added to `problems`."""
+    entries: list[Entry] = []
+    for name, tracker in trackers.items():
+        snapshots = read_snapshots(name, tracker, problems)
+        if snapshots is not None:
+            entries += entries_of(name, snapshots, postmortems, directory)
+    return entries
+
+
 def entries_of(
     tracker: str,
     snapshots: Iterable[IssueSnapshot],
@@ -568,13 +583,8 @@ def digest(
     directory = load_directory(settings)
     reading = read_configured(settings, sources)
     run = DigestRun(problems=list(reading.problems), dry_run=dry_run)
-    entries: list[Entry] = []
     active = trackers if trackers is not None else build_trackers(settings, clock=lambda: now)
-    for name, tracker in active.items():
-        snapshots = read_snapshots(name, tracker, run.problems)
-        if snapshots is None:
-            continue
-        entries += entries_of(name, snapshots, reading.postmortems, directory)
+    entries = tracked_entries(active, reading.postmortems, directory, run.problems)
     state = DigestState.load(settings.path(settings.state_dir) / STATE_FILE)
     followup = settings.followup
     attachments = review_attachments(

@@ -16,10 +16,10 @@ from typing import Any
 
 from connectors.base import DocumentSource, Tracker
 from rules.followup import FollowupContext
-from syncer.digest import Entry, entries_of, is_overdue, is_stalled
+from syncer.digest import Entry, is_overdue, is_stalled, tracked_entries
 from syncer.followup import context_of
 from syncer.people import load_directory
-from syncer.pipeline import Problem, build_trackers, read_configured, read_snapshots
+from syncer.pipeline import Problem, build_trackers, read_configured
 from syncer.settings import Settings
 
 AGE_BUCKETS = ((0, 7, "0–7 days"), (8, 30, "8–30 days"), (31, 90, "31–90 days"))
@@ -63,10 +63,7 @@ def collect(
     reading = read_configured(settings, sources)
     report = Report(now=now, problems=list(reading.problems))
     active = trackers if trackers is not None else build_trackers(settings, clock=lambda: now)
-    for name, tracker in active.items():
-        snapshots = read_snapshots(name, tracker, report.problems)
-        if snapshots is not None:
-            report.entries += entries_of(name, snapshots, reading.postmortems, directory)
+    report.entries = tracked_entries(active, reading.postmortems, directory, report.problems)
     issued = {e.snapshot.item_key: e for e in report.entries}
     context = context_of(settings.followup, now)
     for pm in reading.postmortems:

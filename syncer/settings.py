@@ -403,10 +403,6 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def base_dir(self) -> Path:
-        return self._base_dir
-
-    @property
     def origin(self) -> str:
         """The config file these settings came from, or "" for built-in defaults."""
         return self._origin

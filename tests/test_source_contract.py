@@ -23,11 +23,10 @@ from connectors.trackers.github import GithubOptions
 from syncer.model import DocumentRef, Postmortem
 from syncer.pipeline import read_configured, read_documents
 from syncer.settings import Settings
-from tests.fakes.keys import rsa_private_key_pem
+from tests.fakes.keys import service_account_file
 from tests.fakes.sources import (
     DOC,
     FOLDER,
-    TOKEN_URI,
     DriveFile,
     Failure,
     FakeConfluence,
@@ -137,22 +136,6 @@ def confluence_setup(deployment: str) -> Factory:
         )
 
     return setup
-
-
-def service_account_file(folder: Path) -> Path:
-    pem = rsa_private_key_pem()
-    path = folder / "drive-sa.json"
-    info = {
-        "type": "service_account",
-        "project_id": "acme-pmsync",
-        "private_key_id": "0123456789abcdef",
-        "private_key": pem,
-        "client_email": "pmsync@acme-pmsync.iam.gserviceaccount.com",
-        "client_id": "100000000000000000001",
-        "token_uri": TOKEN_URI,
-    }
-    path.write_text(json.dumps(info), encoding="utf-8")
-    return path
 
 
 def drive_files() -> dict[str, DriveFile]:

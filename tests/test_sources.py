@@ -20,6 +20,7 @@ from syncer.cli import main
 from syncer.errors import ConfigError
 from syncer.pipeline import build_sources, read_configured, read_documents
 from syncer.settings import load_settings, secret_values
+from tests.fakes.keys import service_account_file
 from tests.fakes.sources import (
     DOC,
     DriveFile,
@@ -29,7 +30,7 @@ from tests.fakes.sources import (
     FakeGithubRepo,
     Page,
 )
-from tests.test_source_contract import FIXTURES, no_sleep, service_account_file
+from tests.test_source_contract import FIXTURES, no_sleep
 
 PM = b"# Outage\n\n## Action items\n\n- [ ] Add a probe for the queue depth (owner: dana, due 2026-12-01)\n"
 

@@ -13,7 +13,12 @@ from typing import Any
 
 import requests
 
-from connectors.trackers.retry import WaitBudget, interruptible_sleep, with_retries
+from connectors.trackers.retry import (
+    WaitBudget,
+    interruptible_sleep,
+    retry_after_seconds,
+    with_retries,
+)
 from syncer.errors import FatalError, PmsyncError, RetriableError, SkippableError
 
 # Statuses worth asking again: rate limits and a server's passing trouble.
@@ -102,7 +107,7 @@ class HttpReader:
         status = response.status_code
         if status in _RETRIABLE or self._rate_limited(response):
             return RetriableError(
-                f"{label}: {self.service} answered {status}", _retry_after(response.headers)
+                f"{label}: {self.service} answered {status}", retry_after_seconds(response.headers)
             )
         if status == 409:
             return Conflict(f"{label}: changed by someone else (409): {_message(response)}")
@@ -115,14 +120,6 @@ class HttpReader:
         return SkippableError(
             f"{label}: {self.service} refused it ({status}): {_message(response)}"
         )
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("Retry-After")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _message(response: requests.Response) -> str:

@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
@@ -191,28 +192,38 @@ def format_of(name: str) -> Literal["markdown", "html"]:
 
 def git_history(root: Path) -> dict[str, tuple[datetime, str]]:
     """When each file below `root` was last committed, and by whom, if `root` is in a Git
-    checkout; empty when it is not, or Git is missing or slow (a checkout's file times are
-    when it was checked out, not when the post-mortem changed)."""
-    command = [
-        "git",
-        "-c",
-        "core.quotePath=false",
-        "log",
-        "--format=%x01%aI%x09%an",
-        "--name-only",
-        "--no-renames",
-        "--relative",
-        "--",
-        ".",
-    ]
-    try:
-        done = subprocess.run(
-            command, cwd=root, capture_output=True, text=True, timeout=30, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        log.debug("git_history_unavailable", root=str(root), error=str(exc))
+    checkout; empty when it is not, or Git is missing (a checkout's file times are when it was
+    checked out, not when the post-mortem changed). The repository's history is read once per
+    commit checked out, however many folders or files of it are read."""
+    where = _git(root, "rev-parse", "--show-toplevel", "HEAD")
+    lines = where.stdout.split()
+    if where.returncode != 0 or len(lines) != 2:
         return {}
+    top, head = lines
+    history = _repository_history(top, head)
+    try:
+        prefix = root.resolve().relative_to(Path(top).resolve()).as_posix()
+    except ValueError:
+        return {}
+    if prefix == ".":
+        return history
+    return {
+        path.removeprefix(prefix + "/"): change
+        for path, change in history.items()
+        if path.startswith(prefix + "/")
+    }
+
+
+@lru_cache(maxsize=4)
+def _repository_history(top: str, head: str) -> dict[str, tuple[datetime, str]]:
+    """Each path's newest commit time and author, as of commit `head` of repository `top`."""
+    done = _git(
+        Path(top),
+        *("-c", "core.quotePath=false", "log", "--format=%x01%aI%x09%an", "--name-only"),
+        *("--no-renames", head),
+    )
     if done.returncode != 0:
+        log.debug("git_history_unavailable", root=top, error=done.stderr.strip())
         return {}
     history: dict[str, tuple[datetime, str]] = {}
     current: tuple[datetime, str] | None = None

@@ -28,6 +28,7 @@ from connectors.trackers.retry import (
     WriteThrottle,
     interruptible_sleep,
     no_answer_is_uncertain,
+    retry_after_seconds,
     with_retries,
 )
 from syncer.errors import (
@@ -496,7 +497,7 @@ def _classify(exc: GithubException, what: str) -> PmsyncError:
     status = exc.status
     headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
     message = _message(exc)
-    retry_after = _retry_after(headers)
+    retry_after = retry_after_seconds(headers)
     limited = status == 429 or (
         status == 403
         and (
@@ -534,14 +535,6 @@ def _message(exc: GithubException) -> str:
         if isinstance(e, dict)
     ]
     return "; ".join(filter(None, [message, *details]))
-
-
-def _retry_after(headers: dict[str, Any]) -> float | None:
-    value = headers.get("retry-after")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _next_link(headers: dict[str, Any]) -> str | None:

@@ -37,6 +37,7 @@ from connectors.trackers.retry import (
     WriteThrottle,
     interruptible_sleep,
     no_answer_is_uncertain,
+    retry_after_seconds,
     with_retries,
 )
 from syncer.errors import (
@@ -672,12 +673,7 @@ def _classify(exc: JIRAError, what: str) -> PmsyncError:
     response = exc.response
     headers = {k.lower(): v for k, v in (response.headers if response is not None else {}).items()}
     detail = _response_detail(response) or str(exc.text or "")
-    retry_after = None
-    if headers.get("retry-after"):
-        try:
-            retry_after = float(headers["retry-after"])
-        except ValueError:
-            retry_after = None
+    retry_after = retry_after_seconds(headers)
     if status == 429:
         return RetriableError(f"{what}: rate limited by Jira", retry_after or 60.0)
     if status == 503 and retry_after is not None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import requests
 import structlog
@@ -16,6 +16,15 @@ from syncer.errors import STOPPING, FatalError, PmsyncError, RetriableError, Unc
 
 log = structlog.get_logger("pmsync.retry")
 T = TypeVar("T")
+
+
+def retry_after_seconds(headers: Mapping[str, Any]) -> float | None:
+    """The seconds a `Retry-After` header asks for (any case of its name), or None."""
+    value = next((v for k, v in headers.items() if str(k).lower() == "retry-after"), None)
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
 
 
 def interruptible_sleep(seconds: float) -> None:

@@ -17,9 +17,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlencode, urlparse
+from urllib.parse import unquote, urlencode, urlparse
+
+from tests.fakes.loopback import JsonHandler, serve
 
 
 @dataclass
@@ -156,19 +157,11 @@ class FakeGitHub:
 
     @contextmanager
     def running(self) -> Iterator[FakeGitHub]:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{server.server_address[1]}"
-        thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-        thread.start()
-        try:
+        with serve(_handler(self)) as self.url:
             yield self
-        finally:
-            server.shutdown()
-            server.server_close()
 
 
-def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
+def _handler(fake: FakeGitHub) -> type[JsonHandler]:
     repo_base = f"/repos/{fake.owner}/{fake.repo}"
     routes: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", re.compile(r"^/user$"), "user"),
@@ -190,32 +183,10 @@ def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
         ("POST", re.compile(rf"^{repo_base}/issues/(\d+)/issue-field-values$"), "field values"),
     ]
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body go out at once, as a real server's
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-        def do_GET(self) -> None:
-            self._serve("GET")
-
-        def do_POST(self) -> None:
-            self._serve("POST")
-
-        def do_PATCH(self) -> None:
-            self._serve("PATCH")
-
-        def do_DELETE(self) -> None:
-            self._serve("DELETE")
-
-        def _serve(self, method: str) -> None:
-            parsed = urlparse(self.path)
-            path = parsed.path.rstrip("/")
-            query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            payload = json.loads(raw) if raw else {}
+    class Handler(JsonHandler):
+        def serve(self, method: str) -> None:
+            path, query, body = self.read_request()
+            payload = body if body is not None else {}
             route = next(
                 (
                     (kind, found)

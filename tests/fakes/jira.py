@@ -15,11 +15,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 from tests.fakes.github import Fault
+from tests.fakes.loopback import JsonHandler, serve
 
 STATUSES = {
     "To Do": "new",
@@ -154,16 +153,8 @@ class FakeJira:
 
     @contextmanager
     def running(self) -> Iterator[FakeJira]:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{server.server_address[1]}"
-        thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-        thread.start()
-        try:
+        with serve(_handler(self)) as self.url:
             yield self
-        finally:
-            server.shutdown()
-            server.server_close()
 
 
 def _kind(path: str) -> str:
@@ -187,30 +178,10 @@ def _jql(jql: str) -> tuple[str | None, list[str], str]:
     return (project.group(1) if project else None), wanted, mode
 
 
-def _handler(fake: FakeJira) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-        def do_GET(self) -> None:
-            self._serve("GET")
-
-        def do_POST(self) -> None:
-            self._serve("POST")
-
-        def do_PUT(self) -> None:
-            self._serve("PUT")
-
-        def _serve(self, method: str) -> None:
-            parsed = urlparse(self.path)
-            path = parsed.path.rstrip("/")
-            query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            body = json.loads(raw) if raw else None
+def _handler(fake: FakeJira) -> type[JsonHandler]:
+    class Handler(JsonHandler):
+        def serve(self, method: str) -> None:
+            path, query, body = self.read_request()
             with fake._lock:
                 fake.requests.append((method, path, query, body))
                 fault = next(

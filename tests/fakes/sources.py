@@ -20,6 +20,8 @@ from urllib.parse import parse_qs, unquote, urlencode, urlparse
 import requests
 import responses
 
+from tests.fakes.keys import TOKEN_URI
+
 Answer = tuple[int, dict[str, str], str]
 
 
@@ -543,7 +545,6 @@ class FakeConfluence(_Fake):
 
 # --- Google Drive ------------------------------------------------------------------------------
 
-TOKEN_URI = "https://oauth2.googleapis.com/token"
 DOC = "application/vnd.google-apps.document"
 FOLDER = "application/vnd.google-apps.folder"
 
