@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,24 +15,7 @@ from syncer.settings import Settings, load_settings
 from tests import openapi_check
 from tests.fakes.github import FakeGitHub
 from tests.fakes.jira import FakeJira
-
-T0 = datetime(2026, 3, 4, 9, tzinfo=UTC)
-DOC = """---
-id: PM-7
-title: Checkout latency
-date: 2026-03-04
-facilitator: Lee Park
----
-# Checkout latency
-
-## Action items
-
-| Action | Owner | Due |
-|---|---|---|
-| Alert when the pool is above 90% for 5 minutes | Dana Kim | 2026-03-14 |
-| Version the settings file and deploy it through the pipeline | Sam Rivera | 2026-04-13 |
-| Add a rollback step to the runbook, with the exact command | Priya N | 2026-05-03 |
-"""
+from tests.test_followup import DOC, T0
 
 
 @dataclass
