@@ -434,3 +434,362 @@ def test_a_paragraph_labelled_action_item_is_one_wherever_it_stands() -> None:
         ("Add a canary for the extension bundle", None, None, None),
     ]
     assert pm.items[1].description == "Declare one as soon as an issue is confirmed. Owner: @lucas"
+
+
+# --- The second design: sections, shapes and fields in their general forms -------------------
+
+
+@pytest.mark.parametrize(
+    "heading",
+    [
+        "## Mitigation:",
+        "## Recommendations:",
+        "## Lessons learned and future improvements",
+        "## How are we preventing it from happening again?",
+        "## Corrective and preventative measures",
+        "## Resolution and recovery",
+        "## What we are doing about it",
+    ],
+)
+def test_future_work_is_read_under_any_heading_that_can_hold_it(heading: str) -> None:
+    pm = _extract(
+        f"""
+        # Outage
+        {heading}
+        We rolled back the release at 10:02.
+        We will add a canary stage before production deploys.
+        """
+    )
+    titles = [i.title for i in pm.items]
+    assert "We will add a canary stage before production deploys" in titles
+    assert "We rolled back the release at 10:02" not in titles or heading.startswith(
+        ("## Recommendations", "## Lessons learned and", "## How are", "## Corrective", "## What")
+    )
+
+
+@pytest.mark.parametrize(
+    "heading", ["## What went well", "## Timeline", "## Impact", "## Advice to customers"]
+)
+def test_sections_about_the_past_hold_no_items_even_with_action_words(heading: str) -> None:
+    pm = _extract(
+        f"""
+        # Outage
+        {heading}
+        - Add more replicas was the first thing we tried
+        - We will never forget this day
+        """
+    )
+    assert pm.items == ()
+
+
+def test_a_plain_line_naming_the_section_opens_it() -> None:
+    pm = _extract(
+        """
+        # Certificate expired
+        Detection was through people telling us.
+
+        Action Items
+        - Set up alerting for expiring certificates
+
+        - Renew certificates with a scheduled job
+        """
+    )
+    assert [i.title for i in pm.items] == [
+        "Set up alerting for expiring certificates",
+        "Renew certificates with a scheduled job",
+    ]
+
+
+def test_an_action_table_is_read_wherever_it_stands_and_a_timeline_table_is_not() -> None:
+    pm = _extract(
+        """
+        # Outage
+        Some words about it.
+
+        | Action item | Owner | Status |
+        |---|---|---|
+        | Add alerting on queue depth | Dana | open |
+
+        ## Timeline
+        | Time | Action | Who |
+        |---|---|---|
+        | 10:00 | Restarted the pods | Lee |
+        """
+    )
+    assert [(i.title, i.owner) for i in pm.items] == [("Add alerting on queue depth", "Dana")]
+
+
+def test_one_action_per_line_without_list_markers() -> None:
+    pm = _extract(
+        """
+        ## Corrective actions
+        Add negative tests for every overflow direction. Run them on every PR.
+        Minimise the number of data structures used.
+        Start a bug bounty for the consensus code.
+        """
+    )
+    assert [(i.title, i.description) for i in pm.items] == [
+        ("Add negative tests for every overflow direction. Run them on every PR", ""),
+        ("Minimise the number of data structures used", ""),
+        ("Start a bug bounty for the consensus code", ""),
+    ]
+
+
+def test_a_wrapped_paragraph_stays_one_item() -> None:
+    pm = _extract(
+        """
+        ## Action items
+        Add a canary stage to the deploy pipeline so that a bad release reaches only the
+        canary pods before it reaches every customer.
+        """
+    )
+    assert len(pm.items) == 1
+
+
+def test_a_line_introducing_actions_makes_the_next_list_items() -> None:
+    pm = _extract(
+        """
+        # Outage
+        ## Summary
+        The queue filled up. To prevent this from happening again, we will:
+
+        - add retries with jitter
+        - alert on queue depth
+
+        ## Details
+        - the queue had 10,000 messages
+        """
+    )
+    assert [i.title for i in pm.items] == ["add retries with jitter", "alert on queue depth"]
+
+
+def test_sub_bullets_that_are_actions_are_items_and_details_are_not() -> None:
+    pm = _extract(
+        """
+        ## Action items
+        - Improve monitoring:
+            - Add an alert on the 5xx rate
+            - Add a dashboard for queue depth
+        - Spike pre-commit hooks
+            - File size
+            - Binary files
+        - Migrate the cluster
+            - https://github.com/acme/app/issues/77
+        """
+    )
+    assert [(i.title, i.tickets) for i in pm.items] == [
+        ("Improve monitoring", ()),
+        ("Add an alert on the 5xx rate", ()),
+        ("Add a dashboard for queue depth", ()),
+        ("Spike pre-commit hooks", ()),
+        ("Migrate the cluster", ("https://github.com/acme/app/issues/77",)),
+    ]
+
+
+def test_bold_status_paragraphs_and_bracketed_statuses() -> None:
+    pm = _extract(
+        """
+        # Outage
+        **DONE** Rotate the leaked credentials.
+
+        **TODO** Add secret scanning to CI.
+
+        ## Follow-ups
+        - [DONE] Remove the old token
+        - [TODO] Revoke the bot's admin rights
+        - **WIP** Move secrets to the vault
+        - Rebuild images, which can be done in 5 minutes
+        """
+    )
+    got = [(i.title, normalise_status(i.status)) for i in pm.items]
+    assert got == [
+        ("Rotate the leaked credentials", "done"),
+        ("Add secret scanning to CI", "open"),
+        ("Remove the old token", "done"),
+        ("Revoke the bot's admin rights", "open"),
+        ("Move secrets to the vault", "open"),
+        ("Rebuild images, which can be done in 5 minutes", None),
+    ]
+
+
+def test_a_checklist_entry_that_is_only_an_issue_link_points_at_that_issue() -> None:
+    pm = _extract(
+        """
+        ## Follow-up improvements
+        - [ ] https://github.com/acme/app/issues/42
+        - [ ] https://acme.atlassian.net/browse/OPS-7
+        """
+    )
+    assert [(i.title, i.tickets, i.placeholder) for i in pm.items] == [
+        ("acme/app#42", ("https://github.com/acme/app/issues/42",), False),
+        ("OPS-7", ("https://acme.atlassian.net/browse/OPS-7",), False),
+    ]
+
+
+def test_commitments_in_prose_are_items_when_there_is_no_action_section() -> None:
+    pm = _extract(
+        """
+        # Flags were down
+
+        We were down for two hours. In this post we will describe what happened, and
+        we’ll be making several changes to make sure this doesn’t happen again.
+
+        To start with, all SDKs will stop retrying flag requests. This is already released.
+
+        We might also revisit the cache. If it happens again, we will page the database team.
+
+        The platform team will add a manual override to the health checks.
+
+        As a more long term solution (Q2 2024), we’ll move flags out of the monolith.
+        """
+    )
+    got = [(i.title, i.owner, normalise_status(i.status), i.due_text) for i in pm.items]
+    assert got == [
+        ("all SDKs will stop retrying flag requests", None, "done", None),
+        (
+            "The platform team will add a manual override to the health checks",
+            "platform team",
+            None,
+            None,
+        ),
+        ("we’ll move flags out of the monolith", None, None, "Q2 2024"),
+    ]
+
+
+def test_commitments_in_prose_are_not_read_beside_an_action_section() -> None:
+    pm = _extract(
+        """
+        # Outage
+        We will add more tests.
+
+        ## Action items
+        - Add a canary stage
+        """
+    )
+    assert [i.title for i in pm.items] == ["Add a canary stage"]
+
+
+@pytest.mark.parametrize(
+    ("cell", "status"),
+    [
+        ("Bug #5554823 TODO", "open"),
+        ("n/a DONE", "done"),
+        ("#12 (done)", "done"),
+        ("TODO.", "open"),
+    ],
+)
+def test_a_status_word_anywhere_in_a_ticket_cell(cell: str, status: str) -> None:
+    pm = _extract(
+        f"""
+        ## Action items
+        | Action item | Bug |
+        |---|---|
+        | Add alerting | {cell} |
+        """
+    )
+    assert normalise_status(pm.items[0].status) == status
+
+
+def test_links_to_issues_in_any_column_are_tickets() -> None:
+    pm = _extract(
+        """
+        ## Action items
+        | Action item | Notes |
+        |---|---|
+        | Add alerting | tracked in [prevent](https://github.com/acme/app/issues/9) |
+        """
+    )
+    assert pm.items[0].tickets == ("https://github.com/acme/app/issues/9",)
+
+
+@pytest.mark.parametrize(
+    ("line", "title", "owner"),
+    [
+        (
+            "Platform team: review the connection limits",
+            "review the connection limits",
+            "Platform team",
+        ),
+        ("DevEx will add a pre-merge check", "DevEx will add a pre-merge check", "DevEx"),
+        (
+            "The error tracking team should monitor the DLQ",
+            "The error tracking team should monitor the DLQ",
+            "error tracking team",
+        ),
+        ("Leads to review token usage", "Leads to review token usage", "Leads"),
+        ("The team will investigate the failure", "The team will investigate the failure", None),
+        ("We will add retries", "We will add retries", None),
+        ("API should be rate limited", "API should be rate limited", None),
+        ("CI to run the smoke tests", "CI to run the smoke tests", None),
+    ],
+)
+def test_owner_named_as_label_or_subject(line: str, title: str, owner: str | None) -> None:
+    pm = _extract(f"## Action items\n- {line}\n")
+    assert (pm.items[0].title, pm.items[0].owner) == (title, owner)
+
+
+@pytest.mark.parametrize(
+    ("line", "title", "due_text"),
+    [
+        (
+            "Move the cron to a queue within the next 2 weeks",
+            "Move the cron to a queue within the next 2 weeks",
+            "next 2 weeks",
+        ),
+        (
+            "Check the limits before re-enabling sync",
+            "Check the limits before re-enabling sync",
+            "before re-enabling sync",
+        ),
+        ("Split the monolith (Q4 2025 - Q1 2026)", "Split the monolith", "Q4 2025 - Q1 2026"),
+    ],
+)
+def test_timeframes_and_conditions_are_kept_as_due_text(
+    line: str, title: str, due_text: str
+) -> None:
+    pm = _extract(f"## Action items\n- {line}\n")
+    assert (pm.items[0].title, pm.items[0].due_text) == (title, due_text)
+
+
+def test_titles_lose_trailing_ticket_text() -> None:
+    pm = _extract(
+        """
+        ## Action items
+        - Fix the flaky check - [jira link](https://acme.atlassian.net/browse/OPS-1)
+        - Fix the deploy script #528
+        - Pin the base image (GH-7)
+        """
+    )
+    assert [(i.title, i.tickets) for i in pm.items] == [
+        ("Fix the flaky check", ("https://acme.atlassian.net/browse/OPS-1",)),
+        ("Fix the deploy script", ("#528",)),
+        ("Pin the base image", ("GH-7",)),
+    ]
+
+
+def test_template_braces_in_code_are_code_not_placeholders() -> None:
+    pm = _extract(
+        """
+        ## Action items
+        - Use `${{ secrets.DEPLOY_TOKEN }}` in the release workflow
+        - Render `{{ name }}` in the banner template
+        - {{ summary }}
+        """
+    )
+    assert [(i.title, i.placeholder) for i in pm.items] == [
+        ("Use ${{ secrets.DEPLOY_TOKEN }} in the release workflow", False),
+        ("Render {{ name }} in the banner template", False),
+        ("{{ summary }}", True),
+    ]
+
+
+def test_a_confluence_date_followed_by_more_text_is_the_due_date() -> None:
+    from connectors.extract.html import html_to_markdown
+
+    text, _ = html_to_markdown(
+        "<h2>Action items</h2><ac:task-list><ac:task><ac:task-status>incomplete</ac:task-status>"
+        '<ac:task-body>Rotate the keys <time datetime="2026-08-01" /> then tell security'
+        "</ac:task-body></ac:task></ac:task-list>"
+    )
+    item = _extract(text).items[0]
+    assert (item.due, item.title) == (date(2026, 8, 1), "Rotate the keys then tell security")

@@ -89,7 +89,7 @@ def test_json_output_and_statistics(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = _lint(capsys, str(CORPUS), "--format", "json", "--statistics")
     payload = json.loads(out)
     stats = payload["statistics"]
-    assert (stats["documents"], stats["templates"], stats["items"]) == (16, 4, 126)
+    assert (stats["documents"], stats["templates"], stats["items"]) == (27, 5, 164)
     assert stats["codes"]["PM101"]["items"] == sum(
         1 for f in payload["findings"] if f["code"] == "PM101"
     )
@@ -99,7 +99,7 @@ def test_json_output_and_statistics(capsys: pytest.CaptureFixture[str]) -> None:
 def test_text_statistics_go_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, err = _lint(capsys, str(CORPUS), "--statistics", "--select", "PM101")
     assert out.rstrip().endswith("documents")
-    assert err.startswith("126 action items in 16 documents (4 templates left out)")
+    assert err.startswith("164 action items in 27 documents (5 templates left out)")
     assert re.search(r"PM101 no-owner\s+\d+ items\s+\d+\.\d%", err)
 
 

@@ -118,6 +118,14 @@ def _only_tickets(raw: RawItem) -> bool:
     }
 
 
+def _without_code(raw: RawItem) -> str:
+    """The title with its code spans taken out: `{{ x }}` in code is code, not a stand-in."""
+    title = raw.title
+    for span in raw.code:
+        title = title.replace(span, " code ")
+    return title
+
+
 def _codes(value: object) -> frozenset[str]:
     if isinstance(value, str):
         return frozenset(re.findall(r"PM\d+", value))
@@ -145,7 +153,7 @@ def _item(raw: RawItem, pm_id: str, incident: date | None, opts: ExtractOptions)
         line=raw.line,
         end_line=raw.end_line,
         # A bullet that is only `#2127` points at an existing ticket: real, not a placeholder.
-        placeholder=is_placeholder(raw.title) and not _only_tickets(raw),
+        placeholder=is_placeholder(_without_code(raw)) and not _only_tickets(raw),
         suppressed=raw.suppressed,
     )
 

@@ -40,7 +40,10 @@ _JIRA_KEY_RE = re.compile(r"(?<![\w/-])(?P<key>[A-Z][A-Z0-9]{1,9}-\d+)(?![\w-])"
 _BUG_RE = re.compile(r"\b(?P<ref>(?:Bug|Issue|Ticket)\s*#\s*\d+)", re.IGNORECASE)
 
 _STATUS_PREFIX_RE = re.compile(
-    r"^\s*(?:\[(?P<box>[ xX])\]\s+|(?P<word>DONE|TODO|WIP|IN PROGRESS|BLOCKED)\s*[:\-–—]\s*)"
+    r"^\s*(?:\[(?P<box>[ xX])\]\s+|(?-i:(?P<word>DONE|TODO|WIP|IN PROGRESS|BLOCKED))\s*[:\-–—]\s*"
+    r"|\[(?P<bracket>DONE|TO\s?DO|WIP|DOING|IN[\s-]PROGRESS|BLOCKED|FIXED|OPEN|CLOSED)\]\s*"
+    r"|(?-i:(?P<bare>DONE|TODO|DOING|WIP|FIXED))\s+(?=[A-Za-z]))",
+    re.IGNORECASE,
 )
 _STATUS_SUFFIX_RE = re.compile(
     r"\s*(?:[(\[](?P<paren>done|completed|fixed|in progress|wip|todo|open|blocked)[)\]]"
@@ -50,7 +53,14 @@ _STATUS_SUFFIX_RE = re.compile(
 
 # Status said in words: `DONE in PR #5`, `(issue created)`, `PR exists`, `work in progress`.
 _STATUS_PHRASES = (
-    (re.compile(r"\b(?:done|completed|fixed|implemented)\s+(?:in|via|with)\b", re.I), "done"),
+    (
+        re.compile(
+            r"(?<!\bbe\s)\b(?:done|completed|fixed|implemented)\s+(?:in|via|with)\b"
+            r"(?!\s+(?:\d|a\s+few|an?\s+(?:hour|minute|day|week)|the\s+next))",
+            re.I,
+        ),
+        "done",
+    ),
     (
         re.compile(
             r"\balready\s+(?:done|in\s+place|implemented|exists)\b|\bwe\s+already\s+do\s+this\b",
@@ -76,6 +86,14 @@ _STATUS_PHRASES = (
         None,
     ),
     (re.compile(r"\b(?:is|are)\s+(?:a\s+)?(?:work\s+)?in\s+progress\b", re.I), "in progress"),
+    (
+        re.compile(
+            r"\b(?:is|are|has\s+been|have\s+been)\s+(?:now\s+)?already\s+(?:been\s+)?"
+            r"(?:released|shipped|deployed|live|rolled\s+out|merged|fixed|done|in\s+place)\b",
+            re.I,
+        ),
+        "done",
+    ),
 )
 # `(Rasmus call for meeting)`, `(Dana to follow up)`: a name and what they will do.
 _PAREN_OWNER_RE = re.compile(
@@ -87,6 +105,43 @@ _DASH_OWNER_RE = re.compile(
     r"\s[—–]\s*(?P<name>(?:[Tt]eam\s+[A-Z][\w-]*|[A-Z][\w-]*\s+(?:[Tt]eam|[Ss]quad|SRE|on-call)"
     r"|[A-Z][a-z]+\s[A-Z][a-z]+))\s*\.?\s*$"
 )
+
+
+# `Platform team: review the limits`: a team or role named in front, as a label.
+_LABEL_OWNER_RE = re.compile(
+    r"^(?P<owner>(?:[A-Z][\w&/-]*\s+){0,3}(?:[Tt]eam|[Ss]quad|[Gg]uild)|SREs?|DevOps|SecOps"
+    r"|On-?call)\s*:\s+(?=\S)"
+)
+# `DevEx will …`, `The error tracking team should …`, `Leads to review …`: the subject of the
+# action, when it is a team, a role or a team's short name. `The team` and `we` are no owner.
+_SUBJECT_OWNER_RE = re.compile(
+    r"^(?:[Tt]he\s+|[Oo]ur\s+)?(?P<owner>(?:[\w&/-]+\s+){1,3}?(?:team|squad|guild)s?"
+    r"|[A-Z][a-z]+[A-Z]\w*|[A-Z]{2,5}s?|(?:[A-Z][a-z]+\s+)?(?:[Ll]eads|[Mm]anagers|[Mm]aintainers"
+    r"|[Oo]n-?call(?:\s+engineers?)?))"
+    r"\s+(?P<modal>will|should|must|shall|needs?\s+to|to)\s+(?P<next>[a-z]+)"
+)
+_GENERIC = frozenset(
+    re.findall(
+        r"\w+",
+        "the our a an this that whole entire every each all other relevant affected respective"
+        " your their my both various any",
+    )
+)
+
+
+def subject_owner(text: str) -> str | None:
+    """The team or role an action names as its subject, or None for `we`, `the team`."""
+    match = _SUBJECT_OWNER_RE.match(text)
+    if match is None:
+        return None
+    owner = match["owner"]
+    words = owner.split()
+    if words[0].casefold() in _GENERIC:
+        return None
+    acronym = bool(re.fullmatch(r"[A-Z][a-z]+[A-Z]\w*|[A-Z]{2,5}s?", owner))
+    if acronym and (match["next"] == "be" or match["modal"] == "to"):
+        return None  # `API should be rate-limited`, `CI to run tests`: a thing, not a team
+    return owner
 
 
 def status_phrase(text: str) -> str | None:
@@ -122,6 +177,30 @@ _TRAILING_URL_RE = re.compile(
 )
 
 
+_TRAILING_LINK_WORDS_RE = re.compile(
+    r"\s*[-–—:|]\s*(?:jira|github|gh|gitlab|linear)?\s*(?:link|ticket|issue|bug|pr)\s*\.?$",
+    re.IGNORECASE,
+)
+_ISSUE_URL_RE = re.compile(
+    r"https?://[^/]+/(?P<repo>[^/]+/[^/]+?)(?:/-)?/(?:issues|pull|merge_requests)/(?P<n>\d+)"
+    r"|https?://[^/]+/browse/(?P<key>[A-Z][A-Z0-9]+-\d+)"
+)
+
+
+def short_ref(ticket: str) -> str:
+    """How people name an issue: `acme/app#42`, `OPS-7`, else the reference as it is."""
+    if match := _ISSUE_URL_RE.match(ticket):
+        return match["key"] or f"{match['repo']}#{match['n']}"
+    return ticket
+
+
+_TRAILING_REF_RE = re.compile(
+    r"[\s,;:–—-]*[(\[]?\s*(?:(?:see|ticket|issue|bug|pr)\s*:?\s*)?(?:[\w.-]+/[\w.-]+)?#\d+\s*[)\]]?\.?$"
+    r"|[\s,;:–—-]*[(\[]\s*[A-Z][A-Z0-9]+-\d+\s*[)\]]\.?$",
+    re.IGNORECASE,
+)
+
+
 @dataclass(slots=True)
 class Fields:
     """What could be read from an item's text; `rest` is the text with the fields taken out."""
@@ -150,7 +229,8 @@ def read_fields(text: str) -> Fields:
 
     if match := _STATUS_PREFIX_RE.match(found.rest):
         box = match["box"]
-        found.status = ("done" if box in "xX" else "open") if box else match["word"]
+        word = match["word"] or match["bracket"] or match["bare"]
+        found.status = ("done" if box in "xX" else "open") if box else word
         found.rest = found.rest[match.end() :]
 
     if found.status is None and (match := _STATUS_LABEL_RE.search(found.rest)):
@@ -165,6 +245,10 @@ def read_fields(text: str) -> Fields:
     if match := _DUE_RE.search(found.rest):
         found.due_text = match["value"].strip().rstrip(".")
         found.rest = _cut(found.rest, match)
+        if dated := re.match(r"(\d{4}-\d{2}-\d{2})\s+(?=\w)", found.due_text):
+            # `Due: 2026-08-01 then tell security`: the date, then more of the action.
+            found.rest = f"{found.rest} {found.due_text[dated.end() :]}"
+            found.due_text = dated[1]
     elif match := _BY_DATE_RE.search(found.rest):
         found.due_text = match["value"]
         found.rest = found.rest[: match.start()]
@@ -185,11 +269,21 @@ def read_fields(text: str) -> Fields:
         trailing = _TRAILING_PAREN_RE.search(found.rest)
         if found.status and trailing and found.status.casefold() in trailing[0].casefold():
             found.rest = found.rest[: trailing.start()]  # `Fix it (issue created)`
+    if found.owner is None and (match := _LABEL_OWNER_RE.match(found.rest)):
+        found.owner = match["owner"]
+        found.rest = found.rest[match.end() :]
+    if found.owner is None:
+        found.owner = subject_owner(found.rest)
     if found.owner is None and (match := _PAREN_OWNER_RE.search(found.rest)):
         found.owner = match["name"]
     if found.owner is None and (match := _DASH_OWNER_RE.search(found.rest)):
         found.owner = match["name"]
         found.rest = found.rest[: match.start()]
+
+    if found.due_text is None and (match := _TIMEFRAME_RE.search(found.rest)):
+        found.due_text = (match["paren"] or match["next"] or match["cond"]).strip()
+        if match["paren"]:
+            found.rest = _cut(found.rest, match)
 
     if match := _PRIORITY_RE.search(found.rest):
         found.priority = match["value"]
@@ -198,8 +292,43 @@ def read_fields(text: str) -> Fields:
     # A ticket URL at the end is where the work is tracked, not part of the action.
     while (match := _TRAILING_URL_RE.search(found.rest)) and is_ticket_url(match["url"]):
         found.rest = found.rest[: match.start()]
+    # `Fix the deploy script #528`, `(GH-7)`: a reference at the end is the ticket, not the action.
+    match = _TRAILING_REF_RE.search(found.rest)
+    before = found.rest[: match.start()] if match else ""
+    if match and len(before) > 8 and not re.search(r"\b(?:in|via|with|see|by|at)$", before):
+        found.rest = before
+    if match := _TRAILING_LINK_WORDS_RE.search(found.rest):
+        found.rest = found.rest[: match.start()]  # `Fix the check - jira link`
+    if not found.rest.strip(_TRAILING) and found.tickets:
+        found.rest = short_ref(found.tickets[0])  # a checklist entry that is only an issue
     found.rest = re.sub(r"\s+", " ", found.rest).strip().rstrip(_TRAILING).lstrip(" -–—:;,")
     return found
+
+
+# Timeframes and conditions written into an action: kept as its due text, since the policy and
+# the reader need them, though only some name a date.
+_TIMEFRAME_RE = re.compile(
+    r"\((?P<paren>(?:target:?\s*)?(?:Q[1-4]|H[12])\s*'?\d{2,4}(?:\s*[-–]\s*(?:Q[1-4]|H[12])\s*'?\d{2,4})?"
+    r"|[A-Z][a-z]{2,8}\.?\s+\d{4})\)"
+    r"|\b(?:within|in|over|during)\s+the\s+(?P<next>next\s+(?:\d+|a|one|two|three|four|few"
+    r"|couple\s+of)\s+(?:days?|weeks?|months?|sprints?|quarters?))\b"
+    r"|\b(?P<cond>(?:before|prior\s+to)\s+(?:re-?enabling|enabling|turning|the\s+next|next"
+    r"|launch|release|GA|the\s+(?:freeze|migration|upgrade|launch|release|holidays?))\b[^.;,()]*)",
+)
+_CELL_STATUS_RE = re.compile(
+    r"(?-i:\b(?P<word>DONE|TODO|FIXED|WIP|DOING|IN PROGRESS|BLOCKED|COMPLETED?|MERGED|CLOSED"
+    r"|OPEN)\b)|\((?P<paren>done|fixed|completed?|merged|closed|in progress|wip|open|todo)\)"
+    r"|^(?P<alone>done|fixed|completed?|merged|closed|todo|wip)\.?$",
+    re.IGNORECASE,
+)
+
+
+def cell_status(text: str) -> str | None:
+    """A status written in a ticket or bug cell beside the reference: `Bug #5554823 TODO`,
+    `n/a DONE`, `#12 (done)`, `TODO.`"""
+    if match := _CELL_STATUS_RE.search(text.strip()):
+        return match["word"] or match["paren"] or match["alone"]
+    return None
 
 
 def _cut(text: str, match: re.Match[str]) -> str:
@@ -311,7 +440,7 @@ def kind_of(text: str | None) -> str | None:
 
 # Template stand-ins: `{{ summary }}`, `{action}`, `[Insert owner]`, `<name>`.
 _TEMPLATE_TOKEN_RE = re.compile(
-    r"\{\{[^{}]*\}\}|\{[a-z][a-z0-9_ .-]*\}|\[(?:insert|add|your|link|enter)[^\]]*\]"
+    r"(?<!\$)\{\{[^{}]*\}\}|\{[a-z][a-z0-9_ .-]*\}|\[(?:insert|add|your|link|enter)[^\]]*\]"
     r"|<[a-z][a-z _-]*>",
     re.IGNORECASE,
 )

@@ -16,7 +16,17 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from markdown_it.tree import SyntaxTreeNode
 
+from connectors.extract.evidence import (
+    commitment,
+    commits,
+    is_label,
+    one_per_line,
+    section_kind,
+    sentences,
+    starts_imperative,
+)
 from connectors.extract.fields import (
+    cell_status,
     clean_owner,
     find_tickets,
     is_ticket_url,
@@ -29,20 +39,10 @@ from connectors.extract.fields import (
 
 MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 
-_ACTION_HEADING = re.compile(
-    r"\b(?:action\s*items?|actions?|follow[\s-]*ups?|remediations?|corrective|next\s+steps"
-    r"|improvements?|to\s?-?dos?|tasks|countermeasures|preventive\s+measures)\b",
-    re.IGNORECASE,
-)
-_NOT_ACTION_HEADING = re.compile(
-    r"\b(?:timeline|glossary|exit\s+criteria|what\s+went|impact|root\s+causes?|steps\s+to\s+close"
-    r"|trigger|detection|summary|background|resolution|instructions?|how\s+to|template)\b",
-    re.IGNORECASE,
-)
 # Inside an action section, sub-sections that list something other than actions.
 _NOT_ACTION_SUBHEADING = re.compile(
     r"\b(?:timeline|exit\s+criteria|steps\s+to\s+close|glossary|definitions?|checklist"
-    r"|instructions?|template)\b",
+    r"|instructions?|template|what\s+went|lucky|background)\b",
     re.IGNORECASE,
 )
 _ROOT_CAUSE_HEADING = re.compile(r"\b(?:root\s+causes?|contributing\s+factors)\b", re.IGNORECASE)
@@ -75,6 +75,7 @@ class Inline:
     links: list[tuple[str, str]] = field(default_factory=list)
     struck: bool = False
     bold_lead: str | None = None
+    code: list[str] = field(default_factory=list)  # the code spans' text
 
 
 @dataclass(slots=True)
@@ -94,11 +95,12 @@ class RawItem:
     root_cause: str | None = None
     snooze: str | None = None
     suppressed: frozenset[str] = frozenset()
-    origin: Literal["list", "table", "paragraph", "explicit"] = "list"
+    origin: Literal["list", "table", "paragraph", "explicit", "prose"] = "list"
     task: bool = False  # a task-list entry (`- [ ] ...`): an action wherever it stands
     end_line: int = 0  # the last line of a list item's first paragraph
     linked: list[str] = field(default_factory=list)  # issues linked after the item's text
     group: int = 0  # which (sub-)section of the document the item is in
+    code: list[str] = field(default_factory=list)  # code spans in the title: never stand-ins
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +112,7 @@ class Group:
     tickets: tuple[str, ...] = ()
     due_text: str | None = None
     ignored: bool = False  # a timeline, exit criteria or steps-to-close list inside the section
+    maybe: bool = False  # a section of past and future (Mitigation): only commitments count
 
     @classmethod
     def from_heading(cls, heading: Inline, parent: Group | None = None) -> Group:
@@ -131,12 +134,14 @@ class Group:
         tickets = tuple(url for url, label in heading.links if is_ticket_url(url, label or "issue"))
         base = parent or cls()
         ignored = base.ignored or bool(_NOT_ACTION_SUBHEADING.search(text))
+        maybe = base.maybe and section_kind(text) != "action"
         return cls(
             kind or base.kind,
             status or base.status,
             tickets or base.tickets,
             due or base.due_text,
             ignored,
+            maybe,
         )
 
     def apply(self, item: RawItem, group: int) -> RawItem:
@@ -184,6 +189,8 @@ def render_inline(token: Token) -> Inline:
         kind = child.type
         if kind in ("text", "code_inline"):
             parts.append(child.content)
+            if kind == "code_inline":
+                found.code.append(child.content)
             if strike_depth:
                 struck_chars += len(child.content.strip())
             if bold_lead is not None and bold_depth:
@@ -221,7 +228,7 @@ def render_inline(token: Token) -> Inline:
 
 
 def _is_action_heading(text: str) -> bool:
-    return bool(_ACTION_HEADING.search(text)) and not _NOT_ACTION_HEADING.search(text)
+    return section_kind(text) == "action"
 
 
 def _label(inline: Inline) -> str | None:
@@ -249,17 +256,22 @@ def _blocks(tokens: Sequence[Token]) -> Iterator[tuple[int, int]]:
 
 
 def scan(text: str, line_offset: int = 0) -> Scan:
-    """Find the action-item sections of `text` and read their items."""
+    """Find the action items of `text`: in action sections, in tables that are action tables
+    wherever they stand, after a line that introduces actions, and, in a document with no
+    action section at all, in the commitments of its prose."""
     tokens = MARKDOWN.parse(text)
     found = Scan()
     found.prose = _prose(tokens, line_offset)
     action_level: int | None = None
     cause_level: int | None = None
+    past_level: int | None = None  # a section about the past: only items marked as such count
     groups: list[tuple[int, Group, int]] = []  # open headings of the action section: level,
     # what they say, and their number
     group_number = 0
     pending_suppress: frozenset[str] = frozenset()
     previous: str | None = None  # the type of the previous block in an action section
+    intro = False  # the previous paragraph introduced what follows as actions
+    statements: list[tuple[int, Inline]] = []  # prose outside action and past sections
 
     for start, end in _blocks(tokens):
         first = tokens[start]
@@ -268,11 +280,14 @@ def scan(text: str, line_offset: int = 0) -> Scan:
             heading = (int(first.tag[1:]), render_inline(tokens[start + 1]))
             if found.title is None and first.tag == "h1":
                 found.title = heading[1].text
-        elif first.type == "paragraph_open" and _starts_bold(tokens[start + 1]):
+        elif first.type == "paragraph_open":
             inline = render_inline(tokens[start + 1])
-            label = _label(inline)
-            if label is not None:
-                heading = (_PSEUDO_LEVEL, Inline(label, inline.links))
+            if _starts_bold(tokens[start + 1]):
+                label = _label(inline)
+                if label is not None:
+                    heading = (_PSEUDO_LEVEL, Inline(label, inline.links))
+            elif "\n" not in tokens[start + 1].content.strip() and is_label(inline.text):
+                heading = (_PSEUDO_LEVEL, inline)  # `Action Items` on a line of its own
 
         if heading is not None:
             level, inline = heading
@@ -283,7 +298,10 @@ def scan(text: str, line_offset: int = 0) -> Scan:
                 action_level = None
             if cause_level is not None and level <= cause_level:
                 cause_level = None
+            if past_level is not None and level <= past_level:
+                past_level = None
             group_number += 1
+            kind = section_kind(inline.text)
             if action_level is not None:
                 while groups and groups[-1][0] >= level:
                     groups.pop()
@@ -292,13 +310,17 @@ def scan(text: str, line_offset: int = 0) -> Scan:
                     found.parents.add(parent[2])  # prose above sub-headings introduces them
                 group = Group.from_heading(inline, parent[1] if parent else None)
                 groups.append((level, group, group_number))
-            elif _is_action_heading(inline.text):
+            elif kind in ("action", "maybe"):
                 action_level = level
-                groups = [(level, replace(Group.from_heading(inline), kind=None), group_number)]
-                found.has_action_section = True
+                group = replace(Group.from_heading(inline), kind=None, maybe=kind == "maybe")
+                groups = [(level, group, group_number)]
+                found.has_action_section = found.has_action_section or kind == "action"
             elif _ROOT_CAUSE_HEADING.search(inline.text):
                 cause_level = level
+            if kind == "past" and action_level is None and past_level is None:
+                past_level = level
             previous = None
+            intro = False
             continue
 
         if first.type == "html_block" and (match := _SUPPRESS_RE.search(first.content)):
@@ -306,38 +328,47 @@ def scan(text: str, line_offset: int = 0) -> Scan:
             continue
 
         block = tokens[start:end]
-        if action_level is not None:
-            if first.type == "bullet_list_open" and _labelled_list(block):
-                action_level = None  # `- **Next label**:` ends a labelled section
-            elif first.type == "bullet_list_open" and previous == "ordered_list" and found.items:
+        group = groups[-1][1] if groups and action_level is not None else Group()
+        structure = first.type in ("table_open", "bullet_list_open", "ordered_list_open")
+        if intro and structure:
+            group = replace(group, maybe=False, ignored=False)  # `We will:` and its list
+        in_section = action_level is not None or (intro and structure)
+        if action_level is not None and first.type == "bullet_list_open" and _labelled_list(block):
+            action_level = None  # `- **Next label**:` ends a labelled section
+            in_section = False
+        if in_section:
+            if first.type == "bullet_list_open" and previous == "ordered_list" and found.items:
                 _attach_details(found.items[-1], SyntaxTreeNode(block))
                 continue
-            else:
-                group = groups[-1][1] if groups else Group()
-                found_here = (
-                    []
-                    if group.ignored
-                    else [_paragraph_item(block, line_offset)]
-                    if first.type == "paragraph_open"
-                    else list(_section_block(block, line_offset))
-                )
-                items = [group.apply(item, group_number) for item in found_here if item]
-                if items and pending_suppress:
-                    items[0].suppressed = pending_suppress
-                found.items.extend(items)
-                if len(found.items) > MAX_ITEMS:
-                    raise TooManyItems(f"more than {MAX_ITEMS:,} action items")
-                previous = first.type.removesuffix("_open")
-        if action_level is None:
-            explicit = (
-                _paragraph_item(block, line_offset)
-                if first.type == "paragraph_open" and _starts_bold(tokens[start + 1])
-                else None
+            found_here = (
+                []
+                if group.ignored
+                else _paragraph_items(block, line_offset)
+                if first.type == "paragraph_open"
+                else list(_section_block(block, line_offset))
             )
-            if explicit is not None and explicit.origin == "explicit":
-                found.items.append(replace(explicit, group=group_number))
+            if group.maybe:
+                found_here = [item for item in found_here if _committed(item)]
+            items = [group.apply(item, group_number) for item in found_here]
+            if items and pending_suppress:
+                items[0].suppressed = pending_suppress
+            found.items.extend(items)
+            if len(found.items) > MAX_ITEMS:
+                raise TooManyItems(f"more than {MAX_ITEMS:,} action items")
+            previous = first.type.removesuffix("_open")
+        else:
+            explicit = (
+                _paragraph_items(block, line_offset)
+                if first.type == "paragraph_open" and _starts_bold(tokens[start + 1])
+                else []
+            )
+            if explicit and explicit[0].origin == "explicit":
+                found.items.append(replace(explicit[0], group=group_number))
             elif cause_level is not None:
                 found.root_causes.extend(_cause_texts(block))
+            elif first.type == "table_open" and past_level is None and _action_table(block):
+                found.items.extend(_table_items(block, line_offset))
+                found.has_action_section = True
             elif first.type in ("bullet_list_open", "ordered_list_open"):
                 labelled, opens = _labelled_sections(block, line_offset)
                 if labelled or opens:
@@ -347,10 +378,81 @@ def scan(text: str, line_offset: int = 0) -> Scan:
                     # `- **Review actions**:` with nothing under it: what follows is the section.
                     action_level, groups, previous = _PSEUDO_LEVEL, [], None
                     group_number += 1
+            if past_level is None and action_level is None:
+                statements.extend(_statements(block))
+        intro = first.type == "paragraph_open" and _introduces(render_inline(tokens[start + 1]))
         pending_suppress = frozenset()
 
+    if not found.items and not found.has_action_section:
+        found.items = _commitments(statements, line_offset)
     _keep_actions(found)
     return found
+
+
+def _committed(item: RawItem) -> bool:
+    """In a section that mixes past and future (Mitigation, Resolution), only the future."""
+    return item.task or item.origin == "explicit" or commits(f"{item.title} {item.description}")
+
+
+_INTRODUCES = re.compile(
+    r"\b(?:we(?:'ll|’ll|\s+will|\s+are\s+going\s+to|\s+plan\s+to|\s+need\s+to|\s+should)"
+    r"|(?:following|these|next)\s+(?:actions|steps|changes|improvements|follow[\s-]*ups|items))\b",
+    re.IGNORECASE,
+)
+
+
+def _introduces(inline: Inline) -> bool:
+    """A paragraph that ends by announcing actions: `To prevent this, we will:`."""
+    text = inline.text.rstrip()
+    if not text.endswith(":") or len(text) > 300:
+        return False
+    last = sentences(text)[-1]
+    kind = section_kind(last)
+    return kind == "action" or (kind != "past" and bool(_INTRODUCES.search(last)))
+
+
+def _statements(block: list[Token]) -> Iterator[tuple[int, Inline]]:
+    """The paragraphs of a block, lists' entries included, where a commitment may be written."""
+    quoted = 0
+    for token in block:
+        if token.type == "blockquote_open":
+            quoted += 1
+        elif token.type == "blockquote_close":
+            quoted -= 1
+        elif token.type == "inline" and not quoted and token.map and token.level <= 3:
+            yield token.map[0], render_inline(token)
+
+
+def _commitments(statements: list[tuple[int, Inline]], offset: int) -> list[RawItem]:
+    """Items from `we will …` sentences: the commitment is the title, the sentences after it
+    in the same paragraph its description."""
+    items: list[RawItem] = []
+    for line, inline in statements:
+        current: RawItem | None = None
+        text, linked = without_ticket_suffix(inline)  # write-back's link to the issue
+        current_paragraph = False
+        for sentence in sentences(text):
+            found = commitment(sentence)
+            if found is None:
+                if current is not None:
+                    current.description = f"{current.description} {sentence}".strip()
+                    current.status = current.status or status_phrase(sentence)
+                continue
+            title, subject, lead_due = found
+            fields = read_fields(title)
+            current = RawItem(
+                title=fields.rest,
+                line=line + offset + 1,
+                owner=fields.owner or subject,
+                due_text=fields.due_text or lead_due,
+                status=fields.status,
+                tickets=find_tickets(sentence, [x for x in inline.links if x[1] in sentence]),
+                linked=[] if current_paragraph else linked,
+                origin="prose",
+            )
+            current_paragraph = True
+            items.append(current)
+    return items
 
 
 def _section_block(block: list[Token], offset: int) -> Iterator[RawItem]:
@@ -441,7 +543,14 @@ def _list_item(node: SyntaxTreeNode, offset: int) -> Iterator[RawItem]:
     lead.text, linked = without_ticket_suffix(lead)
     lead.links = [link for link in lead.links if link[0] not in linked]
     more = [_node_inline(p) for p in paragraphs[1:]]
+    bold_status = None
+    if lead.bold_lead and _BOLD_STATUS_RE.fullmatch(lead.bold_lead):
+        # `- **DONE** Rotate the keys`: the bold word is the status, the rest the action.
+        bold_status = lead.bold_lead.rstrip(": ")
+        lead.text = lead.text[len(lead.bold_lead) :].lstrip(" :-–—")
+        lead.bold_lead = None
     fields = read_fields(lead.text)
+    fields.status = bold_status or fields.status
     title = fields.rest
     description = " ".join(p.text for p in more)
     if lead.bold_lead and len(lead.bold_lead) < len(lead.text) and len(lead.bold_lead) > 3:
@@ -459,6 +568,7 @@ def _list_item(node: SyntaxTreeNode, offset: int) -> Iterator[RawItem]:
         due_text=fields.due_text,
         priority=fields.priority,
         status=("done" if lead.struck else fields.status) or _later_status(more),
+        code=lead.code,
         task=bool(_TASK_BOX_RE.match(lead.text)),
         snooze=fields.snooze,
         tickets=find_tickets(
@@ -469,13 +579,32 @@ def _list_item(node: SyntaxTreeNode, offset: int) -> Iterator[RawItem]:
     )
     subitems: list[RawItem] = []
     for sub in node.children:
-        if sub.type == "ordered_list":
+        if sub.type == "ordered_list" or (
+            sub.type == "bullet_list" and _separate_actions(lead.text, sub)
+        ):
             for child in sub.children:
                 subitems.extend(_list_item(child, offset))
         elif sub.type == "bullet_list":
             _attach_details(raw, sub)
     yield raw
     yield from subitems
+
+
+def _separate_actions(parent: str, bullets: SyntaxTreeNode) -> bool:
+    """Whether a bulleted sub-list holds actions of their own rather than details of its
+    parent: the parent introduces them (`Improve monitoring:`), or every entry is a task box
+    or opens with an imperative verb."""
+    texts = [
+        _node_inline(paragraph).text
+        for entry in bullets.children
+        for paragraph in entry.children[:1]
+        if paragraph.type == "paragraph"
+    ]
+    if not texts or len(texts) != len(bullets.children):
+        return False
+    if parent.rstrip().endswith(":") or all(_TASK_BOX_RE.match(t) for t in texts):
+        return True
+    return len(texts) >= 2 and all(starts_imperative(t) for t in texts)
 
 
 def _later_status(paragraphs: Sequence[Inline]) -> str | None:
@@ -496,6 +625,11 @@ def _attach_details(item: RawItem, bullets: SyntaxTreeNode) -> None:
     ]
     lines = [item.description] if item.description else []
     item.description = "\n".join(lines + [f"- {d}" for d in details if d])
+    # A bare link to an issue under the item says where it is tracked.
+    for detail in details:
+        for url in find_tickets(detail):
+            if url.startswith("http") and url not in item.tickets:
+                item.tickets.append(url)
 
 
 # Header words, as teams write them, for each field a table column can hold.
@@ -593,16 +727,26 @@ def _table_items(block: list[Token], offset: int) -> Iterator[RawItem]:
         fields = read_fields(title_cell.text)
         ticket_cell = cells.get("ticket", Inline(text=""))
         status = _cell(cells, "status") or fields.status
-        if status is None and ticket_cell.text.strip().upper() in {"DONE", "FIXED"}:
-            status = ticket_cell.text.strip()
+        if status is None:
+            status = cell_status(ticket_cell.text)  # `Bug #5554823 TODO`, `#12 (done)`
         if status is None and title_cell.struck:
             status = "done"
-        links = ticket_cell.links + title_cell.links
+        # Links to issues in any other column count too (a Notes or Status cell).
+        elsewhere = [
+            (url, "")
+            for name, cell in zip(columns, row, strict=False)
+            if name not in ("ticket", "title")
+            for url, _label in cell.links
+            if is_ticket_url(url)
+        ]
+        links = ticket_cell.links + title_cell.links + elsewhere
         if ticket_cell.text:
             # Anything linked from the ticket column is a ticket, whatever its URL looks like.
-            links = [
-                (url, label or "ticket") for url, label in ticket_cell.links
-            ] + title_cell.links
+            links = (
+                [(url, label or "ticket") for url, label in ticket_cell.links]
+                + title_cell.links
+                + elsewhere
+            )
         yield RawItem(
             title=fields.rest,
             line=line + offset + 1,
@@ -616,7 +760,29 @@ def _table_items(block: list[Token], offset: int) -> Iterator[RawItem]:
             root_cause=_cell(cells, "root_cause"),
             snooze=fields.snooze,
             origin="table",
+            code=title_cell.code,
         )
+
+
+_ACTION_TITLE_HEADER = re.compile(
+    r"^(?:action|item|task|follow[\s-]*up|remediation|corrective|countermeasure|to\s?-?do)", re.I
+)
+
+
+def _action_table(block: list[Token]) -> bool:
+    """A table whose header says it lists actions (`Action item | Owner | Status`), wherever
+    it stands: an action column beside at least one column of an action's fields."""
+    rows = _table_rows(block[: next((i for i, t in enumerate(block) if t.type == "tr_close"), 0)])
+    if not rows:
+        return False
+    header = [cell.text.strip("*_: ") for cell in rows[0][1]]
+    columns = [header_field(text) for text in header]
+    titled = any(
+        name == "title" and _ACTION_TITLE_HEADER.match(text)
+        for name, text in zip(columns, header, strict=False)
+    )
+    others = {"owner", "status", "ticket", "priority", "kind", "due"} & set(columns)
+    return titled and bool(others)
 
 
 def _ticket_text(cell: Inline) -> str:
@@ -662,7 +828,7 @@ def _keep_actions(found: Scan) -> None:
     found.items = [
         item
         for item in found.items
-        if item.origin in ("table", "explicit")
+        if item.origin in ("table", "explicit", "prose")
         or (item.origin == "list" and (item.task or item.group not in with_tables))
         or (
             item.origin == "paragraph"
@@ -678,16 +844,69 @@ _NO_ACTIONS_RE = re.compile(
 )
 
 
-def _paragraph_item(block: list[Token], offset: int) -> RawItem | None:
+def _paragraph_items(block: list[Token], offset: int) -> list[RawItem]:
+    """The items of a paragraph: one per line when each line stands alone (one action per
+    line, no list markers), else the paragraph as one item (see `_paragraph_item`)."""
+    token = block[1]
+    lines = _inline_lines(token)
+    first_line = (block[0].map[0] if block[0].map else 0) + offset
+    texts = [line.text for line in lines]
+    whole = render_inline(token)
+    bold_title = len(lines) > 1 and lines[0].bold_lead == lines[0].text
+    if not bold_title and one_per_line(texts) and not _explicit_lead(whole):
+        items = []
+        for number, line in enumerate(lines):
+            item = _paragraph_item(line, first_line + number)
+            if item is not None:
+                items.append(replace(item, end_line=item.line))
+        return items
+    item = _paragraph_item(whole, first_line, block[0].map[1] + offset if block[0].map else 0)
+    return [item] if item is not None else []
+
+
+def _inline_lines(token: Token) -> list[Inline]:
+    """Each line of an inline run (split at its soft breaks), rendered on its own."""
+    runs: list[list[Token]] = [[]]
+    for child in token.children or []:
+        if child.type == "softbreak":
+            runs.append([])
+        else:
+            runs[-1].append(child)
+    lines = []
+    for run in runs:
+        part = Token("inline", "", 0)
+        part.children = run
+        lines.append(render_inline(part))
+    return [line for line in lines if line.text]
+
+
+_BOLD_STATUS_RE = re.compile(
+    r"(?:DONE|TODO|TO\s?DO|DOING|WIP|IN\s+PROGRESS|BLOCKED|FIXED|COMPLETED?|OPEN)\s*:?", re.I
+)
+
+
+def _explicit_lead(inline: Inline) -> str | None:
+    """`**Action item:**` or a bold status word (`**DONE**`) opening a paragraph marks it as an
+    item wherever it stands; returns that lead."""
+    lead = (inline.bold_lead or "").strip()
+    if lead and (_EXPLICIT_RE.fullmatch(lead) or _BOLD_STATUS_RE.fullmatch(lead)):
+        return lead
+    return None
+
+
+def _paragraph_item(inline: Inline, line: int, end_line: int = 0) -> RawItem | None:
     """A paragraph standing alone under an action sub-heading is an item, unless it introduces
     something (ends with a colon), says there is nothing to do, or is too long to be one. A
-    paragraph labelled `**Action item:**` is one wherever it stands."""
-    inline = render_inline(block[1])
+    paragraph labelled `**Action item:**` or with a bold status word is one wherever it
+    stands."""
     text, linked = without_ticket_suffix(inline)
-    explicit = bool(inline.bold_lead and _EXPLICIT_RE.fullmatch(inline.bold_lead.strip()))
+    lead = _explicit_lead(inline)
     description = ""
-    if explicit and inline.bold_lead:
-        text = text[len(inline.bold_lead) :].lstrip(" :")
+    status = None
+    if lead:
+        text = text[len(inline.bold_lead or "") :].lstrip(" :")
+        if _BOLD_STATUS_RE.fullmatch(lead):
+            status = lead.rstrip(": ")
         first, _, description = text.partition(". ")
         text = first if description else text
     elif not text or text.endswith(":") or len(text) > 400 or _NO_ACTIONS_RE.match(text):
@@ -698,16 +917,17 @@ def _paragraph_item(block: list[Token], offset: int) -> RawItem | None:
     return RawItem(
         title=fields.rest,
         description=description.strip(),
-        line=(block[0].map[0] if block[0].map else 0) + offset + 1,
-        end_line=(block[0].map[1] if block[0].map else 0) + offset,
+        line=line + 1,
+        end_line=end_line or line + 1,
         owner=fields.owner,
         due_text=fields.due_text,
         priority=fields.priority,
-        status=fields.status or ("done" if inline.struck else None),
+        status=status or fields.status or ("done" if inline.struck else None),
         tickets=find_tickets(text, [link for link in inline.links if link[0] not in linked]),
         linked=linked,
         snooze=fields.snooze,
-        origin="explicit" if explicit else "paragraph",
+        origin="explicit" if lead else "paragraph",
+        code=inline.code,
     )
 
 
