@@ -23,7 +23,7 @@ from syncer.model import (
     SyncPlan,
 )
 from syncer.people import Directory, handle_for
-from syncer.render import NEEDS_REFINEMENT_LABEL, render_draft
+from syncer.render import NEEDS_REFINEMENT_LABEL, issue_title, render_draft
 from syncer.review import is_review
 from syncer.settings import SyncSettings
 
@@ -179,7 +179,7 @@ def _match(
     spare = [snap for snap in current.values() if snap.ref not in claimed]
     candidates = sorted(
         (
-            (title_similarity(item.title, snap.title), index, item.key, snap)
+            (_similarity(item, snap), index, item.key, snap)
             for index, (postmortem, item) in enumerate(items)
             if item.key not in matched
             for snap in spare
@@ -195,6 +195,14 @@ def _match(
         matched[key] = snap
         claimed.add(snap.ref)
     return matched
+
+
+def _similarity(item: ActionItem, snap: IssueSnapshot) -> float:
+    """How close an item is to an issue's title: as the item would be filed (a long title is
+    filed as its first sentence), or as written."""
+    return max(
+        title_similarity(issue_title(item), snap.title), title_similarity(item.title, snap.title)
+    )
 
 
 def _plan_item(

@@ -158,7 +158,7 @@ def test_bold_list_labels_open_sections() -> None:
           - Monitor the certificate expiry. Ticket [#3044](https://gh.test/3044)
         """
     )
-    assert _titles(pm) == ["Monitor the certificate expiry. Ticket #3044"]
+    assert _titles(pm) == ["Monitor the certificate expiry"]
     assert pm.items[0].tickets == ("https://gh.test/3044",)
 
 
