@@ -212,6 +212,14 @@ def _read_paths(
     )
     for problem in reading.problems:
         print(f"{problem.where}: error: {problem.message}", file=sys.stderr)
+    if reading.skipped:
+        shown = ", ".join(name.split(": ", 1)[-1] for name in reading.skipped[:5])
+        more = f" and {len(reading.skipped) - 5} more" if len(reading.skipped) > 5 else ""
+        count = len(reading.skipped)
+        print(
+            f"{count} {'file' if count == 1 else 'files'} skipped, not post-mortems: {shown}{more}",
+            file=sys.stderr,
+        )
     return reading
 
 

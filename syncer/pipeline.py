@@ -64,6 +64,7 @@ class Reading:
     findings: list[Finding] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     documents: dict[tuple[str, str], Document] = field(default_factory=dict)  # by source, id
+    skipped: list[str] = field(default_factory=list)  # files in source folders not read
 
     def findings_by_item(self) -> dict[str, list[Finding]]:
         grouped: dict[str, list[Finding]] = defaultdict(list)
@@ -157,6 +158,10 @@ def read_documents(
             reading.problems.append(Problem(f"source {source.name}", str(exc)))
             log.error("source_failed", source=source.name, error=str(exc))
             continue
+        skipped = getattr(source, "skipped", [])  # a folder source's files that are not read
+        reading.skipped += [f"{source.name}: {name}" for name in skipped]
+        if skipped:
+            log.info("files_skipped", source=source.name, count=len(skipped))
         for ref in refs:
             try:
                 document = source.fetch(ref)

@@ -278,3 +278,26 @@ def test_issues_link_to_the_post_mortem_on_the_web_when_configured(
     with sqlite3.connect(demo.parent / ".pmsync" / "local-tracker.sqlite3") as db:
         (body,) = db.execute("SELECT body FROM issues WHERE number = 1").fetchone()
     assert "(https://git.test/acme/pm/blob/main/2026-03-04-checkout-latency.md)" in body
+
+
+def test_a_folder_reads_extensionless_text_and_issue_forms_and_counts_what_it_skips(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "POSTMORTEM").write_text("## Action items\n- Add alerting on queue depth\n")
+    forms = tmp_path / ".github" / "ISSUE_TEMPLATE"
+    forms.mkdir(parents=True)
+    (forms / "postmortem.yml").write_text(
+        "name: Post-mortem\nbody:\n  - type: textarea\n    attributes:\n"
+        "      label: Action items\n      placeholder: '- [ ] Add alerting'\n"
+    )
+    (tmp_path / "chart.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    (tmp_path / "notes.txt").write_bytes(b"\xff\xfe not utf-8")
+
+    code, out, err = _run(capsys, "extract", str(tmp_path), "--format", "json")
+
+    assert code == 0, err
+    documents = {d["id"]: d for d in json.loads(out)["documents"]}
+    assert [i["title"] for i in documents["POSTMORTEM"]["items"]] == ["Add alerting on queue depth"]
+    form = documents[".github/ISSUE_TEMPLATE/postmortem.yml"]
+    assert (form["template"], form["items"]) == (True, [])
+    assert "2 files skipped, not post-mortems: chart.png, notes.txt" in err

@@ -154,7 +154,8 @@ def test_the_daemon_runs_on_time_and_stops_cleanly_on_sigterm(tmp_path: Path) ->
     # The next run files the rest, once.
     with fake.running():
         _config(tmp_path, "", _github(fake))
-        once = _pmsync(tmp_path, "run", "--once")
+        # A Wednesday noon: the weekly digest is due, whatever day the suite runs.
+        once = _pmsync(tmp_path, "run", "--once", env={"PMSYNC_NOW": "2026-03-04T12:00:00+00:00"})
         _, err = once.communicate(timeout=60)
     assert once.returncode == 0, err
     once_events = _events(err)

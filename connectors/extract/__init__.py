@@ -20,6 +20,7 @@ from syncer.errors import DocumentError
 from syncer.model import ActionItem, Document, DocumentRef, Postmortem, item_key
 
 MAX_DOCUMENT_CHARS = 5_000_000
+_ISSUE_FORM_RE = re.compile(r"(?:^|/)\.github/ISSUE_TEMPLATE/[^/]+\.ya?ml$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,9 @@ def extract(document: Document, options: ExtractOptions | None = None) -> Postmo
         raise DocumentError(path, f"larger than {MAX_DOCUMENT_CHARS:,} characters; not read")
     if "\x00" in document.text:
         raise DocumentError(path, "binary data, not a text document")
+    if _ISSUE_FORM_RE.search(document.ref.id):
+        # A GitHub issue form: the template people fill in, never a post-mortem with items.
+        return Postmortem(id=document.ref.id, ref=document.ref, title=document.title, template=True)
     line_map: list[int] | None = None
     text = document.text
     if document.format == "html":

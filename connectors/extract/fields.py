@@ -177,6 +177,7 @@ _TRAILING_URL_RE = re.compile(
 )
 
 
+_LINK_WORDS = ("link", "ticket", "issue", "bug", "pr")
 _TRAILING_LINK_WORDS_RE = re.compile(
     r"\s*[-–—:|]\s*(?:jira|github|gh|gitlab|linear)?\s*(?:link|ticket|issue|bug|pr)\s*\.?$",
     re.IGNORECASE,
@@ -280,7 +281,8 @@ def read_fields(text: str) -> Fields:
         found.owner = match["name"]
         found.rest = found.rest[: match.start()]
 
-    if found.due_text is None and (match := _TIMEFRAME_RE.search(found.rest)):
+    timeframe = found.due_text is None and _TIMEFRAME_HINT.search(found.rest)
+    if timeframe and (match := _TIMEFRAME_RE.search(found.rest)):
         found.due_text = (match["paren"] or match["next"] or match["cond"]).strip()
         if match["paren"]:
             found.rest = _cut(found.rest, match)
@@ -293,11 +295,18 @@ def read_fields(text: str) -> Fields:
     while (match := _TRAILING_URL_RE.search(found.rest)) and is_ticket_url(match["url"]):
         found.rest = found.rest[: match.start()]
     # `Fix the deploy script #528`, `(GH-7)`: a reference at the end is the ticket, not the action.
-    match = _TRAILING_REF_RE.search(found.rest)
+    tail_at = max(0, len(found.rest) - 60)  # these forms stand at the end: look there only
+    match = (
+        _TRAILING_REF_RE.search(found.rest, tail_at)
+        if "#" in found.rest[tail_at:] or (found.rest.rstrip(". ").endswith((")", "]")))
+        else None
+    )
     before = found.rest[: match.start()] if match else ""
     if match and len(before) > 8 and not re.search(r"\b(?:in|via|with|see|by|at)$", before):
         found.rest = before
-    if match := _TRAILING_LINK_WORDS_RE.search(found.rest):
+    if found.rest.rstrip(" .").casefold().endswith(_LINK_WORDS) and (
+        match := _TRAILING_LINK_WORDS_RE.search(found.rest, max(0, len(found.rest) - 40))
+    ):
         found.rest = found.rest[: match.start()]  # `Fix the check - jira link`
     if not found.rest.strip(_TRAILING) and found.tickets:
         found.rest = short_ref(found.tickets[0])  # a checklist entry that is only an issue
@@ -315,6 +324,7 @@ _TIMEFRAME_RE = re.compile(
     r"|\b(?P<cond>(?:before|prior\s+to)\s+(?:re-?enabling|enabling|turning|the\s+next|next"
     r"|launch|release|GA|the\s+(?:freeze|migration|upgrade|launch|release|holidays?))\b[^.;,()]*)",
 )
+_TIMEFRAME_HINT = re.compile(r"\(|\bnext\b|\bbefore\b|\bprior\b", re.IGNORECASE)
 _CELL_STATUS_RE = re.compile(
     r"(?-i:\b(?P<word>DONE|TODO|FIXED|WIP|DOING|IN PROGRESS|BLOCKED|COMPLETED?|MERGED|CLOSED"
     r"|OPEN)\b)|\((?P<paren>done|fixed|completed?|merged|closed|in progress|wip|open|todo)\)"

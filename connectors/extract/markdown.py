@@ -271,7 +271,7 @@ def scan(text: str, line_offset: int = 0) -> Scan:
     pending_suppress: frozenset[str] = frozenset()
     previous: str | None = None  # the type of the previous block in an action section
     intro = False  # the previous paragraph introduced what follows as actions
-    statements: list[tuple[int, Inline]] = []  # prose outside action and past sections
+    statements: list[Token] = []  # prose outside action and past sections
 
     for start, end in _blocks(tokens):
         first = tokens[start]
@@ -281,13 +281,14 @@ def scan(text: str, line_offset: int = 0) -> Scan:
             if found.title is None and first.tag == "h1":
                 found.title = heading[1].text
         elif first.type == "paragraph_open":
-            inline = render_inline(tokens[start + 1])
+            content = tokens[start + 1].content.strip()
             if _starts_bold(tokens[start + 1]):
+                inline = render_inline(tokens[start + 1])
                 label = _label(inline)
                 if label is not None:
                     heading = (_PSEUDO_LEVEL, Inline(label, inline.links))
-            elif "\n" not in tokens[start + 1].content.strip() and is_label(inline.text):
-                heading = (_PSEUDO_LEVEL, inline)  # `Action Items` on a line of its own
+            elif len(content) <= 80 and "\n" not in content and is_label(content):
+                heading = (_PSEUDO_LEVEL, render_inline(tokens[start + 1]))  # `Action Items`
 
         if heading is not None:
             level, inline = heading
@@ -380,7 +381,11 @@ def scan(text: str, line_offset: int = 0) -> Scan:
                     group_number += 1
             if past_level is None and action_level is None:
                 statements.extend(_statements(block))
-        intro = first.type == "paragraph_open" and _introduces(render_inline(tokens[start + 1]))
+        intro = (
+            first.type == "paragraph_open"
+            and tokens[start + 1].content.rstrip().endswith(":")
+            and _introduces(render_inline(tokens[start + 1]))
+        )
         pending_suppress = frozenset()
 
     if not found.items and not found.has_action_section:
@@ -411,7 +416,10 @@ def _introduces(inline: Inline) -> bool:
     return kind == "action" or (kind != "past" and bool(_INTRODUCES.search(last)))
 
 
-def _statements(block: list[Token]) -> Iterator[tuple[int, Inline]]:
+_MAY_COMMIT = re.compile(r"\bwill\b|['’]ll\b|\bgoing\s+to\b|\bplan\s+to\b", re.IGNORECASE)
+
+
+def _statements(block: list[Token]) -> Iterator[Token]:
     """The paragraphs of a block, lists' entries included, where a commitment may be written."""
     quoted = 0
     for token in block:
@@ -420,14 +428,17 @@ def _statements(block: list[Token]) -> Iterator[tuple[int, Inline]]:
         elif token.type == "blockquote_close":
             quoted -= 1
         elif token.type == "inline" and not quoted and token.map and token.level <= 3:
-            yield token.map[0], render_inline(token)
+            yield token
 
 
-def _commitments(statements: list[tuple[int, Inline]], offset: int) -> list[RawItem]:
+def _commitments(statements: list[Token], offset: int) -> list[RawItem]:
     """Items from `we will …` sentences: the commitment is the title, the sentences after it
     in the same paragraph its description."""
     items: list[RawItem] = []
-    for line, inline in statements:
+    for token in statements:
+        if not _MAY_COMMIT.search(token.content):
+            continue
+        line, inline = token.map[0] if token.map else 0, render_inline(token)
         current: RawItem | None = None
         text, linked = without_ticket_suffix(inline)  # write-back's link to the issue
         current_paragraph = False

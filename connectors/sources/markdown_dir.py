@@ -25,8 +25,16 @@ log = structlog.get_logger("pmsync.sources")
 MAX_FILE_BYTES = 5 * 1024 * 1024
 # Every Markdown flavour pmsync reads, for folders named on the command line.
 MARKDOWN_GLOBS = ("**/*.md", "**/*.markdown", "**/*.mdx", "**/*.html.md.erb")
-# Everything pmsync reads, for folders named on the command line: Markdown and HTML exports.
-DOCUMENT_GLOBS = (*MARKDOWN_GLOBS, "**/*.html", "**/*.htm", "**/*.xml")
+# Everything pmsync reads, for folders named on the command line: Markdown and HTML exports,
+# and GitHub issue forms (read as templates: they hold no items of their own).
+DOCUMENT_GLOBS = (
+    *MARKDOWN_GLOBS,
+    "**/*.html",
+    "**/*.htm",
+    "**/*.xml",
+    "**/.github/ISSUE_TEMPLATE/*.yml",
+    "**/.github/ISSUE_TEMPLATE/*.yaml",
+)
 
 
 Results = list[PmsyncError | None]  # one per edit: None when written
@@ -50,28 +58,42 @@ class MarkdownDirSource:
         self.exclude = tuple(exclude)
         self.link_base_url = link_base_url
         self.commit = commit
+        self.skipped: list[str] = []  # files below the folder that are not post-mortems
 
     def list(self) -> Sequence[DocumentRef]:
         if not self.root.is_dir():
             raise SkippableError(f"source {self.name}: {self.root} is not a readable folder")
         found: dict[str, DocumentRef] = {}
         history = git_history(self.root)
-        for pattern in self.globs:
-            for path in self.root.glob(pattern):
-                relative = path.relative_to(self.root).as_posix()
-                if relative in found or not path.is_file() or self._excluded(path):
-                    continue
-                stat = path.stat()
-                changed, author = history.get(relative, (None, ""))
-                found[relative] = DocumentRef(
-                    source=self.name,
-                    id=relative,
-                    uri=str(path),
-                    updated_at=changed or datetime.fromtimestamp(stat.st_mtime, UTC),
-                    version=f"{stat.st_mtime_ns}-{stat.st_size}",
-                    link=self._link(relative),
-                    author=author,
-                )
+        # A folder named on the command line, or read for all its Markdown: files with no
+        # extension are read when they are text, and every file not read is counted.
+        every = self.globs == DOCUMENT_GLOBS or "**/*.md" in self.globs
+        paths = [path for pattern in self.globs for path in self.root.glob(pattern)]
+        if every:
+            paths += [path for path in self.root.rglob("*") if _extensionless_text(path)]
+        for path in paths:
+            relative = path.relative_to(self.root).as_posix()
+            if relative in found or not path.is_file() or self._excluded(path):
+                continue
+            stat = path.stat()
+            changed, author = history.get(relative, (None, ""))
+            found[relative] = DocumentRef(
+                source=self.name,
+                id=relative,
+                uri=str(path),
+                updated_at=changed or datetime.fromtimestamp(stat.st_mtime, UTC),
+                version=f"{stat.st_mtime_ns}-{stat.st_size}",
+                link=self._link(relative),
+                author=author,
+            )
+        if every:
+            self.skipped = sorted(
+                relative
+                for path in self.root.rglob("*")
+                if path.is_file()
+                and ".git" not in path.relative_to(self.root).parts
+                and (relative := path.relative_to(self.root).as_posix()) not in found
+            )
         return [found[key] for key in sorted(found)]
 
     def _link(self, relative: str) -> str:
@@ -182,6 +204,22 @@ def decode_text(raw: bytes, uri: str) -> str:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise DocumentError(uri, "not UTF-8 text", line=line) from None
+
+
+def _extensionless_text(path: Path) -> bool:
+    """A file with no extension whose start reads as text (a `POSTMORTEM` or `2024-01-outage`
+    file); Git's and other tools' dot-folders are not post-mortems."""
+    if path.suffix or path.name.startswith(".") or not path.is_file():
+        return False
+    if any(part.startswith(".") for part in path.parts[-4:-1]):
+        return False
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+        head.decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return bool(head.strip()) and b"\x00" not in head
 
 
 def format_of(name: str) -> Literal["markdown", "html"]:
