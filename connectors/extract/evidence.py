@@ -98,6 +98,11 @@ _OUTCOME = re.compile(
 )
 
 
+def may_commit(text: str) -> bool:
+    """A cheap first test for `commits`: whether the text has any word of the future."""
+    return bool(_FUTURE.search(text))
+
+
 def commits(text: str) -> bool:
     """Whether a line in a mixed section (Mitigation, Resolution) states future work: its
     first sentence says what will be done, in its main clause, without a hedge."""

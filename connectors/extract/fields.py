@@ -6,7 +6,7 @@ Pure functions over strings; the Markdown and HTML readers both use them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 _SEP = r"\s*[:=\-–—]\s*"
 _OWNER_LABEL = r"(?:owners?|assignees?|assigned\s+to|dri|who|responsible)"
@@ -144,8 +144,34 @@ def subject_owner(text: str) -> str | None:
     return owner
 
 
+# Every phrase of `_STATUS_PHRASES` holds one of these.
+_STATUS_WORDS = (
+    "done",
+    "complet",
+    "fixed",
+    "implement",
+    "already",
+    "merged",
+    "progress",
+    "wip",
+    "ongoing",
+    "blocked",
+    "started",
+    "exist",
+    "raised",
+    "opened",
+    "created",
+    "open)",
+    "released",
+    "shipped",
+)
+
+
 def status_phrase(text: str) -> str | None:
     """A status stated in words anywhere in the item's text, or None."""
+    low = text.casefold()
+    if not any(word in low for word in _STATUS_WORDS):
+        return None  # none of the phrases below can match
     for pattern, value in _STATUS_PHRASES:
         if match := pattern.search(text):
             return value or match["value"]
@@ -211,7 +237,6 @@ class Fields:
     due_text: str | None = None
     status: str | None = None
     priority: str | None = None
-    tickets: list[str] = field(default_factory=list)
     snooze: str | None = None  # `snooze: YYYY-MM-DD`: no follow-up before that day
 
 
@@ -227,6 +252,7 @@ _SNOOZE_RE = re.compile(
 def read_fields(text: str) -> Fields:
     """Take labelled fields out of an item's text, leaving the action itself in `rest`."""
     found = Fields(rest=text)
+    low = text.casefold()  # each pattern below is tried only where its words can be
 
     if match := _STATUS_PREFIX_RE.match(found.rest):
         box = match["box"]
@@ -234,32 +260,33 @@ def read_fields(text: str) -> Fields:
         found.status = ("done" if box in "xX" else "open") if box else word
         found.rest = found.rest[match.end() :]
 
-    if found.status is None and (match := _STATUS_LABEL_RE.search(found.rest)):
+    if found.status is None and "status" in low and (match := _STATUS_LABEL_RE.search(found.rest)):
         found.status = match["value"].strip()
         found.rest = _cut(found.rest, match)
-    if match := _SNOOZE_RE.search(found.rest):
+    if "snooze" in low and (match := _SNOOZE_RE.search(found.rest)):
         found.snooze = match["value"]
         found.rest = _cut(found.rest, match)
-    if match := _OWNER_RE.search(found.rest):
+    if _has(low, _OWNER_WORDS) and (match := _OWNER_RE.search(found.rest)):
         found.owner = clean_owner(match["value"])
         found.rest = _cut(found.rest, match)
-    if match := _DUE_RE.search(found.rest):
+    if _has(low, _DUE_WORDS) and (match := _DUE_RE.search(found.rest)):
         found.due_text = match["value"].strip().rstrip(".")
         found.rest = _cut(found.rest, match)
         if dated := re.match(r"(\d{4}-\d{2}-\d{2})\s+(?=\w)", found.due_text):
             # `Due: 2026-08-01 then tell security`: the date, then more of the action.
             found.rest = f"{found.rest} {found.due_text[dated.end() :]}"
             found.due_text = dated[1]
-    elif match := _BY_DATE_RE.search(found.rest):
+    elif "by" in low and (match := _BY_DATE_RE.search(found.rest)):
         found.due_text = match["value"]
         found.rest = found.rest[: match.start()]
     found.rest = found.rest.rstrip(_TRAILING)
-    if found.owner is None and (mention := _MENTION_RE.search(found.rest)):
+    if found.owner is None and "@" in text and (mention := _MENTION_RE.search(found.rest)):
         found.owner = "@" + mention["handle"]
         if found.rest.endswith(mention.group(0)):
             found.rest = found.rest[: mention.start()]
 
-    if found.status is None and (match := _STATUS_SUFFIX_RE.search(found.rest)):
+    tail_at = max(0, len(found.rest) - 30)  # a status suffix stands at the end
+    if found.status is None and (match := _STATUS_SUFFIX_RE.search(found.rest, tail_at)):
         found.status = match["paren"] or match["word"]
         found.rest = found.rest[: match.start()]
     if found.status is None and "✅" in found.rest:
@@ -275,9 +302,10 @@ def read_fields(text: str) -> Fields:
         found.rest = found.rest[match.end() :]
     if found.owner is None:
         found.owner = subject_owner(found.rest)
-    if found.owner is None and (match := _PAREN_OWNER_RE.search(found.rest)):
+    if found.owner is None and ")" in text and (match := _PAREN_OWNER_RE.search(found.rest)):
         found.owner = match["name"]
-    if found.owner is None and (match := _DASH_OWNER_RE.search(found.rest)):
+    dashed = "—" in text or "–" in text
+    if found.owner is None and dashed and (match := _DASH_OWNER_RE.search(found.rest)):
         found.owner = match["name"]
         found.rest = found.rest[: match.start()]
 
@@ -290,9 +318,12 @@ def read_fields(text: str) -> Fields:
     if match := _PRIORITY_RE.search(found.rest):
         found.priority = match["value"]
 
-    found.tickets = find_tickets(text)
     # A ticket URL at the end is where the work is tracked, not part of the action.
-    while (match := _TRAILING_URL_RE.search(found.rest)) and is_ticket_url(match["url"]):
+    while (
+        "http" in found.rest
+        and (match := _TRAILING_URL_RE.search(found.rest))
+        and is_ticket_url(match["url"])
+    ):
         found.rest = found.rest[: match.start()]
     # `Fix the deploy script #528`, `(GH-7)`: a reference at the end is the ticket, not the action.
     tail_at = max(0, len(found.rest) - 60)  # these forms stand at the end: look there only
@@ -308,8 +339,8 @@ def read_fields(text: str) -> Fields:
         match := _TRAILING_LINK_WORDS_RE.search(found.rest, max(0, len(found.rest) - 40))
     ):
         found.rest = found.rest[: match.start()]  # `Fix the check - jira link`
-    if not found.rest.strip(_TRAILING) and found.tickets:
-        found.rest = short_ref(found.tickets[0])  # a checklist entry that is only an issue
+    if not found.rest.strip(_TRAILING) and (tickets := find_tickets(text)):
+        found.rest = short_ref(tickets[0])  # a checklist entry that is only an issue
     found.rest = re.sub(r"\s+", " ", found.rest).strip().rstrip(_TRAILING).lstrip(" -–—:;,")
     return found
 
@@ -339,6 +370,14 @@ def cell_status(text: str) -> str | None:
     if match := _CELL_STATUS_RE.search(text.strip()):
         return match["word"] or match["paren"] or match["alone"]
     return None
+
+
+_OWNER_WORDS = ("owner", "assign", "dri", "who", "responsible")
+_DUE_WORDS = ("due", "deadline", "eta", "target", "by when")
+
+
+def _has(text: str, words: tuple[str, ...]) -> bool:
+    return any(word in text for word in words)
 
 
 def _cut(text: str, match: re.Match[str]) -> str:
@@ -409,6 +448,8 @@ def find_tickets(text: str, links: list[tuple[str, str]] | None = None) -> list[
     for url, label in links or []:
         if is_ticket_url(url, label) and url not in found:
             found.append(url)
+    if "#" not in text and "-" not in text and "http" not in text:
+        return found  # no URL, `#12` or `KEY-12` can be in it
     without_urls = _URL_RE.sub(" ", text)
     for url in _URL_RE.findall(text):
         if is_ticket_url(url) and url not in found:
@@ -450,7 +491,7 @@ def kind_of(text: str | None) -> str | None:
 
 # Template stand-ins: `{{ summary }}`, `{action}`, `[Insert owner]`, `<name>`.
 _TEMPLATE_TOKEN_RE = re.compile(
-    r"(?<!\$)\{\{[^{}]*\}\}|\{[a-z][a-z0-9_ .-]*\}|\[(?:insert|add|your|link|enter)[^\]]*\]"
+    r"\{(?<!\$\{)\{[^{}]*\}\}|\{[a-z][a-z0-9_ .-]*\}|\[(?:insert|add|your|link|enter)[^\]]*\]"
     r"|<[a-z][a-z _-]*>",
     re.IGNORECASE,
 )

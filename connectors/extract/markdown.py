@@ -20,6 +20,7 @@ from connectors.extract.evidence import (
     commitment,
     commits,
     is_label,
+    may_commit,
     one_per_line,
     section_kind,
     sentences,
@@ -341,9 +342,11 @@ def scan(text: str, line_offset: int = 0) -> Scan:
             if first.type == "bullet_list_open" and previous == "ordered_list" and found.items:
                 _attach_details(found.items[-1], SyntaxTreeNode(block))
                 continue
+            # In a mixed section, a block with no word of the future holds no commitment.
+            hopeless = group.maybe and not _may_hold_commitment(block)
             found_here = (
                 []
-                if group.ignored
+                if group.ignored or hopeless
                 else _paragraph_items(block, line_offset)
                 if first.type == "paragraph_open"
                 else list(_section_block(block, line_offset))
@@ -359,12 +362,16 @@ def scan(text: str, line_offset: int = 0) -> Scan:
             previous = first.type.removesuffix("_open")
         else:
             explicit = (
-                _paragraph_items(block, line_offset)
+                render_inline(tokens[start + 1])
                 if first.type == "paragraph_open" and _starts_bold(tokens[start + 1])
-                else []
+                else None
             )
-            if explicit and explicit[0].origin == "explicit":
-                found.items.append(replace(explicit[0], group=group_number))
+            if explicit is not None and _explicit_lead(explicit):
+                line = (first.map[0] if first.map else 0) + line_offset
+                item = _paragraph_item(
+                    explicit, line, first.map[1] + line_offset if first.map else 0
+                )
+                found.items.extend([replace(item, group=group_number)] if item else [])
             elif cause_level is not None:
                 found.root_causes.extend(_cause_texts(block))
             elif first.type == "table_open" and past_level is None and _action_table(block):
@@ -394,6 +401,15 @@ def scan(text: str, line_offset: int = 0) -> Scan:
     return found
 
 
+def _may_hold_commitment(block: list[Token]) -> bool:
+    """A cheap first test in a mixed section: a paragraph that opens in bold (`**Action
+    item:**`) or one of whose lines commits, or a list or table with any word of the future."""
+    if block[0].type == "paragraph_open":
+        lines = block[1].content.splitlines()
+        return _starts_bold(block[1]) or any(commits(line) for line in lines)
+    return may_commit(" ".join(token.content for token in block if token.type == "inline"))
+
+
 def _committed(item: RawItem) -> bool:
     """In a section that mixes past and future (Mitigation, Resolution), only the future."""
     return item.task or item.origin == "explicit" or commits(f"{item.title} {item.description}")
@@ -421,14 +437,7 @@ _MAY_COMMIT = re.compile(r"\bwill\b|['’]ll\b|\bgoing\s+to\b|\bplan\s+to\b", re
 
 def _statements(block: list[Token]) -> Iterator[Token]:
     """The paragraphs of a block, lists' entries included, where a commitment may be written."""
-    quoted = 0
-    for token in block:
-        if token.type == "blockquote_open":
-            quoted += 1
-        elif token.type == "blockquote_close":
-            quoted -= 1
-        elif token.type == "inline" and not quoted and token.map and token.level <= 3:
-            yield token
+    return (token for token in _unquoted(block) if token.level <= 3)
 
 
 def _commitments(statements: list[Token], offset: int) -> list[RawItem]:
@@ -489,6 +498,8 @@ def _labelled_sections(block: list[Token], offset: int) -> tuple[list[RawItem], 
     (then the blocks that follow are its items)."""
     items: list[RawItem] = []
     opens = False
+    if not any(token.type == "inline" and _starts_bold(token) for token in block):
+        return items, opens  # no bold lead anywhere: no label (and no tree to build)
     for list_node in SyntaxTreeNode(block).children:
         for entry in list_node.children:
             paragraphs = [c for c in entry.children if c.type == "paragraph"]
@@ -638,7 +649,7 @@ def _attach_details(item: RawItem, bullets: SyntaxTreeNode) -> None:
     item.description = "\n".join(lines + [f"- {d}" for d in details if d])
     # A bare link to an issue under the item says where it is tracked.
     for detail in details:
-        for url in find_tickets(detail):
+        for url in find_tickets(detail) if "http" in detail else ():
             if url.startswith("http") and url not in item.tickets:
                 item.tickets.append(url)
 
@@ -750,14 +761,12 @@ def _table_items(block: list[Token], offset: int) -> Iterator[RawItem]:
             for url, _label in cell.links
             if is_ticket_url(url)
         ]
-        links = ticket_cell.links + title_cell.links + elsewhere
-        if ticket_cell.text:
-            # Anything linked from the ticket column is a ticket, whatever its URL looks like.
-            links = (
-                [(url, label or "ticket") for url, label in ticket_cell.links]
-                + title_cell.links
-                + elsewhere
-            )
+        # Anything linked from a filled ticket column is a ticket, whatever its URL looks like.
+        ticket_links = [
+            (url, label or "ticket") if ticket_cell.text else (url, label)
+            for url, label in ticket_cell.links
+        ]
+        links = ticket_links + title_cell.links + elsewhere
         yield RawItem(
             title=fields.rest,
             line=line + offset + 1,
@@ -818,7 +827,11 @@ def _cause_texts(block: list[Token]) -> list[str]:
 def _prose(tokens: Sequence[Token], offset: int) -> list[tuple[int, str]]:
     """The author's own words with their lines: every inline run outside quotes (chat logs,
     citations); code is never inline, so it is left out already."""
-    found = []
+    return [(token.map[0] + offset + 1, token.content) for token in _unquoted(tokens) if token.map]
+
+
+def _unquoted(tokens: Sequence[Token]) -> Iterator[Token]:
+    """The inline runs of `tokens` that stand outside block quotes and have a line."""
     quoted = 0
     for token in tokens:
         if token.type == "blockquote_open":
@@ -826,8 +839,7 @@ def _prose(tokens: Sequence[Token], offset: int) -> list[tuple[int, str]]:
         elif token.type == "blockquote_close":
             quoted -= 1
         elif token.type == "inline" and not quoted and token.map:
-            found.append((token.map[0] + offset + 1, token.content))
-    return found
+            yield token
 
 
 def _keep_actions(found: Scan) -> None:
@@ -859,12 +871,11 @@ def _paragraph_items(block: list[Token], offset: int) -> list[RawItem]:
     """The items of a paragraph: one per line when each line stands alone (one action per
     line, no list markers), else the paragraph as one item (see `_paragraph_item`)."""
     token = block[1]
-    lines = _inline_lines(token)
     first_line = (block[0].map[0] if block[0].map else 0) + offset
-    texts = [line.text for line in lines]
     whole = render_inline(token)
+    lines = _inline_lines(token) if "\n" in token.content.strip() else [whole]
     bold_title = len(lines) > 1 and lines[0].bold_lead == lines[0].text
-    if not bold_title and one_per_line(texts) and not _explicit_lead(whole):
+    if not bold_title and one_per_line([line.text for line in lines]) and not _explicit_lead(whole):
         items = []
         for number, line in enumerate(lines):
             item = _paragraph_item(line, first_line + number)
