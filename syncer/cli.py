@@ -212,14 +212,12 @@ def _read_paths(
     )
     for problem in reading.problems:
         print(f"{problem.where}: error: {problem.message}", file=sys.stderr)
-    if reading.skipped:
-        shown = ", ".join(name.split(": ", 1)[-1] for name in reading.skipped[:5])
-        more = f" and {len(reading.skipped) - 5} more" if len(reading.skipped) > 5 else ""
-        count = len(reading.skipped)
-        print(
-            f"{count} {'file' if count == 1 else 'files'} skipped, not post-mortems: {shown}{more}",
-            file=sys.stderr,
-        )
+    if skipped := reading.skipped:
+        # A folder named on the command line: say what in it was not read.
+        shown = ", ".join(name.split(": ", 1)[-1] for name in skipped[:5])
+        more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        files = "file" if len(skipped) == 1 else "files"
+        print(f"{len(skipped)} {files} skipped, not post-mortems: {shown}{more}", file=sys.stderr)
     return reading
 
 

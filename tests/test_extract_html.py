@@ -204,3 +204,17 @@ def test_tasks_in_an_expand_macro_beside_an_action_table_are_items() -> None:
         "0b6c5e9e"
         not in html_to_markdown((FIXTURES / "sources/confluence/10002.xml").read_text())[0]
     )
+
+
+def test_a_date_in_a_due_cell_followed_by_a_note_is_the_due_date() -> None:
+    page = (
+        "<h2>Action items</h2><table><tr><th>Action</th><th>Owner</th><th>Due</th></tr>"
+        '<tr><td>Rotate the keys</td><td>Dana</td><td><time datetime="2026-08-01" />'
+        " (moved from July)</td></tr></table>"
+    )
+    item = extract(Document(DocumentRef("t", "p.html", "p.html"), "p", page, "html")).items[0]
+    assert (item.title, item.due, item.due_text) == (
+        "Rotate the keys",
+        date(2026, 8, 1),
+        "2026-08-01 (moved from July)",
+    )

@@ -397,3 +397,15 @@ def test_pmsync_sync_from_a_confluence_space_files_once_and_then_fetches_nothing
     assert (second["created"], second["unchanged"]) == (0, first["created"])
     assert len(fake.bodies) == 3  # no page body fetched again
     assert (tmp_path / ".pmsync" / "sources" / "wiki.json").is_file()
+
+
+def test_a_markdown_folder_reads_text_files_with_no_extension_and_not_binary_ones(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "POSTMORTEM").write_text("## Action items\n- Add alerting\n")
+    (tmp_path / "a.md").write_text("# A\n")
+    (tmp_path / "blob").write_bytes(b"\x00\x01\x02")
+    (tmp_path / ".hidden").write_text("not a post-mortem")
+    source = MarkdownDirSource("pm", tmp_path, ("**/*.md",))
+    assert [ref.id for ref in source.list()] == ["POSTMORTEM", "a.md"]
+    assert source.skipped == []  # a configured source reads what its globs choose

@@ -20,6 +20,7 @@ from syncer.errors import DocumentError
 from syncer.model import ActionItem, Document, DocumentRef, Postmortem, item_key
 
 MAX_DOCUMENT_CHARS = 5_000_000
+_DATED_NOTE_RE = re.compile(r"(\d{4}-\d{2}-\d{2})(?![-/.\d])(?!\s*[-–—/]\s*\d)\s+\S")
 _ISSUE_FORM_RE = re.compile(r"(?:^|/)\.github/ISSUE_TEMPLATE/[^/]+\.ya?ml$", re.IGNORECASE)
 
 
@@ -140,6 +141,8 @@ def _codes(value: object) -> frozenset[str]:
 
 def _item(raw: RawItem, pm_id: str, incident: date | None, opts: ExtractOptions) -> ActionItem:
     due = parse_due(raw.due_text, incident, day_first=opts.day_first) if raw.due_text else None
+    if due is None and raw.due_text and (dated := _DATED_NOTE_RE.match(raw.due_text)):
+        due = _iso(dated[1])  # `2026-08-01 (moved from July)`: an exact date, then a note
     return ActionItem(
         key=item_key(pm_id, raw.title, raw.explicit_id),
         postmortem_id=pm_id,

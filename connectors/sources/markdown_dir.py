@@ -66,8 +66,10 @@ class MarkdownDirSource:
         found: dict[str, DocumentRef] = {}
         history = git_history(self.root)
         # A folder named on the command line, or read for all its Markdown: files with no
-        # extension are read when they are text, and every file not read is counted.
-        every = self.globs == DOCUMENT_GLOBS or "**/*.md" in self.globs
+        # extension are read when they are text. Of a folder named on the command line, every
+        # file not read is counted; a configured source reads what its globs choose.
+        named = self.globs == DOCUMENT_GLOBS
+        every = named or "**/*.md" in self.globs
         paths = [path for pattern in self.globs for path in self.root.glob(pattern)]
         if every:
             paths += [path for path in self.root.rglob("*") if _extensionless_text(path)]
@@ -86,7 +88,7 @@ class MarkdownDirSource:
                 link=self._link(relative),
                 author=author,
             )
-        if every:
+        if named:
             self.skipped = sorted(
                 relative
                 for path in self.root.rglob("*")
