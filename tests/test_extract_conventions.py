@@ -793,3 +793,47 @@ def test_a_confluence_date_followed_by_more_text_is_the_due_date() -> None:
     )
     item = _extract(text).items[0]
     assert (item.due, item.title) == (date(2026, 8, 1), "Rotate the keys then tell security")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "None required for this run.",
+        "No further action needed",
+        "No action items identified",
+        "_(Fill in during the review.)_",
+        "To be filled in by the facilitator",
+    ],
+)
+def test_words_saying_there_is_nothing_to_do_are_not_items(line: str) -> None:
+    pm = _extract(f"## Follow-up actions\n\n- {line}\n")
+    assert [i.placeholder for i in pm.items] == [True]
+    assert pm.template
+
+
+def test_an_item_that_starts_like_nothing_is_still_an_item() -> None:
+    pm = _extract("## Follow-up actions\n\n- None of the alerts fired: add one on queue depth\n")
+    assert [i.placeholder for i in pm.items] == [False]
+
+
+@pytest.mark.parametrize(
+    "section",
+    [
+        "- [ ] #[issue] - [Prevention measure 1]\n- [ ] #[issue] - [Process improvement 2]\n",
+        "- **Prevent** (design/code/config)\n- **Detect** (alerts/telemetry)\n",
+        "- [ ] Action item 1 (owner, due date)\n- [ ] Action item 2 (owner, due date)\n",
+        "- [ ] Owner\n",
+        "* itemized list of ways to prevent it from happening again\n"
+        "* what can we do better next time?\n",
+        "- explain in detail how the issue was fixed\n",
+    ],
+)
+def test_template_stand_ins_and_instructions_are_not_items(section: str) -> None:
+    pm = _extract(f"# [Incident title]\n\n## Corrective and preventative measures\n\n{section}")
+    assert pm.items and all(i.placeholder for i in pm.items)
+    assert pm.template
+
+
+def test_a_bracketed_estimate_beside_a_real_action_is_no_stand_in() -> None:
+    pm = _extract("## Action items\n\n- [ ] [20m] Write a small incident-response document\n")
+    assert [i.placeholder for i in pm.items] == [False]

@@ -507,15 +507,54 @@ def template_tokens(text: str) -> int:
 
 
 _PLACEHOLDER_RE = re.compile(
-    r"^(?:\{\{.*\}\}|\[[^\]]*\]|<[^>]*>|tbd|tba|todo|xxx+|n/?a|none|-+|\.{2,}|…|\?+|"
-    r"action item|description|summary)$",
+    r"^(?:\{\{.*\}\}|\[[^\]]*\]|<[^>]*>|tbd|tba|todo|xxx+|n/?a|none|-+|\.{2,}|…|\?+"
+    # a template's numbered stand-in or a column's name: `Action item 1 (owner, due date)`
+    r"|(?:action\s*items?|actions?|items?|tasks?|follow[\s-]*ups?|to\s?-?dos?)\s*#?\d*"
+    r"|description|summary|owners?|assignee|due(?:\s+date)?|status|tickets?|priority|type"
+    r")(?:\s*\([^()]*\))?$",
+    re.IGNORECASE,
+)
+# A template's instruction where an item would stand: `itemized list of ways to prevent it`,
+# `Describe the fix`, `What can we do better next time?`.
+_INSTRUCTION_RE = re.compile(
+    r"^(?:an?\s+)?(?:itemi[sz]ed\s+|bulleted\s+)?list\s+(?:of|the|any|all)\b"
+    r"|^(?:describe|explain|summari[sz]e)\s+(?:in\s+detail|briefly|here|what|how|why|when)\b"
+    r"|^give\s+(?:an?\s+)?(?:detailed|brief|short)\b"
+    r"|^(?:what|how)\s+(?:can|could|should)\s+we\b",
+    re.IGNORECASE,
+)
+# Bracketed stand-ins that are not links (`[Prevention measure 1]`, `#[issue]`); an item that
+# is nothing else is a template's.
+_BRACKETED_RE = re.compile(r"\[[^\]\[]*[^\W\d_][^\]\[]*\]")
+
+
+# What stands where an item would, saying there is none or what to write there: `None
+# required for this run`, `No further action needed.`, `(Fill in during the review.)`.
+_NOTHING_RE = re.compile(
+    r"^(?:none|n/?a|nothing(?:\s+to\s+do)?|no\s+(?:further\s+|other\s+)?(?:actions?|follow[\s-]*ups?"
+    r"|action\s+items?|changes?|work))(?:\s+(?:is\s+|are\s+)?(?:required|needed|planned|identified"
+    r"|necessary|so\s+far|yet|at\s+(?:this|the\s+moment|present)\s*\w*|for\s+(?:now|this\s+\w+)))*"
+    r"\s*[.!]?$"
+    r"|^\(?\s*(?:fill\s+(?:in|out|this)|to\s+be\s+(?:filled|completed|written|added|decided))\b",
     re.IGNORECASE,
 )
 
 
+_CATEGORIES = frozenset(
+    {"prevent", "mitigate", "detect", "repair", "process", "investigate", "other"}
+)
+
+
 def is_placeholder(text: str) -> bool:
-    """True for template leftovers: `{{ summary }}`, `[owner]`, `TBD`, a lone `-`, blank."""
+    """True for template leftovers: `{{ summary }}`, `[owner]`, `TBD`, a lone `-`, blank, and
+    for words in an item's place saying there is none (`None required`) or what to write."""
     value = text.strip().strip("*_").strip()
     if not value or _TEMPLATE_TOKEN_RE.search(value) or _PLACEHOLDER_RE.match(value):
         return True
+    if _NOTHING_RE.match(value) or _INSTRUCTION_RE.match(value):
+        return True
+    if value.strip("*_:. ").casefold() in _CATEGORIES:
+        return True  # `**Prevent** (design/code/config)`: a category, not an action
+    if "[" in value:
+        value = _BRACKETED_RE.sub(" ", value)
     return len(re.findall(r"[^\W\d_]{2,}", value)) < 1
