@@ -830,7 +830,8 @@ def test_an_item_that_starts_like_nothing_is_still_an_item() -> None:
 )
 def test_template_stand_ins_and_instructions_are_not_items(section: str) -> None:
     pm = _extract(f"# [Incident title]\n\n## Corrective and preventative measures\n\n{section}")
-    assert pm.items and all(i.placeholder for i in pm.items)
+    assert pm.items
+    assert all(i.placeholder for i in pm.items)
     assert pm.template
 
 
