@@ -838,3 +838,22 @@ def test_template_stand_ins_and_instructions_are_not_items(section: str) -> None
 def test_a_bracketed_estimate_beside_a_real_action_is_no_stand_in() -> None:
     pm = _extract("## Action items\n\n- [ ] [20m] Write a small incident-response document\n")
     assert [i.placeholder for i in pm.items] == [False]
+
+
+def test_a_link_to_an_issue_in_the_status_column_is_a_ticket_not_a_status() -> None:
+    pm = _extract(
+        """
+        ## Action Items
+        |**Action Item**|**Type**|**Owner**|**Status**|
+        | :- | :- | :- | :- |
+        |Revert the storage driver|mitigate|olivier|**DONE**|
+        |Run the containers on a VM|prevent|charles|<https://github.com/acme/infra/issues/62>|
+        |Open a vendor ticket|process|charles|#12 (done)|
+        """
+    )
+    got = [(i.status, i.tickets) for i in pm.items]
+    assert got == [
+        ("DONE", ()),
+        (None, ("https://github.com/acme/infra/issues/62",)),
+        ("done", ("#12",)),
+    ]

@@ -748,9 +748,16 @@ def _table_items(block: list[Token], offset: int) -> Iterator[RawItem]:
         title_cell = cells["title"]
         fields = read_fields(title_cell.text)
         ticket_cell = cells.get("ticket", Inline(text=""))
-        status = _cell(cells, "status") or fields.status
-        if status is None:
-            status = cell_status(ticket_cell.text)  # `Bug #5554823 TODO`, `#12 (done)`
+        written = _cell(cells, "status") or ""
+        # `<https://…/issues/62>` or `#12 (done)` in the status column: the reference is a ticket
+        # (read below with the row's links); only a status word beside it is a status.
+        referenced = bool(written) and bool(find_tickets(written))
+        # A status word in the ticket cell counts too: `Bug #5554823 TODO`, `#12 (done)`.
+        status = (
+            (cell_status(written) if referenced else written or None)
+            or fields.status
+            or cell_status(ticket_cell.text)
+        )
         if status is None and title_cell.struck:
             status = "done"
         # Links to issues in any other column count too (a Notes or Status cell).
@@ -761,6 +768,7 @@ def _table_items(block: list[Token], offset: int) -> Iterator[RawItem]:
             for url, _label in cell.links
             if is_ticket_url(url)
         ]
+        status_cell = cells.get("status", Inline(text=""))
         # Anything linked from a filled ticket column is a ticket, whatever its URL looks like.
         ticket_links = [
             (url, label or "ticket") if ticket_cell.text else (url, label)
@@ -775,7 +783,16 @@ def _table_items(block: list[Token], offset: int) -> Iterator[RawItem]:
             priority=priority_of(_cell(cells, "priority") or "") or fields.priority,
             kind=kind_of(_cell(cells, "kind")),
             status=status,
-            tickets=find_tickets(_ticket_text(ticket_cell) + " " + title_cell.text, links),
+            tickets=find_tickets(
+                " ".join(
+                    [
+                        _ticket_text(ticket_cell),
+                        status_cell.text if referenced else "",
+                        title_cell.text,
+                    ]
+                ),
+                links,
+            ),
             explicit_id=_cell(cells, "id"),
             root_cause=_cell(cells, "root_cause"),
             snooze=fields.snooze,
