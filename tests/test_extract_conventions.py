@@ -857,3 +857,41 @@ def test_a_link_to_an_issue_in_the_status_column_is_a_ticket_not_a_status() -> N
         (None, ("https://github.com/acme/infra/issues/62",)),
         ("done", ("#12",)),
     ]
+
+
+@pytest.mark.parametrize(
+    ("line", "title", "tickets", "due_text"),
+    [
+        (
+            "OPS-123: Alert on connection saturation",
+            "Alert on connection saturation",
+            ("OPS-123",),
+            None,
+        ),
+        ("[OPS-9] Rotate the keys", "Rotate the keys", ("OPS-9",), None),
+        (
+            "Plug the descriptor leak (Bug 5554825)",
+            "Plug the descriptor leak",
+            ("Bug 5554825",),
+            None,
+        ),
+        ("Retro with the vendor, ETA next week", "Retro with the vendor", (), "next week"),
+        (
+            "Enable storage autoscaling by the end of Q1",
+            "Enable storage autoscaling",
+            (),
+            "the end of Q1",
+        ),
+        (
+            "https://gitlab.com/acme/infra/prod/-/issues/81",
+            "acme/infra/prod#81",
+            ("https://gitlab.com/acme/infra/prod/-/issues/81",),
+            None,
+        ),
+    ],
+)
+def test_references_and_timeframes_around_an_action(
+    line: str, title: str, tickets: tuple[str, ...], due_text: str | None
+) -> None:
+    item = _extract(f"## Corrective actions\n\n- {line}\n").items[0]
+    assert (item.title, item.tickets, item.due_text) == (title, tickets, due_text)

@@ -19,7 +19,10 @@ _OWNER_RE = re.compile(
     re.IGNORECASE,
 )
 # A bare `due 2026-06-12` needs no colon when a date-like value follows.
-_DATE_AHEAD = r"\s+(?=\d|Q[1-4]\b|end\s+of\b|EO[DWMY]\b|in\s+\d|[A-Z][a-z]{2,}\.?\s+\d)"
+_DATE_AHEAD = (
+    r"\s+(?=\d|Q[1-4]\b|end\s+of\b|EO[DWMY]\b|in\s+\d|[A-Z][a-z]{2,}\.?\s+\d"
+    r"|(?:next|this)\s+(?:week|month|quarter|sprint|release)\b|tomorrow\b)"
+)
 _DUE_RE = re.compile(
     rf"[(\[]?\b{_DUE_LABEL}(?:{_SEP}|{_DATE_AHEAD})(?P<value>[^;()\[\]\n|]+?)\s*"
     rf"(?=[;()\[\]|]|\.(?:\s|$)|,\s*{_OWNER_LABEL}\b|\s+{_OWNER_LABEL}\b|$)[)\]]?",
@@ -28,7 +31,8 @@ _DUE_RE = re.compile(
 _MENTION_RE = re.compile(r"(?<![\w@/.])@(?P<handle>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))(?![\w@])")
 _BY_DATE_RE = re.compile(
     r"\s*[(,]?\s*\bby\s+(?P<value>\d{4}-\d{2}-\d{2}|\d{1,2}\s+[A-Z][a-z]+\s+\d{4}"
-    r"|[A-Z][a-z]+\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?|Q[1-4]\s+\d{4}|end\s+of\s+Q[1-4])"
+    r"|[A-Z][a-z]+\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?|Q[1-4]\s+\d{4}"
+    r"|(?:the\s+)?end\s+of\s+(?:the\s+)?(?:Q[1-4](?:\s+\d{4})?|week|month|quarter|year|sprint))"
     r"\s*\)?\s*\.?\s*$"
 )
 _PRIORITY_RE = re.compile(r"(?<![\w-])(?P<value>P[0-4])(?![\w-])")
@@ -37,7 +41,8 @@ _PRIORITY_WORDS = re.compile(r"^(?:critical|high|medium|low|urgent)$", re.IGNORE
 _URL_RE = re.compile(r"https?://[^\s<>()\[\]|]+[^\s<>()\[\]|.,;:!?'\"]")
 _GH_REF_RE = re.compile(r"(?<![\w/#&])(?P<ref>(?:[\w.-]+/)?[\w.-]+#\d+|#\d+)(?![\w])")
 _JIRA_KEY_RE = re.compile(r"(?<![\w/-])(?P<key>[A-Z][A-Z0-9]{1,9}-\d+)(?![\w-])")
-_BUG_RE = re.compile(r"\b(?P<ref>(?:Bug|Issue|Ticket)\s*#\s*\d+)", re.IGNORECASE)
+_TICKET_HINT = re.compile(r"[#-]|http|bug|issue|ticket", re.IGNORECASE)
+_BUG_RE = re.compile(r"\b(?P<ref>(?:Bug|Issue|Ticket)\s*(?:#\s*\d+|\d{3,}))", re.IGNORECASE)
 
 _STATUS_PREFIX_RE = re.compile(
     r"^\s*(?:\[(?P<box>[ xX])\]\s+|(?-i:(?P<word>DONE|TODO|WIP|IN PROGRESS|BLOCKED))\s*[:\-–—]\s*"
@@ -204,12 +209,16 @@ _TRAILING_URL_RE = re.compile(
 
 
 _LINK_WORDS = ("link", "ticket", "issue", "bug", "pr")
+_LEADING_REF_RE = re.compile(
+    r"^\s*(?:\[\s*[A-Z][A-Z0-9]+-\d+\s*\]|(?:[A-Z][A-Z0-9]+-\d+|(?:[\w.-]+/[\w.-]+)?#\d+)\s*[:–—-])\s*"
+    r"(?=[A-Za-z])"
+)
 _TRAILING_LINK_WORDS_RE = re.compile(
     r"\s*[-–—:|]\s*(?:jira|github|gh|gitlab|linear)?\s*(?:link|ticket|issue|bug|pr)\s*\.?$",
     re.IGNORECASE,
 )
 _ISSUE_URL_RE = re.compile(
-    r"https?://[^/]+/(?P<repo>[^/]+/[^/]+?)(?:/-)?/(?:issues|pull|merge_requests)/(?P<n>\d+)"
+    r"https?://[^/]+/(?P<repo>[^/]+(?:/[^/]+)+?)(?:/-)?/(?:issues|pull|merge_requests)/(?P<n>\d+)"
     r"|https?://[^/]+/browse/(?P<key>[A-Z][A-Z0-9]+-\d+)"
 )
 
@@ -222,7 +231,8 @@ def short_ref(ticket: str) -> str:
 
 
 _TRAILING_REF_RE = re.compile(
-    r"[\s,;:–—-]*[(\[]?\s*(?:(?:see|ticket|issue|bug|pr)\s*:?\s*)?(?:[\w.-]+/[\w.-]+)?#\d+\s*[)\]]?\.?$"
+    r"[\s,;:–—-]*[(\[]?\s*(?:see\s*:?\s*)?(?:(?:ticket|issue|bug|pr)\s*:?\s*(?:#\s*)?\d{3,}"
+    r"|(?:(?:ticket|issue|bug|pr)\s*:?\s*)?(?:[\w.-]+/[\w.-]+)?#\d+)\s*[)\]]?\.?$"
     r"|[\s,;:–—-]*[(\[]\s*[A-Z][A-Z0-9]+-\d+\s*[)\]]\.?$",
     re.IGNORECASE,
 )
@@ -259,6 +269,9 @@ def read_fields(text: str) -> Fields:
         word = match["word"] or match["bracket"] or match["bare"]
         found.status = ("done" if box in "xX" else "open") if box else word
         found.rest = found.rest[match.end() :]
+
+    if match := _LEADING_REF_RE.match(found.rest):
+        found.rest = found.rest[match.end() :]  # `OPS-123: Alert on …`: the ticket, then the action
 
     if found.status is None and "status" in low and (match := _STATUS_LABEL_RE.search(found.rest)):
         found.status = match["value"].strip()
@@ -448,8 +461,8 @@ def find_tickets(text: str, links: list[tuple[str, str]] | None = None) -> list[
     for url, label in links or []:
         if is_ticket_url(url, label) and url not in found:
             found.append(url)
-    if "#" not in text and "-" not in text and "http" not in text:
-        return found  # no URL, `#12` or `KEY-12` can be in it
+    if not _TICKET_HINT.search(text):
+        return found  # no URL, `#12`, `KEY-12` or `Bug 123` can be in it
     without_urls = _URL_RE.sub(" ", text)
     for url in _URL_RE.findall(text):
         if is_ticket_url(url) and url not in found:
