@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import re
 import tomllib
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Literal
 
@@ -48,6 +48,7 @@ _PAST_WORDS = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)  # the same headings recur in every post-mortem of a team
 def section_kind(heading: str) -> SectionKind | None:
     """What a heading's section holds: actions, maybe actions, the past, or nothing known."""
     action = bool(_ACTION_WORDS.search(heading))

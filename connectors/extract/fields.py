@@ -515,6 +515,8 @@ _CODE_RE = re.compile(r"^(```|~~~).*?^\1|`[^`\n]*`", re.MULTILINE | re.DOTALL)
 
 def template_tokens(text: str) -> int:
     """How many template stand-ins a document holds outside its code (`<none>` in a log is not)."""
+    if not _TEMPLATE_TOKEN_RE.search(text):
+        return 0  # none at all, in code or out of it
     prose = _CODE_RE.sub(" ", text)
     return sum(1 for token in _TEMPLATE_TOKEN_RE.findall(prose) if not token.startswith("<"))
 
