@@ -584,6 +584,8 @@ def test_sub_bullets_that_are_actions_are_items_and_details_are_not() -> None:
         ("Spike pre-commit hooks", ()),
         ("Migrate the cluster", ("https://github.com/acme/app/issues/77",)),
     ]
+    assert pm.items[1].description == "Part of: Improve monitoring"
+    assert pm.items[3].description == "- File size\n- Binary files"
 
 
 def test_bold_status_paragraphs_and_bracketed_statuses() -> None:

@@ -605,7 +605,12 @@ def _list_item(node: SyntaxTreeNode, offset: int) -> Iterator[RawItem]:
             sub.type == "bullet_list" and _separate_actions(lead.text, sub)
         ):
             for child in sub.children:
-                subitems.extend(_list_item(child, offset))
+                found = list(_list_item(child, offset))
+                if found and raw.title:
+                    # A sub-item means little without its parent: say which item it is part of.
+                    part_of = f"Part of: {raw.title}"
+                    found[0].description = "\n".join(filter(None, [part_of, found[0].description]))
+                subitems.extend(found)
         elif sub.type == "bullet_list":
             _attach_details(raw, sub)
     yield raw
