@@ -897,3 +897,19 @@ def test_references_and_timeframes_around_an_action(
 ) -> None:
     item = _extract(f"## Corrective actions\n\n- {line}\n").items[0]
     assert (item.title, item.tickets, item.due_text) == (title, tickets, due_text)
+
+
+def test_a_person_the_document_knows_is_the_owner_when_they_are_the_subject() -> None:
+    pm = _extract(
+        """
+        ---
+        authors: Dana Kim, Lee Park
+        ---
+        ## Action items
+        - Dana will add an alert on queue depth
+        - Lee to review the retry budget
+        - Migration to the new cluster
+        - Sam will tune the cache
+        """
+    )
+    assert [i.owner for i in pm.items] == ["Dana", "Lee", None, None]

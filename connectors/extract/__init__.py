@@ -65,6 +65,7 @@ def extract(document: Document, options: ExtractOptions | None = None) -> Postmo
         or first_iso_date(pm_id)
     )
     doc_suppressed = _codes(front.data.get("pmsync_ignore"))
+    _known_subjects(found.items, front.data)
     items = tuple(_item(raw, pm_id, incident, opts) for raw in found.items)
     # A template: nothing real in its action section, or stand-ins (`{action}`, `{{ x }}`)
     # throughout; then nothing it lists is an action item.
@@ -121,6 +122,41 @@ def _only_tickets(raw: RawItem) -> bool:
     return bool(raw.tickets) and raw.title.replace(" ", "") in {
         t.replace(" ", "") for t in raw.tickets
     }
+
+
+_PEOPLE_KEYS = (
+    "author",
+    "authors",
+    "owner",
+    "owners",
+    "facilitator",
+    "incident_commander",
+    "incident_lead",
+    "team",
+    "participants",
+)
+# `Dana will add …`, `Lee to review …`: a person as the subject of the action.
+_NAMED_SUBJECT_RE = re.compile(
+    r"^(?P<name>[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)\s+(?:will|to|should|must|needs?\s+to)\s+[a-z]"
+)
+
+
+def _known_subjects(items: list[RawItem], front: dict[str, object]) -> None:
+    """Give an item whose subject is a person the document names elsewhere (as another item's
+    owner, or in its front matter) that person as owner; a capitalised word the document does
+    not know as a person (`Migration to …`) stays no owner."""
+    names: list[str] = [raw.owner.lstrip("@") for raw in items if raw.owner]
+    for key in _PEOPLE_KEYS:
+        value = front.get(key)
+        values = value if isinstance(value, list) else [value] if isinstance(value, str) else []
+        names += [part.strip() for v in values for part in str(v).split(",")]
+    known = {name.casefold() for name in names if name} | {
+        name.split()[0].casefold() for name in names if name.strip()
+    }
+    for raw in items:
+        if raw.owner is None and (match := _NAMED_SUBJECT_RE.match(raw.title)):
+            if match["name"].casefold() in known:
+                raw.owner = match["name"]
 
 
 def _without_code(raw: RawItem) -> str:
