@@ -154,9 +154,9 @@ def _known_subjects(items: list[RawItem], front: dict[str, object]) -> None:
         name.split()[0].casefold() for name in names if name.strip()
     }
     for raw in items:
-        if raw.owner is None and (match := _NAMED_SUBJECT_RE.match(raw.title)):
-            if match["name"].casefold() in known:
-                raw.owner = match["name"]
+        match = _NAMED_SUBJECT_RE.match(raw.title) if raw.owner is None else None
+        if match and match["name"].casefold() in known:
+            raw.owner = match["name"]
 
 
 def _without_code(raw: RawItem) -> str:
