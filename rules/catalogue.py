@@ -10,6 +10,7 @@ from rules.registry import DocumentRule, ItemRule, Rule, RuleDoc, select_from
 from syncer.model import Severity
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+POLICY_CODES = frozenset({"PM105", "PM205"})  # what a policy fills in: information only
 
 CATALOGUE: tuple[Rule, ...] = (
     ItemRule(
@@ -63,6 +64,21 @@ CATALOGUE: tuple[Rule, ...] = (
         checks.unknown_owner,
     ),
     ItemRule(
+        "PM105",
+        "owner-by-policy",
+        INFO,
+        RuleDoc(
+            what="The item names no owner pmsync can assign, and the owner policy "
+            "(`[policy.owner]`, team triage people) would assign it: the finding says to whom "
+            "and why.",
+            why="The issue goes to someone the document does not name; the author sees who "
+            "before merging, and can name the real owner instead.",
+            example="- Add a canary  (in a post-mortem whose facilitator is Lee Park)",
+            instead="- Add a canary. Owner: Dana Kim",
+        ),
+        checks.owner_by_policy,
+    ),
+    ItemRule(
         "PM201",
         "no-due-date",
         WARNING,
@@ -111,6 +127,21 @@ CATALOGUE: tuple[Rule, ...] = (
             instead="- Write the scheduler rewrite proposal (due: 2026-05-01)",
         ),
         checks.due_too_far,
+    ),
+    ItemRule(
+        "PM205",
+        "due-by-policy",
+        INFO,
+        RuleDoc(
+            what="The item gives no due date pmsync can read, and the due-date policy "
+            "(`[policy.due]`) or the end of the period it names (`Q2 2026`) would set one: the "
+            "finding says which day and why.",
+            why="The issue gets a date the document does not state; the author sees it before "
+            "merging, and can write the real one instead.",
+            example='- Add a canary (owner: Dana Kim)  (a P1 item, with `P1 = "4w"`)',
+            instead="- Add a canary (owner: Dana Kim, due: 2026-04-30)",
+        ),
+        checks.due_by_policy,
     ),
     ItemRule(
         "PM301",

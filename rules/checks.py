@@ -66,6 +66,13 @@ def unknown_owner(item: ActionItem, pm: Postmortem, context: RuleContext) -> str
     return f"owner {_quote(owner, 40)} is not in the people directory"
 
 
+def owner_by_policy(item: ActionItem, pm: Postmortem, context: RuleContext) -> str | None:
+    if item.is_done or context.owner_policy is None:
+        return None
+    filled = context.owner_policy(item, pm)
+    return f"would be assigned to {filled}" if filled else None
+
+
 # --- time -------------------------------------------------------------------------------------
 
 
@@ -73,6 +80,13 @@ def no_due(item: ActionItem, pm: Postmortem, context: RuleContext) -> str | None
     if item.due or item.due_text or item.is_done:
         return None
     return f"no due date: {_quote(item.title)}"
+
+
+def due_by_policy(item: ActionItem, pm: Postmortem, context: RuleContext) -> str | None:
+    if item.due is not None or item.is_done or context.due_policy is None:
+        return None
+    filled = context.due_policy(item, pm)
+    return f"would be due {filled}" if filled else None
 
 
 def due_not_understood(item: ActionItem, pm: Postmortem, context: RuleContext) -> str | None:

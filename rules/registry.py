@@ -39,6 +39,10 @@ class RuleContext:
     teams: frozenset[str] = frozenset()
     max_due_days: int = 180
     extra_vague: tuple[Phrase, ...] = ()
+    # What the configured policies would fill in for an item the document leaves without an
+    # owner or a due date ("Lee Park by policy: …"), or None; None when there is no policy.
+    owner_policy: Callable[[ActionItem, Postmortem], str | None] | None = None
+    due_policy: Callable[[ActionItem, Postmortem], str | None] | None = None
 
 
 class Rule(Protocol):

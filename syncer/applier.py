@@ -103,7 +103,20 @@ def _create_all(
                 "issue_created", tracker=tracker.name, item=item, ref=result.key, url=result.url
             )
             outcomes[index] = Outcome(action, ref=result)
+            _hand_over(tracker, action, result)
     return outcomes
+
+
+def _hand_over(tracker: Tracker, action: PlannedAction, ref: TrackerRef) -> None:
+    """Ask the person a policy assigned to hand the item to its real owner: one comment, sent
+    when pmsync sets the assignee. Its failure is logged; the issue stands as filed."""
+    if action.handover is None:
+        return
+    handle, note = action.handover
+    try:
+        tracker.comment(ref, f"{tracker.mention(handle)} {note}")
+    except PmsyncError as exc:  # a fatal one stops the next write to this tracker anyway
+        log.warning("handover_failed", tracker=tracker.name, ref=ref.key, error=str(exc))
 
 
 def _write(tracker: Tracker, action: PlannedAction) -> TrackerRef | None:
@@ -119,6 +132,7 @@ def _write(tracker: Tracker, action: PlannedAction) -> TrackerRef | None:
             ref=action.target.key,
             fields=sorted(action.changes),
         )
+        _hand_over(tracker, action, action.target)
     elif action.op == "close":
         reason = action.close_reason or "completed"
         comment = f"Closed by pmsync: {action.reason}."

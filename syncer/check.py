@@ -27,10 +27,12 @@ from syncer.metrics import record_items
 from syncer.model import ActionItem, Activity, Finding, IssueSnapshot, Postmortem, TrackerRef
 from syncer.people import load_directory
 from syncer.pipeline import Problem, build_trackers, read_configured, read_snapshots, route_for
+from syncer.policy import Policy
 from syncer.review import due_reviews, invitation, review_key
 from syncer.settings import Settings
 
 log = structlog.get_logger("pmsync.check")
+UNOWNED = "PM504"
 _EVENTS = {
     "label": "issue_flagged",
     "unlabel": "issue_cleared",
@@ -79,6 +81,7 @@ def check(
     sources: Sequence[DocumentSource] | None = None,
 ) -> CheckRun:
     directory = load_directory(settings)
+    policy = Policy.of(settings, directory)
     reading = read_configured(settings, sources)
     items: dict[str, tuple[Postmortem, ActionItem]] = {
         item.key: (pm, item) for pm in reading.postmortems for item in pm.items
@@ -123,12 +126,27 @@ def check(
         actions += plan_reviews(
             name, tracker.kind, routed, flagged, directory, settings.followup, now
         )
-        run.findings += findings
+        run.findings += [_why_unowned(f, items, policy) for f in findings]
         outcomes = [FollowOutcome(a) for a in actions] if dry_run else _apply(tracker, actions)
         run.outcomes += outcomes
         if not dry_run:
             _write_invitations(settings, routed, snapshots, outcomes, now)
     return run
+
+
+def _why_unowned(
+    finding: Finding, items: Mapping[str, tuple[Postmortem, ActionItem]], policy: Policy
+) -> Finding:
+    """An unowned item's finding, with why neither the post-mortem nor a policy names an owner."""
+    if finding.code != UNOWNED or finding.item_key is None or finding.item_key not in items:
+        return finding
+    postmortem, item = items[finding.item_key]
+    owner = policy.owner(item, postmortem)
+    if owner.person is None:
+        why = "; ".join((owner.reason, *owner.tried))
+    else:
+        why = f"the policy would assign {owner.person.key}; someone unassigned it in the tracker"
+    return dataclasses.replace(finding, message=f"{finding.message}: {why}")
 
 
 def _after(

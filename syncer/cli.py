@@ -28,6 +28,7 @@ from syncer.errors import ConfigError, FatalError
 from syncer.model import Postmortem, Severity
 from syncer.people import load_directory
 from syncer.pipeline import Reading, SyncRun, read_documents, rule_context, sync
+from syncer.planner import KEPT
 from syncer.settings import Settings, config_path, load_settings, masked_dump, secret_values
 
 EXIT_OK, EXIT_FINDINGS, EXIT_CONFIG, EXIT_FATAL = 0, 1, 2, 3
@@ -208,7 +209,7 @@ def _read_paths(
         options={source.name: ExtractOptions(day_first=args.day_first) for source in sources},
         rule_select=select,
         rule_ignore=ignore,
-        context=rule_context(settings, load_directory(settings), datetime.now(UTC).date()),
+        context=rule_context(settings, load_directory(settings), _now(None).date()),
     )
     for problem in reading.problems:
         print(f"{problem.where}: error: {problem.message}", file=sys.stderr)
@@ -371,7 +372,7 @@ def rules_markdown() -> str:
 
 def _cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args, required=True)
-    run = sync(settings, dry_run=args.dry_run)
+    run = sync(settings, dry_run=args.dry_run, now=_now(None))
     counts = run.counts()
     if args.format == "json":
         payload: dict[str, Any] = {**counts, "dry_run": run.dry_run}
@@ -402,13 +403,21 @@ def _action_json(outcome: Outcome) -> dict[str, Any]:
         "url": outcome.ref.url if outcome.ref else None,
         "reason": action.reason,
     }
+    if action.item is not None and action.op != "close":
+        entry |= {
+            "owner": action.owner or None,
+            "owner_why": action.owner_why or None,
+            "due": action.due or None,
+            "due_why": action.due_why or None,
+        }
     if not outcome.ok:
         entry["error"] = outcome.error
     return entry
 
 
 def _print_sync_text(run: SyncRun, counts: dict[str, int], out: TextIO) -> None:
-    rows = [("OP", "TRACKER", "REF", "ITEM", "REASON")]
+    rows = [("OP", "TRACKER", "REF", "ITEM", "OWNER", "DUE", "REASON")]
+    why: list[str] = []
     for outcome in run.outcomes:
         action = outcome.action
         title = action.item.title if action.item else ""
@@ -416,8 +425,18 @@ def _print_sync_text(run: SyncRun, counts: dict[str, int], out: TextIO) -> None:
         op = action.op if outcome.ok else f"{action.op} FAILED"
         reason = action.reason if outcome.ok else f"{action.reason}: {outcome.error}"
         ref = outcome.ref.key if outcome.ref else "-"
-        rows.append((op, action.tracker, ref, title or "-", reason))
+        owner, due = action.owner or "-", action.due or "-"
+        if action.item is not None and action.op not in ("close", "skip"):
+            if action.owner and action.owner_why:
+                owner += " (tracker)" if action.owner_why == KEPT else " (policy)"
+                why.append(f"  {title}: {action.owner}, {action.owner_why}")
+            if action.due and action.due_why:
+                due += " (tracker)" if action.due_why == KEPT else " (policy)"
+                why.append(f"  {title}: due {action.due}, {action.due_why}")
+        rows.append((op, action.tracker, ref, title or "-", owner, due, reason))
     _write_table(rows, out)
+    if why:
+        out.write("filled in by policy (the post-mortem does not say):\n" + "\n".join(why) + "\n")
     failed = {where for where, _ in run.write_back.problems}
     for edit in run.write_back.edits:
         where = edit.document.ref.uri

@@ -16,8 +16,11 @@ from urllib.parse import quote, unquote
 from syncer.model import IssueDraft, Marker, Nudge, normalise_title
 
 _MARKER_RE = re.compile(r"<!--\s*pmsync:v1\s+(?P<attrs>[^>]*?)\s*-->")
-_ATTR_RE = re.compile(r"(\w+)=(\S+)")
+_ATTR_RE = re.compile(r"(\w+)=(\S*)")
 _ANY_COMMENT_RE = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
+
+# The fields a policy may fill, as the marker names them.
+POLICY_FIELDS = ("assignee", "due")
 
 # Titles at least this similar are taken to be the same item, retitled in the document.
 RETITLE_THRESHOLD = 0.75
@@ -28,6 +31,7 @@ def render_marker(marker: Marker) -> str:
     if marker.postmortem_id:
         parts.append(f"pm={quote(marker.postmortem_id, safe='/')}")
     parts.append(f"hash={marker.content_hash}")
+    parts += [f"policy_{name}={quote(value, safe='')}" for name, value in marker.policy]
     return f"<!-- pmsync:v1 {' '.join(parts)} -->"
 
 
@@ -43,7 +47,12 @@ def parse_marker(body: str | None) -> Marker | None:
     if not key or not re.fullmatch(r"[0-9a-z-]{4,64}", key):
         return None
     pm = attrs.get("pm")
-    return Marker(key, attrs.get("hash", ""), unquote(pm) if pm else None)
+    policy = tuple(
+        (name, unquote(attrs[f"policy_{name}"]))
+        for name in POLICY_FIELDS
+        if f"policy_{name}" in attrs
+    )
+    return Marker(key, attrs.get("hash", ""), unquote(pm) if pm else None, policy)
 
 
 def strip_comments(text: str) -> str:
@@ -51,14 +60,19 @@ def strip_comments(text: str) -> str:
     return _ANY_COMMENT_RE.sub("", text)
 
 
-def content_hash(draft: IssueDraft) -> str:
-    """A hash of everything pmsync writes for an item; equal hashes mean nothing to write."""
+def content_hash(draft: IssueDraft, body: str | None = None) -> str:
+    """A hash of everything pmsync writes for an item; equal hashes mean nothing to write.
+
+    Fields set by policy count as "policy", not by value (`body` is the body written that
+    way): the planner compares those with the tracker itself, so that a person's change to
+    one is kept and a changed policy reaches only the issues it set."""
+    by_policy = {name for name, _ in draft.policy}
     payload = json.dumps(
         {
             "title": draft.title,
-            "body": draft.body,
-            "assignees": sorted(draft.assignees),
-            "due": draft.due.isoformat() if draft.due else None,
+            "body": draft.body if body is None else body,
+            "assignees": "policy" if "assignee" in by_policy else sorted(draft.assignees),
+            "due": "policy" if "due" in by_policy else draft.due.isoformat() if draft.due else None,
             "labels": sorted(draft.labels),
             "priority": draft.priority,
             "source": [draft.source_url, draft.source_title],

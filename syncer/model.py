@@ -40,6 +40,7 @@ class DocumentRef:
     version: str = ""
     link: str = ""  # where a person reads it (a web page); empty when there is none
     author: str = ""  # who last changed it, where the source knows (a Git commit's author)
+    created_at: datetime | None = None  # when it was first written, where the source knows
 
     @property
     def display_link(self) -> str:
@@ -111,6 +112,10 @@ class Postmortem:
     severity: str | None = None
     team: str | None = None
     facilitator: str | None = None
+    # Who answers for the post-mortem (front matter owner, incident lead, facilitator or
+    # author), and which of those `owner_role` names.
+    owner: str | None = None
+    owner_role: str | None = None
     route: str | None = None
     items: tuple[ActionItem, ...] = ()
     root_causes: tuple[str, ...] = ()
@@ -132,6 +137,7 @@ class Person:
     jira: str | None = None
     manager: str | None = None
     team: str | None = None
+    lead: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +154,9 @@ class Marker:
     item_key: str
     content_hash: str
     postmortem_id: str | None = None
+    # The fields pmsync set by policy, with the value it set ("due", "2026-04-01"),
+    # ("assignee", "lpark"): a different value in the tracker is a person's change, kept.
+    policy: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +201,7 @@ class IssueSnapshot:
     last_human_activity_at: datetime | None = None
     synced_hash: str = ""
     nudges: int = 0
+    policy: tuple[tuple[str, str], ...] = ()  # from the marker: fields set by policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,10 +219,11 @@ class IssueDraft:
     priority: str | None = None
     source_url: str = ""  # the post-mortem on the web, when it has an address there
     source_title: str = ""
+    policy: tuple[tuple[str, str], ...] = ()  # fields set by policy, and the value set
 
     @property
     def marker(self) -> Marker:
-        return Marker(self.item_key, self.content_hash, self.postmortem_id)
+        return Marker(self.item_key, self.content_hash, self.postmortem_id, self.policy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +251,13 @@ class PlannedAction:
     draft: IssueDraft | None = None
     changes: Mapping[str, object] = field(default_factory=dict)
     close_reason: Literal["completed", "not_planned", "duplicate"] | None = None
+    # Who gets the item and when it is due, and why when the document did not say so.
+    owner: str = ""
+    owner_why: str = ""
+    due: str = ""
+    due_why: str = ""
+    # A person assigned by policy, and the note asking them to hand the item on (one comment).
+    handover: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

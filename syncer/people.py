@@ -39,6 +39,7 @@ class Directory:
                     jira=entry.jira,
                     manager=entry.manager,
                     team=entry.team,
+                    lead=entry.lead,
                 )
             )
         return cls(tuple(people))
@@ -87,4 +88,12 @@ def load_directory(settings: Settings) -> Directory:
         except ValidationError as exc:
             problems = [f"people.{line}" for line in format_validation_error(exc)]
             raise ConfigError(problems, str(path)) from None
-    return Directory.from_entries(entries)
+    directory = Directory.from_entries(entries)
+    problems = [
+        f"teams.{name}.triage: {team.triage!r} is not in the people directory"
+        for name, team in settings.teams.items()
+        if team.triage and directory.resolve(team.triage) is None
+    ]
+    if problems:
+        raise ConfigError(problems, settings.origin or "settings")
+    return directory

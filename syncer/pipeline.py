@@ -29,9 +29,10 @@ from rules.words import Phrase
 from syncer import writeback
 from syncer.applier import Outcome, apply
 from syncer.errors import ConfigError, FatalError, PmsyncError
-from syncer.model import Document, Finding, IssueSnapshot, Postmortem, SyncPlan
+from syncer.model import ActionItem, Document, Finding, IssueSnapshot, Postmortem, SyncPlan
 from syncer.people import Directory, load_directory
 from syncer.planner import Target, plan
+from syncer.policy import Policy
 from syncer.settings import (
     ConfluenceSourceSettings,
     DriveSourceSettings,
@@ -395,18 +396,23 @@ def sync(
     dry_run: bool,
     trackers: Mapping[str, Tracker] | None = None,
     sources: Sequence[DocumentSource] | None = None,
+    now: datetime | None = None,
 ) -> SyncRun:
-    """The whole sync: documents to issues. With `dry_run` nothing is written anywhere."""
+    """The whole sync: documents to issues. With `dry_run` nothing is written anywhere.
+    `now` is the time of the run (the clock's when not given)."""
+    now = now or _utcnow()
+    today = now.astimezone(UTC).date()
     directory = load_directory(settings)
+    policy = Policy.of(settings, directory)
     sources = list(sources) if sources is not None else build_sources(settings)
     reading = read_configured(
         settings,
         sources,
         rule_select=settings.rules.select,
         rule_ignore=settings.rules.ignore,
-        context=rule_context(settings, directory, datetime.now(UTC).date()),
+        context=rule_context(settings, directory, today, policy),
     )
-    active = dict(trackers) if trackers is not None else build_trackers(settings)
+    active = dict(trackers) if trackers is not None else build_trackers(settings, lambda: now)
     problems = list(reading.problems)
     routed = []
     for postmortem in reading.postmortems:
@@ -429,6 +435,8 @@ def sync(
         directory,
         reading.findings_by_item(),
         settings.sync,
+        policy,
+        today,
     )
     outcomes = (
         [Outcome(a, ref=a.target) for a in the_plan.actions] if dry_run else apply(the_plan, active)
@@ -447,10 +455,15 @@ def sync(
     return SyncRun(reading, the_plan, outcomes, problems, dry_run, written)
 
 
-def rule_context(settings: Settings, directory: Directory, today: date | None) -> RuleContext:
-    """What the rules know: the people directory, the teams, the limits and extra phrases."""
+def rule_context(
+    settings: Settings, directory: Directory, today: date | None, policy: Policy | None = None
+) -> RuleContext:
+    """What the rules know: the people directory, the teams, the limits, extra phrases, and
+    what the policies would fill in (reported as information)."""
+    policy = policy or Policy.of(settings, directory)
     teams = {name.casefold() for name in settings.rules.teams}
     teams |= {person.team.casefold() for person in directory.people if person.team}
+    teams |= {name.casefold() for name in settings.teams}
     return RuleContext(
         today=today,
         is_known_person=(
@@ -461,4 +474,26 @@ def rule_context(settings: Settings, directory: Directory, today: date | None) -
         extra_vague=tuple(
             Phrase.literal(v.phrase, v.rewrite) for v in settings.rules.vague_phrases
         ),
+        owner_policy=_owner_note(policy) if policy.active else None,
+        due_policy=_due_note(policy, today) if policy.active and today else None,
     )
+
+
+def _owner_note(policy: Policy) -> Callable[[ActionItem, Postmortem], str | None]:
+    """Who a policy would assign an item to, and why; None when no policy fills the owner."""
+
+    def note(item: ActionItem, postmortem: Postmortem) -> str | None:
+        owner = policy.owner(item, postmortem)
+        return owner.describe() if owner.by_policy else None
+
+    return note
+
+
+def _due_note(policy: Policy, today: date) -> Callable[[ActionItem, Postmortem], str | None]:
+    """The due date a policy (or the end of a named period) would give an item filed today."""
+
+    def note(item: ActionItem, postmortem: Postmortem) -> str | None:
+        due = policy.due(item, postmortem, today)
+        return due.describe() if due.day is not None and due.why else None
+
+    return note

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
+from rules.catalogue import POLICY_CODES
 from syncer.identity import RETITLE_THRESHOLD, strip_comments, title_similarity
 from syncer.model import (
     ActionItem,
@@ -23,6 +24,7 @@ from syncer.model import (
     SyncPlan,
 )
 from syncer.people import Directory, handle_for
+from syncer.policy import Due, Owner, Policy
 from syncer.render import NEEDS_REFINEMENT_LABEL, issue_title, render_draft
 from syncer.review import is_review
 from syncer.settings import SyncSettings
@@ -44,12 +46,17 @@ def plan(
     directory: Directory,
     findings: Mapping[str, Sequence[Finding]],
     settings: SyncSettings,
+    policy: Policy | None = None,
+    today: date | None = None,
 ) -> SyncPlan:
-    """The plan for every tracker. `postmortems` carry their resolved route in `.route`.
+    """The plan for every tracker. `postmortems` carry their resolved route in `.route`;
+    `policy` fills owners and due dates the documents leave out; `today` is the day new
+    issues are filed (for a due-date policy counted from filing).
 
     A tracker missing from `snapshots` could not be read; its items are skipped, not created,
     since creating without knowing what exists is how duplicates are made.
     """
+    policy = policy or Policy(directory)
     actions: list[PlannedAction] = []
     by_tracker: dict[str, list[Postmortem]] = defaultdict(list)
     for postmortem in postmortems:
@@ -65,7 +72,7 @@ def plan(
                 if not item.placeholder
             ]
             continue
-        actions += _plan_tracker(routed, snapshots[name], target, directory, findings, settings)
+        actions += _plan_tracker(routed, snapshots[name], target, findings, settings, policy, today)
     return SyncPlan(tuple(actions))
 
 
@@ -73,9 +80,10 @@ def _plan_tracker(
     postmortems: Sequence[Postmortem],
     snapshots: Sequence[IssueSnapshot],
     target: Target,
-    directory: Directory,
     findings: Mapping[str, Sequence[Finding]],
     settings: SyncSettings,
+    policy: Policy,
+    today: date | None,
 ) -> list[PlannedAction]:
     actions: list[PlannedAction] = []
     by_key: dict[str, list[IssueSnapshot]] = defaultdict(list)
@@ -117,23 +125,38 @@ def _plan_tracker(
             # The link write-back put in the document names the issue itself, not a ticket.
             own = existing.ref.url
             item = replace(item, tickets=tuple(t for t in item.tickets if t != own))
-        person = directory.resolve(item.owner)
         found = () if settings.findings == "ignore" else tuple(findings.get(item.key, ()))
+        # What the policies fill in is said in the issue's own rows, not as a check.
+        found = tuple(f for f in found if f.code not in POLICY_CODES)
         errors = sorted({f.code for f in found if f.severity is Severity.ERROR})
         refine = (NEEDS_REFINEMENT_LABEL,) if errors and settings.findings == "label" else ()
-        draft = render_draft(
-            item,
-            postmortem,
-            person=person,
-            assignee=handle_for(person, target.kind) if person else None,
-            findings=found,
-            labels=(*target.labels, *settings.labels, *refine),
-        )
         if existing is None and errors and settings.findings == "hold":
             reason = f"held back until the post-mortem fixes {', '.join(errors)}"
             actions.append(PlannedAction("skip", target.name, reason, item=item))
             continue
-        actions.append(_plan_item(item, draft, existing, target, settings))
+        filed = existing.created_at.date() if existing and existing.created_at else today
+        owner = policy.owner(item, postmortem)
+        due = policy.due(item, postmortem, filed)
+        labels = (*target.labels, *settings.labels, *refine)
+        draft, unset, owner, due = _draft(
+            item, postmortem, owner, due, existing, target, policy.directory, found, labels
+        )
+        action = _plan_item(item, draft, existing, target, settings, unset)
+        handover = None
+        if owner.by_policy and owner.person is not None and "assignee" in dict(draft.policy):
+            new_assignee = action.op == "create" or "assignees" in action.changes
+            if new_assignee and draft.assignees:
+                handover = (draft.assignees[0], _handover_note(owner))
+        actions.append(
+            replace(
+                action,
+                owner=owner.person.key if owner.person else "",
+                owner_why=owner.explain(),
+                due=due.day.isoformat() if due.day else "",
+                due_why=due.why,
+                handover=handover,
+            )
+        )
 
     routed_ids = {postmortem.id for postmortem in postmortems}
     used = {snap.ref for snap in matched.values()}
@@ -151,6 +174,79 @@ def _plan_tracker(
                 )
             )
     return actions
+
+
+def _draft(
+    item: ActionItem,
+    postmortem: Postmortem,
+    owner: Owner,
+    due: Due,
+    snap: IssueSnapshot | None,
+    target: Target,
+    directory: Directory,
+    findings: Sequence[Finding],
+    labels: Sequence[str],
+) -> tuple[IssueDraft, bool, Owner, Due]:
+    """The draft for an item, whether a policy-set field still differs in the tracker, and
+    the owner and due date the issue ends up with.
+
+    A person's change to a field pmsync set by policy is kept: the draft takes the tracker's
+    value there, and the marker keeps the value pmsync had set, so the change stays known as
+    a person's. A value nobody recorded (set in the tracker before any policy) is kept too."""
+    handles: tuple[str, ...] = (handle_for(owner.person, target.kind),) if owner.person else ()
+
+    def render(
+        owner: Owner, due: Due, handles: tuple[str, ...], kept: Mapping[str, str] | None = None
+    ) -> IssueDraft:
+        return render_draft(
+            item,
+            postmortem,
+            owner=owner,
+            due=due,
+            assignees=handles,
+            findings=findings,
+            labels=labels,
+            kept=kept,
+        )
+
+    draft = render(owner, due, handles)
+    if snap is None:
+        return draft, False, owner, due
+    recorded = dict(snap.policy)
+    current = {
+        "assignee": ",".join(sorted(snap.assignees)),
+        "due": snap.due.isoformat() if snap.due else "",
+    }
+    kept: dict[str, str] = {}
+    unset = False
+    for name, value in draft.policy:
+        was = recorded.get(name)
+        if was is None and current[name]:
+            was = ""  # someone set it in the tracker before a policy did
+        if was is not None and current[name] != was:
+            kept[name] = was
+        elif current[name] != value:
+            unset = True
+    if not kept:
+        return draft, unset, owner, due
+    if "assignee" in kept:
+        person = next((p for h in snap.assignees if (p := directory.resolve(h))), None)
+        owner = replace(owner, person=person, role=KEPT, reason="")
+        handles = snap.assignees
+    if "due" in kept:
+        due = Due(snap.due, KEPT, by_policy=True)
+    return render(owner, due, handles, kept), unset, owner, due
+
+
+KEPT = "changed in the tracker after pmsync set it by policy"
+
+
+def _handover_note(owner: Owner) -> str:
+    return (
+        f"pmsync assigned this action item to you as {owner.role}, because "
+        f"{owner.reason}. If someone else should own it, please reassign it: pmsync will "
+        "not change it back."
+    )
 
 
 def _age(snap: IssueSnapshot) -> tuple[datetime, str]:
@@ -211,7 +307,9 @@ def _plan_item(
     snap: IssueSnapshot | None,
     target: Target,
     settings: SyncSettings,
+    unset: bool,
 ) -> PlannedAction:
+    """`unset`: a field set by policy does not hold the policy's value in the tracker yet."""
     where = f"{item.postmortem_id}:{item.line}"
     if snap is None:
         if item.is_done and settings.close_done:
@@ -228,7 +326,8 @@ def _plan_item(
             target=snap.ref,
             close_reason="completed",
         )
-    if draft.content_hash == snap.synced_hash and draft.item_key == snap.item_key:
+    same = draft.content_hash == snap.synced_hash and draft.item_key == snap.item_key
+    if same and not unset:
         return PlannedAction(
             "unchanged", target.name, "no change since last sync", item=item, target=snap.ref
         )

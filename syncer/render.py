@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from syncer.identity import content_hash, strip_comments
-from syncer.model import ActionItem, Finding, IssueDraft, Person, Postmortem
+from syncer.model import ActionItem, Finding, IssueDraft, Postmortem
+from syncer.policy import Due, Owner
 
 SYNC_LABEL = "pmsync"
 NEEDS_OWNER_LABEL = "needs-owner"
@@ -38,58 +39,111 @@ def render_draft(
     item: ActionItem,
     postmortem: Postmortem,
     *,
-    person: Person | None,
-    assignee: str | None,
+    owner: Owner,
+    due: Due,
+    assignees: tuple[str, ...] = (),
     findings: Sequence[Finding] = (),
     labels: Sequence[str] = (),
+    kept: Mapping[str, str] | None = None,
 ) -> IssueDraft:
-    """The issue pmsync wants for `item`; `assignee` is the person's handle in this tracker."""
-    lines = [safe_text(item.title)]
+    """The issue pmsync wants for `item`; `assignees` are the owner's handles in this tracker.
+
+    `kept` names the policy-set fields a person changed in the tracker (`owner` and `due` then
+    hold the tracker's values), with the value pmsync had set, which the marker keeps."""
+    kept = kept or {}
+    owner_row, neutral_owner = _owner_row(item, owner, assignees, "assignee" in kept)
+    due_row, neutral_due = _due_row(item, due, "due" in kept)
+    head = [safe_text(item.title)]
     if item.description:
-        lines += ["", safe_text(item.description)]
-    lines += ["", "| | |", "|---|---|"]
-    if person is not None:
-        lines.append(f"| Owner | {person.key} |")
-    elif item.owner:
-        lines.append(f"| Owner | {safe_text(item.owner)} (not in the people directory) |")
-    else:
-        lines.append("| Owner | none named in the post-mortem |")
-    if item.due:
-        lines.append(f"| Due | {item.due.isoformat()} |")
-    elif item.due_text:
-        lines.append(f"| Due | {safe_text(item.due_text)} (not understood as a date) |")
+        head += ["", safe_text(item.description)]
+    head += ["", "| | |", "|---|---|"]
+    rest = []
     for name, value in (("Priority", item.priority), ("Kind", item.kind)):
         if value:
-            lines.append(f"| {name} | {safe_text(value)} |")
+            rest.append(f"| {name} | {safe_text(value)} |")
     link = f"[{safe_text(postmortem.title)}]({postmortem.ref.display_link})"
     # No line number: moving an item within the document must not rewrite its issue.
-    lines.append(f"| Post-mortem | {link} |")
+    rest.append(f"| Post-mortem | {link} |")
     cause = item.root_cause or (
         postmortem.root_causes[0] if len(postmortem.root_causes) == 1 else None
     )
     if cause:
-        lines.append(f"| Root cause | {safe_text(cause)} |")
+        rest.append(f"| Root cause | {safe_text(cause)} |")
     if item.tickets:
-        lines.append(f"| Tickets | {', '.join(safe_text(t) for t in item.tickets)} |")
+        rest.append(f"| Tickets | {', '.join(safe_text(t) for t in item.tickets)} |")
     if findings:
-        lines += ["", "**Checks to address in the post-mortem:**", ""]
-        lines += [f"- {f.code} ({f.severity}): {safe_text(f.message)}" for f in findings]
-    if item.due:
-        lines += ["", f"Due: {item.due.isoformat()}"]
+        rest += ["", "**Checks to address in the post-mortem:**", ""]
+        rest += [f"- {f.code} ({f.severity}): {safe_text(f.message)}" for f in findings]
+    tail = ["", f"Due: {due.day.isoformat()}"] if due.day else []
 
     all_labels = {SYNC_LABEL, *labels}
-    if assignee is None:
+    if not assignees:
         all_labels.add(NEEDS_OWNER_LABEL)
+    if owner.team:
+        all_labels.add(owner.team)
+    policy = []
+    if owner.by_policy:
+        policy.append(("assignee", kept.get("assignee", ",".join(sorted(assignees)))))
+    if due.by_policy:
+        policy.append(("due", kept.get("due", due.day.isoformat() if due.day else "")))
     draft = IssueDraft(
         item_key=item.key,
         postmortem_id=postmortem.id,
         title=issue_title(item),
-        body="\n".join(lines),
-        assignees=(assignee,) if assignee else (),
-        due=item.due,
+        body="\n".join([*head, owner_row, *due_row, *rest, *tail]),
+        assignees=assignees,
+        due=due.day,
         labels=tuple(sorted(all_labels)),
         priority=item.priority,
         source_url=postmortem.ref.link,
         source_title=postmortem.title,
+        policy=tuple(policy),
     )
-    return dataclasses.replace(draft, content_hash=content_hash(draft))
+    # The hash sees policy-set values as "policy": the planner compares those itself.
+    neutral = [*head, neutral_owner, *neutral_due, *rest, *([] if due.by_policy else tail)]
+    return dataclasses.replace(draft, content_hash=content_hash(draft, "\n".join(neutral)))
+
+
+_POLICY_ROW = "set by policy"
+
+
+def _owner_row(
+    item: ActionItem, owner: Owner, assignees: Sequence[str], kept: bool
+) -> tuple[str, str]:
+    """The Owner row, and the row as the content hash sees it."""
+    person = owner.person
+    if kept:
+        name = person.key if person is not None else safe_text(", ".join(assignees)) or "none"
+        row = f"| Owner | {name}: changed in the tracker after pmsync assigned it by policy |"
+    elif owner.by_policy and person is not None:
+        row = (
+            f"| Owner | {person.key}: {owner.role}, assigned by policy because "
+            f"{safe_text(owner.reason)}. Please reassign it to whoever should own it. |"
+        )
+    elif person is not None:
+        row = f"| Owner | {person.key} |"
+    else:
+        if item.owner:
+            row = f"| Owner | {safe_text(item.owner)} (not in the people directory)"
+        else:
+            row = "| Owner | none named in the post-mortem"
+        if owner.tried:
+            row += f"; no policy could fill it: {safe_text('; '.join(owner.tried))}"
+        row += " |"
+    return row, f"| Owner | {_POLICY_ROW} |" if owner.by_policy else row
+
+
+def _due_row(item: ActionItem, due: Due, kept: bool) -> tuple[list[str], list[str]]:
+    """The Due row (none when there is nothing to say), and as the content hash sees it."""
+    day = due.day.isoformat() if due.day else None
+    if kept:
+        rows = [f"| Due | {day or 'none'}: changed in the tracker after pmsync set it by policy |"]
+    elif day and due.why:
+        rows = [f"| Due | {day}: {safe_text(due.why)} |"]
+    elif day:
+        rows = [f"| Due | {day} |"]
+    elif item.due_text:
+        rows = [f"| Due | {safe_text(item.due_text)} (not understood as a date) |"]
+    else:
+        rows = []
+    return rows, [f"| Due | {_POLICY_ROW} |"] if due.by_policy else rows

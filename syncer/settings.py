@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -269,6 +270,64 @@ class PersonSettings(_Section):
     jira: str | None = None
     manager: str | None = None
     team: str | None = None
+    lead: bool = False  # takes the team's unowned items when the team names no triage person
+
+
+class TeamSettings(_Section):
+    """A team of the organisation: `triage` is the person who takes its unowned items."""
+
+    triage: str | None = None
+
+
+_DURATION_RE = re.compile(
+    r"\s*(?P<n>\d{1,4})\s*(?P<unit>d|days?|w|weeks?|mo|months?)\s*", re.IGNORECASE
+)
+
+
+def parse_duration(text: str) -> tuple[int, str]:
+    """`4w`, `30d`, `2mo` as (count, "day" | "week" | "month"); ValueError otherwise."""
+    match = _DURATION_RE.fullmatch(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a duration: write a number and d, w or mo (4w, 30d)")
+    unit = match["unit"].casefold()
+    name = "day" if unit.startswith("d") else "week" if unit.startswith("w") else "month"
+    return int(match["n"]), name
+
+
+def _duration(text: str) -> str:
+    parse_duration(text)
+    return text.strip()
+
+
+def _optional_duration(text: str) -> str:
+    return _duration(text) if text.strip() else ""
+
+
+Duration = Annotated[str, AfterValidator(_duration)]
+
+
+class DuePolicySettings(_Section):
+    """The due date of an item whose post-mortem gives none: its priority's, else its
+    incident's severity's, else `default`, counted from the incident or the filing day."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    basis: Literal["incident", "filed"] = Field(default="incident", alias="from")
+    by_priority: dict[str, Duration] = Field(default_factory=dict)
+    by_severity: dict[str, Duration] = Field(default_factory=dict)
+    default: Annotated[str, AfterValidator(_optional_duration)] = ""
+
+
+class OwnerPolicySettings(_Section):
+    """Where the owner of an item that names none comes from, tried in order: `team` (the
+    team's triage person), `postmortem` (the post-mortem's owner, facilitator or author)."""
+
+    fallback: list[Literal["team", "postmortem"]] = Field(default_factory=list)
+
+
+class PolicySettings(_Section):
+    due: DuePolicySettings = Field(default_factory=DuePolicySettings)
+    owner: OwnerPolicySettings = Field(default_factory=OwnerPolicySettings)
 
 
 class VaguePhrase(_Section):
@@ -367,6 +426,8 @@ class Settings(BaseSettings):
     trackers: dict[str, TrackerSettings] = Field(default_factory=_default_trackers)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     people: list[PersonSettings] = Field(default_factory=list)
+    teams: dict[str, TeamSettings] = Field(default_factory=dict)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
     rules: RulesSettings = Field(default_factory=RulesSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     followup: FollowupSettings = Field(default_factory=FollowupSettings)

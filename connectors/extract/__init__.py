@@ -64,6 +64,10 @@ def extract(document: Document, options: ExtractOptions | None = None) -> Postmo
         or stated_date(front.body)
         or first_iso_date(pm_id)
     )
+    owner, role = next(
+        ((name, role) for key, role in _OWNER_KEYS if (name := _person(front.data.get(key)))),
+        (None, None),
+    )
     doc_suppressed = _codes(front.data.get("pmsync_ignore"))
     _known_subjects(found.items, front.data)
     items = tuple(_item(raw, pm_id, incident, opts) for raw in found.items)
@@ -86,6 +90,8 @@ def extract(document: Document, options: ExtractOptions | None = None) -> Postmo
         severity=front.text("severity", "sev"),
         team=front.text("team"),
         facilitator=front.text("facilitator", "owner", "incident_commander"),
+        owner=owner,
+        owner_role=role,
         route=front.text("tracker"),
         items=items,
         root_causes=tuple(found.root_causes),
@@ -122,6 +128,27 @@ def _only_tickets(raw: RawItem) -> bool:
     return bool(raw.tickets) and raw.title.replace(" ", "") in {
         t.replace(" ", "") for t in raw.tickets
     }
+
+
+# Who answers for the post-mortem, by front matter key, most responsible first.
+_OWNER_KEYS = (
+    ("owner", "owner"),
+    ("incident_lead", "incident lead"),
+    ("incident_commander", "incident commander"),
+    ("facilitator", "facilitator"),
+    ("author", "author"),
+    ("authors", "first author"),
+)
+
+
+def _person(value: object) -> str | None:
+    """One person from a front matter value: a name, or the first of a list of names."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict):
+        value = value.get("name") or value.get("email")
+    text = value.strip() if isinstance(value, str) else ""
+    return text.lstrip("@") or None
 
 
 _PEOPLE_KEYS = (

@@ -59,6 +59,18 @@ def _end_of_month(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
+def add_period(day: date, count: int, unit: str) -> date:
+    """`count` days, weeks or months after `day`; a month later than 31 January is its last
+    day of February."""
+    if unit == "day":
+        return day + timedelta(days=count)
+    if unit == "week":
+        return day + timedelta(weeks=count)
+    index = day.month - 1 + count
+    year, month = day.year + index // 12, index % 12 + 1
+    return min(_end_of_month(year, month), _safe_date(year, month, day.day) or date.max)
+
+
 def _year(text: str | None, reference: date | None) -> int | None:
     if text is None:
         return reference.year if reference else None
@@ -113,14 +125,7 @@ def parse_due(text: str, reference: date | None = None, *, day_first: bool = Fal
     if match := _fully(_RELATIVE, cleaned):
         raw = match["n"].casefold()
         count = int(raw) if raw.isdigit() else _WORD_NUMBERS[raw]
-        unit = match["unit"].casefold()
-        if unit == "day":
-            return reference + timedelta(days=count)
-        if unit == "week":
-            return reference + timedelta(weeks=count)
-        month_index = reference.month - 1 + count
-        year, month = reference.year + month_index // 12, month_index % 12 + 1
-        return min(_end_of_month(year, month), _safe_date(year, month, reference.day) or date.max)
+        return add_period(reference, count, match["unit"].casefold())
 
     span = _END_OF.get(cleaned.casefold())
     if span == "day":
@@ -160,4 +165,46 @@ def stated_date(text: str) -> date | None:
         found = parse_due(value.strip(" *_."))
         if found is not None:
             return found
+    return None
+
+
+_HALF = re.compile(
+    r"(?:(?:the\s+)?end\s+of\s+)?H(?P<h>[12])(?:\s*(?:FY)?\s*'?(?P<year>\d{4}))?", re.I
+)
+_WHOLE_YEAR = re.compile(r"(?:(?:the\s+)?end\s+of\s+)?(?:FY\s*)?(?P<year>20\d{2})", re.I)
+_NEXT = re.compile(r"(?P<which>this|next)\s+(?P<unit>week|month|quarter|year)", re.I)
+
+
+def timeframe_end(text: str, reference: date) -> date | None:
+    """The last day of a period an item is due in (`Q2 2026`, `H1`, `2026`, `next month`), as of
+    `reference` (the incident); None when the text names no period with a clear end ("before
+    the freeze", "next sprint")."""
+    cleaned = re.sub(r"\s+", " ", text.strip().strip("*_").strip()).rstrip(".")
+    cleaned = re.sub(r"^(?:by|before|in|during|until)\s+", "", cleaned, flags=re.IGNORECASE)
+    month = 0
+    if (match := _QUARTER.fullmatch(cleaned)) is not None:
+        month = 3 * int(match["q"] or match["q2"])
+    elif (match := _HALF.fullmatch(cleaned)) is not None:
+        month = 6 * int(match["h"])
+    if match is not None:
+        # A quarter or half without a year is the next one to end after the incident.
+        year = _year(match["year"], reference) or reference.year
+        end = _end_of_month(year, month)
+        return end if match["year"] or end >= reference else _end_of_month(year + 1, month)
+    found = parse_due(text, reference)
+    if found is not None:
+        return found
+    if match := _WHOLE_YEAR.fullmatch(cleaned):
+        return date(int(match["year"]), 12, 31)
+    if match := _NEXT.fullmatch(cleaned):
+        step = 1 if match["which"].casefold() == "next" else 0
+        unit = match["unit"].casefold()
+        if unit == "week":
+            return reference + timedelta(days=(6 - reference.weekday()) + 7 * step)
+        if unit == "year":
+            return date(reference.year + step, 12, 31)
+        months = 3 if unit == "quarter" else 1
+        first = (reference.month - 1) // months * months  # the period's first month, from 0
+        index = first + months * (step + 1) - 1
+        return _end_of_month(reference.year + index // 12, index % 12 + 1)
     return None

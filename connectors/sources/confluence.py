@@ -99,7 +99,7 @@ class ConfluenceSource:
         params: dict[str, Any] | None = {
             "cql": self.options.cql,
             "limit": self.options.page_size,
-            "expand": "version",
+            "expand": "version,history",
         }
         refs: dict[str, DocumentRef] = {}
         while url:
@@ -195,6 +195,9 @@ class ConfluenceSource:
         webui = _links(page).get("webui")
         link = urljoin(base.rstrip("/") + "/", webui.lstrip("/")) if webui else ""
         number = version.get("number")
+        history = page.get("history")
+        if not isinstance(history, dict):
+            history = {}
         return DocumentRef(
             source=self.name,
             id=str(page_id),
@@ -202,7 +205,16 @@ class ConfluenceSource:
             updated_at=timestamp(version.get("when")),
             version=str(number) if number is not None else "",
             link=link,
+            author=_name(history.get("createdBy")) or _name(version.get("by")),
+            created_at=timestamp(history.get("createdDate")),
         )
+
+
+def _name(user: object) -> str:
+    """A Confluence user as the people directory may know them: e-mail, else display name."""
+    if not isinstance(user, dict):
+        return ""
+    return str(user.get("email") or user.get("displayName") or user.get("publicName") or "")
 
 
 def _links(data: dict[str, Any]) -> dict[str, str]:

@@ -24,7 +24,10 @@ SCOPES = ("https://www.googleapis.com/auth/drive.readonly",)
 DOC = "application/vnd.google-apps.document"
 FOLDER = "application/vnd.google-apps.folder"
 MARKDOWN_FILES = ("text/markdown", "text/x-markdown")
-_FIELDS = "nextPageToken,files(id,name,mimeType,modifiedTime,webViewLink,size,exportLinks)"
+_FIELDS = (
+    "nextPageToken,files(id,name,mimeType,modifiedTime,createdTime,webViewLink,size,"
+    "exportLinks,owners(displayName,emailAddress))"
+)
 _RATE_REASONS = ("rateLimitExceeded", "userRateLimitExceeded")
 
 
@@ -182,4 +185,13 @@ class GoogleDriveSource:
             updated_at=timestamp(entry.get("modifiedTime")),
             version=str(entry.get("modifiedTime") or ""),
             link=str(entry.get("webViewLink") or ""),
+            author=_owner(entry.get("owners")),
+            created_at=timestamp(entry.get("createdTime")),
         )
+
+
+def _owner(owners: object) -> str:
+    """The file's owner as the people directory may know them: e-mail, else display name."""
+    if not isinstance(owners, list) or not owners or not isinstance(owners[0], dict):
+        return ""
+    return str(owners[0].get("emailAddress") or owners[0].get("displayName") or "")

@@ -78,7 +78,7 @@ class MarkdownDirSource:
             if relative in found or not path.is_file() or self._excluded(path):
                 continue
             stat = path.stat()
-            changed, author = history.get(relative, (None, ""))
+            changed, author, created = history.get(relative, (None, "", None))
             found[relative] = DocumentRef(
                 source=self.name,
                 id=relative,
@@ -87,6 +87,7 @@ class MarkdownDirSource:
                 version=f"{stat.st_mtime_ns}-{stat.st_size}",
                 link=self._link(relative),
                 author=author,
+                created_at=created,
             )
         if named:
             self.skipped = sorted(
@@ -230,11 +231,15 @@ def format_of(name: str) -> Literal["markdown", "html"]:
     return "html" if name.casefold().endswith((".html", ".htm", ".xhtml", ".xml")) else "markdown"
 
 
-def git_history(root: Path) -> dict[str, tuple[datetime, str]]:
-    """When each file below `root` was last committed, and by whom, if `root` is in a Git
-    checkout; empty when it is not, or Git is missing (a checkout's file times are when it was
-    checked out, not when the post-mortem changed). The repository's history is read once per
-    commit checked out, however many folders or files of it are read."""
+Change = tuple[datetime, str, datetime]  # last commit's time and author, first commit's time
+
+
+def git_history(root: Path) -> dict[str, Change]:
+    """When each file below `root` was last committed and by whom, and when it was first
+    committed, if `root` is in a Git checkout; empty when it is not, or Git is missing (a
+    checkout's file times are when it was checked out, not when the post-mortem changed). The
+    repository's history is read once per commit checked out, however many folders or files
+    of it are read."""
     where = _git(root, "rev-parse", "--show-toplevel", "HEAD")
     lines = where.stdout.split()
     if where.returncode != 0 or len(lines) != 2:
@@ -255,8 +260,9 @@ def git_history(root: Path) -> dict[str, tuple[datetime, str]]:
 
 
 @lru_cache(maxsize=4)
-def _repository_history(top: str, head: str) -> dict[str, tuple[datetime, str]]:
-    """Each path's newest commit time and author, as of commit `head` of repository `top`."""
+def _repository_history(top: str, head: str) -> dict[str, Change]:
+    """Each path's newest commit time and author and its oldest commit time, as of commit
+    `head` of repository `top`."""
     done = _git(
         Path(top),
         *("-c", "core.quotePath=false", "log", "--format=%x01%aI%x09%an", "--name-only"),
@@ -265,7 +271,7 @@ def _repository_history(top: str, head: str) -> dict[str, tuple[datetime, str]]:
     if done.returncode != 0:
         log.debug("git_history_unavailable", root=top, error=done.stderr.strip())
         return {}
-    history: dict[str, tuple[datetime, str]] = {}
+    history: dict[str, Change] = {}
     current: tuple[datetime, str] | None = None
     for line in done.stdout.splitlines():
         if line.startswith("\x01"):
@@ -275,5 +281,7 @@ def _repository_history(top: str, head: str) -> dict[str, tuple[datetime, str]]:
             except ValueError:
                 current = None
         elif line and current is not None:
-            history.setdefault(line, current)  # newest first: the first commit seen is the last
+            # Newest first: the first commit seen is the last, the last seen the first.
+            last = history.get(line)
+            history[line] = (last[0], last[1], current[0]) if last else (*current, current[0])
     return history

@@ -376,6 +376,7 @@ class GithubTracker:
             created_at=_timestamp(data.get("created_at")),
             updated_at=_timestamp(data.get("updated_at")),
             synced_hash=marker.content_hash,
+            policy=marker.policy,
         )
 
     def _ref(self, data: dict[str, Any]) -> TrackerRef:

@@ -566,6 +566,7 @@ class JiraTracker:
             created_at=_timestamp(fields.get("created")),
             updated_at=_timestamp(fields.get("updated")),
             synced_hash=marker.content_hash if marker else "",
+            policy=marker.policy if marker else (),
         )
 
     # --- requests ---------------------------------------------------------------------------

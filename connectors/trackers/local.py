@@ -138,6 +138,7 @@ class LocalTracker:
                     updated_at=datetime.fromisoformat(row[10]),
                     last_human_activity_at=(datetime.fromisoformat(row[11]) if row[11] else None),
                     synced_hash=marker.content_hash,
+                    policy=marker.policy,
                     nudges=int(nudges.get(row[0], 0)),
                 )
             )
