@@ -230,6 +230,21 @@ def test_lists_every_document_once_with_a_version(
         assert setup.fake.bodies == []  # listing reads no document bodies
 
 
+@pytest.mark.parametrize("name", REMOTE)
+def test_says_who_wrote_a_document_and_when_where_the_service_knows(
+    name: str, mock: responses.RequestsMock, tmp_path: Path
+) -> None:
+    refs = make(name, mock, tmp_path).source.list()
+    if name.startswith("confluence"):  # the page's creator, as Confluence names them
+        assert {ref.author for ref in refs} == {"Lee Park"}
+    elif name == "google-drive":  # the file's owner
+        assert {ref.author for ref in refs} == {"lee@example.com"}
+    else:  # a repository's tree names no authors; finding them costs a request per file
+        assert {ref.author for ref in refs} == {""}
+    if not name.startswith("github"):
+        assert all(str(ref.created_at) == "2026-09-30 08:00:00+00:00" for ref in refs)
+
+
 @pytest.mark.parametrize("name", SETUPS)
 def test_yields_the_same_items_as_the_files_on_disk(
     name: str, mock: responses.RequestsMock, tmp_path: Path

@@ -328,9 +328,11 @@ def test_confluence_cloud_without_a_token_is_a_config_error(tmp_path: Path) -> N
 # --- markdown-dir ------------------------------------------------------------------------------
 
 
-def git(folder: Path, *args: str, when: str = "2026-03-04T10:00:00+00:00") -> None:
+def git(
+    folder: Path, *args: str, when: str = "2026-03-04T10:00:00+00:00", author: str = "Dana Kim"
+) -> None:
     env = {
-        "GIT_AUTHOR_NAME": "Dana Kim",
+        "GIT_AUTHOR_NAME": author,
         "GIT_AUTHOR_EMAIL": "dana@acme.test",
         "GIT_COMMITTER_NAME": "Dana Kim",
         "GIT_COMMITTER_EMAIL": "dana@acme.test",
@@ -359,6 +361,21 @@ def test_a_checkout_gives_commit_dates_and_authors(tmp_path: Path) -> None:
     assert refs["old.md"].author == refs["new.md"].author == "Dana Kim"
     assert refs["draft.md"].author == ""
     assert refs["draft.md"].updated_at is not None
+
+
+def test_a_checkout_gives_the_first_commit_and_the_last_author(tmp_path: Path) -> None:
+    """What an owner or due-date policy falls back on: who last wrote the post-mortem, and
+    when it was first written."""
+    (tmp_path / "pm.md").write_bytes(PM)
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-qm", "first", when="2026-03-05T10:00:00+00:00")
+    (tmp_path / "pm.md").write_bytes(PM + b"\nEdited.\n")
+    git(tmp_path, "commit", "-qam", "edit", when="2026-03-09T10:00:00+00:00", author="Lee Park")
+    (ref,) = MarkdownDirSource("pm", tmp_path).list()  # nothing from .git/ is listed
+    assert ref.author == "Lee Park"
+    assert str(ref.created_at) == "2026-03-05 10:00:00+00:00"
+    assert str(ref.updated_at) == "2026-03-09 10:00:00+00:00"
 
 
 def test_markdown_dir_is_never_cached(tmp_path: Path) -> None:

@@ -72,7 +72,7 @@ class MarkdownDirSource:
         every = named or "**/*.md" in self.globs
         paths = [path for pattern in self.globs for path in self.root.glob(pattern)]
         if every:
-            paths += [path for path in self.root.rglob("*") if _extensionless_text(path)]
+            paths += [path for path in self.root.rglob("*") if _extensionless_text(path, self.root)]
         for path in paths:
             relative = path.relative_to(self.root).as_posix()
             if relative in found or not path.is_file() or self._excluded(path):
@@ -209,12 +209,12 @@ def decode_text(raw: bytes, uri: str) -> str:
         raise DocumentError(uri, "not UTF-8 text", line=line) from None
 
 
-def _extensionless_text(path: Path) -> bool:
+def _extensionless_text(path: Path, root: Path) -> bool:
     """A file with no extension whose start reads as text (a `POSTMORTEM` or `2024-01-outage`
     file); Git's and other tools' dot-folders are not post-mortems."""
     if path.suffix or path.name.startswith(".") or not path.is_file():
         return False
-    if any(part.startswith(".") for part in path.parts[-4:-1]):
+    if any(part.startswith(".") for part in path.relative_to(root).parts[:-1]):
         return False
     try:
         with path.open("rb") as handle:

@@ -397,6 +397,7 @@ class Page:
     version: int = 1
     space: str = "SRE"
     labels: tuple[str, ...] = ("postmortem",)
+    author: str = "Lee Park"
 
 
 class FakeConfluence(_Fake):
@@ -496,6 +497,11 @@ class FakeConfluence(_Fake):
             "version": {
                 "number": page.version,
                 "when": f"2026-10-{page.version:02d}T09:30:00.000Z",
+                "by": {"type": "known", "displayName": "Editor Somebody"},
+            },
+            "history": {
+                "createdBy": {"type": "known", "displayName": page.author},
+                "createdDate": "2026-09-30T08:00:00.000Z",
             },
             "_links": {
                 "webui": f"/spaces/{page.space}/pages/{page_id}",
@@ -558,6 +564,7 @@ class DriveFile:
     parent: str = "root-folder"
     modified: str = "2026-10-01T08:00:00.000Z"
     html: bytes = b""  # a Doc's HTML export
+    owner: str = "lee@example.com"
 
 
 class FakeDrive(_Fake):
@@ -636,7 +643,9 @@ class FakeDrive(_Fake):
                 "name": entry.name,
                 "mimeType": entry.mime,
                 "modifiedTime": entry.modified,
+                "createdTime": "2026-09-30T08:00:00.000Z",
                 "webViewLink": f"https://docs.google.com/document/d/{file_id}/edit",
+                "owners": [{"displayName": "Lee Park", "emailAddress": entry.owner}],
             }
             if entry.mime == DOC:
                 offered = {"text/html", "application/pdf", entry.export_as}
