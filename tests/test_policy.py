@@ -727,3 +727,21 @@ def test_the_corpus_is_filed_with_owners_and_due_dates_or_listed_with_the_reason
     listed = {f.item_key: f.message for f in findings if f.code == "PM504"}
     assert set(listed) == unowned
     assert all("nobody is assigned: the item names no owner; " in m for m in listed.values())
+
+
+def test_a_policy_due_date_makes_an_item_overdue_like_any_other(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "pm-7.md").write_text(DOC)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        _PEOPLE_TOML + '[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n' + POLICY
+    )
+    _sync(config)
+    later = datetime(2026, 5, 4, 0, 30, tzinfo=UTC)  # a Monday, past the 8 weeks of SEV2
+    run = check(load_settings(config), now=later, dry_run=False)
+    overdue = {f.item_key for f in run.findings if f.code == "PM501"}
+    keys = {o.action.item_key for o in run.outcomes if o.action.op == "label"}
+    pm = extract(_postmortem())
+    by_title = {item.title: item.key for item in pm.items}
+    # P1 items (4 weeks) and the SEV2 ones (8 weeks) are all past their day by now.
+    assert overdue == keys == {by_title[t] for t in (ALERT, SETTINGS, CANARY, PAGE)}
