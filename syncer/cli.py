@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -55,6 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FatalError as exc:
         print(f"pmsync: fatal: {logs.REDACTOR.scrub(str(exc))}", file=sys.stderr)
         return EXIT_FATAL
+    except scheduler.Locked as exc:
+        print(f"pmsync: {exc}", file=sys.stderr)
+        return scheduler.EXIT_LOCKED
     except KeyboardInterrupt:
         return 130
 
@@ -122,7 +126,8 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--format", choices=["text", "json"], default="text")
         if not dry:
             command.add_argument("--dry-run", action="store_true", help="write nothing")
-        command.set_defaults(handler=_cmd_sync, dry_run=dry)
+            _wait_lock_option(command)
+        command.set_defaults(handler=_cmd_sync, dry_run=dry, wait_lock=0.0)
 
     follow = commands.add_parser(
         "check", parents=[common], help="flag stalled and overdue issues, nudge their owners"
@@ -134,6 +139,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ISO-TIME",
         help="evaluate as of this moment, e.g. 2026-05-04 or 2026-05-04T09:00 (also PMSYNC_NOW)",
     )
+    _wait_lock_option(follow)
     follow.set_defaults(handler=_cmd_check)
 
     digests = commands.add_parser(
@@ -146,6 +152,7 @@ def _parser() -> argparse.ArgumentParser:
     digests.add_argument(
         "--now", metavar="ISO-TIME", help="as of this moment (also PMSYNC_NOW), as for check"
     )
+    _wait_lock_option(digests)
     digests.set_defaults(handler=_cmd_digest)
 
     loop = commands.add_parser(
@@ -154,6 +161,7 @@ def _parser() -> argparse.ArgumentParser:
     loop.add_argument(
         "--once", action="store_true", help="sync, check, then the digest if due; then exit"
     )
+    _wait_lock_option(loop)
     loop.set_defaults(handler=_cmd_run)
     alive = commands.add_parser(
         "health", parents=[common], help="exit 0 if the loop's heartbeat is fresh, else 1"
@@ -180,9 +188,30 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _wait_lock_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--wait-lock",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="when another pmsync run holds the state dir's lock, wait this long for it "
+        "(default: exit 4 at once)",
+    )
+
+
+def _one_writer(args: argparse.Namespace, settings: Settings) -> AbstractContextManager[object]:
+    """The state dir's lock, held while a command writes: one writer per tracker."""
+    if getattr(args, "dry_run", False):
+        return nullcontext()
+    return scheduler.run_lock(settings, args.wait_lock)
+
+
 def _settings(args: argparse.Namespace, *, required: bool) -> Settings:
+    """The settings; a command that needs a config file also needs a usable state dir."""
     settings = load_settings(config_path(args.config), required=required)
     logs.REDACTOR.add(secret_values(settings))
+    if required:
+        settings.state_folder(create=args.handler is not _cmd_config_check)
     return settings
 
 
@@ -372,7 +401,8 @@ def rules_markdown() -> str:
 
 def _cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args, required=True)
-    run = sync(settings, dry_run=args.dry_run, now=_now(None))
+    with _one_writer(args, settings):
+        run = sync(settings, dry_run=args.dry_run, now=_now(None))
     counts = run.counts()
     if args.format == "json":
         payload: dict[str, Any] = {**counts, "dry_run": run.dry_run}
@@ -467,7 +497,8 @@ def _now(value: str | None) -> datetime:
 
 def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args, required=True)
-    run = check(settings, now=_now(args.now), dry_run=args.dry_run)
+    with _one_writer(args, settings):
+        run = check(settings, now=_now(args.now), dry_run=args.dry_run)
     counts = run.counts()
     if args.format == "json":
         payload: dict[str, Any] = {**counts, "dry_run": run.dry_run}
@@ -515,7 +546,8 @@ def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
 
 def _cmd_digest(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args, required=True)
-    run = digest.digest(settings, now=_now(args.now), dry_run=args.dry_run)
+    with _one_writer(args, settings):
+        run = digest.digest(settings, now=_now(args.now), dry_run=args.dry_run)
     if args.out:
         as_html = args.out.endswith(".html")
         render = digest.render_html if as_html else digest.render_text
@@ -549,13 +581,9 @@ def _cmd_digest(args: argparse.Namespace, out: TextIO) -> int:
 def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args, required=True)
     clock = lambda: _now(None)  # noqa: E731 - PMSYNC_NOW is honoured, for tests and rehearsals
-    try:
-        if args.once:
-            return scheduler.run_once(settings, clock)
-        return scheduler.run_forever(settings, clock)
-    except scheduler.Locked as exc:
-        print(f"pmsync: {exc}", file=sys.stderr)
-        return scheduler.EXIT_LOCKED
+    if args.once:
+        return scheduler.run_once(settings, clock, wait_lock=args.wait_lock)
+    return scheduler.run_forever(settings, clock, wait_lock=args.wait_lock)
 
 
 def _cmd_health(args: argparse.Namespace, out: TextIO) -> int:

@@ -32,7 +32,7 @@ import structlog
 
 from syncer.check import check
 from syncer.digest import digest
-from syncer.errors import STOPPING, PmsyncError
+from syncer.errors import STOPPING, ConfigError, PmsyncError
 from syncer.metrics import record_job, serve
 from syncer.pipeline import sync
 from syncer.settings import Settings
@@ -54,19 +54,28 @@ class Locked(PmsyncError):
 
 
 @contextmanager
-def run_lock(settings: Settings) -> Iterator[Path]:
-    """Hold `<state_dir>/pmsync.lock` for the block, or raise `Locked` naming the holder."""
-    folder = settings.path(settings.state_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / LOCK_FILE
-    handle = path.open("a+", encoding="utf-8")
+def run_lock(settings: Settings, wait: float = 0.0) -> Iterator[Path]:
+    """Hold `<state_dir>/pmsync.lock` for the block, waiting up to `wait` seconds for another
+    run to finish; else raise `Locked` naming the holder."""
+    path = settings.state_folder() / LOCK_FILE
     try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            raise Locked(f"another pmsync run is active ({holder}); lock: {path}") from None
+        handle = path.open("a+", encoding="utf-8")
+    except OSError as exc:
+        problem = f"state_dir: cannot open the lock {path}: {exc.strerror or exc}"
+        raise ConfigError([problem], settings.origin or "settings") from None
+    deadline = time.monotonic() + wait
+    try:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() < deadline and not STOPPING.is_set():
+                    time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+                    continue
+                handle.seek(0)
+                holder = handle.read().strip() or "unknown"
+                raise Locked(f"another pmsync run is active ({holder}); lock: {path}") from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()} since {datetime.now(UTC).isoformat(timespec='seconds')}")
@@ -180,13 +189,15 @@ class Guarded:
             )
 
 
-def run_once(settings: Settings, clock: Clock, jobs: Mapping[str, Job] = JOBS) -> int:
+def run_once(
+    settings: Settings, clock: Clock, jobs: Mapping[str, Job] = JOBS, wait_lock: float = 0.0
+) -> int:
     """Sync, check, then the digest if due: for cron and Kubernetes CronJobs. One run id for
     the whole run; `run_finished` at the end carries every job's counts (`sync_created`, ...)."""
     started = time.monotonic()
     with (
         structlog.contextvars.bound_contextvars(run_id=uuid.uuid4().hex[:12]),
-        run_lock(settings),
+        run_lock(settings, wait_lock),
         _stoppable(),
     ):
         worst = EXIT_OK
@@ -216,6 +227,7 @@ def run_forever(
     clock: Clock,
     jobs: Mapping[str, Job] = JOBS,
     tick: float = 1.0,
+    wait_lock: float = 0.0,
 ) -> int:
     """The daemon: every job at once, then on its cadence, until SIGTERM or SIGINT."""
     plan = settings.schedule
@@ -224,7 +236,7 @@ def run_forever(
         "check": plan.check_every_minutes * 60,
         "digest": 60.0,  # asks each minute whether the digest is due
     }
-    with run_lock(settings), _stoppable():
+    with run_lock(settings, wait_lock), _stoppable():
         if settings.metrics.port is not None:
             serve(settings.metrics.host, settings.metrics.port)
             log.info("metrics_serving", host=settings.metrics.host, port=settings.metrics.port)

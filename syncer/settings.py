@@ -472,6 +472,25 @@ class Settings(BaseSettings):
         """A path from the settings, taken relative to the config file's folder."""
         return value if value.is_absolute() else self._base_dir / value
 
+    def state_folder(self, *, create: bool = True) -> Path:
+        """The state directory, made if missing (`create`); a ConfigError naming `state_dir`
+        when it is not a writable folder or cannot be made."""
+        folder = self.path(self.state_dir)
+        existing = next(p for p in (folder, *folder.parents) if p.exists() or p == p.parent)
+        problem = None
+        if not existing.is_dir():
+            problem = f"{existing} is not a folder"
+        elif not os.access(existing, os.W_OK | os.X_OK):
+            problem = f"{existing} is not writable"
+        elif create:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                problem = f"cannot make {folder}: {exc.strerror or exc}"
+        if problem is not None:
+            raise ConfigError([f"state_dir: {problem}"], self.origin or "settings")
+        return folder
+
     def local_store(self, tracker: LocalTrackerSettings) -> Path:
         if tracker.path is not None:
             return self.path(tracker.path)

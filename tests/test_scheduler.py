@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from syncer.cli import main
 from syncer.errors import STOPPING
 from syncer.scheduler import (
     EXIT_LOCKED,
@@ -185,6 +186,47 @@ def test_two_runs_at_once_do_one_runs_writes(tmp_path: Path) -> None:
     assert _items(fake) == ITEMS
     assert _unique_titles(fake)
     assert writes >= ITEMS
+
+
+@pytest.mark.parametrize("command", ["sync", "check", "digest"])
+def test_every_writing_command_takes_the_runs_lock(
+    tmp_path: Path, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = _config(tmp_path)
+    config = str(tmp_path / "config.toml")
+    at = ["--now", "2026-03-04T10:00"] if command != "sync" else []
+    with run_lock(settings):
+        assert main([command, "--config", config, *at]) == EXIT_LOCKED
+        assert "another pmsync run is active (pid" in capsys.readouterr().err
+        # A dry run writes nothing, so it needs no lock.
+        assert main([command, "--config", config, "--dry-run", *at]) != EXIT_LOCKED
+    held = threading.Event()
+
+    def hold_briefly() -> None:
+        with run_lock(settings):
+            held.set()
+            time.sleep(0.5)
+
+    holder = threading.Thread(target=hold_briefly)
+    holder.start()
+    held.wait(5)
+    started = time.monotonic()
+    code = main([command, "--config", config, "--wait-lock", "30", *at])
+    holder.join()
+    assert code != EXIT_LOCKED
+    assert time.monotonic() - started >= 0.2  # it waited for the holder
+
+
+def test_a_state_dir_that_is_a_file_is_a_config_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _config(tmp_path)
+    (tmp_path / "state").write_text("not a folder")
+    config = tmp_path / "config.toml"
+    config.write_text('state_dir = "state"\n' + config.read_text())
+    for command in (["sync"], ["plan"], ["check"], ["config", "check"]):
+        assert main([*command, "--config", str(config)]) == 2, command
+        assert "state_dir: " in capsys.readouterr().err
 
 
 def test_a_killed_run_does_not_leave_the_lock_behind(tmp_path: Path) -> None:
