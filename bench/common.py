@@ -45,8 +45,10 @@ def report(
     counts: Callable[[], Counter[str]],
     writes: Callable[[], int],
     reset: Callable[[], None],
+    probe: str = "",
 ) -> None:
-    """Sync once and print the requests it made, by kind."""
+    """Sync once and print the requests it made, by kind; `probe` is the kind of request
+    read-your-writes makes (reads by number past the newest listed issue)."""
     reset()
     start = time.perf_counter()
     result = sync(load_settings(config), dry_run=False)
@@ -56,6 +58,8 @@ def report(
     print(f"{label}: {sum(seen.values())} requests, {writes()} writes, {elapsed:.1f} s")
     print("  " + ", ".join(f"{kind}: {n}" for kind, n in sorted(seen.items())))
     print("  " + ", ".join(f"{op} {n}" for op, n in sorted(ops.items())))
+    if probe:
+        print(f"  read-your-writes: {seen[probe]} request(s) ({probe}); budget in steady state: 1")
 
 
 # The owners with the GitHub logins the GitHub fake knows as collaborators.
@@ -97,13 +101,14 @@ def three_syncs(
     counts: Callable[[], Counter[str]],
     writes: Callable[[], int],
     reset: Callable[[], None],
+    probe: str = "",
 ) -> None:
     """The figures of every tracker benchmark: a first sync, a second with nothing changed,
     and one after 10 items changed."""
     for label in ("first sync", "second sync, nothing changed"):
-        report(config, label, counts, writes, reset)
+        report(config, label, counts, writes, reset, probe)
     change_ten(documents[0])
-    report(config, "sync after 10 items changed", counts, writes, reset)
+    report(config, "sync after 10 items changed", counts, writes, reset, probe)
 
 
 def people_file(path: Path, handles: Sequence[tuple[str, str]]) -> None:

@@ -33,7 +33,7 @@ def main() -> None:
     with fake.running(), tempfile.TemporaryDirectory() as tmp:
         config, documents = project(Path(tmp), args.items, GITHUB_PEOPLE, github_tracker(fake.url))
         print(f"{args.items} action items in {len(documents)} post-mortems")
-        three_syncs(config, documents, fake.count, fake.writes, fake.reset_counts)
+        three_syncs(config, documents, fake.count, fake.writes, fake.reset_counts, "GET issue")
 
 
 if __name__ == "__main__":

@@ -41,7 +41,9 @@ def main() -> None:
         people = [(n, f'jira = "{h}"') for n, h in handles.items()]
         config, documents = project(Path(tmp), args.items, people, tracker)
         print(f"{args.items} action items in {len(documents)} post-mortems, Jira {args.deployment}")
-        three_syncs(config, documents, fake.count, fake.writes, fake.reset_counts)
+        three_syncs(
+            config, documents, fake.count, fake.writes, fake.reset_counts, "GET issue/{key}"
+        )
 
 
 if __name__ == "__main__":

@@ -7,14 +7,15 @@ silently and the next run picks it up (the markers make that free).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import structlog
 
 from connectors.base import Tracker
 from syncer.errors import STOPPING, FatalError, Interrupted, PmsyncError
-from syncer.model import PlannedAction, SyncPlan, TrackerRef
+from syncer.model import IssueSnapshot, PlannedAction, SyncPlan, TrackerRef
+from syncer.planner import deduplicate
 
 log = structlog.get_logger("pmsync.applier")
 
@@ -26,6 +27,7 @@ class Outcome:
     ref: TrackerRef | None = None
     error: str | None = None
     fatal: bool = False
+    converged: bool = False  # the issue made was another run's duplicate: `ref` is the kept one
 
 
 def apply(plan: SyncPlan, trackers: Mapping[str, Tracker]) -> list[Outcome]:
@@ -90,6 +92,12 @@ def _create_all(
             index: Outcome(action, ok=False, error=str(exc), fatal=True)
             for index, action in zip(indexes, actions, strict=True)
         }
+    except PmsyncError as exc:  # a tracker that failed the lot without saying which
+        log.warning("action_failed", op="create", tracker=tracker.name, error=str(exc))
+        return {
+            index: Outcome(action, ok=False, error=str(exc))
+            for index, action in zip(indexes, actions, strict=True)
+        }
     outcomes = {}
     for index, action, result in zip(indexes, actions, results, strict=True):
         item = action.item.key if action.item else None
@@ -103,20 +111,66 @@ def _create_all(
                 "issue_created", tracker=tracker.name, item=item, ref=result.key, url=result.url
             )
             outcomes[index] = Outcome(action, ref=result)
-            _hand_over(tracker, action, result)
     return outcomes
 
 
-def _hand_over(tracker: Tracker, action: PlannedAction, ref: TrackerRef) -> None:
-    """Ask the person a policy assigned to hand the item to its real owner: one comment, sent
-    when pmsync sets the assignee. Its failure is logged; the issue stands as filed."""
-    if action.handover is None:
-        return
-    handle, note = action.handover
-    try:
-        tracker.comment(ref, f"{tracker.mention(handle)} {note}")
-    except PmsyncError as exc:  # a fatal one stops the next write to this tracker anyway
-        log.warning("handover_failed", tracker=tracker.name, ref=ref.key, error=str(exc))
+def _point_to_keeper(tracker: Tracker, duplicate: TrackerRef, keeper: TrackerRef) -> None:
+    """People's comments on a duplicate are not lost: the issue kept links to them."""
+    if tracker.activity(duplicate).last_human is not None:
+        tracker.comment(
+            keeper,
+            f"pmsync closed {_show_ref(duplicate)} as a duplicate of this issue; people "
+            "commented there, so read those comments too.",
+        )
+
+
+def _show_ref(ref: TrackerRef) -> str:
+    return f"{ref.key} ({ref.url})" if ref.url else ref.key
+
+
+def converge(
+    outcomes: list[Outcome],
+    trackers: Mapping[str, Tracker],
+    read: Callable[[str], Sequence[IssueSnapshot] | None],
+) -> list[Outcome]:
+    """After creating, read each tracker written to again and close the duplicates another
+    run made meanwhile (each run keeps the oldest issue, so racing runs agree). An issue this
+    run made that is closed so stands for its keeper in `outcomes` from then on. Returns the
+    closes done."""
+    closes: list[Outcome] = []
+    for name in sorted({o.action.tracker for o in outcomes if o.action.op == "create"}):
+        snapshots = read(name)
+        if snapshots is None:
+            continue
+        _, duplicates = deduplicate(name, snapshots)
+        if duplicates:
+            closes += apply(SyncPlan(tuple(duplicates)), trackers)
+    kept = {o.action.target: o.action.keeper for o in closes if o.ok and o.action.keeper}
+    for index, outcome in enumerate(outcomes):
+        if outcome.action.op == "create" and outcome.ref in kept:
+            log.warning("duplicate_converged", ref=outcome.ref.key if outcome.ref else None)
+            outcomes[index] = replace(outcome, ref=kept[outcome.ref], converged=True)
+    return closes
+
+
+def hand_over(outcomes: Sequence[Outcome], trackers: Mapping[str, Tracker]) -> None:
+    """Ask each person a policy assigned to hand the item to its real owner: one comment,
+    when pmsync sets the assignee, after duplicates are closed. A failure is logged; the
+    issue stands as filed."""
+    for outcome in outcomes:
+        action = outcome.action
+        if action.handover is None or not outcome.ok or outcome.ref is None:
+            continue
+        if outcome.converged:
+            continue  # another run made the issue kept, and asks its assignee itself
+        tracker = trackers[action.tracker]
+        handle, note = action.handover
+        try:
+            tracker.comment(outcome.ref, f"{tracker.mention(handle)} {note}")
+        except PmsyncError as exc:
+            log.warning(
+                "handover_failed", tracker=tracker.name, ref=outcome.ref.key, error=str(exc)
+            )
 
 
 def _write(tracker: Tracker, action: PlannedAction) -> TrackerRef | None:
@@ -132,10 +186,12 @@ def _write(tracker: Tracker, action: PlannedAction) -> TrackerRef | None:
             ref=action.target.key,
             fields=sorted(action.changes),
         )
-        _hand_over(tracker, action, action.target)
     elif action.op == "close":
         reason = action.close_reason or "completed"
         comment = f"Closed by pmsync: {action.reason}."
+        if action.keeper is not None:
+            _point_to_keeper(tracker, action.target, action.keeper)
+            comment = f"Closed by pmsync: a duplicate of {_show_ref(action.keeper)}."
         tracker.close(action.target, reason, comment)
         event = "duplicate_closed" if reason == "duplicate" else "issue_closed"
         log.info(

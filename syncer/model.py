@@ -258,6 +258,7 @@ class PlannedAction:
     due_why: str = ""
     # A person assigned by policy, and the note asking them to hand the item on (one comment).
     handover: tuple[str, str] | None = None
+    keeper: TrackerRef | None = None  # the issue a duplicate is closed in favour of
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from connectors.trackers.local import LocalTracker
 from rules import RuleContext, check, select_rules
 from rules.words import Phrase
 from syncer import writeback
-from syncer.applier import Outcome, apply
+from syncer.applier import Outcome, apply, converge, hand_over
 from syncer.errors import ConfigError, FatalError, PmsyncError
 from syncer.model import ActionItem, Document, Finding, IssueSnapshot, Postmortem, SyncPlan
 from syncer.people import Directory, load_directory
@@ -360,8 +360,6 @@ def jira_options(name: str, config: JiraTrackerSettings, settings: Settings) -> 
         max_wait=config.max_wait_seconds,
         timeout=config.timeout_seconds,
         backoff=config.retry_backoff_seconds,
-        search_lag=config.search_lag_seconds,
-        recent_file=settings.path(settings.state_dir) / f"jira-{name}-recent.json",
     )
 
 
@@ -438,9 +436,14 @@ def sync(
         policy,
         today,
     )
-    outcomes = (
-        [Outcome(a, ref=a.target) for a in the_plan.actions] if dry_run else apply(the_plan, active)
-    )
+    if dry_run:
+        outcomes = [Outcome(a, ref=a.target) for a in the_plan.actions]
+    else:
+        outcomes = apply(the_plan, active)
+        outcomes += converge(
+            outcomes, active, lambda name: read_snapshots(name, active[name], problems)
+        )
+        hand_over(outcomes, active)
     for tracker in sorted({o.action.tracker for o in outcomes if o.fatal}):
         error = next(o.error for o in outcomes if o.fatal and o.action.tracker == tracker)
         problems.append(Problem(f"tracker {tracker}", error or "failed", fatal=True))

@@ -85,26 +85,7 @@ def _plan_tracker(
     policy: Policy,
     today: date | None,
 ) -> list[PlannedAction]:
-    actions: list[PlannedAction] = []
-    by_key: dict[str, list[IssueSnapshot]] = defaultdict(list)
-    for snap in snapshots:
-        if not is_review(snap.item_key):  # the follow-up review is `pmsync check`'s
-            by_key[snap.item_key].append(snap)
-    current: dict[str, IssueSnapshot] = {}
-    for key, group in by_key.items():
-        keeper, *extra = sorted(group, key=_age)
-        current[key] = keeper
-        actions += [
-            PlannedAction(
-                "close",
-                target.name,
-                f"duplicate of {keeper.ref.key}",
-                target=dup.ref,
-                close_reason="duplicate",
-            )
-            for dup in extra
-            if dup.state == "open"
-        ]
+    current, actions = deduplicate(target.name, snapshots)
 
     items = [
         (postmortem, item)
@@ -174,6 +155,35 @@ def _plan_tracker(
                 )
             )
     return actions
+
+
+def deduplicate(
+    tracker: str, snapshots: Sequence[IssueSnapshot]
+) -> tuple[dict[str, IssueSnapshot], list[PlannedAction]]:
+    """The issue kept for each item (the oldest: every run picks the same one), and a close
+    for each other open issue carrying the same item's marker."""
+    by_key: dict[str, list[IssueSnapshot]] = defaultdict(list)
+    for snap in snapshots:
+        if not is_review(snap.item_key):  # the follow-up review is `pmsync check`'s
+            by_key[snap.item_key].append(snap)
+    current: dict[str, IssueSnapshot] = {}
+    closes: list[PlannedAction] = []
+    for key, group in by_key.items():
+        keeper, *extra = sorted(group, key=_age)
+        current[key] = keeper
+        closes += [
+            PlannedAction(
+                "close",
+                tracker,
+                f"duplicate of {keeper.ref.key}",
+                target=dup.ref,
+                close_reason="duplicate",
+                keeper=keeper.ref,
+            )
+            for dup in extra
+            if dup.state == "open"
+        ]
+    return current, closes
 
 
 def _draft(

@@ -225,7 +225,9 @@ class JiraTrackerSettings(_Remote):
     bot_account: str | None = None  # accountId (Cloud) or user name (Data Center) pmsync uses
     bulk_create: bool = True  # file new issues 50 to a request
     write_interval_seconds: Annotated[float, Field(ge=0)] = 0.0
-    search_lag_seconds: Annotated[float, Field(ge=0)] = 15.0
+    # No longer used (issues are read back by key, which never lags); accepted so that older
+    # configuration files still load.
+    search_lag_seconds: Annotated[float, Field(ge=0)] | None = None
 
     _check_files = field_validator("api_token_file", "token_file")(_check_readable)
 

@@ -141,6 +141,7 @@ def test_a_used_up_quota_waits_for_its_reset(
             "x-ratelimit-reset": str(1_000_000 + 42),
         },
     )
+    api.get(f"{REPO}/issues/1", status=404, json={"message": "Not Found"})
     assert _tracker(waits).snapshot() == []
     assert waits == [43.0]  # until the reset, and one second more
 

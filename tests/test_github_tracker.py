@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -58,6 +59,10 @@ def fake() -> Iterator[FakeGitHub]:
 
 @pytest.fixture
 def project(tmp_path: Path, fake: FakeGitHub) -> Path:
+    return project_in(tmp_path, fake)
+
+
+def project_in(tmp_path: Path, fake: FakeGitHub) -> Path:
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "pm-1.md").write_text(DOC)
     (tmp_path / "people.toml").write_text(PEOPLE)
@@ -128,7 +133,65 @@ def test_two_fresh_runs_make_no_duplicate_and_the_second_writes_nothing(
     assert _ops(run) == ["unchanged"] * 3
     assert len(fake.issues) == 3
     assert fake.writes() == 0
-    assert fake.count() == {"GET user": 1, "GET issues": 1}
+    # The number after the newest listed issue: unused, so nothing is missing from the list.
+    assert fake.count() == {"GET user": 1, "GET issues": 1, "GET issue": 1}
+
+
+def test_a_fresh_run_while_the_list_lags_files_nothing_twice(
+    project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake.lag = 120.0  # new issues show in lists two minutes late
+    _sync(project, monkeypatch)
+    fake.reset_counts()
+    run = _sync(project, monkeypatch)
+    assert _ops(run) == ["unchanged"] * 3
+    assert len(fake.issues) == 3
+    assert fake.count()["GET issue"] == 4  # the three made, read by number, and the next
+
+
+def test_a_deleted_issue_in_the_way_is_passed_over(
+    project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake.add_issue("Someone's question", "Hello", user="mallory", labels=[])
+    del fake.issues[1]
+    fake.deleted.add(1)
+    fake.lag = 120.0
+    _sync(project, monkeypatch)
+    assert _ops(_sync(project, monkeypatch)) == ["unchanged"] * 3
+    assert sorted(fake.issues) == [2, 3, 4]
+
+
+def test_two_runs_with_their_own_state_keep_one_issue_per_item(
+    tmp_path: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two containers sync at the same moment, each with its own state: both file, then each
+    reads the repository again and closes the later duplicates, so both keep the same one."""
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    configs = []
+    for name in ("a", "b"):
+        folder = tmp_path / name
+        folder.mkdir()
+        configs.append(project_in(folder, fake))
+    fake.faults.append(Fault("POST", r"/issues$", kind="slow", delay=0.2, times=6))
+    runs: list[SyncRun] = []
+
+    def run(config: Path) -> None:
+        runs.append(sync(load_settings(config), dry_run=False))
+
+    threads = [threading.Thread(target=run, args=(config,)) for config in configs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    open_titles = [i["title"] for i in fake.issues.values() if i["state"] == "open"]
+    assert sorted(open_titles) == sorted({i["title"] for i in fake.issues.values()})
+    assert len(open_titles) == 3
+    kept = [sorted(o.ref.key for o in r.outcomes if o.action.op == "create") for r in runs]
+    assert kept[0] == kept[1]
+    closed = [i for i in fake.issues.values() if i["state"] == "closed"]
+    for issue in closed:
+        (note,) = [c["body"] for c in fake.comments[issue["number"]]][-1:]
+        assert "a duplicate of #" in note
 
 
 def test_a_changed_due_date_is_one_patch_of_the_changed_fields(

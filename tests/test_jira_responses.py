@@ -79,4 +79,5 @@ def test_the_deployment_is_read_from_server_info_when_not_configured(
     api.get(f"{SITE}/rest/api/3/serverInfo", status=404, json={"errorMessages": ["no v3"]})
     api.get(f"{SITE}/rest/api/2/serverInfo", json={"deploymentType": "Server"})
     api.get(f"{SITE}/rest/api/2/search", json={"issues": [], "total": 0, "startAt": 0})
+    api.get(f"{SITE}/rest/api/2/issue/OPS-1", status=404, json={"errorMessages": ["no such"]})
     assert _tracker([], deployment=None).snapshot() == []

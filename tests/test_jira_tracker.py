@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,6 +90,38 @@ default = "jira"
     return config
 
 
+def _project_with(folder: Path, fake: FakeJira, doc: str) -> Path:
+    """A project in `folder` (its own state dir) filing `doc` to the fake."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "docs").mkdir(exist_ok=True)
+    (folder / "docs" / "pm-1.md").write_text(doc)
+    (folder / "people.toml").write_text(_people(fake))
+    auth = (
+        'email = "pmsync@acme.test"\napi_token = "jira-api-s3cret"'
+        if fake.deployment == "cloud"
+        else 'token = "jira-pat-s3cret"'
+    )
+    config = folder / "config.toml"
+    config.write_text(
+        f"""
+people_file = "people.toml"
+[sources.docs]
+kind = "markdown-dir"
+path = "docs"
+[trackers.jira]
+kind = "jira"
+url = "{fake.url}"
+deployment = "{fake.deployment}"
+project = "OPS"
+{auth}
+retry_backoff_seconds = 0.01
+[routing]
+default = "jira"
+"""
+    )
+    return config
+
+
 def _sync(config: Path) -> SyncRun:
     return sync(load_settings(config), dry_run=False)
 
@@ -145,7 +178,7 @@ def test_an_owner_nobody_matches_is_filed_unassigned_and_named(
     assert "nobody@example.com" in str(comment["body"])
 
 
-def test_a_second_run_writes_nothing_and_reads_only_the_search(
+def test_a_second_run_writes_nothing_and_reads_the_search_and_one_key(
     project: Path, fake: FakeJira
 ) -> None:
     _sync(project)
@@ -154,7 +187,8 @@ def test_a_second_run_writes_nothing_and_reads_only_the_search(
     assert _ops(run) == ["unchanged"] * 3
     assert fake.writes() == 0
     search = "GET search/jql" if fake.deployment == "cloud" else "GET search"
-    assert fake.count() == {"GET myself": 1, search: 1}
+    # The key after the newest issue search shows: it does not exist, so nothing is missing.
+    assert fake.count() == {"GET myself": 1, search: 1, "GET issue/{key}": 1}
 
 
 def test_no_duplicate_while_search_has_not_caught_up(project: Path, fake: FakeJira) -> None:
@@ -163,6 +197,74 @@ def test_no_duplicate_while_search_has_not_caught_up(project: Path, fake: FakeJi
     run = _sync(project)
     assert _ops(run) == ["unchanged"] * 3
     assert len(fake.issues) == 3
+
+
+def test_a_fresh_run_inside_a_long_search_lag_files_nothing_twice(
+    project: Path, fake: FakeJira
+) -> None:
+    """A new container two minutes after the last: search does not show the issues yet, but
+    reading the keys after the newest it shows does."""
+    fake.lag = 120.0
+    _sync(project)
+    fake.reset_counts()
+    run = _sync(project)
+    assert _ops(run) == ["unchanged"] * 3
+    assert len(fake.issues) == 3
+    # Three issues search does not show yet, read by key, then the key after them: no more.
+    assert fake.count()["GET issue/{key}"] == 4
+
+
+def test_a_lost_bulk_answer_under_a_long_lag_is_adopted_not_sent_again(
+    project: Path, fake: FakeJira
+) -> None:
+    fake.lag = 120.0
+    fake.faults.append(Fault("POST", r"/issue/bulk$", kind="after", status=502))
+    run = _sync(project)
+    assert _ops(run) == ["create"] * 3
+    assert fake.count()["POST issue/bulk"] == 1
+    assert _ops(_sync(project)) == ["unchanged"] * 3
+    assert len(fake.issues) == 3
+
+
+def test_issues_a_failed_run_made_under_search_lag_are_found_by_the_next(
+    tmp_path: Path, fake: FakeJira
+) -> None:
+    """120 items in bulks of 50; the third bulk fails after the first two were made, and the
+    run ends. The next run, inside the search lag and with no local state, files only the
+    rest."""
+    rows = "".join(f"| Add the alert number {n} to the pool dashboard | | |\n" for n in range(120))
+    config = _project_with(tmp_path, fake, DOC.split("| Alert")[0] + rows)
+    fake.lag = 120.0
+    fake.faults.append(Fault("POST", r"/issue/bulk$", kind="status", status=400, skip=2))
+    first = _sync(config)
+    assert sum(1 for o in first.outcomes if o.ok and o.action.op == "create") == 100
+    second = _sync(config)
+    assert sum(1 for o in second.outcomes if o.action.op == "create") == 20
+    assert len(fake.issues) == 120
+    assert len({i["fields"]["summary"] for i in fake.issues.values()}) == 120
+
+
+def test_two_runs_with_their_own_state_keep_one_issue_per_item(
+    tmp_path: Path, fake: FakeJira
+) -> None:
+    """Two containers sync at the same moment: both file, then each reads the project again
+    and closes the later duplicates, so one issue per item stays open, the same one for both."""
+    configs = [_project_with(tmp_path / name, fake, DOC) for name in ("a", "b")]
+    fake.faults.append(Fault("POST", r"/issue(/bulk)?$", kind="slow", delay=0.3, times=2))
+    runs: list[SyncRun] = []
+    threads = [threading.Thread(target=lambda c=c: runs.append(_sync(c))) for c in configs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    open_issues = [i for i in fake.issues.values() if i["fields"]["status"]["name"] != "Done"]
+    assert len(fake.issues) == 6  # both filed: nothing tells two Jira clients apart sooner
+    assert sorted(i["fields"]["summary"] for i in open_issues) == sorted(
+        i["fields"]["summary"] for i in list(fake.issues.values())[:3]
+    )
+    kept = [{o.ref.key for o in run.outcomes if o.action.op == "create"} for run in runs]
+    assert kept[0] == kept[1] == {"OPS-1", "OPS-2", "OPS-3"}
+    assert _ops(_sync(configs[0])) == ["unchanged"] * 3
 
 
 def test_a_lost_bulk_create_is_adopted_after_the_search_catches_up(

@@ -82,7 +82,6 @@ def _jira(deployment: str) -> Callable[[Path], AbstractContextManager[Harness]]:
                 email="bot@acme.test" if cloud else None,
                 api_token="api-token" if cloud else None,
                 token=None if cloud else "pat-token",
-                recent_file=tmp_path / "recent.json",
             )
 
             def create_as_mallory(draft: IssueDraft) -> None:

@@ -46,6 +46,7 @@ log = structlog.get_logger("pmsync.github")
 SYNC_LABEL = "pmsync"
 NEEDS_OWNER_LABEL = "needs-owner"
 _DUE_LINE_RE = re.compile(r"^Due: (\d{4}-\d{2}-\d{2})\s*$", re.MULTILINE)
+MAX_PROBE = 5000  # issues read by number after the newest the list shows, at most
 _GITHUB_CLOSE_REASONS = {
     "completed": "completed",
     "not_planned": "not_planned",
@@ -115,17 +116,54 @@ class GithubTracker:
             "sort": "created",
             "direction": "asc",
         }
+        high = 0
         try:
             for data in self._pages(f"{self._repo_path}/issues", params):
+                if not isinstance(data, dict) or not str(data.get("number", "")).isdigit():
+                    raise SkippableError(f"unexpected answer: {str(data)[:80]!r}")
+                high = max(high, int(data["number"]))
                 snap = self._snapshot_of(data, bot)
                 if snap is not None:
                     found.append(snap)
+            found += self._newer_than(high, bot)
         except SkippableError as exc:
             raise FatalError(
                 f"github {self.name}: repository {self.options.repo!r} cannot be listed "
                 f"({exc}); check repo and base_url, and that the token can read it"
             ) from exc
         return found
+
+    def _newer_than(self, high: int, bot: str) -> list[IssueSnapshot]:
+        """pmsync's issues numbered after `high` (the highest the list showed), read one by
+        one until a number is unused: read-your-writes whatever the list lags, one request
+        when nothing is new. When the first read is someone else's issue or pull request, the
+        repository's newest number is looked up once, to skip ahead."""
+        found: list[IssueSnapshot] = []
+        number, skipped = high + 1, False
+        for _ in range(MAX_PROBE):
+            try:
+                _, data = self._request("GET", f"{self._repo_path}/issues/{number}")
+            except Gone:
+                number += 1  # a deleted issue keeps its number
+                continue
+            except (SkippableError, NotAllowed):
+                break  # not made yet
+            snap = self._snapshot_of(data, bot) if isinstance(data, dict) else None
+            if snap is not None:
+                found.append(snap)
+            elif not skipped:
+                skipped = True
+                number = max(number, self._newest_number())
+            number += 1
+        return found
+
+    def _newest_number(self) -> int:
+        """The repository's newest issue or pull request number (0 when there is none)."""
+        params = {"state": "all", "sort": "created", "direction": "desc", "per_page": 1}
+        _, data = self._request("GET", f"{self._repo_path}/issues", params=params)
+        newest = data[0] if isinstance(data, list) and data else {}
+        number = newest.get("number") if isinstance(newest, dict) else None
+        return number if isinstance(number, int) else 0
 
     def create(self, draft: IssueDraft) -> TrackerRef:
         payload: dict[str, Any] = {
@@ -453,6 +491,10 @@ class GithubTracker:
         self._request("POST", path, body=body, write=True)
 
 
+class Gone(FatalError):
+    """A 410: the issue was deleted, or issues are turned off in the repository."""
+
+
 class NotAllowed(FatalError):
     """A 403 that is no rate limit: the token may not do this (for a tracker, nothing it
     would do next is allowed either)."""
@@ -521,7 +563,7 @@ def _classify(exc: GithubException, what: str) -> PmsyncError:
     if status == 403:
         return NotAllowed(f"{what}: not allowed (403): {message}")
     if status == 410:
-        return FatalError(f"{what}: gone (410): {message}")
+        return Gone(f"{what}: gone (410): {message}")
     if status == 404:
         return SkippableError(f"{what}: not found (404)")
     return SkippableError(f"{what}: GitHub refused it ({status}): {message}")

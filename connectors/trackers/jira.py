@@ -8,21 +8,23 @@ with its own retries off, since they re-send a POST after a 503 (a duplicate) an
 REST v2 (wiki markup, `/search` with `startAt`).
 
 Identity: labels `pmsync` and `pmsync-<item key>`, and the marker at the end of the
-description, trusted only in issues pmsync's own account created. Search lags behind writes,
-so issues created recently are remembered (in memory, and in a small file when one is
-configured) and read back explicitly: `reconcileIssues` on Cloud, by key on Data Center.
+description, trusted only in issues pmsync's own account created.
+
+Read-your-writes: search lags behind writes (seconds to minutes), but reading an issue by key
+does not, and keys are numbered in order within a project. So after searching, pmsync reads
+the keys after the highest one search shows, one by one, until one does not exist: whatever
+any run created that search does not show yet is found, with one request when there is
+nothing new. No lag is guessed, and no local state is needed.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -58,7 +60,7 @@ SYNC_LABEL = "pmsync"
 _KEY_LABEL_RE = re.compile(r"(?:review-)?[0-9a-f]{12}")
 NEEDS_OWNER_LABEL = "needs-owner"
 BULK_SIZE = 50
-RECENT_FOR = timedelta(minutes=30)
+MAX_PROBE = 5000  # issues read by key after the newest search shows, at most
 SEARCH_FIELDS = (
     "summary",
     "description",
@@ -111,8 +113,6 @@ class JiraOptions:
     timeout: float = 30.0
     attempts: int = 4
     backoff: float = 2.0
-    search_lag: float = 15.0  # how long a new issue may take to show in search
-    recent_file: Path | None = None
 
 
 class JiraTracker:
@@ -145,16 +145,19 @@ class JiraTracker:
         self._users: dict[str, str | None] = {}
         self._meta_checked = False
         self._recent: dict[str, tuple[str, str]] = {}  # item key -> (issue id, issue key)
+        self._high: int | None = None  # the highest issue number known to exist
 
     # --- the Tracker protocol -------------------------------------------------------------
 
     def snapshot(self) -> Sequence[IssueSnapshot]:
         bot = self._bot_account()
         jql = f'project = "{self.options.project}" AND labels = {SYNC_LABEL} ORDER BY created ASC'
-        recent = self._load_recent()
         seen: dict[str, IssueSnapshot] = {}
+        high: int | None = None  # the highest number search shows
         try:
-            for data in self._search(jql, [issue_id for issue_id, _ in recent.values()]):
+            recent = [issue_id for issue_id, _ in self._recent.values()]
+            for data in self._search(jql, recent):
+                high = max(high or 0, _number(str(data.get("key", ""))))
                 snap = self._snapshot_of(data, bot)
                 if snap is not None:
                     seen[snap.ref.key] = snap
@@ -162,13 +165,14 @@ class JiraTracker:
             raise FatalError(
                 f"jira {self.name}: project {self.options.project!r} cannot be searched ({exc})"
             ) from exc
-        if not self._cloud():
-            for item_key, (_, key) in recent.items():
-                if key not in seen:  # search has not caught up with it yet
-                    fetched = self._get_issue(key)
-                    snap = self._snapshot_of(fetched, bot) if fetched else None
-                    if snap is not None and snap.item_key == item_key:
-                        seen[key] = snap
+        for item_key, (_, key) in self._recent.items():  # this run's own, not yet in search
+            if key not in seen and (fetched := self._get_issue(key)) is not None:
+                snap = self._snapshot_of(fetched, bot)
+                if snap is not None and snap.item_key == item_key:
+                    seen[key] = snap
+            high = max(high or 0, _number(key))
+        for snap in self._newer_than(high, bot):
+            seen[snap.ref.key] = snap
         return list(seen.values())
 
     def create(self, draft: IssueDraft) -> TrackerRef:
@@ -294,6 +298,8 @@ class JiraTracker:
                     created[index] = self._post([draft], [prepared[index]])[0]
         except UncertainError as exc:
             return self._adopt_or_fail(batch, started, exc)
+        except SkippableError as exc:  # the whole request refused: nothing was made
+            return [SkippableError(f"item {d.item_key} ({d.title[:50]!r}): {exc}") for d in batch]
         results: list[TrackerRef | PmsyncError] = []
         for draft, (_, unassigned), outcome in zip(batch, prepared, created, strict=True):
             if isinstance(outcome, PmsyncError):
@@ -381,25 +387,21 @@ class JiraTracker:
     def _adopt_or_fail(
         self, batch: list[IssueDraft], started: datetime, cause: UncertainError
     ) -> list[TrackerRef | PmsyncError]:
-        """After a create whose answer was lost, wait out the search lag and adopt what was
-        made; what was not made is reported failed (the next run creates it), never re-sent."""
-        keys = {draft.item_key: draft for draft in batch}
-        found: dict[str, dict[str, Any]] = {}
-        deadline = time.monotonic() + self.options.search_lag
-        while True:
-            labels = ", ".join(f"{SYNC_LABEL}-{key}" for key in keys if key not in found)
-            jql = f'project = "{self.options.project}" AND labels in ({labels})'
-            for data in self._search(jql, []):
-                snap = self._snapshot_of(data, self._bot_account())
-                if snap is not None and snap.item_key in keys:
-                    found[snap.item_key] = data
-            if len(found) == len(keys) or time.monotonic() >= deadline:
-                break
-            self._budget.pause(min(2.0, self.options.search_lag), cause)
+        """After a create whose answer was lost, give it a moment, then read the issues made
+        since (by key: no search lag) and adopt this batch's; what was not made is reported
+        failed (the next run creates it), never re-sent."""
+        self._budget.pause(self._budget.backoff(1), cause)
+        keys = {draft.item_key for draft in batch}
+        found = {
+            snap.item_key: snap
+            for snap in self._newer_than(self._high, self._bot_account())
+            if snap.item_key in keys
+        }
         results: list[TrackerRef | PmsyncError] = []
         for draft in batch:
-            if draft.item_key in found:
-                ref = self._remember(draft, found[draft.item_key])
+            snap = found.get(draft.item_key)
+            if snap is not None:
+                ref = self._remember(draft, {"key": snap.ref.key})
                 log.warning("issue_adopted", tracker=self.name, item=draft.item_key, ref=ref.key)
                 results.append(ref)
             else:
@@ -408,11 +410,50 @@ class JiraTracker:
                 )
         return results
 
+    def _newer_than(self, high: int | None, bot: str) -> list[IssueSnapshot]:
+        """pmsync's issues numbered after `high` (the highest search showed), read by key until
+        a key does not exist. Others' issues on the way are passed over; when the first is
+        someone else's, the project's newest visible issue is looked up once, to skip ahead."""
+        if high is None:
+            high = self._newest_number()
+        found: list[IssueSnapshot] = []
+        number, skipped = high + 1, False
+        for _ in range(MAX_PROBE):
+            data = self._get_issue(f"{self.options.project}-{number}")
+            if data is None:
+                break
+            snap = self._snapshot_of(data, bot)
+            if snap is not None:
+                found.append(snap)
+            elif not skipped:
+                skipped = True
+                number = max(number, self._newest_number())
+            number += 1
+        else:
+            log.warning("jira_probe_stopped", tracker=self.name, after=MAX_PROBE)
+        self._high = max(self._high or 0, number - 1)
+        return found
+
+    def _newest_number(self) -> int:
+        """The number of the project's newest issue that search shows (0 when none)."""
+        jql = f'project = "{self.options.project}" ORDER BY key DESC'
+        if self._cloud():
+            params: dict[str, Any] = {"jql": jql, "fields": "created", "maxResults": 1}
+            _, data = self._request("GET", self._api("search/jql"), params=params)
+        else:
+            params = {"jql": jql, "fields": "created", "startAt": 0, "maxResults": 1}
+            _, data = self._request("GET", self._api("search"), params=params)
+        issues = (data or {}).get("issues") if isinstance(data, dict) else None
+        if not isinstance(issues, list) or not issues or not isinstance(issues[0], dict):
+            return 0
+        return _number(str(issues[0].get("key", "")))
+
     def _remember(self, draft: IssueDraft, data: Mapping[str, Any]) -> TrackerRef:
-        ref = TrackerRef(self.name, str(data["key"]), self._browse(str(data["key"])))
-        self._recent[draft.item_key] = (str(data.get("id", "")), str(data["key"]))
-        self._save_recent()
-        return ref
+        """This run's own creates: read back through `reconcileIssues` (Cloud) and by key."""
+        key = str(data["key"])
+        self._recent[draft.item_key] = (str(data.get("id", "")), key)
+        self._high = max(self._high or 0, _number(key))
+        return TrackerRef(self.name, key, self._browse(key))
 
     # --- users, metadata ------------------------------------------------------------------
 
@@ -622,42 +663,6 @@ class JiraTracker:
         text = f"{draft.body.rstrip()}\n\n{render_marker(draft.marker)}\n"
         return to_adf(text) if self._cloud() else to_wiki(text)
 
-    # --- recent creates (read-after-write) --------------------------------------------------
-
-    def _load_recent(self) -> dict[str, tuple[str, str]]:
-        path = self.options.recent_file
-        if path is not None and path.is_file():
-            try:
-                stored = json.loads(path.read_text(encoding="utf-8"))
-                cutoff = (datetime.now(UTC) - RECENT_FOR).isoformat()
-                for item_key, entry in stored.items():
-                    if entry.get("at", "") >= cutoff:
-                        self._recent.setdefault(item_key, (entry["id"], entry["key"]))
-            except (OSError, ValueError, KeyError, AttributeError):
-                log.warning("jira_recent_file_unreadable", tracker=self.name, path=str(path))
-        return dict(self._recent)
-
-    def _save_recent(self) -> None:
-        path = self.options.recent_file
-        if path is None:
-            return
-        now = datetime.now(UTC).isoformat()
-        try:
-            stored = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-        except (OSError, ValueError):
-            stored = {}
-        cutoff = (datetime.now(UTC) - RECENT_FOR).isoformat()
-        stored = {
-            k: v for k, v in stored.items() if isinstance(v, dict) and v.get("at", "") >= cutoff
-        }
-        for item_key, (issue_id, key) in self._recent.items():
-            stored.setdefault(item_key, {"id": issue_id, "key": key, "at": now})
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(stored), encoding="utf-8")
-        except OSError:
-            log.warning("jira_recent_file_unwritable", tracker=self.name, path=str(path))
-
 
 @contextmanager
 def _translated(what: str) -> Iterator[None]:
@@ -705,6 +710,12 @@ def _error_text(data: Mapping[str, Any]) -> str:
     messages = [str(m) for m in data.get("errorMessages") or []]
     messages += [f"{name}: {message}" for name, message in (data.get("errors") or {}).items()]
     return "; ".join(messages)
+
+
+def _number(key: str) -> int:
+    """The number of an issue key (`OPS-12` -> 12); 0 for anything else."""
+    _, _, number = key.rpartition("-")
+    return int(number) if number.isdigit() else 0
 
 
 def _account_of(user: Any) -> str | None:

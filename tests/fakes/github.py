@@ -63,9 +63,12 @@ class FakeGitHub:
     requests: list[tuple[str, str]] = field(default_factory=list)
     payloads: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     rate_remaining: int = 5000
+    lag: float = 0.0  # seconds before a new issue shows in lists (a replica behind the primary)
+    deleted: set[int] = field(default_factory=set)  # numbers answered with 410 Gone
     url: str = ""
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # moved by tests
     _lock: threading.RLock = field(default_factory=threading.RLock)
+    _made: dict[int, float] = field(default_factory=dict)
 
     # --- what tests look at -----------------------------------------------------------------
 
@@ -104,7 +107,7 @@ class FakeGitHub:
     # --- state changes ----------------------------------------------------------------------
 
     def _new_issue(self, payload: dict[str, Any], user: str) -> dict[str, Any]:
-        number = len(self.issues) + 1
+        number = max([*self.issues, *self.deleted], default=0) + 1
         now = self.stamp()
         labels = list(dict.fromkeys(payload.get("labels") or []))
         self.labels.update(labels)
@@ -131,6 +134,7 @@ class FakeGitHub:
             "closed_at": None,
         }
         self.issues[number] = issue
+        self._made[number] = time.monotonic()
         self.comments[number] = []
         self.events[number] = []
         for entry in payload.get("issue_field_values") or []:
@@ -272,7 +276,11 @@ def _handler(fake: FakeGitHub) -> type[JsonHandler]:
                     {},
                 )
             if kind == "issues" and method == "GET":
-                return self._list(fake.issues.values(), query, _issue_filter(query))
+                now = time.monotonic()
+                shown = [
+                    i for n, i in fake.issues.items() if now - fake._made.get(n, 0) >= fake.lag
+                ]
+                return self._list(shown, query, _issue_filter(query))
             if kind == "issues":
                 bad = [a for a in payload.get("assignees") or [] if a not in fake.collaborators]
                 if bad:
@@ -282,6 +290,8 @@ def _handler(fake: FakeGitHub) -> type[JsonHandler]:
                 login = fake.bot if not auth.startswith("token ghs_") else f"{fake.app_slug}[bot]"
                 return 201, fake._new_issue(payload, login), {}
             number = int(groups[0]) if groups and groups[0].isdigit() else 0
+            if number in fake.deleted:
+                return 410, {"message": "This issue was deleted"}, {}
             if number and kind not in ("assignee",) and number not in fake.issues:
                 return 404, {"message": "Not Found"}, {}
             issue = fake.issues.get(number)

@@ -192,11 +192,16 @@ def _handler(fake: FakeJira) -> type[JsonHandler]:
                     ),
                     None,
                 )
-                if fault is not None:
+                if fault is not None and fault.skip > 0:
+                    fault.skip -= 1
+                    fault = None
+                elif fault is not None:
                     fault.times -= 1
             if fault is not None and fault.kind == "status":
                 self._send(fault.status, fault.body, fault.headers)
                 return
+            if fault is not None and fault.kind == "slow":
+                time.sleep(fault.delay)
             with fake._lock:
                 status, data = self._route(method, path, query, body)
             if fault is not None and fault.kind == "after":
@@ -398,6 +403,8 @@ def _handler(fake: FakeJira) -> type[JsonHandler]:
                     continue
                 if fake._searchable(key, reconcile):
                     chosen.append(issue)
+            if re.search(r"ORDER BY key DESC", query.get("jql", ""), re.IGNORECASE):
+                chosen.sort(key=lambda i: int(i["key"].rsplit("-", 1)[1]), reverse=True)
             size = min(int(query.get("maxResults", 50)), 100)
             start = (
                 int(base64.b64decode(query["nextPageToken"]).decode())
