@@ -23,6 +23,7 @@ from syncer.model import (
     TrackerRef,
 )
 from syncer.people import Directory, handle_for
+from syncer.render import safe_text
 from syncer.review import due_reviews, is_review, review_draft
 from syncer.settings import FollowupSettings
 
@@ -158,7 +159,7 @@ def _nudge(
     manager = directory.resolve(person.manager) if person and person.manager else None
     lines = [
         f"{mention(owner) + ', ' if owner else ''}this action item"
-        + (f' from the post-mortem "{postmortem.title}"' if postmortem else "")
+        + (f' from the post-mortem "{safe_text(postmortem.title)}"' if postmortem else "")
         + f" is {' and '.join(sorted(conditions))}: "
         + "; ".join(f.message.split(": ", 1)[-1] for f in found if f.code in FLAGS)
         + ".",

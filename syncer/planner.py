@@ -25,7 +25,7 @@ from syncer.model import (
 )
 from syncer.people import Directory, handle_for
 from syncer.policy import Due, Owner, Policy
-from syncer.render import NEEDS_REFINEMENT_LABEL, issue_title, render_draft
+from syncer.render import NEEDS_REFINEMENT_LABEL, issue_title, render_draft, safe_text
 from syncer.review import is_review
 from syncer.settings import SyncSettings
 
@@ -254,8 +254,8 @@ KEPT = "changed in the tracker after pmsync set it by policy"
 def _handover_note(owner: Owner) -> str:
     return (
         f"pmsync assigned this action item to you as {owner.role}, because "
-        f"{owner.reason}. If someone else should own it, please reassign it: pmsync will "
-        "not change it back."
+        f"{safe_text(owner.reason)}. If someone else should own it, please reassign it: "
+        "pmsync will not change it back."
     )
 
 

@@ -1,12 +1,16 @@
 """What an issue for an action item says: its title, body and labels, as an `IssueDraft`.
 
 Text copied from documents is made safe first: HTML comments are removed (nobody can plant a
-marker) and @mentions are put in code spans (nobody but the assignee is pinged).
+marker), and mentions and references are broken with an invisible zero-width space, so that
+no tracker notifies or cross-links anyone: `@name`, `@org/team`, `#123`, `org/repo#5`,
+`GH-7`, Jira's `[~accountid:…]` and `[~name]`. Only the people pmsync assigns, nudges or
+escalates to are mentioned, by the tracker's own `mention`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import html
 import re
 from collections.abc import Mapping, Sequence
 
@@ -17,12 +21,25 @@ from syncer.policy import Due, Owner
 SYNC_LABEL = "pmsync"
 NEEDS_OWNER_LABEL = "needs-owner"
 NEEDS_REFINEMENT_LABEL = "needs-refinement"
-_MENTION_RE = re.compile(r"(?<![\w`])@([A-Za-z0-9][\w-]*(?:/[\w-]+)?)")
+ZERO_WIDTH = "\u200b"
+_LIVE_RE = re.compile(
+    r"(?<![\w.+-])@(?=[A-Za-z0-9])"  # @name, @org/team (not the @ of an e-mail address)
+    r"|(?<!&)#(?=\d)"  # #123, org/repo#5 (not an HTML entity such as &#64;)
+    r"|\bGH-(?=\d)"  # GH-7
+    r"|\[(?=~)",  # Jira's [~accountid:…] and [~name]
+    re.IGNORECASE,
+)
 MAX_TITLE = 120
 
 
+_ENTITY_RE = re.compile(r"&(?:#0*64|#x0*40|commat|#0*35|#x0*23|num);", re.IGNORECASE)
+
+
 def safe_text(text: str) -> str:
-    return _MENTION_RE.sub(r"`@\1`", strip_comments(text))
+    """Document text as pmsync may write it to a tracker: no comments, no live mentions (an
+    `&#64;` that would render as @ counts as one)."""
+    text = _ENTITY_RE.sub(lambda match: html.unescape(match.group()), text)
+    return _LIVE_RE.sub(lambda match: match.group() + ZERO_WIDTH, strip_comments(text))
 
 
 def issue_title(item: ActionItem) -> str:

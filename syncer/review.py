@@ -80,7 +80,7 @@ def review_draft(
     draft = IssueDraft(
         item_key=review_key(postmortem.id),
         postmortem_id=postmortem.id,
-        title=f"Follow-up review: {postmortem.title}",
+        title=f"Follow-up review: {safe_text(postmortem.title)}",
         body="\n".join(lines),
         assignees=(assignee,) if assignee else (),
         due=day,
