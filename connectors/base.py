@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import structlog
 
 from syncer.errors import STOPPING, FatalError, Interrupted, PmsyncError
 from syncer.identity import parse_nudge
@@ -21,6 +23,8 @@ from syncer.model import (
     IssueSnapshot,
     TrackerRef,
 )
+
+log = structlog.get_logger("pmsync.connectors")
 
 CloseReason = Literal["completed", "not_planned", "duplicate"]
 
@@ -157,3 +161,35 @@ def activity_of(
         elif body is not None and (nudge := parse_nudge(body, at)) is not None:
             nudges.append(nudge)
     return Activity(max(human, default=None), tuple(sorted(nudges, key=lambda n: n.at)))
+
+
+class Guarded:
+    """A source or tracker whose unexpected failures (an answer of an unexpected shape, a
+    library's own exception) become one pmsync error naming it, never a traceback. pmsync's
+    own errors pass through as they are."""
+
+    def __init__(self, inner: object, what: str, error: type[PmsyncError]) -> None:
+        self._inner = inner
+        self._what = what
+        self._error = error
+
+    @property
+    def inner(self) -> object:
+        return self._inner
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._inner, name)
+        if not callable(value):
+            return value
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return value(*args, **kwargs)
+            except PmsyncError:
+                raise
+            except Exception as exc:
+                log.debug("unexpected_failure", what=self._what, call=name, error=repr(exc))
+                detail = f"{type(exc).__name__}: {exc}"[:300]
+                raise self._error(f"{self._what}: unexpected answer or failure ({detail})") from exc
+
+        return call

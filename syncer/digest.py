@@ -294,6 +294,19 @@ def _order(entry: Entry) -> tuple[str, str, float, str]:
     )
 
 
+def _valid_record(record: object) -> bool:
+    """A period's record as pmsync writes it: channels sent to, open items, when."""
+    if not isinstance(record, dict):
+        return False
+    if not isinstance(record.get("sent", []), list) or not isinstance(record.get("open", []), list):
+        return False
+    try:
+        datetime.fromisoformat(str(record.get("at", "2000-01-01")))
+    except ValueError:
+        return False
+    return True
+
+
 def _previous(state: Mapping[str, Any], period: str) -> Mapping[str, Any] | None:
     """The latest recorded period before `period`."""
     periods = state.get("periods", {})
@@ -482,7 +495,20 @@ class DigestState:
         if not isinstance(data, dict) or not isinstance(data.get("recipients", {}), dict):
             log.error("digest_state_unreadable", path=str(path), error="not a pmsync state")
             return cls(path)
-        return cls(path, data)
+        recipients = {}
+        for name, entry in data.get("recipients", {}).items():
+            periods = entry.get("periods", {}) if isinstance(entry, dict) else None
+            if not isinstance(periods, dict):
+                continue
+            recipients[name] = {
+                **entry,
+                "periods": {
+                    period: record for period, record in periods.items() if _valid_record(record)
+                },
+            }
+        if recipients != data.get("recipients", {}):
+            log.error("digest_state_unreadable", path=str(path), error="entries of a wrong shape")
+        return cls(path, {**data, "recipients": recipients})
 
     def of(self, recipient: str) -> dict[str, Any]:
         found: dict[str, Any] = self.data.setdefault("recipients", {}).setdefault(recipient, {})

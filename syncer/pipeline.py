@@ -10,11 +10,12 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from typing import cast
 from urllib.parse import urlparse
 
 import structlog
 
-from connectors.base import DocumentSource, Tracker
+from connectors.base import DocumentSource, Guarded, Tracker
 from connectors.extract import ExtractOptions, extract
 from connectors.sources.cache import CachedSource
 from connectors.sources.confluence import ConfluenceOptions, ConfluenceSource, confluence_cql
@@ -28,7 +29,7 @@ from rules import RuleContext, check, select_rules
 from rules.words import Phrase
 from syncer import writeback
 from syncer.applier import Outcome, apply, converge, hand_over
-from syncer.errors import ConfigError, FatalError, PmsyncError
+from syncer.errors import ConfigError, FatalError, PmsyncError, SkippableError
 from syncer.model import ActionItem, Document, Finding, IssueSnapshot, Postmortem, SyncPlan
 from syncer.people import Directory, load_directory
 from syncer.planner import Target, plan
@@ -201,7 +202,10 @@ def build_sources(settings: Settings) -> list[DocumentSource]:
                     name, root, globs, config.exclude, config.link_base_url, config.commit
                 )
             )
-    return sources
+    return [
+        cast(DocumentSource, Guarded(source, f"source {source.name}", SkippableError))
+        for source in sources
+    ]
 
 
 def repo_options(name: str, config: GithubRepoSourceSettings, settings: Settings) -> RepoOptions:
@@ -276,7 +280,10 @@ def build_trackers(
         else:
             problem = f"trackers.{name}.kind: {config.kind!r} is not available in this version"
             raise ConfigError([problem], settings.origin)
-    return trackers
+    return {
+        name: cast(Tracker, Guarded(tracker, f"tracker {name}", FatalError))
+        for name, tracker in trackers.items()
+    }
 
 
 def github_options(name: str, config: GithubTrackerSettings, settings: Settings) -> GithubOptions:

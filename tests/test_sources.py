@@ -284,7 +284,7 @@ credentials_file = "{key.name}"
 """
     )
     settings = load_settings(tmp_path / "config.toml")
-    repo, wiki, dc, drive = build_sources(settings)
+    repo, wiki, dc, drive = (source.inner for source in build_sources(settings))  # type: ignore[attr-defined]
     assert isinstance(repo, GithubRepoSource)
     assert repo.options.path == "postmortems"
     assert isinstance(wiki, ConfluenceSource)

@@ -375,6 +375,8 @@ class GithubTracker:
                 self._bot = f"{self._app_slug()}[bot]"
             else:
                 _, data = self._request("GET", "/user")
+                if not isinstance(data, dict) or not data.get("login"):
+                    raise FatalError(f"GET /user: unexpected answer: {str(data)[:80]!r}")
                 self._bot = str(data["login"])
         return self._bot
 

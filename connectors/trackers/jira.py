@@ -551,7 +551,7 @@ class JiraTracker:
                 if reconcile:
                     params["reconcileIssues"] = ",".join(reconcile[-50:])
                 _, data = self._request("GET", self._api("search/jql"), params=params)
-                yield from (data or {}).get("issues", [])
+                yield from _issues_of(data, "GET search/jql")
                 token = (data or {}).get("nextPageToken")
                 if not token or (data or {}).get("isLast"):
                     return
@@ -559,7 +559,7 @@ class JiraTracker:
         while True:
             params = {"jql": jql, "fields": fields, "startAt": start, "maxResults": 100}
             _, data = self._request("GET", self._api("search"), params=params)
-            issues = (data or {}).get("issues", [])
+            issues = _issues_of(data, "GET search")
             yield from issues
             start += len(issues)
             if not issues or start >= int((data or {}).get("total", 0)):
@@ -710,6 +710,14 @@ def _error_text(data: Mapping[str, Any]) -> str:
     messages = [str(m) for m in data.get("errorMessages") or []]
     messages += [f"{name}: {message}" for name, message in (data.get("errors") or {}).items()]
     return "; ".join(messages)
+
+
+def _issues_of(data: Any, what: str) -> list[dict[str, Any]]:
+    """The issues of a search answer; a SkippableError naming the endpoint for any other shape."""
+    issues = data.get("issues", []) if isinstance(data, dict) else None
+    if not isinstance(issues, list) or not all(isinstance(i, dict) for i in issues):
+        raise SkippableError(f"{what}: unexpected answer: {str(data)[:80]!r}")
+    return issues
 
 
 def _number(key: str) -> int:

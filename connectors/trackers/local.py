@@ -12,6 +12,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from connectors.base import CloseReason, activity_of, create_each
 from syncer.errors import FatalError, PmsyncError, RetriableError, SkippableError
@@ -87,7 +88,7 @@ class LocalTracker:
                 raise RetriableError(f"local tracker {self.name}: {exc}") from exc
             raise FatalError(f"local tracker {self.name}: {self.path}: {exc}") from exc
         except sqlite3.DatabaseError as exc:
-            raise FatalError(f"local tracker {self.name}: {self.path}: {exc}") from exc
+            raise FatalError(f"local tracker {self.name}: {self.path}: {exc}; {_RECOVER}") from exc
         finally:
             connection.close()
 
@@ -117,32 +118,41 @@ class LocalTracker:
             )
         found = []
         for row in rows:
-            labels = tuple(json.loads(row[7]))
-            marker = parse_marker(row[2])
-            if marker is None or row[8] != self.user or SYNC_LABEL not in labels:
-                continue
-            found.append(
-                IssueSnapshot(
-                    ref=self._ref(row[0]),
-                    item_key=marker.item_key,
-                    postmortem_id=marker.postmortem_id,
-                    state="closed" if row[3] == "closed" else "open",
-                    status_category="done" if row[3] == "closed" else "new",
-                    state_reason=row[4],
-                    title=row[1],
-                    body=row[2],
-                    assignees=tuple(json.loads(row[5])),
-                    due=date.fromisoformat(row[6]) if row[6] else None,
-                    labels=labels,
-                    created_at=datetime.fromisoformat(row[9]),
-                    updated_at=datetime.fromisoformat(row[10]),
-                    last_human_activity_at=(datetime.fromisoformat(row[11]) if row[11] else None),
-                    synced_hash=marker.content_hash,
-                    policy=marker.policy,
-                    nudges=int(nudges.get(row[0], 0)),
-                )
-            )
+            try:
+                snap = self._snapshot_of(row, nudges)
+            except (ValueError, TypeError) as exc:
+                raise FatalError(
+                    f"local tracker {self.name}: {self.path}: issue #{row[0]} is damaged "
+                    f"({exc}); {_RECOVER}"
+                ) from exc
+            if snap is not None:
+                found.append(snap)
         return found
+
+    def _snapshot_of(self, row: Sequence[Any], nudges: dict[Any, Any]) -> IssueSnapshot | None:
+        labels = tuple(json.loads(row[7]))
+        marker = parse_marker(row[2])
+        if marker is None or row[8] != self.user or SYNC_LABEL not in labels:
+            return None
+        return IssueSnapshot(
+            ref=self._ref(row[0]),
+            item_key=marker.item_key,
+            postmortem_id=marker.postmortem_id,
+            state="closed" if row[3] == "closed" else "open",
+            status_category="done" if row[3] == "closed" else "new",
+            state_reason=row[4],
+            title=row[1],
+            body=row[2],
+            assignees=tuple(json.loads(row[5])),
+            due=date.fromisoformat(row[6]) if row[6] else None,
+            labels=labels,
+            created_at=datetime.fromisoformat(row[9]),
+            updated_at=datetime.fromisoformat(row[10]),
+            last_human_activity_at=(datetime.fromisoformat(row[11]) if row[11] else None),
+            synced_hash=marker.content_hash,
+            policy=marker.policy,
+            nudges=int(nudges.get(row[0], 0)),
+        )
 
     def create(self, draft: IssueDraft) -> TrackerRef:
         now = self._clock().isoformat()
@@ -263,6 +273,12 @@ class LocalTracker:
                 (self._number(ref),),
             ).fetchall()
         return [(str(author), str(body)) for author, body in rows]
+
+
+_RECOVER = (
+    "the store is damaged: restore it from a backup, or move it aside and run again (pmsync "
+    "then files every item once more, into a new store)"
+)
 
 
 def _with_marker(draft: IssueDraft) -> str:
