@@ -222,7 +222,8 @@ def _path_sources(paths: Sequence[str]) -> list[MarkdownDirSource]:
         if path.is_dir():
             sources.append(MarkdownDirSource(raw, path, DOCUMENT_GLOBS))
         else:
-            sources.append(MarkdownDirSource(raw, path.parent, [path.name]))
+            # A file named on the command line is read wherever a link to it points.
+            sources.append(MarkdownDirSource(raw, path.parent, [path.name], follow_symlinks=True))
     missing = [raw for raw in paths if not Path(raw).exists()]
     if missing:
         raise ConfigError([f"no such file or folder: {raw}" for raw in missing], "arguments")

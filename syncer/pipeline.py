@@ -160,6 +160,13 @@ def read_documents(
             reading.problems.append(Problem(f"source {source.name}", str(exc)))
             log.error("source_failed", source=source.name, error=str(exc))
             continue
+        for link, target in getattr(source, "outside", []):
+            message = (
+                f"{link}: a symbolic link to {target}, outside the folder: not read "
+                "(follow_symlinks = true reads such files)"
+            )
+            reading.problems.append(Problem(f"source {source.name}", message))
+            log.warning("link_outside_skipped", source=source.name, path=link, target=target)
         skipped = getattr(source, "skipped", [])  # a folder source's files that are not read
         reading.skipped += [f"{source.name}: {name}" for name in skipped]
         if skipped:
@@ -199,7 +206,13 @@ def build_sources(settings: Settings) -> list[DocumentSource]:
             root = settings.path(config.path)
             sources.append(
                 MarkdownDirSource(
-                    name, root, globs, config.exclude, config.link_base_url, config.commit
+                    name,
+                    root,
+                    globs,
+                    config.exclude,
+                    config.link_base_url,
+                    config.commit,
+                    config.follow_symlinks,
                 )
             )
     return [

@@ -83,6 +83,8 @@ class MarkdownDirSource(_SourceSection):
     # "https://github.com/acme/postmortems/blob/main/".
     link_base_url: Annotated[str, Field(pattern=r"^https?://")] | None = None
     commit: bool = False  # commit write-back edits in the folder's Git repository
+    # Read files that symbolic links below the folder point to outside it (else skipped).
+    follow_symlinks: bool = False
 
 
 class _Remote(_Section):

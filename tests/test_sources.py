@@ -426,3 +426,33 @@ def test_a_markdown_folder_reads_text_files_with_no_extension_and_not_binary_one
     source = MarkdownDirSource("pm", tmp_path, ("**/*.md",))
     assert [ref.id for ref in source.list()] == ["POSTMORTEM", "a.md"]
     assert source.skipped == []  # a configured source reads what its globs choose
+
+
+def test_a_link_out_of_the_folder_is_not_read_unless_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = tmp_path / "outside" / "secret.md"
+    secret.parent.mkdir()
+    secret.write_bytes(PM)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "real.md").write_bytes(PM)
+    (docs / "link.md").symlink_to(secret)
+    (docs / "inside.md").symlink_to(docs / "real.md")  # a link within the folder is fine
+    source = MarkdownDirSource("docs", docs)
+    assert [ref.id for ref in source.list()] == ["inside.md", "real.md"]
+    assert source.outside == [("link.md", str(secret.resolve()))]
+    reading = read_documents([source])
+    (problem,) = reading.problems
+    assert problem.where == "source docs"
+    assert problem.message.startswith("link.md: a symbolic link to ")
+    assert "follow_symlinks = true" in problem.message
+    assert [ref.id for ref in MarkdownDirSource("docs", docs, follow_symlinks=True).list()] == [
+        "inside.md",
+        "link.md",
+        "real.md",
+    ]
+    # On the command line: a folder is read the same way, a file named is read where it is.
+    assert main(["extract", str(docs)]) == 1
+    assert "link.md: a symbolic link to" in capsys.readouterr().err
+    assert main(["extract", str(docs / "link.md")]) == 0

@@ -51,6 +51,7 @@ class MarkdownDirSource:
         exclude: Sequence[str] = (),
         link_base_url: str | None = None,
         commit: bool = False,
+        follow_symlinks: bool = False,
     ) -> None:
         self.name = name
         self.root = root
@@ -58,7 +59,10 @@ class MarkdownDirSource:
         self.exclude = tuple(exclude)
         self.link_base_url = link_base_url
         self.commit = commit
+        self.follow_symlinks = follow_symlinks
         self.skipped: list[str] = []  # files below the folder that are not post-mortems
+        # Symbolic links below the folder to files outside it, not read: (path, target).
+        self.outside: list[tuple[str, str]] = []
 
     def list(self) -> Sequence[DocumentRef]:
         if not self.root.is_dir():
@@ -73,9 +77,15 @@ class MarkdownDirSource:
         paths = [path for pattern in self.globs for path in self.root.glob(pattern)]
         if every:
             paths += [path for path in self.root.rglob("*") if _extensionless_text(path, self.root)]
+        top = self.root.resolve()
+        self.outside = []
         for path in paths:
             relative = path.relative_to(self.root).as_posix()
             if relative in found or not path.is_file() or self._excluded(path):
+                continue
+            target = path.resolve()
+            if not self.follow_symlinks and not target.is_relative_to(top):
+                self.outside.append((relative, str(target)))
                 continue
             stat = path.stat()
             changed, author, created = history.get(relative, (None, "", None))
@@ -96,6 +106,7 @@ class MarkdownDirSource:
                 if path.is_file()
                 and ".git" not in path.relative_to(self.root).parts
                 and (relative := path.relative_to(self.root).as_posix()) not in found
+                and relative not in {link for link, _ in self.outside}
             )
         return [found[key] for key in sorted(found)]
 
