@@ -142,14 +142,17 @@ def converge(
         snapshots = read(name)
         if snapshots is None:
             continue
-        _, duplicates = deduplicate(name, snapshots)
+        keepers, duplicates = deduplicate(name, snapshots)
         if duplicates:
             closes += apply(SyncPlan(tuple(duplicates)), trackers)
-    kept = {o.action.target: o.action.keeper for o in closes if o.ok and o.action.keeper}
-    for index, outcome in enumerate(outcomes):
-        if outcome.action.op == "create" and outcome.ref in kept:
-            log.warning("duplicate_converged", ref=outcome.ref.key if outcome.ref else None)
-            outcomes[index] = replace(outcome, ref=kept[outcome.ref], converged=True)
+        for index, outcome in enumerate(outcomes):
+            action = outcome.action
+            if action.tracker != name or action.op != "create" or action.draft is None:
+                continue
+            keeper = keepers.get(action.draft.item_key)
+            if outcome.ok and keeper is not None and keeper.ref != outcome.ref:
+                log.warning("duplicate_converged", ref=outcome.ref.key if outcome.ref else None)
+                outcomes[index] = replace(outcome, ref=keeper.ref, converged=True)
     return closes
 
 

@@ -28,7 +28,15 @@ from syncer.check import check
 from syncer.errors import ConfigError, FatalError
 from syncer.model import Postmortem, Severity
 from syncer.people import load_directory
-from syncer.pipeline import Reading, SyncRun, read_documents, rule_context, sync
+from syncer.pipeline import (
+    Reading,
+    SyncRun,
+    build_sources,
+    build_trackers,
+    read_documents,
+    rule_context,
+    sync,
+)
 from syncer.planner import KEPT
 from syncer.settings import Settings, config_path, load_settings, masked_dump, secret_values
 
@@ -183,6 +191,11 @@ def _parser() -> argparse.ArgumentParser:
     config_commands = config.add_subparsers(dest="config_command", required=True)
     check = config_commands.add_parser(
         "check", parents=[common], help="validate settings and print them, secrets masked"
+    )
+    check.add_argument(
+        "--online",
+        action="store_true",
+        help="also reach each tracker once: its address, repository or project",
     )
     check.set_defaults(handler=_cmd_config_check)
     return parser
@@ -618,6 +631,13 @@ def _cmd_config_check(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args, required=True)
     select_rules(settings.rules.select, settings.rules.ignore)  # rule code typos, too
     load_directory(settings)  # and the people file
+    build_sources(settings)  # credentials and key files, as sync reads them
+    trackers = build_trackers(settings)
+    if args.online:  # each tracker's address, repository or project, reached once
+        for tracker in trackers.values():
+            verify = getattr(tracker, "verify", None)
+            if verify is not None:
+                verify()
     out.write(f"# {settings.origin}: valid\n")
     out.write(_toml(masked_dump(settings)))
     return EXIT_OK

@@ -43,6 +43,10 @@ class SkippableError(PmsyncError):
     """This one document, item or request failed; the others go on."""
 
 
+class NotFound(SkippableError):
+    """The service answered 404: no such thing there (or not visible to these credentials)."""
+
+
 class DocumentError(SkippableError):
     """A document could not be read or parsed; `path` names it for the user."""
 

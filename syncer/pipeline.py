@@ -136,6 +136,8 @@ def read_snapshots(
     """The tracker's synced issues; None, with the reason added to `problems`, if unreadable."""
     try:
         return tracker.snapshot()
+    except ConfigError:
+        raise  # a wrong address or project: the run cannot start
     except PmsyncError as exc:
         problems.append(Problem(f"tracker {name}", str(exc), isinstance(exc, FatalError)))
         log.error("tracker_unreadable", tracker=name, error=str(exc))
@@ -442,6 +444,8 @@ def sync(
     for name in sorted({pm.route or "" for pm in routed} & set(active)):
         try:
             snapshots[name] = active[name].snapshot()
+        except ConfigError:
+            raise  # a wrong address or project: nothing is written
         except PmsyncError as exc:
             fatal = isinstance(exc, FatalError)
             problems.append(Problem(f"tracker {name}", str(exc), fatal))

@@ -6,6 +6,7 @@ The tracker is the source of truth; the marker in each issue is the key.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -259,9 +260,12 @@ def _handover_note(owner: Owner) -> str:
     )
 
 
-def _age(snap: IssueSnapshot) -> tuple[datetime, str]:
+def _age(snap: IssueSnapshot) -> tuple[datetime, int, str]:
+    """Oldest first: by creation time, then by number (`#9` before `#10`, `OPS-9` before
+    `OPS-10`), so every run picks the same issue to keep."""
     created = snap.created_at or datetime.max.replace(tzinfo=UTC)
-    return created, snap.ref.key.rjust(20, "0")
+    digits = re.search(r"(\d+)$", snap.ref.key)
+    return created, int(digits.group(1)) if digits else 0, snap.ref.key
 
 
 def _match(

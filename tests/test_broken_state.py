@@ -4,6 +4,7 @@ endpoint, no traceback, and no duplicate on the next run."""
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -182,3 +183,72 @@ def test_an_odd_jira_search_answer_is_one_problem(
         assert _run(capsys, "sync", "--config", str(config))[0] == 0
         assert len(fake.issues) == 2
         json.dumps(fake.issues)  # the store is intact
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("command", [["sync"], ["config", "check", "--online"]])
+def test_a_wrong_address_repository_or_project_is_a_config_error_naming_it(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    github: FakeGitHub,
+    command: list[str],
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "0" * 36)
+    jira = FakeJira(deployment="cloud")
+    port = _closed_port()
+    with jira.running():
+        cases = [
+            (
+                f'kind = "github"\nrepo = "acme/incidents"\nbase_url = "http://127.0.0.1:{port}"',
+                f"trackers.t.base_url: no answer from 127.0.0.1:{port}",
+            ),
+            (
+                f'kind = "github"\nrepo = "acme/incidents"\nbase_url = "{github.url}/nothing"',
+                "trackers.t.base_url: ",
+            ),
+            (
+                f'kind = "github"\nrepo = "acme/nowhere"\nbase_url = "{github.url}"',
+                "trackers.t.repo: 'acme/nowhere' not found at 127.0.0.1:",
+            ),
+            (
+                f'kind = "jira"\nurl = "{jira.url}"\nproject = "NOPE"\nemail = "a@b.test"\n'
+                'api_token = "t"',
+                "trackers.t.project: no project 'NOPE' at 127.0.0.1:",
+            ),
+        ]
+        for index, (tracker, message) in enumerate(cases):
+            folder = tmp_path / str(index)
+            folder.mkdir()
+            config = _config(
+                folder,
+                f"[trackers.t]\n{tracker}\nretry_backoff_seconds = 0.01\n"
+                '[routing]\ndefault = "t"\n',
+            )
+            code, text = _run(capsys, *command, "--config", str(config))
+            assert code == 2, (tracker, text)
+            assert message in text, text
+            assert "Traceback" not in text
+    assert github.writes() == 0
+
+
+def test_config_check_finds_a_missing_token_as_sync_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    config = _config(
+        tmp_path,
+        '[trackers.gh]\nkind = "github"\nrepo = "acme/incidents"\n[routing]\ndefault = "gh"\n',
+    )
+    results = [
+        _run(capsys, *command, "--config", str(config))
+        for command in (["config", "check"], ["sync"])
+    ]
+    assert [code for code, _ in results] == [2, 2]
+    for _, text in results:
+        assert "trackers.gh.token: no token" in text

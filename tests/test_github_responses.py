@@ -12,7 +12,7 @@ import responses
 
 from connectors.trackers.github import GithubOptions, GithubTracker
 from connectors.trackers.retry import WriteThrottle
-from syncer.errors import FatalError, SkippableError
+from syncer.errors import ConfigError, FatalError, SkippableError
 from syncer.identity import content_hash
 from syncer.model import IssueDraft, TrackerRef
 
@@ -77,11 +77,11 @@ def test_bad_credentials_are_fatal_and_never_show_the_token(
     assert api.calls[0].request.headers["Authorization"] == f"token {TOKEN}"
 
 
-def test_a_missing_repository_is_fatal_and_named(
+def test_a_missing_repository_is_a_config_error_naming_the_setting(
     api: responses.RequestsMock, waits: list[float]
 ) -> None:
     api.get(f"{REPO}/issues", status=404, json={"message": "Not Found"})
-    with pytest.raises(FatalError, match="repository 'acme/incidents' cannot be listed"):
+    with pytest.raises(ConfigError, match=r"trackers\.gh\.repo: 'acme/incidents' not found at"):
         _tracker(waits).snapshot()
 
 

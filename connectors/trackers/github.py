@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlparse
 
 import structlog
 from github import Auth, Github, GithubException, GithubIntegration
@@ -29,10 +29,13 @@ from connectors.trackers.retry import (
     interruptible_sleep,
     no_answer_is_uncertain,
     retry_after_seconds,
+    unreachable,
     with_retries,
 )
 from syncer.errors import (
+    ConfigError,
     FatalError,
+    NotFound,
     PmsyncError,
     RetriableError,
     SkippableError,
@@ -105,9 +108,18 @@ class GithubTracker:
 
     # --- the Tracker protocol -----------------------------------------------------------------
 
+    def verify(self) -> None:
+        """Reach the repository once: a ConfigError naming the setting when the address or
+        the repository is wrong (`config check --online`)."""
+        self._bot_login_or_config_error()
+        try:
+            self._request("GET", self._repo_path)
+        except NotFound as exc:
+            raise self._repo_missing() from exc
+
     def snapshot(self) -> Sequence[IssueSnapshot]:
         """Every issue pmsync's own account created with the sync label, in one paginated read."""
-        bot = self._bot_login()
+        bot = self._bot_login_or_config_error()
         found = []
         params = {
             "labels": SYNC_LABEL,
@@ -126,12 +138,37 @@ class GithubTracker:
                 if snap is not None:
                     found.append(snap)
             found += self._newer_than(high, bot)
+        except NotFound as exc:
+            raise self._repo_missing() from exc
         except SkippableError as exc:
             raise FatalError(
                 f"github {self.name}: repository {self.options.repo!r} cannot be listed "
                 f"({exc}); check repo and base_url, and that the token can read it"
             ) from exc
         return found
+
+    def _bot_login_or_config_error(self) -> str:
+        """The bot's login; the first request, so a wrong address shows here."""
+        host = urlparse(self.options.base_url).netloc or self.options.base_url
+        setting = f"trackers.{self.name}.base_url"
+        try:
+            return self._bot_login()
+        except NotFound as exc:
+            problem = f"{setting}: {self.options.base_url} answers 404: not a GitHub API address"
+            raise ConfigError([problem]) from exc
+        except UncertainError as exc:
+            if unreachable(exc):
+                raise ConfigError([f"{setting}: no answer from {host} ({exc})"]) from exc
+            raise
+
+    def _repo_missing(self) -> ConfigError:
+        host = urlparse(self.options.base_url).netloc or self.options.base_url
+        return ConfigError(
+            [
+                f"trackers.{self.name}.repo: {self.options.repo!r} not found at {host}, "
+                "or the token cannot read it"
+            ]
+        )
 
     def _newer_than(self, high: int, bot: str) -> list[IssueSnapshot]:
         """pmsync's issues numbered after `high` (the highest the list showed), read one by
@@ -567,7 +604,7 @@ def _classify(exc: GithubException, what: str) -> PmsyncError:
     if status == 410:
         return Gone(f"{what}: gone (410): {message}")
     if status == 404:
-        return SkippableError(f"{what}: not found (404)")
+        return NotFound(f"{what}: not found (404)")
     return SkippableError(f"{what}: GitHub refused it ({status}): {message}")
 
 

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlparse
 
 import requests
 import structlog
@@ -40,12 +40,15 @@ from connectors.trackers.retry import (
     interruptible_sleep,
     no_answer_is_uncertain,
     retry_after_seconds,
+    unreachable,
     with_retries,
 )
 from syncer.errors import (
     STOPPING,
+    ConfigError,
     FatalError,
     Interrupted,
+    NotFound,
     PmsyncError,
     RetriableError,
     SkippableError,
@@ -149,8 +152,17 @@ class JiraTracker:
 
     # --- the Tracker protocol -------------------------------------------------------------
 
+    def verify(self) -> None:
+        """Reach the site and the project once: a ConfigError naming the setting when the
+        address or the project is wrong (`config check --online`)."""
+        self._first_contact()
+        try:
+            self._request("GET", self._api(f"project/{quote(self.options.project)}"))
+        except NotFound as exc:
+            raise self._project_missing() from exc
+
     def snapshot(self) -> Sequence[IssueSnapshot]:
-        bot = self._bot_account()
+        bot = self._first_contact()
         jql = f'project = "{self.options.project}" AND labels = {SYNC_LABEL} ORDER BY created ASC'
         seen: dict[str, IssueSnapshot] = {}
         high: int | None = None  # the highest number search shows
@@ -162,6 +174,8 @@ class JiraTracker:
                 if snap is not None:
                     seen[snap.ref.key] = snap
         except SkippableError as exc:
+            if "does not exist" in str(exc) and "project" in str(exc):
+                raise self._project_missing() from exc
             raise FatalError(
                 f"jira {self.name}: project {self.options.project!r} cannot be searched ({exc})"
             ) from exc
@@ -521,6 +535,30 @@ class JiraTracker:
             )
         self._meta_checked = True
 
+    def _first_contact(self) -> str:
+        """The bot's account: the first request, so a wrong address shows here."""
+        host = urlparse(self.options.url).netloc or self.options.url
+        setting = f"trackers.{self.name}.url"
+        try:
+            return self._bot_account()
+        except NotFound as exc:
+            raise ConfigError(
+                [f"{setting}: {self.options.url} answers 404: not a Jira site"]
+            ) from exc
+        except UncertainError as exc:
+            if unreachable(exc):
+                raise ConfigError([f"{setting}: no answer from {host} ({exc})"]) from exc
+            raise
+
+    def _project_missing(self) -> ConfigError:
+        host = urlparse(self.options.url).netloc or self.options.url
+        return ConfigError(
+            [
+                f"trackers.{self.name}.project: no project {self.options.project!r} at {host}, "
+                "or the account cannot see it"
+            ]
+        )
+
     def _bot_account(self) -> str:
         if self._bot is None:
             _, me = self._request("GET", self._api("myself"))
@@ -691,7 +729,7 @@ def _classify(exc: JIRAError, what: str) -> PmsyncError:
     if status == 403:
         return FatalError(f"{what}: not allowed (403): {detail}")
     if status == 404:
-        return SkippableError(f"{what}: not found (404)")
+        return NotFound(f"{what}: not found (404)")
     return SkippableError(f"{what}: Jira refused it ({status}): {detail}")
 
 

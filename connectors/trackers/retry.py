@@ -118,3 +118,16 @@ def no_answer_is_uncertain(what: str, service: str) -> Iterator[None]:
         raise UncertainError(f"{what}: no answer from {service} ({type(exc).__name__})") from exc
     except requests.RequestException as exc:
         raise UncertainError(f"{what}: {type(exc).__name__}") from exc
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether an error comes from a host that could not be reached at all (refused, no such
+    name), rather than from one that was slow or failed while answering."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, requests.ConnectionError) and not isinstance(
+            cause, requests.ReadTimeout
+        ):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False

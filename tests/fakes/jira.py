@@ -247,7 +247,15 @@ def _handler(fake: FakeJira) -> type[JsonHandler]:
                     ]
                 }
             if rest in ("search", "search/jql") and method == "GET":
+                project, _, _ = _jql(query.get("jql", ""))
+                if project is not None and project != fake.project:
+                    message = f"The value '{project}' does not exist for the field 'project'."
+                    return 400, {"errorMessages": [message], "errors": {}}
                 return 200, self._search(query, rest == "search/jql")
+            if rest.startswith("project/") and method == "GET":
+                if rest.split("/", 1)[1] != fake.project:
+                    return 404, {"errorMessages": ["No project could be found with key."]}
+                return 200, {"key": fake.project, "name": "Operations"}
             if rest == "issue" and method == "POST":
                 return self._create(body["fields"])
             if rest == "issue/bulk" and method == "POST":
