@@ -7,6 +7,7 @@ from these: anything with the right methods fits, test fakes included.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -110,6 +111,17 @@ class Tracker(Protocol):
         """When someone other than pmsync last commented on or changed the issue, and the
         nudges pmsync left there; read only for the issues that need it (it costs requests)."""
         ...
+
+
+@runtime_checkable
+class Leasing(Protocol):
+    """A tracker that can hold a lease while filing, so that runs on different machines never
+    file at once (GitHub: a branch made atomically)."""
+
+    @property
+    def leased(self) -> bool: ...
+
+    def lease(self) -> AbstractContextManager[None]: ...
 
 
 # Observers of every tracker API request (the metrics): tracker name, HTTP verb, whether it

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import cast
@@ -15,7 +16,7 @@ from urllib.parse import urlparse
 
 import structlog
 
-from connectors.base import DocumentSource, Guarded, Tracker
+from connectors.base import DocumentSource, Guarded, Leasing, Tracker
 from connectors.extract import ExtractOptions, extract
 from connectors.sources.cache import CachedSource
 from connectors.sources.confluence import ConfluenceOptions, ConfluenceSource, confluence_cql
@@ -30,7 +31,15 @@ from rules.words import Phrase
 from syncer import writeback
 from syncer.applier import Outcome, apply, converge, hand_over
 from syncer.errors import ConfigError, FatalError, PmsyncError, SkippableError
-from syncer.model import ActionItem, Document, Finding, IssueSnapshot, Postmortem, SyncPlan
+from syncer.model import (
+    ActionItem,
+    Document,
+    Finding,
+    IssueSnapshot,
+    PlannedAction,
+    Postmortem,
+    SyncPlan,
+)
 from syncer.people import Directory, load_directory
 from syncer.planner import Target, plan
 from syncer.policy import Policy
@@ -312,6 +321,7 @@ def github_options(name: str, config: GithubTrackerSettings, settings: Settings)
         due_field=config.due_field,
         write_interval=config.write_interval_seconds,
         max_writes_per_minute=config.max_writes_per_minute,
+        lease_minutes=config.lease_minutes,
     )
 
 
@@ -450,24 +460,31 @@ def sync(
             fatal = isinstance(exc, FatalError)
             problems.append(Problem(f"tracker {name}", str(exc), fatal))
             log.error("tracker_unreadable", tracker=name, error=str(exc))
-    the_plan = plan(
-        routed,
-        snapshots,
-        targets_of(settings, active),
-        directory,
-        reading.findings_by_item(),
-        settings.sync,
-        policy,
-        today,
-    )
-    if dry_run:
-        outcomes = [Outcome(a, ref=a.target) for a in the_plan.actions]
-    else:
-        outcomes = apply(the_plan, active)
-        outcomes += converge(
-            outcomes, active, lambda name: read_snapshots(name, active[name], problems)
+
+    def planned() -> SyncPlan:
+        return plan(
+            routed,
+            snapshots,
+            targets_of(settings, active),
+            directory,
+            reading.findings_by_item(),
+            settings.sync,
+            policy,
+            today,
         )
-        hand_over(outcomes, active)
+
+    the_plan = planned()
+    with ExitStack() as leases:
+        if not dry_run:
+            the_plan = _under_leases(the_plan, active, snapshots, problems, leases, planned)
+        if dry_run:
+            outcomes = [Outcome(a, ref=a.target) for a in the_plan.actions]
+        else:
+            outcomes = apply(the_plan, active)
+            outcomes += converge(
+                outcomes, active, lambda name: read_snapshots(name, active[name], problems)
+            )
+            hand_over(outcomes, active)
     for tracker in sorted({o.action.tracker for o in outcomes if o.fatal}):
         error = next(o.error for o in outcomes if o.fatal and o.action.tracker == tracker)
         problems.append(Problem(f"tracker {tracker}", error or "failed", fatal=True))
@@ -480,6 +497,48 @@ def sync(
         written = writeback.write(edits, sources)
         problems += [Problem(where, message) for where, message in written.problems]
     return SyncRun(reading, the_plan, outcomes, problems, dry_run, written)
+
+
+def _under_leases(
+    the_plan: SyncPlan,
+    trackers: Mapping[str, Tracker],
+    snapshots: dict[str, Sequence[IssueSnapshot]],
+    problems: list[Problem],
+    leases: ExitStack,
+    planned: Callable[[], SyncPlan],
+) -> SyncPlan:
+    """Take the lease of each tracker that has one and is about to file issues; then read it
+    again and plan anew, since another run may have filed meanwhile. A tracker whose lease
+    someone else holds is left alone this run."""
+    filing = sorted({a.tracker for a in the_plan.actions if a.op == "create"})
+    held, busy = [], set()
+    for name in filing:
+        tracker = trackers[name]
+        if not isinstance(tracker, Leasing) or not tracker.leased:
+            continue
+        try:
+            leases.enter_context(tracker.lease())
+            held.append(name)
+        except ConfigError:
+            raise
+        except PmsyncError as exc:
+            problems.append(Problem(f"tracker {name}", str(exc)))
+            busy.add(name)
+    for name in held:
+        found = read_snapshots(name, trackers[name], problems)
+        if found is None:
+            busy.add(name)
+        else:
+            snapshots[name] = found
+    fresh = planned() if held else the_plan
+    return SyncPlan(
+        tuple(
+            PlannedAction("skip", a.tracker, "another pmsync is filing there", item=a.item)
+            if a.tracker in busy and a.op not in ("skip", "unchanged")
+            else a
+            for a in fresh.actions
+        )
+    )
 
 
 def rule_context(

@@ -207,6 +207,9 @@ class GithubTrackerSettings(_GithubAuth):
     write_interval_seconds: Annotated[float, Field(ge=0)] = 1.0
     # GitHub allows 80 content-creating requests a minute; 0 turns the cap off (test servers).
     max_writes_per_minute: Annotated[int, Field(ge=0, le=80)] = 79
+    # > 0: while filing, hold a lease in the repository (the branch pmsync-lease) for at most
+    # this long, so that runs on different machines never file at once; needs contents: write.
+    lease_minutes: Annotated[float, Field(ge=0, le=24 * 60)] = 0
 
 
 class JiraTrackerSettings(_Remote):

@@ -14,6 +14,7 @@ import structlog
 
 from connectors.trackers.github import GithubOptions, GithubTracker
 from syncer import logs
+from syncer.errors import ConfigError
 from syncer.pipeline import SyncRun, sync
 from syncer.settings import load_settings
 from tests.fakes.github import FakeGitHub, Fault
@@ -192,6 +193,72 @@ def test_two_runs_with_their_own_state_keep_one_issue_per_item(
     for issue in closed:
         (note,) = [c["body"] for c in fake.comments[issue["number"]]][-1:]
         assert "a duplicate of #" in note
+
+
+def test_with_a_lease_two_runs_on_two_machines_never_file_at_once(
+    tmp_path: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    configs = []
+    for name in ("a", "b"):
+        folder = tmp_path / name
+        folder.mkdir()
+        config = project_in(folder, fake)
+        config.write_text(config.read_text().replace("[routing]", "lease_minutes = 10\n[routing]"))
+        configs.append(config)
+    fake.faults.append(Fault("POST", r"/issues$", kind="slow", delay=0.2, times=6))
+    runs: list[SyncRun] = []
+
+    def run(config: Path) -> None:
+        runs.append(sync(load_settings(config), dry_run=False))
+
+    threads = [threading.Thread(target=run, args=(config,)) for config in configs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(fake.issues) == 3  # filed once: no duplicate to close
+    waited = [r for r in runs if r.problems]
+    if waited:  # the other run came while the first held the lease
+        (problem,) = waited[0].problems
+        assert "is filing issues until" in problem.message
+    assert fake.refs == {}  # released
+    assert _ops(_sync(configs[1], monkeypatch)) == ["unchanged"] * 3
+
+
+def test_a_lease_left_by_a_run_that_died_is_taken_over_once_expired(
+    project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.write_text(project.read_text().replace("[routing]", "lease_minutes = 10\n[routing]"))
+    fake.commits["0" * 39 + "1"] = {
+        "sha": "0" * 39 + "1",
+        "message": "pmsync lease\n\nholder: gone pid 1\nuntil: 2000-01-01T00:00:00+00:00\n",
+        "parents": [],
+    }
+    fake.refs["refs/heads/pmsync-lease"] = "0" * 39 + "1"
+    run = _sync(project, monkeypatch)
+    assert _ops(run) == ["create"] * 3
+    assert fake.refs == {}
+    fake.refs["refs/heads/pmsync-lease"] = "0" * 39 + "1"
+    fake.commits["0" * 39 + "1"]["message"] = (
+        "pmsync lease\n\nholder: busy pid 2\nuntil: 2999-01-01T00:00:00+00:00\n"
+    )
+    doc = project.parent / "docs" / "pm-1.md"
+    doc.write_text(doc.read_text() + "| Add a canary stage | Dana Kim | 2026-05-01 |\n")
+    run = _sync(project, monkeypatch)
+    assert [o.action.op for o in run.outcomes].count("create") == 0
+    (problem,) = run.problems
+    assert "another pmsync (busy pid 2) is filing issues until 2999-01-01" in problem.message
+
+
+def test_a_lease_the_token_cannot_take_is_a_config_error(
+    project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.write_text(project.read_text().replace("[routing]", "lease_minutes = 10\n[routing]"))
+    fake.git_api = False
+    with pytest.raises(ConfigError, match=r"trackers\.gh\.lease_minutes: .*contents: write"):
+        _sync(project, monkeypatch)
+    assert fake.issues == {}
 
 
 def test_a_changed_due_date_is_one_patch_of_the_changed_fields(

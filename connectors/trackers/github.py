@@ -10,12 +10,15 @@ is looked up by its marker first.
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 import time
+import uuid
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlparse
 
@@ -77,6 +80,14 @@ class GithubOptions:
     timeout: float = 30.0
     attempts: int = 4
     backoff: float = 2.0  # first pause before a retry; doubles each time, at most 30 s
+    lease_minutes: float = 0.0  # > 0: hold the repository's lease while filing (see `lease`)
+
+
+LEASE_REF = "refs/heads/pmsync-lease"
+
+
+class Busy(SkippableError):
+    """Another pmsync holds the repository's lease."""
 
 
 class GithubTracker:
@@ -107,6 +118,91 @@ class GithubTracker:
         self._due_field_id: int | None = None
 
     # --- the Tracker protocol -----------------------------------------------------------------
+
+    @property
+    def leased(self) -> bool:
+        """Whether this tracker takes a lease while filing."""
+        return self.options.lease_minutes > 0
+
+    @contextmanager
+    def lease(self) -> Iterator[None]:
+        """While filing, hold the repository's lease, so that two pmsync runs on different
+        machines never file at once. The lease is the branch `pmsync-lease`, made atomically
+        (creating a reference that exists fails) and taken over only by a fast-forward
+        update (of two runs taking over an expired lease, one fails). Its commit message says
+        who holds it until when; a holder that died frees it at that time. Needs `contents:
+        write` on the repository. Raises `Busy` when someone else holds it."""
+        if not self.leased:
+            yield
+            return
+        mine = self._take_lease()
+        try:
+            yield
+        finally:
+            try:
+                _, data = self._request("GET", f"{self._repo_path}/git/ref/{LEASE_REF[5:]}")
+                if ((data or {}).get("object") or {}).get("sha") == mine:
+                    self._request("DELETE", f"{self._repo_path}/git/{LEASE_REF}", write=True)
+            except PmsyncError as exc:  # it expires by itself
+                log.warning("lease_not_released", tracker=self.name, error=str(exc))
+
+    def _take_lease(self) -> str:
+        until = datetime.now(UTC) + timedelta(minutes=self.options.lease_minutes)
+        holder = f"{socket.gethostname()} pid {os.getpid()} run {uuid.uuid4().hex[:8]}"
+        message = f"pmsync lease\n\nholder: {holder}\nuntil: {until.isoformat()}\n"
+        git = f"{self._repo_path}/git"
+        try:
+            _, tree = self._request("POST", f"{git}/trees", body={"tree": []}, write=True)
+            commit = {"message": message, "tree": tree["sha"], "parents": []}
+            _, made = self._request("POST", f"{git}/commits", body=commit, write=True)
+            try:
+                self._request(
+                    "POST",
+                    f"{git}/refs",
+                    body={"ref": LEASE_REF, "sha": made["sha"]},
+                    write=True,
+                    repeat=False,
+                )
+                return str(made["sha"])
+            except SkippableError:
+                pass  # it exists: held, or left behind by a run that died
+            _, ref = self._request("GET", f"{git}/ref/{LEASE_REF[5:]}")
+            current = str(ref["object"]["sha"])
+            _, held = self._request("GET", f"{git}/commits/{current}")
+            found = re.search(r"^until: (\S+)$", str(held.get("message", "")), re.MULTILINE)
+            expires = (
+                datetime.fromisoformat(found.group(1))
+                if found
+                else datetime.min.replace(tzinfo=UTC)
+            )
+            if expires > datetime.now(UTC):
+                who = re.search(r"^holder: (.+)$", str(held.get("message", "")), re.MULTILINE)
+                raise Busy(
+                    f"github {self.name}: another pmsync ({who.group(1) if who else 'unknown'}) "
+                    f"is filing issues until {expires.isoformat(timespec='seconds')}; "
+                    "its items wait for the next run"
+                )
+            commit["parents"] = [current]
+            _, taken = self._request("POST", f"{git}/commits", body=commit, write=True)
+            try:
+                self._request(
+                    "PATCH",
+                    f"{git}/{LEASE_REF}",
+                    body={"sha": taken["sha"], "force": False},
+                    write=True,
+                    repeat=False,
+                )
+            except SkippableError as exc:
+                raise Busy(f"github {self.name}: another pmsync took the lease first") from exc
+            return str(taken["sha"])
+        except (NotFound, NotAllowed) as exc:
+            problem = (
+                f"trackers.{self.name}.lease_minutes: the lease needs the git references API "
+                f"with `contents: write` on {self.options.repo} ({exc})"
+            )
+            raise ConfigError([problem]) from exc
+        except (KeyError, TypeError) as exc:
+            raise FatalError(f"github {self.name}: unexpected answer about the lease") from exc
 
     def verify(self) -> None:
         """Reach the repository once: a ConfigError naming the setting when the address or

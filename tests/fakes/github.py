@@ -65,6 +65,9 @@ class FakeGitHub:
     rate_remaining: int = 5000
     lag: float = 0.0  # seconds before a new issue shows in lists (a replica behind the primary)
     deleted: set[int] = field(default_factory=set)  # numbers answered with 410 Gone
+    git_api: bool = True  # answer git objects and references (a lease); False: 404 as a proxy might
+    commits: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refs: dict[str, str] = field(default_factory=dict)
     url: str = ""
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # moved by tests
     _lock: threading.RLock = field(default_factory=threading.RLock)
@@ -185,6 +188,13 @@ def _handler(fake: FakeGitHub) -> type[JsonHandler]:
         ("POST", re.compile(rf"^{repo_base}/milestones$"), "milestones"),
         ("GET", re.compile(rf"^/orgs/{fake.owner}/issue-fields$"), "issue fields"),
         ("POST", re.compile(rf"^{repo_base}/issues/(\d+)/issue-field-values$"), "field values"),
+        ("POST", re.compile(rf"^{repo_base}/git/trees$"), "git tree"),
+        ("POST", re.compile(rf"^{repo_base}/git/commits$"), "git commit"),
+        ("GET", re.compile(rf"^{repo_base}/git/commits/(\w+)$"), "git commit"),
+        ("POST", re.compile(rf"^{repo_base}/git/refs$"), "git refs"),
+        ("GET", re.compile(rf"^{repo_base}/git/ref/(.+)$"), "git ref"),
+        ("PATCH", re.compile(rf"^{repo_base}/git/refs/(.+)$"), "git ref"),
+        ("DELETE", re.compile(rf"^{repo_base}/git/refs/(.+)$"), "git ref"),
     ]
 
     class Handler(JsonHandler):
@@ -275,6 +285,8 @@ def _handler(fake: FakeGitHub) -> type[JsonHandler]:
                     },
                     {},
                 )
+            if kind.startswith("git "):
+                return self._git(kind, method, groups, payload)
             if kind == "issues" and method == "GET":
                 now = time.monotonic()
                 shown = [
@@ -372,6 +384,47 @@ def _handler(fake: FakeGitHub) -> type[JsonHandler]:
                     {},
                 )
             return 404, {"message": "Not Found"}, {}
+
+        def _git(
+            self, kind: str, method: str, groups: tuple[str, ...], payload: dict[str, Any]
+        ) -> tuple[int, Any, dict[str, str]]:
+            """Git objects and references, as much as a lease needs: commits, and references
+            whose update is refused unless it is a fast-forward (or forced)."""
+            if not fake.git_api:
+                return 404, {"message": "Not Found"}, {}
+            if kind == "git tree":
+                return 201, {"sha": "4b825dc642cb6eb9a060e54bf8d69288fbee4904", "tree": []}, {}
+            if kind == "git commit" and method == "POST":
+                sha = f"{len(fake.commits) + 1:040x}"
+                fake.commits[sha] = {
+                    "sha": sha,
+                    "message": payload.get("message", ""),
+                    "parents": [{"sha": p} for p in payload.get("parents", [])],
+                }
+                return 201, fake.commits[sha], {}
+            if kind == "git commit":
+                found = fake.commits.get(groups[0])
+                return (200, found, {}) if found else (404, {"message": "Not Found"}, {})
+            if kind == "git refs":
+                name = str(payload.get("ref", ""))
+                if name in fake.refs:
+                    return 422, {"message": "Reference already exists"}, {}
+                fake.refs[name] = str(payload["sha"])
+                return 201, {"ref": name, "object": {"sha": fake.refs[name]}}, {}
+            name = "refs/" + groups[0]
+            if name not in fake.refs:
+                return 404, {"message": "Not Found"}, {}
+            if method == "GET":
+                return 200, {"ref": name, "object": {"sha": fake.refs[name], "type": "commit"}}, {}
+            if method == "DELETE":
+                del fake.refs[name]
+                return 204, None, {}
+            new = fake.commits.get(str(payload.get("sha")))
+            parents = [p["sha"] for p in (new or {}).get("parents", [])]
+            if new is None or (not payload.get("force") and fake.refs[name] not in parents):
+                return 422, {"message": "Update is not a fast forward"}, {}
+            fake.refs[name] = str(payload["sha"])
+            return 200, {"ref": name, "object": {"sha": fake.refs[name]}}, {}
 
         def _list(
             self, items: Any, query: dict[str, str], keep: Any
