@@ -368,6 +368,23 @@ def test_a_marker_planted_in_someone_elses_issue_hijacks_nothing(
     assert fake.issues[4]["title"] == "Hijack"
 
 
+def test_a_duplicate_is_closed_with_a_link_and_its_comments_are_pointed_to(
+    project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _sync(project, monkeypatch)
+    original = fake.issues[1]
+    copy = fake.add_issue(original["title"], original["body"], user=fake.bot, labels=["pmsync"])
+    fake.comment_as(copy, "dana", "Started on this one.")
+    run = _sync(project, monkeypatch)
+    assert [o.action.op for o in run.outcomes].count("close") == 1
+    assert fake.issues[copy]["state"] == "closed"
+    closing = fake.comments[copy][-1]["body"]
+    assert closing.startswith("Closed by pmsync: a duplicate of #1 (https://github.test/")
+    (pointer,) = [c["body"] for c in fake.comments[1]]
+    assert f"#{copy}" in pointer
+    assert "people commented there" in pointer
+
+
 def test_removed_items_are_closed_as_not_planned(
     project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
