@@ -27,8 +27,9 @@ from syncer.metrics import record_items
 from syncer.model import ActionItem, Activity, Finding, IssueSnapshot, Postmortem, TrackerRef
 from syncer.people import load_directory
 from syncer.pipeline import Problem, build_trackers, read_configured, read_snapshots, route_for
+from syncer.planner import age
 from syncer.policy import Policy
-from syncer.review import due_reviews, invitation, review_key
+from syncer.review import due_reviews, invitation, is_review, review_key
 from syncer.settings import Settings
 
 log = structlog.get_logger("pmsync.check")
@@ -128,10 +129,41 @@ def check(
         )
         run.findings += [_why_unowned(f, items, policy) for f in findings]
         outcomes = [FollowOutcome(a) for a in actions] if dry_run else _apply(tracker, actions)
+        if any(o.ok and o.action.op == "review-open" for o in outcomes):
+            outcomes = _converge_reviews(name, tracker, outcomes, run.problems)
         run.outcomes += outcomes
         if not dry_run:
             _write_invitations(settings, routed, snapshots, outcomes, now)
     return run
+
+
+def _converge_reviews(
+    name: str, tracker: Tracker, outcomes: list[FollowOutcome], problems: list[Problem]
+) -> list[FollowOutcome]:
+    """After opening review issues, read the tracker again: a review another run opened at
+    the same moment is kept if older, and the later one closed as its duplicate."""
+    snapshots = read_snapshots(name, tracker, problems)
+    if snapshots is None:
+        return outcomes
+    reviews = [s for s in snapshots if is_review(s.item_key)]
+    keepers: dict[str, IssueSnapshot] = {}
+    for snap in sorted(reviews, key=age):
+        keeper = keepers.setdefault(snap.item_key, snap)
+        if keeper is snap or snap.state != "open":
+            continue
+        try:
+            tracker.close(
+                snap.ref, "duplicate", f"Closed by pmsync: a duplicate of {keeper.ref.key}."
+            )
+            log.info("duplicate_closed", tracker=name, ref=snap.ref.key, keeper=keeper.ref.key)
+        except PmsyncError as exc:
+            log.warning("duplicate_not_closed", tracker=name, ref=snap.ref.key, error=str(exc))
+    return [
+        dataclasses.replace(o, ref=keepers[o.action.item_key].ref)
+        if o.action.op == "review-open" and o.action.item_key in keepers
+        else o
+        for o in outcomes
+    ]
 
 
 def _why_unowned(

@@ -170,7 +170,7 @@ def deduplicate(
     current: dict[str, IssueSnapshot] = {}
     closes: list[PlannedAction] = []
     for key, group in by_key.items():
-        keeper, *extra = sorted(group, key=_age)
+        keeper, *extra = sorted(group, key=age)
         current[key] = keeper
         closes += [
             PlannedAction(
@@ -260,7 +260,7 @@ def _handover_note(owner: Owner) -> str:
     )
 
 
-def _age(snap: IssueSnapshot) -> tuple[datetime, int, str]:
+def age(snap: IssueSnapshot) -> tuple[datetime, int, str]:
     """Oldest first: by creation time, then by number (`#9` before `#10`, `OPS-9` before
     `OPS-10`), so every run picks the same issue to keep."""
     created = snap.created_at or datetime.max.replace(tzinfo=UTC)

@@ -7,6 +7,7 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import structlog
 
 from connectors.trackers.github import GithubOptions, GithubTracker
 from syncer import logs
+from syncer.check import check
 from syncer.errors import ConfigError
 from syncer.pipeline import SyncRun, sync
 from syncer.settings import load_settings
@@ -193,6 +195,35 @@ def test_two_runs_with_their_own_state_keep_one_issue_per_item(
     for issue in closed:
         (note,) = [c["body"] for c in fake.comments[issue["number"]]][-1:]
         assert "a duplicate of #" in note
+
+
+def test_two_checks_with_their_own_state_keep_one_review_issue(
+    tmp_path: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    configs = []
+    for name in ("a", "b"):
+        folder = tmp_path / name
+        folder.mkdir()
+        configs.append(project_in(folder, fake))
+    sync(load_settings(configs[0]), dry_run=False)
+    fake.faults.append(Fault("POST", r"/issues$", kind="slow", delay=0.3, times=2))
+    later = datetime(2026, 4, 10, 9, 0, tzinfo=UTC)  # past the four weeks of the review
+    threads = [
+        threading.Thread(
+            target=check, args=(load_settings(c),), kwargs={"now": later, "dry_run": False}
+        )
+        for c in configs
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    reviews = [i for i in fake.issues.values() if i["title"].startswith("Follow-up review")]
+    assert len([i for i in reviews if i["state"] == "open"]) == 1
+    assert min(i["number"] for i in reviews if i["state"] == "open") == min(
+        i["number"] for i in reviews
+    )
 
 
 def test_with_a_lease_two_runs_on_two_machines_never_file_at_once(
