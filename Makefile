@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint check clean
+.PHONY: demo test test-instants lint check clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "pmsync needs Python 3.11 or newer; run make with PYTHON=python3.11")'
@@ -23,6 +23,16 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest
 
+# The tests that deal in days and weeks, again at two awkward instants: a Monday 00:30 UTC
+# (before the weekly digest is due), and New Year's Eve 23:59 in UTC-10 (another day and year
+# in UTC). Any test that reads the wall clock or the time zone fails here.
+CLOCK_TESTS := tests/test_scheduler.py tests/test_followup.py tests/test_followup_trackers.py \
+	tests/test_rules_followup.py tests/test_digest.py tests/test_report.py tests/test_policy.py \
+	tests/test_dates.py tests/test_planner.py tests/test_cli.py
+test-instants: $(STAMP)
+	$(BIN)/pytest -q -p no:cacheprovider --at 2026-11-30T00:30:00+00:00 --tz UTC $(CLOCK_TESTS)
+	$(BIN)/pytest -q -p no:cacheprovider --at 2026-12-31T23:59:00-10:00 --tz Pacific/Honolulu $(CLOCK_TESTS)
+
 ## Linters and type checks, as CI runs them.
 lint: $(STAMP)
 	$(BIN)/ruff check syncer connectors rules tests bench
@@ -30,7 +40,7 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict syncer connectors rules
 	$(BIN)/hadolint Dockerfile
 
-check: test lint
+check: test test-instants lint
 
 clean:
 	rm -rf $(VENV) .pmsync .pytest_cache .mypy_cache .ruff_cache

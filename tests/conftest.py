@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
+import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 import responses
 import structlog
+import time_machine
 
 from syncer import logs
 
@@ -39,6 +43,39 @@ kind = "local"
 [routing]
 default = "local"
 """
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("pmsync")
+    group.addoption(
+        "--at",
+        metavar="ISO-TIME",
+        help="run every test as if the clock showed this instant (with its offset), e.g. "
+        "2026-11-30T00:30:00+00:00; the clock still ticks from there",
+    )
+    group.addoption("--tz", metavar="ZONE", help="run with this local time zone (IANA name)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    zone = config.getoption("--tz")
+    if zone:
+        os.environ["TZ"] = zone
+        time.tzset()
+    at = config.getoption("--at")
+    if at:
+        datetime.fromisoformat(at)  # a typo fails the run at once, not every test
+
+
+@pytest.fixture(autouse=True)
+def _fixed_instant(request: pytest.FixtureRequest) -> Iterator[None]:
+    """With `--at`, the wall clock of every test starts at that instant: tests that read the
+    clock (they should not) fail at the instants CI picks, not on the day they happen to hit."""
+    at = request.config.getoption("--at")
+    if not at:
+        yield
+        return
+    with time_machine.travel(datetime.fromisoformat(at), tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True)
