@@ -63,6 +63,24 @@ def _handles(person: Person) -> tuple[str, ...]:
     return (*person.names, *person.emails, person.github or "", person.jira or "")
 
 
+def _shared_handles(directory: Directory) -> list[str]:
+    """Two entries that share a name, alias, e-mail or tracker handle: an owner written that
+    way would go to one account or the other by chance."""
+    owner: dict[str, int] = {}
+    problems = []
+    for index, person in enumerate(directory.people):
+        for handle in {_normal(h) for h in _handles(person) if h.strip()}:
+            first = owner.setdefault(handle, index)
+            if first != index:
+                other = directory.people[first].key
+                problems.append(
+                    f"people: {handle!r} is given for both {other!r} (entry {first + 1}) and "
+                    f"{person.key!r} (entry {index + 1}); each name, alias, e-mail and handle "
+                    "must name one person"
+                )
+    return problems
+
+
 def handle_for(person: Person, tracker_kind: str) -> str:
     """How `person` is named as an assignee in a tracker of this kind."""
     if tracker_kind == "github" and person.github:
@@ -89,7 +107,8 @@ def load_directory(settings: Settings) -> Directory:
             problems = [f"people.{line}" for line in format_validation_error(exc)]
             raise ConfigError(problems, str(path)) from None
     directory = Directory.from_entries(entries)
-    problems = [
+    problems = _shared_handles(directory)
+    problems += [
         f"teams.{name}.triage: {team.triage!r} is not in the people directory"
         for name, team in settings.teams.items()
         if team.triage and directory.resolve(team.triage) is None

@@ -171,6 +171,9 @@ def read_documents(
             reading.problems.append(Problem(f"source {source.name}", str(exc)))
             log.error("source_failed", source=source.name, error=str(exc))
             continue
+        for problem in getattr(source, "unreadable", []):
+            reading.problems.append(Problem(f"source {source.name}", problem))
+            log.warning("folder_unreadable", source=source.name, problem=problem)
         for link, target in getattr(source, "outside", []):
             message = (
                 f"{link}: a symbolic link to {target}, outside the folder: not read "

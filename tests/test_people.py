@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from syncer.cli import main
 from syncer.errors import ConfigError
 from syncer.people import Directory, handle_for, load_directory
 from syncer.settings import PersonSettings, load_settings
@@ -78,3 +79,15 @@ def test_a_bad_people_file_names_the_file_and_entry(tmp_path: Path) -> None:
         load_directory(load_settings(tmp_path / "config.toml"))
     assert caught.value.source.endswith("people.toml")
     assert caught.value.problems == ["people.0.manger: unknown key"]
+
+
+def test_two_entries_sharing_a_handle_are_a_config_error_naming_both(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "config.toml").write_text(
+        '[[people]]\nname = "Dana Kim"\naliases = ["dk"]\ngithub = "dana"\n\n'
+        '[[people]]\nname = "Dan Kim"\naliases = ["DK"]\n'
+    )
+    assert main(["config", "check", "--config", str(tmp_path / "config.toml")]) == 2
+    err = capsys.readouterr().err
+    assert "people: 'dk' is given for both 'Dana Kim' (entry 1) and 'Dan Kim' (entry 2)" in err

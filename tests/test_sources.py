@@ -4,9 +4,11 @@ point, which export it asks for, how it reads its settings, and what a malformed
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import responses
@@ -456,3 +458,31 @@ def test_a_link_out_of_the_folder_is_not_read_unless_asked(
     assert main(["extract", str(docs)]) == 1
     assert "link.md: a symbolic link to" in capsys.readouterr().err
     assert main(["extract", str(docs / "link.md")]) == 0
+
+
+def test_a_folder_that_cannot_be_read_is_a_problem_never_zero_documents(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Permissions are simulated: the suite may run as root, whom no permission stops."""
+    docs = tmp_path / "docs"
+    (docs / "locked").mkdir(parents=True)
+    (docs / "open.md").write_bytes(PM)
+    (docs / "locked" / "hidden.md").write_bytes(PM)
+    real_scandir = os.scandir
+
+    def scandir(path: Any = ".") -> Any:
+        if Path(path) == docs / "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    for command in (["extract"], ["lint"]):
+        assert main([*command, str(docs)]) == 1
+        err = capsys.readouterr().err
+        assert f"{docs / 'locked'}: cannot read the folder (Permission denied)" in err
+    real_access = os.access
+    monkeypatch.setattr(
+        os, "access", lambda path, mode: False if Path(path) == docs else real_access(path, mode)
+    )
+    assert main(["extract", str(docs)]) == 1
+    assert f"cannot read the folder {docs}" in capsys.readouterr().err

@@ -63,10 +63,14 @@ class MarkdownDirSource:
         self.skipped: list[str] = []  # files below the folder that are not post-mortems
         # Symbolic links below the folder to files outside it, not read: (path, target).
         self.outside: list[tuple[str, str]] = []
+        self.unreadable: list[str] = []  # folders below it that cannot be listed, and why
 
     def list(self) -> Sequence[DocumentRef]:
         if not self.root.is_dir():
             raise SkippableError(f"source {self.name}: {self.root} is not a readable folder")
+        if not os.access(self.root, os.R_OK | os.X_OK):
+            raise SkippableError(f"source {self.name}: cannot read the folder {self.root}")
+        self.unreadable = _unreadable_folders(self.root)
         found: dict[str, DocumentRef] = {}
         history = git_history(self.root)
         # A folder named on the command line, or read for all its Markdown: files with no
@@ -234,6 +238,19 @@ def _extensionless_text(path: Path, root: Path) -> bool:
     except (OSError, UnicodeDecodeError):
         return False
     return bool(head.strip()) and b"\x00" not in head
+
+
+def _unreadable_folders(root: Path) -> list[str]:
+    """Folders below `root` that cannot be listed (no permission): reported, never passed over
+    in silence. Git's own folder is not looked into."""
+    problems: list[str] = []
+
+    def note(error: OSError) -> None:
+        problems.append(f"{error.filename}: cannot read the folder ({error.strerror})")
+
+    for _, folders, _ in os.walk(root, onerror=note):
+        folders[:] = [name for name in folders if name != ".git"]
+    return problems
 
 
 def format_of(name: str) -> Literal["markdown", "html"]:
