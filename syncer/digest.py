@@ -29,7 +29,7 @@ from rules.followup import FollowupContext, overdue, stalled
 from syncer.errors import STOPPING, Interrupted
 from syncer.followup import context_of
 from syncer.logs import REDACTOR
-from syncer.model import IssueSnapshot, Postmortem
+from syncer.model import IssueSnapshot, Postmortem, TrackerRef
 from syncer.people import Directory, load_directory
 from syncer.pipeline import Problem, build_trackers, read_configured, read_snapshots
 from syncer.review import is_review, review_day, review_key
@@ -60,6 +60,17 @@ class Entry:
     postmortem_id: str
     postmortem_title: str
     owners: tuple[str, ...]  # people-directory keys of the assignees, else their handles
+    incident: date | None = None  # the post-mortem's date
+    done_in_document: bool = False  # marked done in the post-mortem, whatever the tracker says
+
+    @property
+    def filed(self) -> bool:
+        """Whether there is an issue: an item done before it was filed has none."""
+        return bool(self.snapshot.ref.key)
+
+    @property
+    def done(self) -> bool:
+        return self.done_in_document or self.snapshot.state == "closed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +112,16 @@ class Digest:
     previous: Figures | None
     open_keys: tuple[str, ...]
     attachments: tuple[Path, ...] = ()
+    # Each item is listed once, in its most urgent section; the other conditions it meets.
+    badges: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
         return not any(self.sections.values())
+
+    def detail(self, entry: Entry) -> str:
+        """An item's line: owner, due date, how late, and its other conditions."""
+        return _detail(entry, self.now.date(), self.badges.get(entry.snapshot.item_key, ()))
 
     @property
     def subject(self) -> str:
@@ -138,7 +155,45 @@ def tracked_entries(
         snapshots = read_snapshots(name, tracker, problems)
         if snapshots is not None:
             entries += entries_of(name, snapshots, postmortems, directory)
-    return entries
+    return entries + _done_unfiled(entries, postmortems, directory)
+
+
+def _done_unfiled(
+    entries: Sequence[Entry], postmortems: Sequence[Postmortem], directory: Directory
+) -> list[Entry]:
+    """Items marked done in their post-mortem before any issue was filed: they count as done
+    in every figure, as an entry with no issue."""
+    filed = {entry.snapshot.item_key for entry in entries}
+    found = []
+    for pm in postmortems:
+        if pm.template:
+            continue
+        for item in pm.items:
+            if item.placeholder or not item.is_done or item.key in filed:
+                continue
+            person = directory.resolve(item.owner)
+            snap = IssueSnapshot(
+                ref=TrackerRef(pm.route or "", "", ""),
+                item_key=item.key,
+                state="closed",
+                title=item.title,
+                body="",
+                postmortem_id=pm.id,
+                status_category="done",
+            )
+            found.append(
+                Entry(
+                    tracker=pm.route or "",
+                    snapshot=snap,
+                    team=pm.team or (person.team if person and person.team else None) or NO_TEAM,
+                    postmortem_id=pm.id,
+                    postmortem_title=pm.title,
+                    owners=(person.key,) if person else (),
+                    incident=pm.incident_date,
+                    done_in_document=True,
+                )
+            )
+    return found
 
 
 def entries_of(
@@ -150,6 +205,7 @@ def entries_of(
     """The action-item issues of one tracker (review tickets left out), with team and owners:
     the post-mortem's team, else the owner's team in the directory."""
     by_id = {pm.id: pm for pm in postmortems}
+    done = {item.key for pm in postmortems for item in pm.items if item.is_done}
     found = []
     for snap in snapshots:
         if is_review(snap.item_key):
@@ -166,6 +222,8 @@ def entries_of(
                 postmortem_id=snap.postmortem_id or "",
                 postmortem_title=pm.title if pm else (snap.postmortem_id or ""),
                 owners=owners,
+                incident=pm.incident_date if pm else None,
+                done_in_document=snap.item_key in done,
             )
         )
     return found
@@ -214,15 +272,23 @@ def is_stalled(snap: IssueSnapshot, context: FollowupContext) -> bool:
 
 
 def figures_of(entries: Sequence[Entry], context: FollowupContext) -> Figures:
-    now = context.now
-    open_ = [e.snapshot for e in entries if e.snapshot.state == "open"]
-    ages = [(now - s.created_at).total_seconds() / 86400 for s in open_ if s.created_at]
+    """Open items, overdue ones, the share done (in the tracker or in the post-mortem, filed
+    or not), and the median days since the incident of the open ones."""
+    open_ = [e for e in entries if not e.done]
+    ages = [days for e in open_ if (days := days_since(e.incident, context.today)) is not None]
     return Figures(
         open=len(open_),
-        overdue=sum(1 for s in open_ if is_overdue(s, context)),
+        overdue=sum(1 for e in open_ if is_overdue(e.snapshot, context)),
         completion_rate=(len(entries) - len(open_)) / len(entries) if entries else 0.0,
         median_age_days=round(statistics.median(ages), 1) if ages else None,
     )
+
+
+def days_since(day: date | None, today: date) -> int | None:
+    """Whole days from `day` to `today`; None when unknown or still to come."""
+    if day is None or day > today:
+        return None
+    return (today - day).days
 
 
 def build(
@@ -244,9 +310,12 @@ def build(
     sections: dict[str, list[Entry]] = {key: [] for key, _ in SECTIONS}
     was_open = set(previous.get("open", ())) if previous else set()
     last_sent = datetime.fromisoformat(previous["at"]) if previous and "at" in previous else None
+    badges: dict[str, tuple[str, ...]] = {}
     for entry in mine:
         snap = entry.snapshot
-        if snap.state == "closed":
+        if entry.done:
+            if not entry.filed:
+                continue  # done before it was filed: counted, not listed
             if previous is not None:  # open then, or opened since, and closed now
                 created = snap.created_at
                 done = snap.item_key in was_open or bool(
@@ -258,16 +327,20 @@ def build(
                 sections["completed"].append(entry)
             continue
         late = is_overdue(snap, context)
-        if late:
-            sections["overdue"].append(entry)
-        if is_stalled(snap, context):
-            sections["stalled"].append(entry)
-        if not snap.assignees:
-            sections["unowned"].append(entry)
-        if "escalated" in snap.labels:
-            sections["escalated"].append(entry)
-        if not late and snap.due is not None and today <= snap.due <= soon:
-            sections["due_soon"].append(entry)
+        conditions = [
+            name
+            for name, holds in (
+                ("overdue", late),
+                ("stalled", is_stalled(snap, context)),
+                ("unowned", not snap.assignees),
+                ("escalated", "escalated" in snap.labels),
+                ("due_soon", not late and snap.due is not None and today <= snap.due <= soon),
+            )
+            if holds
+        ]
+        if conditions:  # listed once, in its most urgent section; the rest as badges
+            sections[conditions[0]].append(entry)
+            badges[snap.item_key] = tuple(conditions[1:])
     for lines in sections.values():
         lines.sort(key=_order)
     before = previous.get("figures") if previous else None
@@ -278,8 +351,9 @@ def build(
         sections=sections,
         figures=figures_of(mine, context),
         previous=Figures(**before) if before else None,
-        open_keys=tuple(sorted(e.snapshot.item_key for e in mine if e.snapshot.state == "open")),
+        open_keys=tuple(sorted(e.snapshot.item_key for e in mine if not e.done)),
         attachments=tuple(attachments),
+        badges=badges,
     )
 
 
@@ -357,20 +431,29 @@ def headline(digest: Digest) -> list[tuple[str, str]]:
             + _change(f.completion_rate, p.completion_rate if p else None, percent=True),
         ),
         (
-            "Median age of open items",
+            "Median days since the incident, open items",
             age + _change(f.median_age_days, p.median_age_days if p else None),
         ),
     ]
 
 
-def _detail(entry: Entry, today: date) -> str:
+def _detail(entry: Entry, today: date, badges: Sequence[str] = ()) -> str:
+    """Owner, due date, and how late: days overdue, else days since the incident."""
     snap = entry.snapshot
     bits = [", ".join(entry.owners) or "no owner"]
     if snap.due:
         bits.append(f"due {snap.due.isoformat()}")
-    if snap.created_at:
-        bits.append(f"{(today - snap.created_at.date()).days} days old")
+    overdue_days = days_since(snap.due, today) if snap.due and snap.due < today else None
+    if overdue_days:
+        bits.append(f"{_days(overdue_days)} overdue")
+    elif (since := days_since(entry.incident, today)) is not None:
+        bits.append(f"{_days(since)} since the incident")
+    bits += [badge.replace("_", " ") for badge in badges]
     return "; ".join(bits)
+
+
+def _days(count: int) -> str:
+    return f"{count} day" if count == 1 else f"{count} days"
 
 
 def _shown(digest: Digest) -> Iterator[tuple[str, int, list[tuple[str, str, list[Entry]]]]]:
@@ -386,7 +469,6 @@ def _shown(digest: Digest) -> Iterator[tuple[str, int, list[tuple[str, str, list
 
 
 def render_text(digest: Digest) -> str:
-    today = digest.now.date()
     out = [digest.subject, f"For {digest.recipient}", ""]
     out += [f"{name}: {value}" for name, value in headline(digest)]
     if digest.previous is None:
@@ -397,7 +479,7 @@ def render_text(digest: Digest) -> str:
             out.append(f"  {team} / {pm}")
             for entry in group:
                 snap = entry.snapshot
-                out.append(f"    - {snap.ref.key} {snap.title} ({_detail(entry, today)})")
+                out.append(f"    - {snap.ref.key} {snap.title} ({digest.detail(entry)})")
                 out.append(f"      {snap.ref.url}")
     if digest.empty:
         out += ["", "Nothing overdue, stalled, unowned, escalated or due soon."]
@@ -406,7 +488,6 @@ def render_text(digest: Digest) -> str:
 
 def render_markdown(digest: Digest) -> str:
     """For chat channels: Apprise turns Markdown into each service's own format."""
-    today = digest.now.date()
     out = [f"**{digest.subject}**", ""]
     out += [f"- {name}: {value}" for name, value in headline(digest)]
     for title, size, groups in _shown(digest):
@@ -416,7 +497,7 @@ def render_markdown(digest: Digest) -> str:
                 snap = entry.snapshot
                 out.append(
                     f"- [{snap.ref.key} {snap.title}]({snap.ref.url}) · {team} / {pm} · "
-                    + _detail(entry, today)
+                    + digest.detail(entry)
                 )
     return "\n".join(out) + "\n"
 
@@ -427,7 +508,6 @@ _CELL = 'style="padding:4px 8px;border-bottom:1px solid #ddd;text-align:left;ver
 def render_html(digest: Digest) -> str:
     """E-mail-safe HTML: tables and inline styles only, every link also written out."""
     e = html.escape
-    today = digest.now.date()
     figures = "<br>\n".join(f"<b>{e(name)}</b>: {e(value)}" for name, value in headline(digest))
     parts = [
         '<div style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222">',
@@ -452,7 +532,7 @@ def render_html(digest: Digest) -> str:
                     f"<tr><td {_CELL}>{e(team)} / {e(pm)}</td>"
                     f'<td {_CELL}><a href="{url}">{e(snap.ref.key)} {e(snap.title)}</a>'
                     f'<br><span style="color:#666;font-size:12px">{url}</span></td>'
-                    f"<td {_CELL}>{e(_detail(entry, today))}</td></tr>"
+                    f"<td {_CELL}>{e(digest.detail(entry))}</td></tr>"
                 )
         parts.append("</table>")
     if digest.empty:

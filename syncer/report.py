@@ -10,13 +10,13 @@ from __future__ import annotations
 import html
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from connectors.base import DocumentSource, Tracker
 from rules.followup import FollowupContext
-from syncer.digest import Entry, is_overdue, is_stalled, tracked_entries
+from syncer.digest import Entry, days_since, is_overdue, is_stalled, tracked_entries
 from syncer.followup import context_of
 from syncer.people import load_directory
 from syncer.pipeline import Problem, build_trackers, read_configured
@@ -40,7 +40,8 @@ class Row:
     overdue: bool
     stalled: bool
     escalated: bool
-    age_days: int | None
+    since_incident: int | None  # days since the post-mortem's date
+    days_overdue: int | None = None
 
 
 @dataclass(slots=True)
@@ -73,10 +74,22 @@ def collect(
             if item.placeholder:
                 continue
             entry = issued.pop(item.key, None)
-            report.rows.append(_row(pm.title, pm.team, item.title, item.owner, entry, context))
+            report.rows.append(
+                _row(pm.title, pm.team, item.title, item.owner, entry, context, pm.incident_date)
+            )
+            if item.is_done:  # done in the post-mortem: done, filed or not
+                report.rows[-1] = replace(report.rows[-1], status="done", overdue=False)
     for entry in issued.values():  # issues whose item left the documents
         report.rows.append(
-            _row(entry.postmortem_title, None, entry.snapshot.title, None, entry, context)
+            _row(
+                entry.postmortem_title,
+                None,
+                entry.snapshot.title,
+                None,
+                entry,
+                context,
+                entry.incident,
+            )
         )
     report.rows.sort(key=lambda r: (r.postmortem, r.title))
     return report
@@ -89,7 +102,9 @@ def _row(
     owner: str | None,
     entry: Entry | None,
     context: FollowupContext,
+    incident: date | None,
 ) -> Row:
+    since = days_since(incident, context.today)
     if entry is None:
         return Row(
             postmortem,
@@ -104,7 +119,7 @@ def _row(
             False,
             False,
             False,
-            None,
+            since,
         )
     snap = entry.snapshot
     status = (
@@ -113,6 +128,7 @@ def _row(
         else ("in progress" if snap.status_category == "indeterminate" else "open")
     )
     is_open = snap.state == "open"
+    late = is_overdue(snap, context)
     return Row(
         postmortem=postmortem,
         team=entry.team,
@@ -123,10 +139,11 @@ def _row(
         ref=snap.ref.key,
         url=snap.ref.url,
         status=status,
-        overdue=is_overdue(snap, context),
+        overdue=late,
         stalled=is_stalled(snap, context),
         escalated=is_open and "escalated" in snap.labels,
-        age_days=(context.now - snap.created_at).days if snap.created_at else None,
+        since_incident=since,
+        days_overdue=days_since(snap.due, context.today) if late and snap.due else None,
     )
 
 
@@ -135,7 +152,7 @@ def figures(report: Report) -> dict[str, Any]:
     rows = report.rows
     synced = [r for r in rows if r.status != "not synced"]
     open_ = [r for r in synced if r.status != "done"]
-    ages = Counter(_bucket(r.age_days) for r in open_ if r.age_days is not None)
+    ages = Counter(_bucket(r.since_incident) for r in open_ if r.since_incident is not None)
     return {
         "postmortems": len({r.postmortem for r in rows}),
         "items": len(rows),
@@ -247,7 +264,7 @@ def render(report: Report) -> str:
         f'<div class="figures">{cards}</div>',
         '<h2>Charts</h2><div class="charts">',
         _line_chart("over-time", "Open and closed over time", data["over_time"]),
-        _bar_chart("age", "Age of open items", data["age"]),
+        _bar_chart("age", "Open items, days since the incident", data["age"]),
         _bar_chart("overdue-by-team", "Overdue by team", data["overdue_by_team"]),
         "</div>",
         "<h2>Items</h2>",
@@ -257,7 +274,8 @@ def render(report: Report) -> str:
         _select("status", "Status", ["open", "in progress", "done", "not synced"]),
         f'<span>Showing <b id="shown">{len(rows)}</b> of {len(rows)}</span></div>',
         '<table id="items"><thead><tr><th>Post-mortem</th><th>Team</th><th>Item</th>'
-        "<th>Owner</th><th>Due</th><th>Issue</th><th>Status</th></tr></thead><tbody>",
+        "<th>Owner</th><th>Due</th><th>Days</th><th>Issue</th><th>Status</th></tr></thead>"
+        "<tbody>",
     ]
     for row in rows:
         flags = "".join(
@@ -274,11 +292,21 @@ def render(report: Report) -> str:
             f'<tr data-team="{e(row.team)}" data-owner="{e(row.owner)}" '
             f'data-status="{e(row.status)}"><td>{e(row.postmortem)}</td><td>{e(row.team)}</td>'
             f"<td>{e(row.title)}</td><td>{e(row.owner) or '-'}</td>"
-            f"<td>{row.due.isoformat() if row.due else '-'}</td><td>{issue}</td>"
+            f"<td>{row.due.isoformat() if row.due else '-'}</td><td>{_age(row)}</td>"
+            f"<td>{issue}</td>"
             f'<td class="status-{row.status.replace(" ", "-")}">{e(row.status)}{flags}</td></tr>'
         )
     parts += ["</tbody></table>", f"<script>{_SCRIPT}</script>", "</body></html>"]
     return "\n".join(parts) + "\n"
+
+
+def _age(row: Row) -> str:
+    """Days overdue for an overdue item, else days since the incident."""
+    if row.status == "done":
+        return "-"
+    if row.overdue and row.days_overdue is not None:
+        return f"{row.days_overdue} overdue"
+    return "-" if row.since_incident is None else f"{row.since_incident} since the incident"
 
 
 def _select(name: str, label: str, values: Sequence[str]) -> str:

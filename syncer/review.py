@@ -72,7 +72,8 @@ def review_draft(
         due = item.due.isoformat() if item.due else (item.due_text or "none")
         link = f"[{snap.ref.key}]({snap.ref.url})" if snap else "-"
         title = safe_text(item.title).replace("|", "\\|")
-        lines.append(f"| {title} | {owner} | {due} | {_status(snap)} | {link} |")
+        status = "done" if item.is_done else _status(snap)  # the post-mortem says so
+        lines.append(f"| {title} | {owner} | {due} | {status} | {link} |")
     lines += ["", "**The review answers:**", ""]
     lines += [f"- {question}" for question in QUESTIONS]
     if facilitator is not None:

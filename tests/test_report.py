@@ -7,16 +7,19 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Request, sync_playwright
 
+from connectors.extract import extract_file
 from connectors.trackers.local import LocalTracker
 from syncer.cli import main
+from syncer.digest import digest
 from syncer.pipeline import sync
 from syncer.report import collect, figures
+from syncer.review import review_draft
 from syncer.settings import Settings, load_settings
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -195,3 +198,35 @@ def _is_error(message: ConsoleMessage) -> bool:
 
 def _is_local(request: Request) -> bool:
     return request.url.startswith(("file:", "data:", "about:"))
+
+
+def test_items_done_in_the_post_mortem_count_as_done_everywhere(tmp_path: Path) -> None:
+    """One item done before it was ever filed, one done in the document after filing: both are
+    done in the report, the digest's completion rate and the review issue's table."""
+    (tmp_path / "docs").mkdir()
+    doc = tmp_path / "docs" / "pm-9.md"
+    doc.write_text(
+        "---\nid: PM-9\ntitle: Queue outage\ndate: 2026-03-04\nteam: payments\n---\n"
+        "# Queue outage\n\n## Action items\n\n"
+        "- [x] Raise the queue limit to 10k (Owner: Dana Kim)\n"
+        "- [ ] Alert on queue depth (Owner: Dana Kim, Due: 2026-03-20)\n"
+        "- [ ] Write the failover runbook (Owner: Sam Rivera, Due: 2026-05-20)\n"
+    )
+    (tmp_path / "people.toml").write_text(PEOPLE)
+    (tmp_path / "config.toml").write_text(
+        'people_file = "people.toml"\n[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n'
+        '[digest.lists.ops]\nchannels = ["json://127.0.0.1:9/"]\n'
+    )
+    settings = load_settings(tmp_path / "config.toml")
+    sync(settings, dry_run=False, trackers={"local": _tracker(settings, T0)})
+    doc.write_text(doc.read_text().replace("- [ ] Alert", "- [x] Alert"))  # not synced since
+    numbers = figures(collect(settings, now=NOW))
+    assert (numbers["items"], numbers["open"], numbers["done"]) == (3, 1, 2)
+    assert numbers["overdue"] == 0  # the alert is done, though its issue is still open
+    (built,) = digest(settings, now=NOW, dry_run=True).digests
+    assert built.figures.completion_rate == pytest.approx(2 / 3)
+    assert built.figures.open == 1
+    snapshots = {s.item_key: s for s in _tracker(settings, NOW).snapshot()}
+    review = review_draft(extract_file(doc), snapshots, None, None, date(2026, 4, 1)).body
+    assert "| Raise the queue limit to 10k | Dana Kim | none | done | - |" in review
+    assert "| Alert on queue depth | Dana Kim | 2026-03-20 | done |" in review
