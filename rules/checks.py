@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 
 from rules.registry import RuleContext
 from rules.words import Phrase, blame_phrases, vague_phrases, word_list, words_of
@@ -92,7 +92,17 @@ def due_by_policy(item: ActionItem, pm: Postmortem, context: RuleContext) -> str
 def due_not_understood(item: ActionItem, pm: Postmortem, context: RuleContext) -> str | None:
     if item.due is not None or not item.due_text or item.is_done:
         return None
+    iso = _ISO_SHAPED_RE.search(item.due_text)
+    if iso is not None:
+        year, month, day = (int(part) for part in iso.groups())
+        try:
+            date(year, month, day)
+        except ValueError:
+            return f"due date {iso.group()} does not exist; check the month and the day"
     return f"due date not understood: {_quote(item.due_text, 40)}; write it as YYYY-MM-DD"
+
+
+_ISO_SHAPED_RE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
 
 
 def due_before_incident(item: ActionItem, pm: Postmortem, context: RuleContext) -> str | None:

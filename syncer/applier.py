@@ -63,10 +63,10 @@ def apply(plan: SyncPlan, trackers: Mapping[str, Tracker]) -> list[Outcome]:
             ref = _write(tracker, action)
         except FatalError as exc:
             broken[action.tracker] = str(exc)
-            log.error("tracker_failed", tracker=action.tracker, error=str(exc))
+            log.info("tracker_failed", tracker=action.tracker, error=str(exc))
             outcomes.append(Outcome(action, ok=False, error=str(exc), fatal=True))
         except PmsyncError as exc:
-            log.warning(
+            log.info(
                 "action_failed",
                 op=action.op,
                 tracker=action.tracker,
@@ -87,13 +87,13 @@ def _create_all(
         results = tracker.create_many(drafts)
     except FatalError as exc:
         broken[tracker.name] = str(exc)
-        log.error("tracker_failed", tracker=tracker.name, error=str(exc))
+        log.info("tracker_failed", tracker=tracker.name, error=str(exc))
         return {
             index: Outcome(action, ok=False, error=str(exc), fatal=True)
             for index, action in zip(indexes, actions, strict=True)
         }
     except PmsyncError as exc:  # a tracker that failed the lot without saying which
-        log.warning("action_failed", op="create", tracker=tracker.name, error=str(exc))
+        log.info("action_failed", op="create", tracker=tracker.name, error=str(exc))
         return {
             index: Outcome(action, ok=False, error=str(exc))
             for index, action in zip(indexes, actions, strict=True)
@@ -102,7 +102,7 @@ def _create_all(
     for index, action, result in zip(indexes, actions, results, strict=True):
         item = action.item.key if action.item else None
         if isinstance(result, PmsyncError):
-            log.warning(
+            log.info(
                 "action_failed", op="create", tracker=tracker.name, item=item, error=str(result)
             )
             outcomes[index] = Outcome(action, ok=False, error=str(result))
@@ -151,7 +151,7 @@ def converge(
                 continue
             keeper = keepers.get(action.draft.item_key)
             if outcome.ok and keeper is not None and keeper.ref != outcome.ref:
-                log.warning("duplicate_converged", ref=outcome.ref.key if outcome.ref else None)
+                log.info("duplicate_converged", ref=outcome.ref.key if outcome.ref else None)
                 outcomes[index] = replace(outcome, ref=keeper.ref, converged=True)
     return closes
 

@@ -58,6 +58,8 @@ class CheckRun:
     problems: list[Problem] = field(default_factory=list)
     not_checked: list[TrackerRef] = field(default_factory=list)
     dry_run: bool = False
+    # What a person reads for each issue: its title and its post-mortem's, by item key.
+    titles: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         done = [o for o in self.outcomes if o.ok]
@@ -94,6 +96,12 @@ def check(
         snapshots = read_snapshots(name, tracker, run.problems)
         if snapshots is None:
             continue
+        for snap in snapshots:
+            pm, item = items.get(snap.item_key, (None, None))
+            run.titles[snap.item_key] = (
+                item.title if item else snap.title,
+                pm.title if pm else (snap.postmortem_id or ""),
+            )
         activities: dict[TrackerRef, Activity] = {}
         unread: set[TrackerRef] = set()
         for snap in snapshots:
@@ -103,7 +111,7 @@ def check(
                 activities[snap.ref] = tracker.activity(snap.ref)
             except PmsyncError as exc:
                 unread.add(snap.ref)
-                log.warning("issue_not_checked", tracker=name, ref=snap.ref.key, error=str(exc))
+                log.info("issue_not_checked", tracker=name, ref=snap.ref.key, error=str(exc))
                 if isinstance(exc, FatalError):
                     run.problems.append(Problem(f"tracker {name}", str(exc), True))
                     unread.update(s.ref for s in snapshots if s.ref not in activities)
@@ -209,12 +217,10 @@ def _apply(tracker: Tracker, actions: Sequence[FollowAction]) -> list[FollowOutc
         except FatalError as exc:
             broken = str(exc)
             outcomes.append(FollowOutcome(action, ok=False, error=broken))
-            log.error("tracker_failed", tracker=tracker.name, error=broken)
+            log.info("tracker_failed", tracker=tracker.name, error=broken)
         except PmsyncError as exc:
             outcomes.append(FollowOutcome(action, ok=False, error=str(exc)))
-            log.warning(
-                "follow_up_failed", tracker=tracker.name, item=action.item_key, error=str(exc)
-            )
+            log.info("follow_up_failed", tracker=tracker.name, item=action.item_key, error=str(exc))
         else:
             outcomes.append(FollowOutcome(action, ref=ref))
             log.info(

@@ -22,10 +22,11 @@ import structlog
 from connectors.extract import ExtractOptions
 from connectors.sources.markdown_dir import DOCUMENT_GLOBS, MarkdownDirSource
 from rules import CATALOGUE, Rule, select_rules
+from rules.followup import FOLLOWUP_RULES, FollowupRule
 from syncer import digest, lintformat, logs, report, scheduler, writeback
 from syncer.applier import Outcome
-from syncer.check import check
-from syncer.errors import ConfigError, FatalError
+from syncer.check import UNOWNED, check
+from syncer.errors import ConfigError, FatalError, UsageError
 from syncer.model import Postmortem, Severity
 from syncer.people import load_directory
 from syncer.pipeline import (
@@ -50,7 +51,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # Options valid before and after the command are SUPPRESSed, so fill them in here.
     args.config = getattr(args, "config", None)
-    args.log_level = getattr(args, "log_level", "info")
+    # An interactive command prints its result; its log shows only what goes wrong besides.
+    # The loop (`run`) has only its log to speak through.
+    args.log_level = getattr(args, "log_level", "info" if args.handler is _cmd_run else "warning")
     logs.configure(args.log_level)
     out = sys.stdout
     try:
@@ -67,6 +70,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except scheduler.Locked as exc:
         print(f"pmsync: {exc}", file=sys.stderr)
         return scheduler.EXIT_LOCKED
+    except UsageError as exc:
+        print(f"pmsync: error: {logs.REDACTOR.scrub(str(exc))}", file=sys.stderr)
+        return EXIT_CONFIG
+    except BrokenPipeError:
+        # The reader went away (`pmsync … | head`): stop quietly, as other tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         return 130
 
@@ -183,6 +193,16 @@ def _parser() -> argparse.ArgumentParser:
     page.add_argument("--now", metavar="ISO-TIME", help="as of this moment (also PMSYNC_NOW)")
     page.set_defaults(handler=_cmd_report)
 
+    listing = commands.add_parser(
+        "issues", parents=[common], help="list the issues pmsync filed in a tracker"
+    )
+    listing.add_argument(
+        "--tracker", help="the tracker's name in the config (default: the local one, if any)"
+    )
+    listing.add_argument("--state", choices=["open", "closed", "all"], default="open")
+    listing.add_argument("--format", choices=["text", "json"], default="text")
+    listing.set_defaults(handler=_cmd_issues)
+
     catalogue = commands.add_parser("rules", parents=[common], help="list the rule catalogue")
     catalogue.add_argument("--format", choices=["text", "markdown", "json"], default="text")
     catalogue.set_defaults(handler=_cmd_rules)
@@ -239,7 +259,7 @@ def _path_sources(paths: Sequence[str]) -> list[MarkdownDirSource]:
             sources.append(MarkdownDirSource(raw, path.parent, [path.name], follow_symlinks=True))
     missing = [raw for raw in paths if not Path(raw).exists()]
     if missing:
-        raise ConfigError([f"no such file or folder: {raw}" for raw in missing], "arguments")
+        raise UsageError("; ".join(f"no such file or folder: {raw}" for raw in missing))
     return sources
 
 
@@ -308,7 +328,7 @@ def _document_json(pm: Postmortem) -> dict[str, Any]:
 
 def _print_document_table(pm: Postmortem, out: TextIO) -> None:
     label = " (template)" if pm.template else ""
-    out.write(f"{pm.ref.uri}: {pm.title}{label} — {len(pm.items)} items\n")
+    out.write(f"{pm.ref.uri}: {pm.title}{label} — {lintformat.counted(len(pm.items), 'item')}\n")
     rows = [("LINE", "OWNER", "DUE", "STATUS", "TITLE")]
     for item in pm.items:
         due = item.due.isoformat() if item.due else (item.due_text or "-")
@@ -339,7 +359,12 @@ def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args, required=False)
     select = _codes(args.select, settings.rules.select)
     ignore = _codes(args.ignore, settings.rules.ignore)
-    rules = select_rules(select, ignore)  # a typo'd code is an error before anything is read
+    try:  # a typo'd code is an error before anything is read
+        rules = select_rules(select, ignore)
+    except ConfigError as exc:
+        if args.select is None and args.ignore is None:
+            raise
+        raise UsageError("--select/--ignore: " + "; ".join(exc.problems)) from None
     reading = _read_paths(args, settings, select, ignore)
     findings = reading.findings
     stats = lintformat.statistics(reading.postmortems, findings) if args.statistics else None
@@ -361,18 +386,22 @@ def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_FINDINGS if failing or reading.problems else EXIT_OK
 
 
+# Every rule with a code: what `lint` checks in documents, and what `check` finds in trackers.
+LISTED: tuple[Rule | FollowupRule, ...] = (*CATALOGUE, *FOLLOWUP_RULES)
+
+
 def _cmd_rules(args: argparse.Namespace, out: TextIO) -> int:
     if args.format == "markdown":
         out.write(rules_markdown())
     elif args.format == "json":
-        out.write(lintformat.dump({"rules": [_rule_json(rule) for rule in CATALOGUE]}))
+        out.write(lintformat.dump({"rules": [_rule_json(rule) for rule in LISTED]}))
     else:
-        for rule in CATALOGUE:
+        for rule in LISTED:
             out.write(f"{rule.code}  {rule.name:28} {rule.severity!s:8} {rule.doc.what}\n")
     return EXIT_OK
 
 
-def _rule_json(rule: Rule) -> dict[str, Any]:
+def _rule_json(rule: Rule | FollowupRule) -> dict[str, Any]:
     doc = rule.doc
     return {
         "code": rule.code,
@@ -393,12 +422,14 @@ def rules_markdown() -> str:
         "Select and ignore rules by code prefix (`[rules] select` / `ignore`, `--select` /",
         "`--ignore`); suppress one for the next item with `<!-- pmsync: ignore PM301 -->`, or",
         "for a whole document with `pmsync_ignore: PM301` in its front matter.\n",
+        "PM1xx to PM4xx are checked in documents (`pmsync lint`, and before each sync); PM5xx",
+        "are found by `pmsync check` in the issues of the trackers.\n",
         "| code | name | severity |",
         "|---|---|---|",
-        *(f"| [{r.code}](#{r.code.lower()}) | {r.name} | {r.severity} |" for r in CATALOGUE),
+        *(f"| [{r.code}](#{r.code.lower()}) | {r.name} | {r.severity} |" for r in LISTED),
         "",
     ]
-    for rule in CATALOGUE:
+    for rule in LISTED:
         doc = rule.doc
         parts += [
             f"## {rule.code}\n",
@@ -505,7 +536,7 @@ def _now(value: str | None) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ConfigError([f"--now: {text!r} is not an ISO date or time"], "arguments") from None
+        raise UsageError(f"--now: {text!r} is not an ISO date or time") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -537,13 +568,20 @@ def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
         payload["problems"] = [{"where": p.where, "message": p.message} for p in run.problems]
         out.write(lintformat.dump(payload))
     else:
-        rows = [("OP", "TRACKER", "REF", "REASON")]
+        rows = [("OP", "TRACKER", "REF", "ITEM", "POST-MORTEM", "REASON")]
         for o in run.outcomes:
             op = o.action.op if o.ok else f"{o.action.op} FAILED"
             reason = o.action.reason if o.ok else f"{o.action.reason}: {o.error}"
             ref = o.ref or o.action.ref
-            rows.append((op, o.action.tracker, ref.key if ref else "-", reason))
+            title, postmortem = run.titles.get(o.action.item_key, ("-", "-"))
+            rows.append(
+                (op, o.action.tracker, ref.key if ref else "-", _short(title), postmortem, reason)
+            )
         _write_table(rows, out)
+        for finding in run.findings:
+            if finding.code == UNOWNED:
+                title, postmortem = run.titles.get(finding.item_key or "", ("-", "-"))
+                out.write(f"{finding.doc}: {_short(title)} ({postmortem}): {finding.message}\n")
         for ref in run.not_checked:
             out.write(f"not checked: {ref.tracker} {ref.key}\n")
         for problem in run.problems:
@@ -558,6 +596,10 @@ def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_FINDINGS if counts["failed"] or run.not_checked or run.problems else EXIT_OK
 
 
+def _short(title: str, width: int = 50) -> str:
+    return title if len(title) <= width else title[: width - 1] + "…"
+
+
 def _cmd_digest(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args, required=True)
     with _one_writer(args, settings):
@@ -569,7 +611,7 @@ def _cmd_digest(args: argparse.Namespace, out: TextIO) -> int:
         try:
             Path(args.out).write_text(joiner.join(map(render, run.digests)), encoding="utf-8")
         except OSError as exc:
-            raise ConfigError([f"--out: cannot write: {exc.strerror or exc}"], args.out) from None
+            raise UsageError(f"--out {args.out}: cannot write: {exc.strerror or exc}") from None
     if run.dry_run:
         for built in run.digests:
             out.write(digest.render_text(built) + "\n")
@@ -596,7 +638,7 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args, required=True)
     clock = lambda: _now(None)  # noqa: E731 - PMSYNC_NOW is honoured, for tests and rehearsals
     if args.once:
-        return scheduler.run_once(settings, clock, wait_lock=args.wait_lock)
+        return scheduler.run_once(settings, clock, wait_lock=args.wait_lock, out=out)
     return scheduler.run_forever(settings, clock, wait_lock=args.wait_lock)
 
 
@@ -607,13 +649,57 @@ def _cmd_health(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK if ok else EXIT_FINDINGS
 
 
+def _cmd_issues(args: argparse.Namespace, out: TextIO) -> int:
+    settings = _settings(args, required=True)
+    trackers = build_trackers(settings)
+    name = args.tracker or next(
+        (n for n, t in settings.trackers.items() if t.kind == "local"), settings.routing.default
+    )
+    if name not in trackers:
+        known = ", ".join(sorted(trackers))
+        raise UsageError(f"--tracker: no tracker named {name!r} (the config has: {known})")
+    issues = [s for s in trackers[name].snapshot() if args.state == "all" or s.state == args.state]
+    issues.sort(key=lambda s: (len(s.ref.key), s.ref.key))
+    if args.format == "json":
+        payload = [
+            {
+                "ref": s.ref.key,
+                "url": s.ref.url or None,
+                "title": s.title,
+                "assignees": list(s.assignees),
+                "due": s.due.isoformat() if s.due else None,
+                "state": s.state,
+                "labels": list(s.labels),
+            }
+            for s in issues
+        ]
+        out.write(lintformat.dump({"tracker": name, "issues": payload}))
+        return EXIT_OK
+    rows = [("REF", "STATE", "ASSIGNEE", "DUE", "LABELS", "TITLE")]
+    rows += [
+        (
+            s.ref.key,
+            s.state,
+            ", ".join(s.assignees) or "-",
+            s.due.isoformat() if s.due else "-",
+            ", ".join(label for label in s.labels if label != "pmsync") or "-",
+            _short(s.title, 70),
+        )
+        for s in issues
+    ]
+    _write_table(rows, out)
+    shown = "" if args.state == "all" else f"{args.state} "
+    out.write(f"{lintformat.counted(len(issues), shown + 'issue')} in tracker {name}\n")
+    return EXIT_OK
+
+
 def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args, required=True)
     built = report.collect(settings, now=_now(args.now))
     try:
         Path(args.out).write_text(report.render(built), encoding="utf-8")
     except OSError as exc:
-        raise ConfigError([f"--out: cannot write: {exc.strerror or exc}"], args.out) from None
+        raise UsageError(f"--out {args.out}: cannot write: {exc.strerror or exc}") from None
     numbers = report.figures(built)
     out.write(
         f"{args.out}: {numbers['postmortems']} post-mortems, {numbers['items']} items, "

@@ -730,7 +730,7 @@ def digest(
                 log.info("digest_sent", recipient=recipient.name, channel=name)
             else:
                 run.deliveries.append(Delivery(recipient.name, name, "failed", error))
-                log.error("digest_failed", recipient=recipient.name, channel=name, error=error)
+                log.info("digest_failed", recipient=recipient.name, channel=name, error=error)
     if not dry_run and any(d.status == "sent" for d in run.deliveries):
         try:
             state.save()

@@ -27,6 +27,10 @@ class ConfigError(PmsyncError):
         super().__init__(where + "; ".join(problems))
 
 
+class UsageError(PmsyncError):
+    """The command line is wrong (a missing file, a bad option value). Exit code 2."""
+
+
 class FatalError(PmsyncError):
     """Nothing more can be done in this run (bad credentials, tracker gone). Exit code 3."""
 
@@ -53,8 +57,9 @@ class DocumentError(SkippableError):
     def __init__(self, path: str, message: str, line: int | None = None) -> None:
         self.path = path
         self.line = line
-        where = f"{path}:{line}" if line else path
-        super().__init__(f"{where}: {message}")
+        self.reason = message
+        self.where = f"{path}:{line}" if line else path
+        super().__init__(f"{self.where}: {message}")
 
 
 class UncertainError(RetriableError):

@@ -27,9 +27,14 @@ def _version() -> str:
         return "0"
 
 
+def counted(count: int, noun: str) -> str:
+    """`1 document`, `2 documents`."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def text(findings: Sequence[Finding], documents: int) -> str:
     lines = [f"{f.doc}:{f.line}: {f.code} {f.message}" for f in findings]
-    lines.append(f"{len(findings)} findings in {documents} documents")
+    lines.append(f"{counted(len(findings), 'finding')} in {counted(documents, 'document')}")
     return "\n".join(lines) + "\n"
 
 
@@ -155,8 +160,8 @@ def statistics(postmortems: Sequence[Postmortem], findings: Sequence[Finding]) -
 def statistics_text(stats: dict[str, Any], rules: Sequence[Rule]) -> str:
     names = {rule.code: rule.name for rule in rules}
     lines = [
-        f"{stats['items']} action items in {stats['documents']} documents"
-        f" ({stats['templates']} templates left out)"
+        f"{counted(stats['items'], 'action item')} in {counted(stats['documents'], 'document')}"
+        f" ({counted(stats['templates'], 'template')} left out)"
     ]
     for code, entry in stats["codes"].items():
         lines.append(

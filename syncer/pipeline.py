@@ -30,7 +30,7 @@ from rules import RuleContext, check, select_rules
 from rules.words import Phrase
 from syncer import writeback
 from syncer.applier import Outcome, apply, converge, hand_over
-from syncer.errors import ConfigError, FatalError, PmsyncError, SkippableError
+from syncer.errors import ConfigError, DocumentError, FatalError, PmsyncError, SkippableError
 from syncer.model import (
     ActionItem,
     Document,
@@ -149,7 +149,7 @@ def read_snapshots(
         raise  # a wrong address or project: the run cannot start
     except PmsyncError as exc:
         problems.append(Problem(f"tracker {name}", str(exc), isinstance(exc, FatalError)))
-        log.error("tracker_unreadable", tracker=name, error=str(exc))
+        log.info("tracker_unreadable", tracker=name, error=str(exc))
         return None
 
 
@@ -169,18 +169,18 @@ def read_documents(
             refs = source.list()
         except PmsyncError as exc:
             reading.problems.append(Problem(f"source {source.name}", str(exc)))
-            log.error("source_failed", source=source.name, error=str(exc))
+            log.info("source_failed", source=source.name, error=str(exc))
             continue
         for problem in getattr(source, "unreadable", []):
             reading.problems.append(Problem(f"source {source.name}", problem))
-            log.warning("folder_unreadable", source=source.name, problem=problem)
+            log.info("folder_unreadable", source=source.name, problem=problem)
         for link, target in getattr(source, "outside", []):
             message = (
                 f"{link}: a symbolic link to {target}, outside the folder: not read "
                 "(follow_symlinks = true reads such files)"
             )
             reading.problems.append(Problem(f"source {source.name}", message))
-            log.warning("link_outside_skipped", source=source.name, path=link, target=target)
+            log.info("link_outside_skipped", source=source.name, path=link, target=target)
         skipped = getattr(source, "skipped", [])  # a folder source's files that are not read
         reading.skipped += [f"{source.name}: {name}" for name in skipped]
         if skipped:
@@ -193,11 +193,15 @@ def read_documents(
                 # Credentials gone, budget spent: the rest of this source would fail alike.
                 message = f"{exc}; stopped reading this source, the next run reads the rest"
                 reading.problems.append(Problem(f"source {source.name}", message))
-                log.error("source_failed", source=source.name, document=ref.id, error=str(exc))
+                log.info("source_failed", source=source.name, document=ref.id, error=str(exc))
                 break
+            except DocumentError as exc:  # it names the file (and line) itself
+                reading.problems.append(Problem(exc.where, exc.reason))
+                log.info("document_failed", source=source.name, document=ref.id, error=str(exc))
+                continue
             except PmsyncError as exc:
                 reading.problems.append(Problem(ref.uri, str(exc)))
-                log.error("document_failed", source=source.name, document=ref.id, error=str(exc))
+                log.info("document_failed", source=source.name, document=ref.id, error=str(exc))
                 continue
             reading.postmortems.append(postmortem)
             reading.documents[(source.name, ref.id)] = document
@@ -462,7 +466,7 @@ def sync(
         except PmsyncError as exc:
             fatal = isinstance(exc, FatalError)
             problems.append(Problem(f"tracker {name}", str(exc), fatal))
-            log.error("tracker_unreadable", tracker=name, error=str(exc))
+            log.info("tracker_unreadable", tracker=name, error=str(exc))
 
     def planned() -> SyncPlan:
         return plan(

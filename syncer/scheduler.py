@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 import schedule
@@ -190,7 +190,11 @@ class Guarded:
 
 
 def run_once(
-    settings: Settings, clock: Clock, jobs: Mapping[str, Job] = JOBS, wait_lock: float = 0.0
+    settings: Settings,
+    clock: Clock,
+    jobs: Mapping[str, Job] = JOBS,
+    wait_lock: float = 0.0,
+    out: TextIO | None = None,
 ) -> int:
     """Sync, check, then the digest if due: for cron and Kubernetes CronJobs. One run id for
     the whole run; `run_finished` at the end carries every job's counts (`sync_created`, ...)."""
@@ -202,6 +206,7 @@ def run_once(
     ):
         worst = EXIT_OK
         totals: dict[str, Any] = {}
+        summary: list[str] = []
         for name, job in jobs.items():
             if STOPPING.is_set():
                 break
@@ -210,6 +215,9 @@ def run_once(
             worst = max(worst, guarded.last_code)
             totals |= {f"{name}_{key}": value for key, value in guarded.last_counts.items()}
             totals[f"{name}_code"] = guarded.last_code
+            summary.append(_summary(name, guarded.last_code, guarded.last_counts))
+        if out is not None:
+            out.write("; ".join(summary) + "\n")
         beat(settings, clock(), mode="once")
         code = EXIT_OK if STOPPING.is_set() else worst
         log.info(
@@ -220,6 +228,18 @@ def run_once(
             **totals,
         )
         return code
+
+
+def _summary(job: str, code: int, counts: Mapping[str, Any]) -> str:
+    """`sync: created 3, unchanged 7`: what a job did, its zero counts left out."""
+    shown = [
+        f"{key.replace('_', ' ')} {value}"
+        for key, value in counts.items()
+        if isinstance(value, int) and not isinstance(value, bool) and value
+    ]
+    if code not in (EXIT_OK,) and not shown:
+        shown = [f"exit {code}"]
+    return f"{job}: {', '.join(shown) or 'nothing to do'}"
 
 
 def run_forever(

@@ -111,6 +111,8 @@ def test_an_unreadable_document_is_reported_and_the_others_sync(
     assert code == 1
     assert f"examples/{name}" in out
     assert "created 10, updated 0, unchanged 0, closed 0, failed 0" in out
+    assert '"event": "document_failed"' not in err  # said once, in the output
+    code, out, err = _run(capsys, "--config", str(demo), "--log-level", "info", "sync")
     assert '"event": "document_failed"' in err
 
 

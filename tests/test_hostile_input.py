@@ -84,4 +84,4 @@ def test_one_bad_document_does_not_stop_the_others(tmp_path: Path) -> None:
     (tmp_path / "c-yaml.md").write_text("---\nid: [broken\n---\n")
     reading = read_documents([_source(tmp_path)])
     assert [pm.id for pm in reading.postmortems] == ["b-good.md"]
-    assert [Path(p.where).name for p in reading.problems] == ["a-bad.md", "c-yaml.md"]
+    assert [Path(p.where).name for p in reading.problems] == ["a-bad.md:1", "c-yaml.md:2"]

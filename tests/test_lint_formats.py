@@ -106,10 +106,10 @@ def test_text_statistics_go_to_stderr(capsys: pytest.CaptureFixture[str]) -> Non
 def test_rules_lists_the_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 20
+    assert len(lines) == 26
     assert lines[0].startswith("PM101  no-owner")
     assert main(["rules", "--format", "json"]) == 0
-    assert len(json.loads(capsys.readouterr().out)["rules"]) == 20
+    assert len(json.loads(capsys.readouterr().out)["rules"]) == 26
 
 
 def test_docs_rules_md_is_generated_from_the_catalogue() -> None:
