@@ -154,5 +154,5 @@ def test_the_crontab_line_runs_a_real_command() -> None:
 @pytest.mark.parametrize(
     "path", ["docker-compose.yml", "kubernetes/cronjob.yaml", "kubernetes/deployment.yaml"]
 )
-def test_readme_shows_how_to_use(path: str) -> None:
-    assert f"deploy/{path}" in (ROOT / "README.md").read_text()
+def test_the_deployment_page_shows_how_to_use(path: str) -> None:
+    assert f"deploy/{path}" in (ROOT / "docs" / "deployment.md").read_text()
