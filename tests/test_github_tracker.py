@@ -97,6 +97,21 @@ def _sync(config: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> SyncRun:
     return sync(load_settings(config), dry_run=False)
 
 
+def _sync_at_once(configs: list[Path]) -> list[SyncRun]:
+    """One sync per config, all at the same moment (two machines, say)."""
+    runs: list[SyncRun] = []
+
+    def run(config: Path) -> None:
+        runs.append(sync(load_settings(config), dry_run=False))
+
+    threads = [threading.Thread(target=run, args=(config,)) for config in configs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return runs
+
+
 def _ops(run: SyncRun) -> list[str]:
     return [o.action.op if o.ok else f"{o.action.op} failed" for o in run.outcomes]
 
@@ -176,16 +191,7 @@ def test_two_runs_with_their_own_state_keep_one_issue_per_item(
         folder.mkdir()
         configs.append(project_in(folder, fake))
     fake.faults.append(Fault("POST", r"/issues$", kind="slow", delay=0.2, times=6))
-    runs: list[SyncRun] = []
-
-    def run(config: Path) -> None:
-        runs.append(sync(load_settings(config), dry_run=False))
-
-    threads = [threading.Thread(target=run, args=(config,)) for config in configs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    runs = _sync_at_once(configs)
     open_titles = [i["title"] for i in fake.issues.values() if i["state"] == "open"]
     assert sorted(open_titles) == sorted({i["title"] for i in fake.issues.values()})
     assert len(open_titles) == 3
@@ -238,16 +244,7 @@ def test_with_a_lease_two_runs_on_two_machines_never_file_at_once(
         config.write_text(config.read_text().replace("[routing]", "lease_minutes = 10\n[routing]"))
         configs.append(config)
     fake.faults.append(Fault("POST", r"/issues$", kind="slow", delay=0.2, times=6))
-    runs: list[SyncRun] = []
-
-    def run(config: Path) -> None:
-        runs.append(sync(load_settings(config), dry_run=False))
-
-    threads = [threading.Thread(target=run, args=(config,)) for config in configs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    runs = _sync_at_once(configs)
     assert len(fake.issues) == 3  # filed once: no duplicate to close
     waited = [r for r in runs if r.problems]
     if waited:  # the other run came while the first held the lease

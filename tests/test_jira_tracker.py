@@ -57,41 +57,22 @@ jira = "lee@example.com"
 
 @pytest.fixture
 def project(tmp_path: Path, fake: FakeJira) -> Path:
-    (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "pm-1.md").write_text(DOC)
-    (tmp_path / "people.toml").write_text(_people(fake))
-    auth = (
-        'email = "pmsync@acme.test"\napi_token = "jira-api-s3cret"'
-        if fake.deployment == "cloud"
-        else 'token = "jira-pat-s3cret"'
+    return _project_with(
+        tmp_path,
+        fake,
+        DOC,
+        source='link_base_url = "https://git.test/acme/postmortems/blob/main/"\n',
+        tracker='labels = ["postmortem"]\n'
+        'priority_map = { P1 = "High", P2 = "Medium", P3 = "Low" }\n'
+        "search_lag_seconds = 2  # no longer used: older files still load\n",
     )
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f"""
-people_file = "people.toml"
-[sources.docs]
-kind = "markdown-dir"
-path = "docs"
-link_base_url = "https://git.test/acme/postmortems/blob/main/"
-[trackers.jira]
-kind = "jira"
-url = "{fake.url}"
-deployment = "{fake.deployment}"
-project = "OPS"
-{auth}
-labels = ["postmortem"]
-priority_map = {{ P1 = "High", P2 = "Medium", P3 = "Low" }}
-retry_backoff_seconds = 0.01
-search_lag_seconds = 2
-[routing]
-default = "jira"
-"""
-    )
-    return config
 
 
-def _project_with(folder: Path, fake: FakeJira, doc: str) -> Path:
-    """A project in `folder` (its own state dir) filing `doc` to the fake."""
+def _project_with(
+    folder: Path, fake: FakeJira, doc: str, *, source: str = "", tracker: str = ""
+) -> Path:
+    """A project in `folder` (its own state dir) filing `doc` to the fake; `source` and
+    `tracker` are more settings of those sections."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "docs").mkdir(exist_ok=True)
     (folder / "docs" / "pm-1.md").write_text(doc)
@@ -108,14 +89,14 @@ people_file = "people.toml"
 [sources.docs]
 kind = "markdown-dir"
 path = "docs"
-[trackers.jira]
+{source}[trackers.jira]
 kind = "jira"
 url = "{fake.url}"
 deployment = "{fake.deployment}"
 project = "OPS"
 {auth}
 retry_backoff_seconds = 0.01
-[routing]
+{tracker}[routing]
 default = "jira"
 """
     )

@@ -29,10 +29,10 @@ from connectors.base import CloseReason, activity_of, create_each, report_reques
 from connectors.trackers.retry import (
     WaitBudget,
     WriteThrottle,
+    first_contact,
     interruptible_sleep,
     no_answer_is_uncertain,
     retry_after_seconds,
-    unreachable,
     with_retries,
 )
 from syncer.errors import (
@@ -245,17 +245,8 @@ class GithubTracker:
 
     def _bot_login_or_config_error(self) -> str:
         """The bot's login; the first request, so a wrong address shows here."""
-        host = urlparse(self.options.base_url).netloc or self.options.base_url
         setting = f"trackers.{self.name}.base_url"
-        try:
-            return self._bot_login()
-        except NotFound as exc:
-            problem = f"{setting}: {self.options.base_url} answers 404: not a GitHub API address"
-            raise ConfigError([problem]) from exc
-        except UncertainError as exc:
-            if unreachable(exc):
-                raise ConfigError([f"{setting}: no answer from {host} ({exc})"]) from exc
-            raise
+        return first_contact(self._bot_login, setting, self.options.base_url, "GitHub API")
 
     def _repo_missing(self) -> ConfigError:
         host = urlparse(self.options.base_url).netloc or self.options.base_url

@@ -37,10 +37,10 @@ from connectors.trackers.jira_format import adf_text, to_adf, to_wiki
 from connectors.trackers.retry import (
     WaitBudget,
     WriteThrottle,
+    first_contact,
     interruptible_sleep,
     no_answer_is_uncertain,
     retry_after_seconds,
-    unreachable,
     with_retries,
 )
 from syncer.errors import (
@@ -537,18 +537,8 @@ class JiraTracker:
 
     def _first_contact(self) -> str:
         """The bot's account: the first request, so a wrong address shows here."""
-        host = urlparse(self.options.url).netloc or self.options.url
         setting = f"trackers.{self.name}.url"
-        try:
-            return self._bot_account()
-        except NotFound as exc:
-            raise ConfigError(
-                [f"{setting}: {self.options.url} answers 404: not a Jira site"]
-            ) from exc
-        except UncertainError as exc:
-            if unreachable(exc):
-                raise ConfigError([f"{setting}: no answer from {host} ({exc})"]) from exc
-            raise
+        return first_contact(self._bot_account, setting, self.options.url, "Jira site")
 
     def _project_missing(self) -> ConfigError:
         host = urlparse(self.options.url).netloc or self.options.url

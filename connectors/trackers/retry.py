@@ -8,11 +8,20 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
+from urllib.parse import urlparse
 
 import requests
 import structlog
 
-from syncer.errors import STOPPING, FatalError, PmsyncError, RetriableError, UncertainError
+from syncer.errors import (
+    STOPPING,
+    ConfigError,
+    FatalError,
+    NotFound,
+    PmsyncError,
+    RetriableError,
+    UncertainError,
+)
 
 log = structlog.get_logger("pmsync.retry")
 T = TypeVar("T")
@@ -131,3 +140,18 @@ def unreachable(exc: BaseException) -> bool:
             return True
         cause = cause.__cause__ or cause.__context__
     return False
+
+
+def first_contact(call: Callable[[], T], setting: str, address: str, service: str) -> T:
+    """A tracker's first request: a wrong address (404, or nobody there) is a ConfigError
+    naming the setting and the host, before anything is written."""
+    host = urlparse(address).netloc or address
+    try:
+        return call()
+    except NotFound as exc:
+        problem = f"{setting}: {address} answers 404: not a {service} address"
+        raise ConfigError([problem]) from exc
+    except UncertainError as exc:
+        if unreachable(exc):
+            raise ConfigError([f"{setting}: no answer from {host} ({exc})"]) from exc
+        raise
