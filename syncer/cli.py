@@ -650,7 +650,8 @@ def _cmd_health(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_issues(args: argparse.Namespace, out: TextIO) -> int:
-    settings = _settings(args, required=True)
+    # With no config file: the default local tracker, in ./.pmsync (where the demo files).
+    settings = _settings(args, required=False)
     trackers = build_trackers(settings)
     name = args.tracker or next(
         (n for n, t in settings.trackers.items() if t.kind == "local"), settings.routing.default

@@ -482,11 +482,10 @@ def sync(
 
     the_plan = planned()
     with ExitStack() as leases:
-        if not dry_run:
-            the_plan = _under_leases(the_plan, active, snapshots, problems, leases, planned)
         if dry_run:
             outcomes = [Outcome(a, ref=a.target) for a in the_plan.actions]
         else:
+            the_plan = _under_leases(the_plan, active, snapshots, problems, leases, planned)
             outcomes = apply(the_plan, active)
             outcomes += converge(
                 outcomes, active, lambda name: read_snapshots(name, active[name], problems)

@@ -115,19 +115,20 @@ class Policy:
         if person is not None:
             return Owner(person)
         team = self.team_of(named) if named else None
-        if team is not None and (lead := self.triage.get(_team_key(team))) is not None:
-            reason = f"the post-mortem names team {team} as the owner"
-            return Owner(lead, f"the triage person of team {team}", reason, True, team)
         if team is not None:
             reason = f"the post-mortem names team {team} as the owner"
+            lead = self.triage.get(_team_key(team))
+            if lead is not None:
+                return Owner(lead, f"the triage person of team {team}", reason, True, team)
         elif named:
             reason = f"the owner it names, {named!r}, is not in the people directory"
         else:
             reason = "the item names no owner"
         tried: list[str] = []
         for step in self.fallback:
-            found = self._team_step(team, postmortem, tried) if step == "team" else None
-            if step == "postmortem":
+            if step == "team":
+                found = self._team_step(team, postmortem, tried)
+            else:
                 found = self._postmortem_step(postmortem, tried)
             if found is not None:
                 return Owner(found[0], found[1], reason, True, team)

@@ -40,10 +40,23 @@ def test_the_demo_issues_can_be_listed(demo: Path, capsys: pytest.CaptureFixture
     assert lines[-1] == "10 open issues in tracker local"
     assert any("Dana Kim" in line and "2026-04-15" in line for line in lines)
     code, out, _ = _run(capsys, "--config", str(demo), "issues", "--format", "json")
+    assert code == 0
     data = json.loads(out)
     assert data["tracker"] == "local"
     assert len(data["issues"]) == 10
     assert {"ref", "title", "assignees", "due", "state", "labels"} <= set(data["issues"][0])
+
+
+def test_without_a_config_issues_shows_the_default_local_tracker(
+    demo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _run(capsys, "--config", str(demo), "sync")
+    monkeypatch.chdir(demo.parent)
+    monkeypatch.delenv("PMSYNC_CONFIG", raising=False)
+    demo.rename(demo.parent / "example.toml")  # no ./config.toml: the built-in defaults
+    code, out, _ = _run(capsys, "issues")
+    assert code == 0
+    assert out.splitlines()[-1] == "10 open issues in tracker local"
 
 
 def test_check_names_items_and_post_mortems_and_lists_the_unowned(
