@@ -286,7 +286,7 @@ def _read_paths(
 
 
 def _cmd_extract(args: argparse.Namespace, out: TextIO) -> int:
-    reading = _read_paths(args, _settings(args, required=False), ("PM",), ())
+    reading = _read_paths(args, _settings(args, required=False), (), ())  # no rules: extraction
     if args.format == "json":
         payload = {"documents": [_document_json(pm) for pm in reading.postmortems]}
         json.dump(payload, out, indent=2, ensure_ascii=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -24,6 +24,17 @@ def _normal(name: str) -> str:
 @dataclass(frozen=True, slots=True)
 class Directory:
     people: tuple[Person, ...]
+    # Every way of naming someone, normalised, to the people it names: built once, so that
+    # resolving an owner is one lookup whatever the directory's size.
+    _index: dict[str, tuple[Person, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index: dict[str, dict[str, Person]] = {}
+        for person in self.people:
+            for handle in _handles(person):
+                if handle.strip():
+                    index.setdefault(_normal(handle), {})[person.key] = person
+        object.__setattr__(self, "_index", {k: tuple(v.values()) for k, v in index.items()})
 
     @classmethod
     def from_entries(cls, entries: Iterable[PersonSettings]) -> Directory:
@@ -48,13 +59,8 @@ class Directory:
         """The one person `owner` names, or None when nobody (or more than one) matches."""
         if not owner:
             return None
-        wanted = _normal(owner)
-        matches = {
-            person.key: person
-            for person in self.people
-            if wanted in {_normal(n) for n in _handles(person)}
-        }
-        return next(iter(matches.values())) if len(matches) == 1 else None
+        found = self._index.get(_normal(owner), ())
+        return found[0] if len(found) == 1 else None
 
 
 def _handles(person: Person) -> tuple[str, ...]:

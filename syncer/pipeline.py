@@ -205,7 +205,8 @@ def read_documents(
                 continue
             reading.postmortems.append(postmortem)
             reading.documents[(source.name, ref.id)] = document
-            reading.findings += check(postmortem, rules, context)
+            if rules:
+                reading.findings += check(postmortem, rules, context)
             log.debug("document_read", document=ref.id, items=len(postmortem.items))
     return reading
 
