@@ -121,7 +121,9 @@ class Leasing(Protocol):
     @property
     def leased(self) -> bool: ...
 
-    def lease(self) -> AbstractContextManager[None]: ...
+    def lease(self) -> AbstractContextManager[bool]:
+        """Hold the lease for the block; it yields whether the lease is held."""
+        ...
 
 
 # Observers of every tracker API request (the metrics): tracker name, HTTP verb, whether it

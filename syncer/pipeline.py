@@ -329,6 +329,7 @@ def github_options(name: str, config: GithubTrackerSettings, settings: Settings)
         due_field=config.due_field,
         write_interval=config.write_interval_seconds,
         max_writes_per_minute=config.max_writes_per_minute,
+        lease=config.lease,
         lease_minutes=config.lease_minutes,
     )
 
@@ -488,6 +489,7 @@ def sync(
         else:
             the_plan = _under_leases(the_plan, active, snapshots, problems, leases, planned)
             outcomes = apply(the_plan, active)
+            # Converge under a lease too: a run that outlasts its lease may have shared it.
             outcomes += converge(
                 outcomes, active, lambda name: read_snapshots(name, active[name], problems)
             )
@@ -524,8 +526,8 @@ def _under_leases(
         if not isinstance(tracker, Leasing) or not tracker.leased:
             continue
         try:
-            leases.enter_context(tracker.lease())
-            held.append(name)
+            if leases.enter_context(tracker.lease()):
+                held.append(name)
         except ConfigError:
             raise
         except PmsyncError as exc:
@@ -538,14 +540,13 @@ def _under_leases(
         else:
             snapshots[name] = found
     fresh = planned() if held else the_plan
-    return SyncPlan(
-        tuple(
-            PlannedAction("skip", a.tracker, "another pmsync is filing there", item=a.item)
-            if a.tracker in busy and a.op not in ("skip", "unchanged")
-            else a
-            for a in fresh.actions
-        )
+    actions = tuple(
+        PlannedAction("skip", a.tracker, "another pmsync is filing there", item=a.item)
+        if a.tracker in busy and a.op not in ("skip", "unchanged")
+        else a
+        for a in fresh.actions
     )
+    return SyncPlan(actions)
 
 
 def rule_context(

@@ -207,9 +207,11 @@ class GithubTrackerSettings(_GithubAuth):
     write_interval_seconds: Annotated[float, Field(ge=0)] = 1.0
     # GitHub allows 80 content-creating requests a minute; 0 turns the cap off (test servers).
     max_writes_per_minute: Annotated[int, Field(ge=0, le=80)] = 79
-    # > 0: while filing, hold a lease in the repository (the branch pmsync-lease) for at most
-    # this long, so that runs on different machines never file at once; needs contents: write.
-    lease_minutes: Annotated[float, Field(ge=0, le=24 * 60)] = 0
+    # While filing, hold a lease in the repository (the reference refs/pmsync/lease), so that
+    # runs on different machines never file at once. It needs contents: write: "auto" files
+    # without it when the token lacks that; "required" makes that an error; "off" never asks.
+    lease: Literal["auto", "required", "off"] = "auto"
+    lease_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = 30
 
 
 class JiraTrackerSettings(_Remote):

@@ -80,10 +80,11 @@ class GithubOptions:
     timeout: float = 30.0
     attempts: int = 4
     backoff: float = 2.0  # first pause before a retry; doubles each time, at most 30 s
-    lease_minutes: float = 0.0  # > 0: hold the repository's lease while filing (see `lease`)
+    lease: str = "auto"  # auto | required | off: hold the repository's lease while filing
+    lease_minutes: float = 30.0  # the longest a lease is held; a holder that died frees it then
 
 
-LEASE_REF = "refs/heads/pmsync-lease"
+LEASE_REF = "refs/pmsync/lease"  # not a branch: no push events, nothing in the branch list
 
 
 class Busy(SkippableError):
@@ -116,37 +117,43 @@ class GithubTracker:
         self._labels: dict[int, tuple[str, ...]] = {}
         self._milestones: dict[str, int] | None = None
         self._due_field_id: int | None = None
+        self._no_lease = False  # `auto`, and the repository offers no lease to this token
 
     # --- the Tracker protocol -----------------------------------------------------------------
 
     @property
     def leased(self) -> bool:
         """Whether this tracker takes a lease while filing."""
-        return self.options.lease_minutes > 0
+        return self.options.lease != "off" and not self._no_lease
 
     @contextmanager
-    def lease(self) -> Iterator[None]:
+    def lease(self) -> Iterator[bool]:
         """While filing, hold the repository's lease, so that two pmsync runs on different
-        machines never file at once. The lease is the branch `pmsync-lease`, made atomically
-        (creating a reference that exists fails) and taken over only by a fast-forward
-        update (of two runs taking over an expired lease, one fails). Its commit message says
-        who holds it until when; a holder that died frees it at that time. Needs `contents:
-        write` on the repository. Raises `Busy` when someone else holds it."""
-        if not self.leased:
-            yield
-            return
-        mine = self._take_lease()
+        machines never file at once; yields whether it is held. The lease is the reference
+        `refs/pmsync/lease`, made atomically (creating a reference that exists fails) and
+        taken over only by a fast-forward update once expired (of two runs taking it over,
+        one fails). Its commit message says who holds it until when; a holder that died frees
+        it then. Needs `contents: write`; without it, `auto` files without a lease (runs that
+        race then close each other's duplicates) and `required` is a configuration error.
+        Raises `Busy` when someone else holds it."""
+        mine = self._take_lease() if self.leased else None
         try:
-            yield
+            yield mine is not None
         finally:
-            try:
-                _, data = self._request("GET", f"{self._repo_path}/git/ref/{LEASE_REF[5:]}")
-                if ((data or {}).get("object") or {}).get("sha") == mine:
-                    self._request("DELETE", f"{self._repo_path}/git/{LEASE_REF}", write=True)
-            except PmsyncError as exc:  # it expires by itself
-                log.warning("lease_not_released", tracker=self.name, error=str(exc))
+            if mine is not None:
+                self._release_lease(mine)
 
-    def _take_lease(self) -> str:
+    def _release_lease(self, mine: str) -> None:
+        try:
+            _, data = self._request("GET", f"{self._repo_path}/git/ref/{LEASE_REF[5:]}")
+            if ((data or {}).get("object") or {}).get("sha") == mine:
+                self._request("DELETE", f"{self._repo_path}/git/{LEASE_REF}", write=True)
+        except PmsyncError as exc:  # it expires by itself
+            log.warning("lease_not_released", tracker=self.name, error=str(exc))
+
+    def _take_lease(self) -> str | None:
+        """The lease's commit, once held; None when the repository offers no lease to this
+        token (`auto`)."""
         until = datetime.now(UTC) + timedelta(minutes=self.options.lease_minutes)
         holder = f"{socket.gethostname()} pid {os.getpid()} run {uuid.uuid4().hex[:8]}"
         message = f"pmsync lease\n\nholder: {holder}\nuntil: {until.isoformat()}\n"
@@ -164,8 +171,10 @@ class GithubTracker:
                     repeat=False,
                 )
                 return str(made["sha"])
-            except SkippableError:
-                pass  # it exists: held, or left behind by a run that died
+            except SkippableError as exc:
+                if "already exists" not in str(exc):
+                    raise NotAllowed(str(exc)) from exc
+                # it exists: held, or left behind by a run that died
             _, ref = self._request("GET", f"{git}/ref/{LEASE_REF[5:]}")
             current = str(ref["object"]["sha"])
             _, held = self._request("GET", f"{git}/commits/{current}")
@@ -196,8 +205,12 @@ class GithubTracker:
                 raise Busy(f"github {self.name}: another pmsync took the lease first") from exc
             return str(taken["sha"])
         except (NotFound, NotAllowed) as exc:
+            if self.options.lease != "required":
+                self._no_lease = True
+                log.info("lease_unavailable", tracker=self.name, error=str(exc))
+                return None
             problem = (
-                f"trackers.{self.name}.lease_minutes: the lease needs the git references API "
+                f"trackers.{self.name}.lease: the lease needs the git references API "
                 f"with `contents: write` on {self.options.repo} ({exc})"
             )
             raise ConfigError([problem]) from exc
