@@ -58,8 +58,9 @@ class CheckRun:
     problems: list[Problem] = field(default_factory=list)
     not_checked: list[TrackerRef] = field(default_factory=list)
     dry_run: bool = False
-    # What a person reads for each issue: its title and its post-mortem's, by item key.
-    titles: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # What a person reads for each issue, by item key: its title, its post-mortem's title, and
+    # where it is ("gh #12").
+    titles: dict[str, tuple[str, str, str]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         done = [o for o in self.outcomes if o.ok]
@@ -101,7 +102,10 @@ def check(
             run.titles[snap.item_key] = (
                 item.title if item else snap.title,
                 pm.title if pm else (snap.postmortem_id or ""),
+                f"{name} {snap.ref.key}",
             )
+        for pm in reading.postmortems:
+            run.titles.setdefault(review_key(pm.id), ("Follow-up review", pm.title, name))
         activities: dict[TrackerRef, Activity] = {}
         unread: set[TrackerRef] = set()
         for snap in snapshots:

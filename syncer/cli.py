@@ -573,15 +573,17 @@ def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
             op = o.action.op if o.ok else f"{o.action.op} FAILED"
             reason = o.action.reason if o.ok else f"{o.action.reason}: {o.error}"
             ref = o.ref or o.action.ref
-            title, postmortem = run.titles.get(o.action.item_key, ("-", "-"))
+            title, postmortem, _ = run.titles.get(o.action.item_key, ("-", "-", ""))
             rows.append(
                 (op, o.action.tracker, ref.key if ref else "-", _short(title), postmortem, reason)
             )
         _write_table(rows, out)
         for finding in run.findings:
             if finding.code == UNOWNED:
-                title, postmortem = run.titles.get(finding.item_key or "", ("-", "-"))
-                out.write(f"{finding.doc}: {_short(title)} ({postmortem}): {finding.message}\n")
+                title, postmortem, where = run.titles.get(
+                    finding.item_key or "", ("-", "-", finding.doc)
+                )
+                out.write(f"{where}: {_short(title)} ({postmortem}): {finding.message}\n")
         for ref in run.not_checked:
             out.write(f"not checked: {ref.tracker} {ref.key}\n")
         for problem in run.problems:
