@@ -30,7 +30,7 @@ def main() -> None:
     fake = FakeJira(deployment=args.deployment)
     cloud = args.deployment == "cloud"
     with fake.running(), tempfile.TemporaryDirectory() as tmp:
-        accounts = {"Dana": "dana", "Sam": "sam", "Priya": "dana"}
+        accounts = {"Dana": "dana", "Sam": "sam", "Priya": "lee1"}
         handles = {n: (f"acc-{a}" if cloud else a) for n, a in accounts.items()}
         auth = 'email = "bot@acme.test"\napi_token = "t"' if cloud else 'token = "t"'
         tracker = (
