@@ -15,6 +15,7 @@ from datetime import datetime
 import structlog
 
 from connectors.base import DocumentSource, Tracker
+from syncer.applier import apply
 from syncer.errors import STOPPING, FatalError, Interrupted, PmsyncError
 from syncer.followup import (
     FollowAction,
@@ -24,12 +25,20 @@ from syncer.followup import (
     plan_reviews,
 )
 from syncer.metrics import record_items
-from syncer.model import ActionItem, Activity, Finding, IssueSnapshot, Postmortem, TrackerRef
+from syncer.model import (
+    ActionItem,
+    Activity,
+    Finding,
+    IssueSnapshot,
+    Postmortem,
+    SyncPlan,
+    TrackerRef,
+)
 from syncer.people import load_directory
 from syncer.pipeline import Problem, build_trackers, read_configured, read_snapshots, route_for
-from syncer.planner import age
+from syncer.planner import deduplicate
 from syncer.policy import Policy
-from syncer.review import due_reviews, invitation, is_review, review_key
+from syncer.review import due_reviews, invitation, review_key
 from syncer.settings import Settings
 
 log = structlog.get_logger("pmsync.check")
@@ -157,19 +166,9 @@ def _converge_reviews(
     snapshots = read_snapshots(name, tracker, problems)
     if snapshots is None:
         return outcomes
-    reviews = [s for s in snapshots if is_review(s.item_key)]
-    keepers: dict[str, IssueSnapshot] = {}
-    for snap in sorted(reviews, key=age):
-        keeper = keepers.setdefault(snap.item_key, snap)
-        if keeper is snap or snap.state != "open":
-            continue
-        try:
-            tracker.close(
-                snap.ref, "duplicate", f"Closed by pmsync: a duplicate of {keeper.ref.key}."
-            )
-            log.info("duplicate_closed", tracker=name, ref=snap.ref.key, keeper=keeper.ref.key)
-        except PmsyncError as exc:
-            log.warning("duplicate_not_closed", tracker=name, ref=snap.ref.key, error=str(exc))
+    keepers, duplicates = deduplicate(name, snapshots, reviews=True)
+    if duplicates:
+        apply(SyncPlan(tuple(duplicates)), {name: tracker})
     return [
         dataclasses.replace(o, ref=keepers[o.action.item_key].ref)
         if o.action.op == "review-open" and o.action.item_key in keepers

@@ -332,7 +332,7 @@ def _print_document_table(pm: Postmortem, out: TextIO) -> None:
     rows = [("LINE", "OWNER", "DUE", "STATUS", "TITLE")]
     for item in pm.items:
         due = item.due.isoformat() if item.due else (item.due_text or "-")
-        title = item.title if len(item.title) <= 70 else item.title[:69] + "…"
+        title = _short(item.title, 70)
         if item.placeholder:
             title = f"[placeholder] {title}"
         rows.append((str(item.line), item.owner or "-", due, item.status or "-", title))
@@ -496,7 +496,7 @@ def _print_sync_text(run: SyncRun, counts: dict[str, int], out: TextIO) -> None:
     for outcome in run.outcomes:
         action = outcome.action
         title = action.item.title if action.item else ""
-        title = title if len(title) <= 50 else title[:49] + "…"
+        title = _short(title)
         op = action.op if outcome.ok else f"{action.op} FAILED"
         reason = action.reason if outcome.ok else f"{action.reason}: {outcome.error}"
         ref = outcome.ref.key if outcome.ref else "-"

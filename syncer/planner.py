@@ -159,18 +159,19 @@ def _plan_tracker(
 
 
 def deduplicate(
-    tracker: str, snapshots: Sequence[IssueSnapshot]
+    tracker: str, snapshots: Sequence[IssueSnapshot], *, reviews: bool = False
 ) -> tuple[dict[str, IssueSnapshot], list[PlannedAction]]:
     """The issue kept for each item (the oldest: every run picks the same one), and a close
-    for each other open issue carrying the same item's marker."""
+    for each other open issue carrying the same item's marker. Action items, or with
+    `reviews` the follow-up review issues, which are `pmsync check`'s."""
     by_key: dict[str, list[IssueSnapshot]] = defaultdict(list)
     for snap in snapshots:
-        if not is_review(snap.item_key):  # the follow-up review is `pmsync check`'s
+        if is_review(snap.item_key) == reviews:
             by_key[snap.item_key].append(snap)
     current: dict[str, IssueSnapshot] = {}
     closes: list[PlannedAction] = []
     for key, group in by_key.items():
-        keeper, *extra = sorted(group, key=age)
+        keeper, *extra = sorted(group, key=_age)
         current[key] = keeper
         closes += [
             PlannedAction(
@@ -260,7 +261,7 @@ def _handover_note(owner: Owner) -> str:
     )
 
 
-def age(snap: IssueSnapshot) -> tuple[datetime, int, str]:
+def _age(snap: IssueSnapshot) -> tuple[datetime, int, str]:
     """Oldest first: by creation time, then by number (`#9` before `#10`, `OPS-9` before
     `OPS-10`), so every run picks the same issue to keep."""
     created = snap.created_at or datetime.max.replace(tzinfo=UTC)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import textwrap
 import time
 from collections.abc import Callable, Iterator
@@ -97,8 +98,6 @@ def _not_stopping() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _no_ambient_config(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never pick up a developer's own PMSYNC_* settings."""
-    import os
-
     for name in list(os.environ):
         if name.startswith("PMSYNC_"):
             monkeypatch.delenv(name)
@@ -130,6 +129,16 @@ def project(tmp_path: Path, write: Callable[[str, str], Path]) -> Path:
     write("people.toml", PEOPLE)
     (tmp_path / "docs").mkdir()
     return write("config.toml", CONFIG)
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Path:
+    """config.example.toml and examples/ as shipped, in a folder of their own; returns the
+    config path."""
+    root = Path(__file__).resolve().parent.parent
+    shutil.copytree(root / "examples", tmp_path / "examples")
+    shutil.copy(root / "config.example.toml", tmp_path / "config.toml")
+    return tmp_path / "config.toml"
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

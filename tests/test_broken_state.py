@@ -219,7 +219,7 @@ def test_a_wrong_address_repository_or_project_is_a_config_error_naming_it(
             (
                 f'kind = "jira"\nurl = "{jira.url}"\nproject = "NOPE"\nemail = "a@b.test"\n'
                 'api_token = "t"',
-                "trackers.t.project: no project 'NOPE' at 127.0.0.1:",
+                "trackers.t.project: project 'NOPE' not found at 127.0.0.1:",
             ),
         ]
         for index, (tracker, message) in enumerate(cases):

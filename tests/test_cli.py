@@ -11,23 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from syncer.cli import main
+from tests.commandline import run_cli as _run
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Path:
-    """config.example.toml and examples/ as shipped, in a folder of their own."""
-    shutil.copytree(REPO / "examples", tmp_path / "examples")
-    shutil.copy(REPO / "config.example.toml", tmp_path / "config.toml")
-    return tmp_path / "config.toml"
-
-
-def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def _sync(capsys: pytest.CaptureFixture[str], config: Path) -> dict[str, object]:

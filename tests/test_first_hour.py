@@ -4,30 +4,15 @@ log that does not repeat it."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from syncer.cli import main
+from tests.commandline import run_cli as _run
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Path:
-    """The shipped example configuration and post-mortems, in a folder of their own."""
-    shutil.copytree(ROOT / "examples", tmp_path / "examples")
-    shutil.copy(ROOT / "config.example.toml", tmp_path / "config.toml")
-    return tmp_path / "config.toml"
-
-
-def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_the_demo_issues_can_be_listed(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -97,6 +97,15 @@ def _sync(config: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> SyncRun:
     return sync(load_settings(config), dry_run=False)
 
 
+def _two_machines(tmp_path: Path, fake: FakeGitHub) -> list[Path]:
+    """The same project on two machines: each its own folder and state dir."""
+    configs = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        configs.append(project_in(tmp_path / name, fake))
+    return configs
+
+
 def _sync_at_once(configs: list[Path]) -> list[SyncRun]:
     """One sync per config, all at the same moment (two machines, say)."""
     runs: list[SyncRun] = []
@@ -187,11 +196,7 @@ def test_two_runs_with_their_own_state_keep_one_issue_per_item(
     later duplicates, so both keep the same one."""
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     fake.git_api = False
-    configs = []
-    for name in ("a", "b"):
-        folder = tmp_path / name
-        folder.mkdir()
-        configs.append(project_in(folder, fake))
+    configs = _two_machines(tmp_path, fake)
     fake.faults.append(Fault("POST", r"/issues$", kind="slow", delay=0.2, times=6))
     runs = _sync_at_once(configs)
     open_titles = [i["title"] for i in fake.issues.values() if i["state"] == "open"]
@@ -209,11 +214,7 @@ def test_two_checks_with_their_own_state_keep_one_review_issue(
     tmp_path: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    configs = []
-    for name in ("a", "b"):
-        folder = tmp_path / name
-        folder.mkdir()
-        configs.append(project_in(folder, fake))
+    configs = _two_machines(tmp_path, fake)
     sync(load_settings(configs[0]), dry_run=False)
     fake.faults.append(Fault("POST", r"/issues$", kind="slow", delay=0.3, times=2))
     later = datetime(2026, 4, 10, 9, 0, tzinfo=UTC)  # past the four weeks of the review
@@ -238,12 +239,7 @@ def test_with_a_lease_two_runs_on_two_machines_never_file_at_once(
     tmp_path: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    configs = []
-    for name in ("a", "b"):
-        folder = tmp_path / name
-        folder.mkdir()
-        config = project_in(folder, fake)
-        configs.append(config)  # the lease is taken by default where the token may
+    configs = _two_machines(tmp_path, fake)  # the lease is taken by default where it may be
     fake.faults.append(Fault("POST", r"/issues$", kind="slow", delay=0.2, times=6))
     runs = _sync_at_once(configs)
     assert len(fake.issues) == 3  # filed once: no duplicate to close

@@ -70,7 +70,9 @@ class MarkdownDirSource:
             raise SkippableError(f"source {self.name}: {self.root} is not a readable folder")
         if not os.access(self.root, os.R_OK | os.X_OK):
             raise SkippableError(f"source {self.name}: cannot read the folder {self.root}")
-        self.unreadable = _unreadable_folders(self.root)
+        # Only a search below the folder can miss a folder it cannot read.
+        recursive = any("**" in pattern for pattern in self.globs)
+        self.unreadable = _unreadable_folders(self.root) if recursive else []
         found: dict[str, DocumentRef] = {}
         history = git_history(self.root)
         # A folder named on the command line, or read for all its Markdown: files with no

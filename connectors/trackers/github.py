@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import quote, urlparse
+from urllib.parse import quote
 
 import structlog
 from github import Auth, Github, GithubException, GithubIntegration
@@ -31,6 +31,7 @@ from connectors.trackers.retry import (
     WriteThrottle,
     first_contact,
     interruptible_sleep,
+    missing,
     no_answer_is_uncertain,
     retry_after_seconds,
     with_retries,
@@ -262,13 +263,8 @@ class GithubTracker:
         return first_contact(self._bot_login, setting, self.options.base_url, "GitHub API")
 
     def _repo_missing(self) -> ConfigError:
-        host = urlparse(self.options.base_url).netloc or self.options.base_url
-        return ConfigError(
-            [
-                f"trackers.{self.name}.repo: {self.options.repo!r} not found at {host}, "
-                "or the token cannot read it"
-            ]
-        )
+        setting = f"trackers.{self.name}.repo"
+        return missing(setting, repr(self.options.repo), self.options.base_url, "the token")
 
     def _newer_than(self, high: int, bot: str) -> list[IssueSnapshot]:
         """pmsync's issues numbered after `high` (the highest the list showed), read one by

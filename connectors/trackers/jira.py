@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
-from urllib.parse import quote, urlparse
+from urllib.parse import quote
 
 import requests
 import structlog
@@ -39,6 +39,7 @@ from connectors.trackers.retry import (
     WriteThrottle,
     first_contact,
     interruptible_sleep,
+    missing,
     no_answer_is_uncertain,
     retry_after_seconds,
     with_retries,
@@ -541,13 +542,8 @@ class JiraTracker:
         return first_contact(self._bot_account, setting, self.options.url, "Jira site")
 
     def _project_missing(self) -> ConfigError:
-        host = urlparse(self.options.url).netloc or self.options.url
-        return ConfigError(
-            [
-                f"trackers.{self.name}.project: no project {self.options.project!r} at {host}, "
-                "or the account cannot see it"
-            ]
-        )
+        what = f"project {self.options.project!r}"
+        return missing(f"trackers.{self.name}.project", what, self.options.url, "the account")
 
     def _bot_account(self) -> str:
         if self._bot is None:

@@ -142,6 +142,13 @@ def unreachable(exc: BaseException) -> bool:
     return False
 
 
+def missing(setting: str, what: str, address: str, account: str) -> ConfigError:
+    """A repository or project the tracker answers 404 for: a ConfigError naming the setting
+    and the host."""
+    host = urlparse(address).netloc or address
+    return ConfigError([f"{setting}: {what} not found at {host}, or {account} cannot see it"])
+
+
 def first_contact(call: Callable[[], T], setting: str, address: str, service: str) -> T:
     """A tracker's first request: a wrong address (404, or nobody there) is a ConfigError
     naming the setting and the host, before anything is written."""
