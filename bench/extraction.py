@@ -20,9 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from connectors.extract import extract  # noqa: E402
+from connectors.extract import extract, format_of  # noqa: E402
 from connectors.extract.markdown import MARKDOWN  # noqa: E402
-from connectors.sources.markdown_dir import format_of  # noqa: E402
 from syncer.errors import DocumentError  # noqa: E402
 from syncer.model import Document, DocumentRef  # noqa: E402
 

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
-import structlog
-
+from syncer import logs
 from syncer.errors import STOPPING, FatalError, Interrupted, PmsyncError
 from syncer.identity import parse_nudge
 from syncer.model import (
@@ -25,7 +24,7 @@ from syncer.model import (
     TrackerRef,
 )
 
-log = structlog.get_logger("pmsync.connectors")
+log = logs.get_logger("pmsync.connectors")
 
 CloseReason = Literal["completed", "not_planned", "duplicate"]
 

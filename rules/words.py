@@ -6,7 +6,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 
@@ -26,9 +26,9 @@ class Phrase:
         return cls(re.compile(rf"\b{words}\b", re.IGNORECASE), phrase, rewrite)
 
 
+@cache
 def _data(name: str) -> dict[str, Any]:
-    text = resources.files("rules").joinpath("data", name).read_text(encoding="utf-8")
-    return tomllib.loads(text)
+    return tomllib.loads((Path(__file__).parent / "data" / name).read_text(encoding="utf-8"))
 
 
 def _phrases(name: str) -> tuple[Phrase, ...]:

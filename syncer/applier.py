@@ -10,14 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-import structlog
-
 from connectors.base import Tracker
+from syncer import logs
 from syncer.errors import STOPPING, FatalError, Interrupted, PmsyncError
 from syncer.model import IssueSnapshot, PlannedAction, SyncPlan, TrackerRef
 from syncer.planner import deduplicate
 
-log = structlog.get_logger("pmsync.applier")
+log = logs.get_logger("pmsync.applier")
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,9 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import structlog
-
 from connectors.base import DocumentSource, Tracker
+from syncer import logs
 from syncer.applier import apply
 from syncer.errors import STOPPING, FatalError, Interrupted, PmsyncError
 from syncer.followup import (
@@ -35,13 +34,14 @@ from syncer.model import (
     TrackerRef,
 )
 from syncer.people import load_directory
-from syncer.pipeline import Problem, build_trackers, read_configured, read_snapshots, route_for
+from syncer.pipeline import build_trackers, read_configured, read_snapshots, route_for
 from syncer.planner import deduplicate
 from syncer.policy import Policy
+from syncer.reading import Problem
 from syncer.review import due_reviews, invitation, review_key
 from syncer.settings import Settings
 
-log = structlog.get_logger("pmsync.check")
+log = logs.get_logger("pmsync.check")
 UNOWNED = "PM504"
 _EVENTS = {
     "label": "issue_flagged",

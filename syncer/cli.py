@@ -15,35 +15,27 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-import structlog
+from syncer import logs
+from syncer.errors import ConfigError, FatalError, Locked, UsageError
 
-from connectors.extract import ExtractOptions
-from connectors.sources.markdown_dir import DOCUMENT_GLOBS, MarkdownDirSource
-from rules import CATALOGUE, Rule, select_rules
-from rules.followup import FOLLOWUP_RULES, FollowupRule
-from syncer import digest, lintformat, logs, report, scheduler, writeback
-from syncer.applier import Outcome
-from syncer.check import UNOWNED, check
-from syncer.errors import ConfigError, FatalError, UsageError
-from syncer.model import Postmortem, Severity
-from syncer.people import load_directory
-from syncer.pipeline import (
-    Reading,
-    SyncRun,
-    build_sources,
-    build_trackers,
-    read_documents,
-    rule_context,
-    sync,
-)
-from syncer.planner import KEPT
-from syncer.settings import Settings, config_path, load_settings, masked_dump, secret_values
+if TYPE_CHECKING:
+    from connectors.sources.folder import MarkdownDirSource
+    from rules import Rule
+    from rules.followup import FollowupRule
+    from syncer.applier import Outcome
+    from syncer.model import Postmortem
+    from syncer.pipeline import SyncRun
+    from syncer.reading import Reading
+    from syncer.settings import CoreSettings, Settings
 
-EXIT_OK, EXIT_FINDINGS, EXIT_CONFIG, EXIT_FATAL = 0, 1, 2, 3
+# Each command imports what it uses when it runs: `--help`, `lint`, `extract` and `rules` load
+# no tracker client, no notification library and no metrics library.
 
-log = structlog.get_logger("pmsync.cli")
+EXIT_OK, EXIT_FINDINGS, EXIT_CONFIG, EXIT_FATAL, EXIT_LOCKED = 0, 1, 2, 3, 4
+
+log = logs.get_logger("pmsync.cli")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,9 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FatalError as exc:
         print(f"pmsync: fatal: {logs.REDACTOR.scrub(str(exc))}", file=sys.stderr)
         return EXIT_FATAL
-    except scheduler.Locked as exc:
+    except Locked as exc:
         print(f"pmsync: {exc}", file=sys.stderr)
-        return scheduler.EXIT_LOCKED
+        return EXIT_LOCKED
     except UsageError as exc:
         print(f"pmsync: error: {logs.REDACTOR.scrub(str(exc))}", file=sys.stderr)
         return EXIT_CONFIG
@@ -236,11 +228,16 @@ def _one_writer(args: argparse.Namespace, settings: Settings) -> AbstractContext
     """The state dir's lock, held while a command writes: one writer per tracker."""
     if getattr(args, "dry_run", False):
         return nullcontext()
+    from syncer import scheduler
+
     return scheduler.run_lock(settings, args.wait_lock)
 
 
 def _settings(args: argparse.Namespace, *, required: bool) -> Settings:
     """The settings; a command that needs a config file also needs a usable state dir."""
+    from syncer.configfile import config_path
+    from syncer.settings import load_settings, secret_values
+
     settings = load_settings(config_path(args.config), required=required)
     logs.REDACTOR.add(secret_values(settings))
     if required:
@@ -248,31 +245,70 @@ def _settings(args: argparse.Namespace, *, required: bool) -> Settings:
     return settings
 
 
-def _path_sources(paths: Sequence[str]) -> list[MarkdownDirSource]:
+def _path_sources(paths: Sequence[str], history: bool) -> list[MarkdownDirSource]:
+    from connectors.sources.folder import DOCUMENT_GLOBS, MarkdownDirSource
+
     sources = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            sources.append(MarkdownDirSource(raw, path, DOCUMENT_GLOBS))
+            sources.append(MarkdownDirSource(raw, path, DOCUMENT_GLOBS, history=history))
         else:
             # A file named on the command line is read wherever a link to it points.
-            sources.append(MarkdownDirSource(raw, path.parent, [path.name], follow_symlinks=True))
+            sources.append(
+                MarkdownDirSource(
+                    raw, path.parent, [path.name], follow_symlinks=True, history=history
+                )
+            )
     missing = [raw for raw in paths if not Path(raw).exists()]
     if missing:
         raise UsageError("; ".join(f"no such file or folder: {raw}" for raw in missing))
     return sources
 
 
+def _core_settings(args: argparse.Namespace) -> CoreSettings | None:
+    """What `lint` reads of the configuration: the rules, people, teams and policies; None
+    when there is no config file."""
+    from syncer.configfile import config_path
+
+    path = config_path(args.config)
+    if path is None:
+        return None
+    from syncer.settings import load_settings
+
+    return load_settings(path, required=False, core=True)
+
+
 def _read_paths(
-    args: argparse.Namespace, settings: Settings, select: Sequence[str], ignore: Sequence[str]
+    args: argparse.Namespace,
+    settings: CoreSettings | None,
+    select: Sequence[str],
+    ignore: Sequence[str],
 ) -> Reading:
-    sources = _path_sources(args.paths)
+    from connectors.extract import ExtractOptions
+    from rules import RuleContext
+    from syncer.reading import read_documents
+
+    today = _now(None).date()
+    context = RuleContext(today=today)
+    # Who wrote a document and when it was first committed: shown by `extract`, and used by
+    # `lint` only where policies fill owners and due dates from them.
+    history = not select
+    if settings is not None:
+        from syncer.people import load_directory
+        from syncer.policy import Policy, rule_context
+
+        directory = load_directory(settings)
+        policy = Policy.of(settings, directory)
+        context = rule_context(settings, directory, today, policy)
+        history = history or policy.active
+    sources = _path_sources(args.paths, history)
     reading = read_documents(
         sources,
         options={source.name: ExtractOptions(day_first=args.day_first) for source in sources},
         rule_select=select,
         rule_ignore=ignore,
-        context=rule_context(settings, load_directory(settings), _now(None).date()),
+        context=context,
     )
     for problem in reading.problems:
         print(f"{problem.where}: error: {problem.message}", file=sys.stderr)
@@ -286,7 +322,7 @@ def _read_paths(
 
 
 def _cmd_extract(args: argparse.Namespace, out: TextIO) -> int:
-    reading = _read_paths(args, _settings(args, required=False), (), ())  # no rules: extraction
+    reading = _read_paths(args, None, (), ())  # no rules: extraction alone
     if args.format == "json":
         payload = {"documents": [_document_json(pm) for pm in reading.postmortems]}
         json.dump(payload, out, indent=2, ensure_ascii=False)
@@ -327,6 +363,8 @@ def _document_json(pm: Postmortem) -> dict[str, Any]:
 
 
 def _print_document_table(pm: Postmortem, out: TextIO) -> None:
+    from syncer import lintformat
+
     label = " (template)" if pm.template else ""
     out.write(f"{pm.ref.uri}: {pm.title}{label} — {lintformat.counted(len(pm.items), 'item')}\n")
     rows = [("LINE", "OWNER", "DUE", "STATUS", "TITLE")]
@@ -356,9 +394,13 @@ def _codes(value: str | None, default: Sequence[str]) -> list[str]:
 
 
 def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
-    settings = _settings(args, required=False)
-    select = _codes(args.select, settings.rules.select)
-    ignore = _codes(args.ignore, settings.rules.ignore)
+    from rules import select_rules
+    from syncer import lintformat
+    from syncer.model import Severity
+
+    settings = _core_settings(args)
+    select = _codes(args.select, settings.rules.select if settings else ["PM"])
+    ignore = _codes(args.ignore, settings.rules.ignore if settings else [])
     try:  # a typo'd code is an error before anything is read
         rules = select_rules(select, ignore)
     except ConfigError as exc:
@@ -381,22 +423,29 @@ def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
         out.write(lintformat.text(findings, len(reading.postmortems)))
     if stats is not None and args.format != "json":
         sys.stderr.write(lintformat.statistics_text(stats, rules))
-    fail_on = Severity(args.fail_on or settings.rules.fail_on)
+    fail_on = Severity(args.fail_on or (settings.rules.fail_on if settings else "error"))
     failing = any(f.severity.rank >= fail_on.rank for f in findings)
     return EXIT_FINDINGS if failing or reading.problems else EXIT_OK
 
 
-# Every rule with a code: what `lint` checks in documents, and what `check` finds in trackers.
-LISTED: tuple[Rule | FollowupRule, ...] = (*CATALOGUE, *FOLLOWUP_RULES)
+def listed() -> tuple[Rule | FollowupRule, ...]:
+    """Every rule with a code: what `lint` checks in documents, and what `check` finds in
+    trackers."""
+    from rules import CATALOGUE
+    from rules.followup import FOLLOWUP_RULES
+
+    return (*CATALOGUE, *FOLLOWUP_RULES)
 
 
 def _cmd_rules(args: argparse.Namespace, out: TextIO) -> int:
+    from syncer import lintformat
+
     if args.format == "markdown":
         out.write(rules_markdown())
     elif args.format == "json":
-        out.write(lintformat.dump({"rules": [_rule_json(rule) for rule in LISTED]}))
+        out.write(lintformat.dump({"rules": [_rule_json(rule) for rule in listed()]}))
     else:
-        for rule in LISTED:
+        for rule in listed():
             out.write(f"{rule.code}  {rule.name:28} {rule.severity!s:8} {rule.doc.what}\n")
     return EXIT_OK
 
@@ -426,10 +475,10 @@ def rules_markdown() -> str:
         "are found by `pmsync check` in the issues of the trackers.\n",
         "| code | name | severity |",
         "|---|---|---|",
-        *(f"| [{r.code}](#{r.code.lower()}) | {r.name} | {r.severity} |" for r in LISTED),
+        *(f"| [{r.code}](#{r.code.lower()}) | {r.name} | {r.severity} |" for r in listed()),
         "",
     ]
-    for rule in LISTED:
+    for rule in listed():
         doc = rule.doc
         parts += [
             f"## {rule.code}\n",
@@ -445,6 +494,9 @@ def rules_markdown() -> str:
 
 
 def _cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
+    from syncer import writeback
+    from syncer.pipeline import sync
+
     settings = _settings(args, required=True)
     with _one_writer(args, settings):
         run = sync(settings, dry_run=args.dry_run, now=_now(None))
@@ -491,6 +543,9 @@ def _action_json(outcome: Outcome) -> dict[str, Any]:
 
 
 def _print_sync_text(run: SyncRun, counts: dict[str, int], out: TextIO) -> None:
+    from syncer import writeback
+    from syncer.planner import KEPT
+
     rows = [("OP", "TRACKER", "REF", "ITEM", "OWNER", "DUE", "REASON")]
     why: list[str] = []
     for outcome in run.outcomes:
@@ -541,6 +596,9 @@ def _now(value: str | None) -> datetime:
 
 
 def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    from syncer import lintformat
+    from syncer.check import UNOWNED, check
+
     settings = _settings(args, required=True)
     with _one_writer(args, settings):
         run = check(settings, now=_now(args.now), dry_run=args.dry_run)
@@ -603,6 +661,8 @@ def _short(title: str, width: int = 50) -> str:
 
 
 def _cmd_digest(args: argparse.Namespace, out: TextIO) -> int:
+    from syncer import digest
+
     settings = _settings(args, required=True)
     with _one_writer(args, settings):
         run = digest.digest(settings, now=_now(args.now), dry_run=args.dry_run)
@@ -637,6 +697,8 @@ def _cmd_digest(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    from syncer import scheduler
+
     settings = _settings(args, required=True)
     clock = lambda: _now(None)  # noqa: E731 - PMSYNC_NOW is honoured, for tests and rehearsals
     if args.once:
@@ -645,6 +707,8 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_health(args: argparse.Namespace, out: TextIO) -> int:
+    from syncer import scheduler
+
     settings = _settings(args, required=True)
     ok, message = scheduler.health(settings, datetime.now(UTC))
     out.write(message + "\n")
@@ -652,6 +716,9 @@ def _cmd_health(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_issues(args: argparse.Namespace, out: TextIO) -> int:
+    from syncer import lintformat
+    from syncer.pipeline import build_trackers
+
     # With no config file: the default local tracker, in ./.pmsync (where the demo files).
     settings = _settings(args, required=False)
     trackers = build_trackers(settings)
@@ -697,6 +764,8 @@ def _cmd_issues(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
+    from syncer import report
+
     settings = _settings(args, required=True)
     built = report.collect(settings, now=_now(args.now))
     try:
@@ -717,6 +786,11 @@ def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_config_check(args: argparse.Namespace, out: TextIO) -> int:
+    from rules import select_rules
+    from syncer.people import load_directory
+    from syncer.pipeline import build_sources, build_trackers
+    from syncer.settings import masked_dump
+
     settings = _settings(args, required=True)
     select_rules(settings.rules.select, settings.rules.ignore)  # rule code typos, too
     load_directory(settings)  # and the people file

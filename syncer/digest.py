@@ -22,20 +22,20 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import structlog
-
 from connectors.base import DocumentSource, Tracker
 from rules.followup import FollowupContext, overdue, stalled
+from syncer import logs
 from syncer.errors import STOPPING, Interrupted
 from syncer.followup import context_of
 from syncer.logs import REDACTOR
 from syncer.model import IssueSnapshot, Postmortem, TrackerRef
 from syncer.people import Directory, load_directory
-from syncer.pipeline import Problem, build_trackers, read_configured, read_snapshots
+from syncer.pipeline import build_trackers, read_configured, read_snapshots
+from syncer.reading import Problem
 from syncer.review import is_review, review_day, review_key
 from syncer.settings import DigestSettings, Settings
 
-log = structlog.get_logger("pmsync.digest")
+log = logs.get_logger("pmsync.digest")
 
 SECTIONS = (
     ("overdue", "Overdue"),

@@ -31,6 +31,10 @@ class UsageError(PmsyncError):
     """The command line is wrong (a missing file, a bad option value). Exit code 2."""
 
 
+class Locked(PmsyncError):
+    """Another pmsync run holds the state dir's lock."""
+
+
 class FatalError(PmsyncError):
     """Nothing more can be done in this run (bad credentials, tracker gone). Exit code 3."""
 

@@ -5,13 +5,10 @@ Logs go to stderr, so that `--format json` output on stdout stays parseable.
 
 from __future__ import annotations
 
-import logging
 import re
 import sys
 from collections.abc import Iterable, MutableMapping
 from typing import Any, TextIO
-
-import structlog
 
 MASK = "********"
 
@@ -54,10 +51,25 @@ class Redactor:
 REDACTOR = Redactor()
 
 
+_LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "exception": 40, "critical": 50}
+# What `configure` was asked for, applied when structlog is first needed: a command that logs
+# nothing at its level (`lint`, `--help`) never imports it.
+_pending: dict[str, Any] = {"level": "debug", "stream": None, "json": None, "done": True}
+
+
 def configure(level: str = "info", stream: TextIO | None = None, json: bool | None = None) -> None:
     """Set up structlog once per process; `json` defaults to "stream is not a terminal"."""
-    out = stream or sys.stderr
-    as_json = (not out.isatty()) if json is None else json
+    _pending.update(level=level, stream=stream, json=json, done=False)
+    if "structlog" in sys.modules:
+        _apply()
+
+
+def _apply() -> None:
+    import structlog
+
+    _pending["done"] = True
+    out = _pending["stream"] or sys.stderr
+    as_json = (not out.isatty()) if _pending["json"] is None else _pending["json"]
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if as_json
@@ -72,9 +84,43 @@ def configure(level: str = "info", stream: TextIO | None = None, json: bool | No
             REDACTOR,
             renderer,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.getLevelNamesMapping()[level.upper()]
-        ),
+        wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[_pending["level"]]),
         logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=False,
     )
+
+
+class Logger:
+    """A structlog logger that imports structlog on the first event at or above the configured
+    level; once structlog is loaded, every call goes straight to it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def _emit(self, method: str, event: str, fields: dict[str, Any]) -> None:
+        if not _pending["done"]:
+            if _LEVELS[method] < _LEVELS[_pending["level"]]:
+                return
+            _apply()
+        import structlog
+
+        getattr(structlog.get_logger(self.name), method)(event, **fields)
+
+    def debug(self, event: str, **fields: Any) -> None:
+        self._emit("debug", event, fields)
+
+    def info(self, event: str, **fields: Any) -> None:
+        self._emit("info", event, fields)
+
+    def warning(self, event: str, **fields: Any) -> None:
+        self._emit("warning", event, fields)
+
+    def error(self, event: str, **fields: Any) -> None:
+        self._emit("error", event, fields)
+
+    def exception(self, event: str, **fields: Any) -> None:
+        self._emit("exception", event, fields)
+
+
+def get_logger(name: str) -> Logger:
+    return Logger(name)

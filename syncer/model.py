@@ -133,11 +133,14 @@ class Person:
     key: str
     names: tuple[str, ...] = ()
     emails: tuple[str, ...] = ()
-    github: str | None = None
-    jira: str | None = None
+    accounts: tuple[tuple[str, str], ...] = ()  # (tracker account key, handle): ("github", "al")
     manager: str | None = None
     team: str | None = None
     lead: bool = False
+
+    def account(self, key: str | None) -> str | None:
+        """The person's handle in trackers whose people directory key is `key`."""
+        return next((handle for k, handle in self.accounts if k == key), None)
 
 
 @dataclass(frozen=True, slots=True)

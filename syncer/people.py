@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 
 from pydantic import TypeAdapter, ValidationError
 
+from connectors import registry
 from syncer.errors import ConfigError
 from syncer.model import Person
-from syncer.settings import PersonSettings, Settings, format_validation_error
+from syncer.settings import CoreSettings, PersonSettings, format_validation_error
 
 
 def _normal(name: str) -> str:
@@ -46,8 +47,7 @@ class Directory:
                     key=entry.name,
                     names=(entry.name, *entry.aliases),
                     emails=tuple(emails),
-                    github=entry.github,
-                    jira=entry.jira,
+                    accounts=tuple(sorted(entry.accounts.items())),
                     manager=entry.manager,
                     team=entry.team,
                     lead=entry.lead,
@@ -66,7 +66,7 @@ class Directory:
 def _handles(person: Person) -> tuple[str, ...]:
     """Every way a document may name this person: names, aliases, e-mails, tracker handles
     (a Confluence mention carries the Jira account id)."""
-    return (*person.names, *person.emails, person.github or "", person.jira or "")
+    return (*person.names, *person.emails, *(handle for _, handle in person.accounts))
 
 
 def _shared_handles(directory: Directory) -> list[str]:
@@ -89,14 +89,10 @@ def _shared_handles(directory: Directory) -> list[str]:
 
 def handle_for(person: Person, tracker_kind: str) -> str:
     """How `person` is named as an assignee in a tracker of this kind."""
-    if tracker_kind == "github" and person.github:
-        return person.github
-    if tracker_kind == "jira" and person.jira:
-        return person.jira
-    return person.key
+    return person.account(registry.account_key(tracker_kind)) or person.key
 
 
-def load_directory(settings: Settings) -> Directory:
+def load_directory(settings: CoreSettings) -> Directory:
     entries = list(settings.people)
     if settings.people_file is not None:
         path = settings.path(settings.people_file)

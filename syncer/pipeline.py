@@ -6,83 +6,34 @@ run goes on with the rest.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import cast
-from urllib.parse import urlparse
 
-import structlog
-
+from connectors import registry
 from connectors.base import DocumentSource, Guarded, Leasing, Tracker
-from connectors.extract import ExtractOptions, extract
+from connectors.config import BuildContext, SourceSection, TrackerSection
+from connectors.extract import ExtractOptions
 from connectors.sources.cache import CachedSource
-from connectors.sources.confluence import ConfluenceOptions, ConfluenceSource, confluence_cql
-from connectors.sources.github_repo import GithubRepoSource, RepoOptions
-from connectors.sources.google_drive import DriveOptions, GoogleDriveSource
-from connectors.sources.markdown_dir import MarkdownDirSource
-from connectors.trackers.github import GithubOptions, GithubTracker
-from connectors.trackers.jira import JiraOptions, JiraTracker
-from connectors.trackers.local import LocalTracker
-from rules import RuleContext, check, select_rules
-from rules.words import Phrase
-from syncer import writeback
+from rules import RuleContext
+from syncer import logs, writeback
 from syncer.applier import Outcome, apply, converge, hand_over
-from syncer.errors import ConfigError, DocumentError, FatalError, PmsyncError, SkippableError
+from syncer.errors import ConfigError, FatalError, PmsyncError, SkippableError
 from syncer.model import (
-    ActionItem,
-    Document,
-    Finding,
     IssueSnapshot,
     PlannedAction,
     Postmortem,
     SyncPlan,
 )
-from syncer.people import Directory, load_directory
+from syncer.people import load_directory
 from syncer.planner import Target, plan
-from syncer.policy import Policy
-from syncer.settings import (
-    ConfluenceSourceSettings,
-    DriveSourceSettings,
-    GithubRepoSourceSettings,
-    GithubTrackerSettings,
-    JiraTrackerSettings,
-    LocalTrackerSettings,
-    RoutingSettings,
-    Settings,
-    github_token,
-)
+from syncer.policy import Policy, rule_context
+from syncer.reading import Problem, Reading, read_documents
+from syncer.settings import RoutingSettings, Settings
 
-log = structlog.get_logger("pmsync.pipeline")
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """Something that went wrong for one document, source or tracker."""
-
-    where: str
-    message: str
-    fatal: bool = False
-
-
-@dataclass(slots=True)
-class Reading:
-    """The documents of one run, read and checked."""
-
-    postmortems: list[Postmortem] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    documents: dict[tuple[str, str], Document] = field(default_factory=dict)  # by source, id
-    skipped: list[str] = field(default_factory=list)  # files in source folders not read
-
-    def findings_by_item(self) -> dict[str, list[Finding]]:
-        grouped: dict[str, list[Finding]] = defaultdict(list)
-        for finding in self.findings:
-            if finding.item_key:
-                grouped[finding.item_key].append(finding)
-        return grouped
+log = logs.get_logger("pmsync.pipeline")
 
 
 @dataclass(slots=True)
@@ -153,255 +104,38 @@ def read_snapshots(
         return None
 
 
-def read_documents(
-    sources: Iterable[DocumentSource],
-    *,
-    options: Mapping[str, ExtractOptions] | None = None,
-    rule_select: Sequence[str] = ("PM",),
-    rule_ignore: Sequence[str] = (),
-    context: RuleContext | None = None,
-) -> Reading:
-    """Read, extract and check every document; one bad document is a problem, not a stop."""
-    rules = select_rules(rule_select, rule_ignore)
-    reading = Reading()
-    for source in sources:
-        try:
-            refs = source.list()
-        except PmsyncError as exc:
-            reading.problems.append(Problem(f"source {source.name}", str(exc)))
-            log.info("source_failed", source=source.name, error=str(exc))
-            continue
-        for problem in getattr(source, "unreadable", []):
-            reading.problems.append(Problem(f"source {source.name}", problem))
-            log.info("folder_unreadable", source=source.name, problem=problem)
-        for link, target in getattr(source, "outside", []):
-            message = (
-                f"{link}: a symbolic link to {target}, outside the folder: not read "
-                "(follow_symlinks = true reads such files)"
-            )
-            reading.problems.append(Problem(f"source {source.name}", message))
-            log.info("link_outside_skipped", source=source.name, path=link, target=target)
-        skipped = getattr(source, "skipped", [])  # a folder source's files that are not read
-        reading.skipped += [f"{source.name}: {name}" for name in skipped]
-        if skipped:
-            log.info("files_skipped", source=source.name, count=len(skipped))
-        for ref in refs:
-            try:
-                document = source.fetch(ref)
-                postmortem = extract(document, (options or {}).get(source.name))
-            except FatalError as exc:
-                # Credentials gone, budget spent: the rest of this source would fail alike.
-                message = f"{exc}; stopped reading this source, the next run reads the rest"
-                reading.problems.append(Problem(f"source {source.name}", message))
-                log.info("source_failed", source=source.name, document=ref.id, error=str(exc))
-                break
-            except DocumentError as exc:  # it names the file (and line) itself
-                reading.problems.append(Problem(exc.where, exc.reason))
-                log.info("document_failed", source=source.name, document=ref.id, error=str(exc))
-                continue
-            except PmsyncError as exc:
-                reading.problems.append(Problem(ref.uri, str(exc)))
-                log.info("document_failed", source=source.name, document=ref.id, error=str(exc))
-                continue
-            reading.postmortems.append(postmortem)
-            reading.documents[(source.name, ref.id)] = document
-            if rules:
-                reading.findings += check(postmortem, rules, context)
-            log.debug("document_read", document=ref.id, items=len(postmortem.items))
-    return reading
-
-
 def build_sources(settings: Settings) -> list[DocumentSource]:
-    sources: list[DocumentSource] = []
-    for name, config in settings.sources.items():
-        if isinstance(config, GithubRepoSourceSettings):
-            sources.append(GithubRepoSource(name, repo_options(name, config, settings)))
-        elif isinstance(config, ConfluenceSourceSettings):
-            sources.append(ConfluenceSource(name, confluence_options(name, config, settings)))
-        elif isinstance(config, DriveSourceSettings):
-            sources.append(GoogleDriveSource(name, drive_options(config, settings)))
-        else:
-            globs = [config.glob] if isinstance(config.glob, str) else config.glob
-            root = settings.path(config.path)
-            sources.append(
-                MarkdownDirSource(
-                    name,
-                    root,
-                    globs,
-                    config.exclude,
-                    config.link_base_url,
-                    config.commit,
-                    config.follow_symlinks,
-                )
-            )
-    return [
-        cast(DocumentSource, Guarded(source, f"source {source.name}", SkippableError))
-        for source in sources
-    ]
-
-
-def repo_options(name: str, config: GithubRepoSourceSettings, settings: Settings) -> RepoOptions:
-    globs = [config.glob] if isinstance(config.glob, str) else config.glob
-    return RepoOptions(
-        auth=_github_auth_options(f"sources.{name}", config.repo, config, settings),
-        branch=config.branch,
-        path=config.path,
-        globs=tuple(globs),
-        exclude=tuple(config.exclude),
-        write_back_branch=config.write_back_branch,
-    )
-
-
-def confluence_options(
-    name: str, config: ConfluenceSourceSettings, settings: Settings
-) -> ConfluenceOptions:
-    """A Confluence source's settings; the deployment is told by the address when not given."""
-    deployment = config.deployment or (
-        "cloud"
-        if (urlparse(config.url).hostname or "").endswith(".atlassian.net")
-        else "datacenter"
-    )
-    key = f"sources.{name}"
-    if deployment == "cloud" and not (config.email and config.api_token):
-        problem = f"{key}.api_token: Confluence Cloud needs email and api_token (or api_token_file)"
-        raise ConfigError([problem], settings.origin)
-    if deployment == "datacenter" and config.token is None:
-        problem = f"{key}.token: Confluence Data Center needs a personal access token (token_file)"
-        raise ConfigError([problem], settings.origin)
-    return ConfluenceOptions(
-        url=config.url,
-        deployment=deployment,
-        cql=confluence_cql(
-            space=config.space, label=config.label, ancestor=config.ancestor, cql=config.cql
-        ),
-        email=config.email,
-        api_token=config.api_token.get_secret_value() if config.api_token else None,
-        token=config.token.get_secret_value() if config.token else None,
-        page_size=config.page_size,
-        timeout=config.timeout_seconds,
-        max_wait=config.max_wait_seconds,
-        backoff=config.retry_backoff_seconds,
-    )
-
-
-def drive_options(config: DriveSourceSettings, settings: Settings) -> DriveOptions:
-    credentials = config.credentials_file
-    return DriveOptions(
-        folder_id=config.folder_id,
-        credentials_file=str(settings.path(credentials)) if credentials else None,
-        export=config.export,
-        recursive=config.recursive,
-        timeout=config.timeout_seconds,
-        max_wait=config.max_wait_seconds,
-        backoff=config.retry_backoff_seconds,
-    )
+    """Each configured source, made by its kind's module (`connectors.registry`)."""
+    made = _build("sources", settings.sources, settings.build_context(_utcnow), SkippableError)
+    return [cast(DocumentSource, source) for source in made.values()]
 
 
 def build_trackers(
     settings: Settings, clock: Callable[[], datetime] | None = None
 ) -> dict[str, Tracker]:
-    trackers: dict[str, Tracker] = {}
-    for name, config in settings.trackers.items():
-        if isinstance(config, LocalTrackerSettings):
-            path = settings.local_store(config)
-            trackers[name] = LocalTracker(name, path, clock=clock or _utcnow)
-        elif isinstance(config, GithubTrackerSettings):
-            trackers[name] = GithubTracker(name, github_options(name, config, settings))
-        elif isinstance(config, JiraTrackerSettings):
-            trackers[name] = JiraTracker(name, jira_options(name, config, settings))
-        else:
-            problem = f"trackers.{name}.kind: {config.kind!r} is not available in this version"
-            raise ConfigError([problem], settings.origin)
+    """Each configured tracker, made by its kind's module (`connectors.registry`)."""
+    context = settings.build_context(clock or _utcnow)
+    made = _build("trackers", settings.trackers, context, FatalError)
+    return {name: cast(Tracker, tracker) for name, tracker in made.items()}
+
+
+def _build(
+    section: str,
+    configs: Mapping[str, SourceSection | TrackerSection],
+    context: BuildContext,
+    failure: type[PmsyncError],
+) -> dict[str, Guarded]:
+    """The connectors of one section, each guarded: an unexpected failure in one is reported
+    as a `failure` naming it."""
+    kind = "source" if section == "sources" else "tracker"
     return {
-        name: cast(Tracker, Guarded(tracker, f"tracker {name}", FatalError))
-        for name, tracker in trackers.items()
+        name: Guarded(
+            registry.factory(section, config.kind)(name, config, context),
+            f"{kind} {name}",
+            failure,
+        )
+        for name, config in configs.items()
     }
-
-
-def github_options(name: str, config: GithubTrackerSettings, settings: Settings) -> GithubOptions:
-    """A GitHub tracker's settings, as the connector takes them; secrets read from their files."""
-    auth = _github_auth_options(f"trackers.{name}", config.repo, config, settings)
-    return replace(
-        auth,
-        bot_login=config.bot_login,
-        labels=tuple(config.labels),
-        due_date=config.due_date,
-        due_field=config.due_field,
-        write_interval=config.write_interval_seconds,
-        max_writes_per_minute=config.max_writes_per_minute,
-        lease=config.lease,
-        lease_minutes=config.lease_minutes,
-    )
-
-
-def _github_auth_options(
-    key: str,
-    repo: str,
-    config: GithubTrackerSettings | GithubRepoSourceSettings,
-    settings: Settings,
-) -> GithubOptions:
-    """Where a GitHub repository is and how pmsync signs in to it (`key` names the section)."""
-    private_key = None
-    if config.private_key_file is not None:
-        try:
-            private_key = settings.path(config.private_key_file).read_text(encoding="utf-8")
-        except OSError as exc:
-            problem = f"{key}.private_key_file: cannot read: {exc.strerror or exc}"
-            raise ConfigError([problem], settings.origin) from exc
-    token = github_token(config)
-    if token is None and config.app_id is None:
-        problem = (
-            f"{key}.token: no token: set token or token_file, or GITHUB_TOKEN, "
-            "or app_id, private_key_file and installation_id"
-        )
-        raise ConfigError([problem], settings.origin)
-    return GithubOptions(
-        repo=repo,
-        base_url=config.base_url,
-        token=token,
-        app_id=config.app_id,
-        private_key=private_key,
-        installation_id=config.installation_id,
-        max_wait=config.max_wait_seconds,
-        timeout=config.timeout_seconds,
-        backoff=config.retry_backoff_seconds,
-    )
-
-
-def jira_options(name: str, config: JiraTrackerSettings, settings: Settings) -> JiraOptions:
-    """A Jira tracker's settings, as the connector takes them; the deployment is told by the
-    site's address when the config does not say (Atlassian Cloud sites are *.atlassian.net)."""
-    deployment = config.deployment
-    host = urlparse(config.url).hostname or ""
-    if deployment is None and host.endswith((".atlassian.net", ".jira.com")):
-        deployment = "cloud"
-    api_token = config.api_token.get_secret_value() if config.api_token else None
-    token = config.token.get_secret_value() if config.token else None
-    if not (config.email and api_token) and not token:
-        problem = (
-            f"trackers.{name}: no credentials: Cloud needs email and api_token (or "
-            "api_token_file); Data Center needs token (a personal access token) or token_file"
-        )
-        raise ConfigError([problem], settings.origin)
-    return JiraOptions(
-        url=config.url,
-        project=config.project,
-        deployment=deployment,
-        issue_type=config.issue_type,
-        email=config.email,
-        api_token=api_token,
-        token=token,
-        components=tuple(config.components),
-        priority_map=dict(config.priority_map),
-        labels=tuple(config.labels),
-        fields=dict(config.fields),
-        bot_account=config.bot_account,
-        bulk=config.bulk_create,
-        write_interval=config.write_interval_seconds,
-        max_wait=config.max_wait_seconds,
-        timeout=config.timeout_seconds,
-        backoff=config.retry_backoff_seconds,
-    )
 
 
 def _utcnow() -> datetime:
@@ -547,47 +281,3 @@ def _under_leases(
         for a in fresh.actions
     )
     return SyncPlan(actions)
-
-
-def rule_context(
-    settings: Settings, directory: Directory, today: date | None, policy: Policy | None = None
-) -> RuleContext:
-    """What the rules know: the people directory, the teams, the limits, extra phrases, and
-    what the policies would fill in (reported as information)."""
-    policy = policy or Policy.of(settings, directory)
-    teams = {name.casefold() for name in settings.rules.teams}
-    teams |= {person.team.casefold() for person in directory.people if person.team}
-    teams |= {name.casefold() for name in settings.teams}
-    return RuleContext(
-        today=today,
-        is_known_person=(
-            (lambda owner: directory.resolve(owner) is not None) if directory.people else None
-        ),
-        teams=frozenset(teams),
-        max_due_days=settings.rules.max_due_days,
-        extra_vague=tuple(
-            Phrase.literal(v.phrase, v.rewrite) for v in settings.rules.vague_phrases
-        ),
-        owner_policy=_owner_note(policy) if policy.active else None,
-        due_policy=_due_note(policy, today) if policy.active and today else None,
-    )
-
-
-def _owner_note(policy: Policy) -> Callable[[ActionItem, Postmortem], str | None]:
-    """Who a policy would assign an item to, and why; None when no policy fills the owner."""
-
-    def note(item: ActionItem, postmortem: Postmortem) -> str | None:
-        owner = policy.owner(item, postmortem)
-        return owner.describe() if owner.by_policy else None
-
-    return note
-
-
-def _due_note(policy: Policy, today: date) -> Callable[[ActionItem, Postmortem], str | None]:
-    """The due date a policy (or the end of a named period) would give an item filed today."""
-
-    def note(item: ActionItem, postmortem: Postmortem) -> str | None:
-        due = policy.due(item, postmortem, today)
-        return due.describe() if due.day is not None and due.why else None
-
-    return note

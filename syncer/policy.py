@@ -8,17 +8,19 @@ gives always wins; a policy only fills what is missing.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
 from connectors.extract.dates import add_period, timeframe_end
+from rules import RuleContext
+from rules.words import Phrase
 from syncer.model import ActionItem, Person, Postmortem
 from syncer.people import Directory
 from syncer.settings import (
+    CoreSettings,
     DuePolicySettings,
     PolicySettings,
-    Settings,
     TeamSettings,
     parse_duration,
 )
@@ -96,7 +98,7 @@ class Policy:
         self.teams = names  # normalised name -> the name as configured
 
     @classmethod
-    def of(cls, settings: Settings, directory: Directory) -> Policy:
+    def of(cls, settings: CoreSettings, directory: Directory) -> Policy:
         return cls(directory, settings.policy, settings.teams)
 
     @property
@@ -231,3 +233,47 @@ def _team_key(name: str) -> str:
     base = name.strip().lstrip("@").rsplit("/", 1)[-1].casefold()
     base = re.sub(r"[\s_-]*team$", "", base) or base
     return re.sub(r"[\W_]+", "", base)
+
+
+def rule_context(
+    settings: CoreSettings, directory: Directory, today: date | None, policy: Policy | None = None
+) -> RuleContext:
+    """What the rules know: the people directory, the teams, the limits, extra phrases, and
+    what the policies would fill in (reported as information)."""
+    policy = policy or Policy.of(settings, directory)
+    teams = {name.casefold() for name in settings.rules.teams}
+    teams |= {person.team.casefold() for person in directory.people if person.team}
+    teams |= {name.casefold() for name in settings.teams}
+    return RuleContext(
+        today=today,
+        is_known_person=(
+            (lambda owner: directory.resolve(owner) is not None) if directory.people else None
+        ),
+        teams=frozenset(teams),
+        max_due_days=settings.rules.max_due_days,
+        extra_vague=tuple(
+            Phrase.literal(v.phrase, v.rewrite) for v in settings.rules.vague_phrases
+        ),
+        owner_policy=_owner_note(policy) if policy.active else None,
+        due_policy=_due_note(policy, today) if policy.active and today else None,
+    )
+
+
+def _owner_note(policy: Policy) -> Callable[[ActionItem, Postmortem], str | None]:
+    """Who a policy would assign an item to, and why; None when no policy fills the owner."""
+
+    def note(item: ActionItem, postmortem: Postmortem) -> str | None:
+        owner = policy.owner(item, postmortem)
+        return owner.describe() if owner.by_policy else None
+
+    return note
+
+
+def _due_note(policy: Policy, today: date) -> Callable[[ActionItem, Postmortem], str | None]:
+    """The due date a policy (or the end of a named period) would give an item filed today."""
+
+    def note(item: ActionItem, postmortem: Postmortem) -> str | None:
+        due = policy.due(item, postmortem, today)
+        return due.describe() if due.day is not None and due.why else None
+
+    return note

@@ -19,7 +19,8 @@ from rules.followup import FollowupContext
 from syncer.digest import Entry, days_since, is_overdue, is_stalled, tracked_entries
 from syncer.followup import context_of
 from syncer.people import load_directory
-from syncer.pipeline import Problem, build_trackers, read_configured
+from syncer.pipeline import build_trackers, read_configured
+from syncer.reading import Problem
 from syncer.settings import Settings
 
 AGE_BUCKETS = ((0, 7, "0–7 days"), (8, 30, "8–30 days"), (31, 90, "31–90 days"))

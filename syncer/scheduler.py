@@ -30,14 +30,15 @@ from zoneinfo import ZoneInfo
 import schedule
 import structlog
 
+from syncer import logs
 from syncer.check import check
 from syncer.digest import digest
-from syncer.errors import STOPPING, ConfigError, PmsyncError
+from syncer.errors import STOPPING, ConfigError, Locked
 from syncer.metrics import record_job, serve
 from syncer.pipeline import sync
 from syncer.settings import Settings
 
-log = structlog.get_logger("pmsync.run")
+log = logs.get_logger("pmsync.run")
 
 EXIT_OK, EXIT_FAILURES, EXIT_FATAL, EXIT_LOCKED = 0, 1, 3, 4
 LOCK_FILE = "pmsync.lock"
@@ -47,10 +48,6 @@ _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
 
 Clock = Callable[[], datetime]
 Job = Callable[[Settings, datetime], tuple[int, dict[str, Any]]]
-
-
-class Locked(PmsyncError):
-    """Another pmsync run holds the lock."""
 
 
 @contextmanager

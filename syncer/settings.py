@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from contextvars import ContextVar
+from collections.abc import Callable
+from datetime import datetime
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -22,237 +24,24 @@ from pydantic import (
     PrivateAttr,
     SecretStr,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from connectors import registry
+from connectors.config import CONFIG_DIR, BuildContext, SourceSection, TrackerSection
+from connectors.config import Section as _Section
+from syncer.configfile import CONFIG_ENV
 from syncer.errors import ConfigError
 
-CONFIG_ENV = "PMSYNC_CONFIG"
-DEFAULT_CONFIG = Path("config.toml")
+# --- sources and trackers: each kind's section is declared by its module (connectors.registry)
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-# The folder of the config file being read: relative file settings are taken from there.
-_CONFIG_DIR: ContextVar[Path | None] = ContextVar("config_dir", default=None)
-
-
-def _read_secret_file(path: Path | None) -> SecretStr | None:
-    if path is None:
-        return None
-    return SecretStr(path.read_text(encoding="utf-8").strip())
-
-
-def _check_readable(path: Path | None) -> Path | None:
-    """A file setting, made absolute from the config file's folder; it must be readable."""
-    if path is None:
-        return None
-    folder = _CONFIG_DIR.get()
-    if folder is not None and not path.is_absolute():
-        path = folder / path
-    if not path.is_file():
-        raise ValueError(f"no readable file at {path}")
-    return path
-
-
-# --- sources -----------------------------------------------------------------------------------
-
-
-WriteBack = Literal["off", "links", "links+status"]
-
-
-class _SourceSection(_Section):
-    day_first: bool = False  # read 03/04/2026 as 3 April (else 4 March)
-    # After a sync, write each item's issue link into the document ("links"), and mark items
-    # done whose issue was closed as completed ("links+status").
-    write_back: WriteBack = "off"
-
-
-class MarkdownDirSource(_SourceSection):
-    """Post-mortems as Markdown files in a folder (a checkout of a Git repository, say)."""
-
-    kind: Literal["markdown-dir"]
-    path: Path
-    glob: str | list[str] = "**/*.md"
-    exclude: list[str] = Field(default_factory=list)
-    # Where people read these files, for links in issues: the file's path is appended, e.g.
-    # "https://github.com/acme/postmortems/blob/main/".
-    link_base_url: Annotated[str, Field(pattern=r"^https?://")] | None = None
-    commit: bool = False  # commit write-back edits in the folder's Git repository
-    # Read files that symbolic links below the folder point to outside it (else skipped).
-    follow_symlinks: bool = False
-
-
-class _Remote(_Section):
-    """How patiently to talk to a web service: the most a run waits for rate limits in all,
-    one request's timeout, and the first pause before a retry (it doubles, at most 30 s)."""
-
-    max_wait_seconds: Annotated[float, Field(ge=0)] = 600.0
-    timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
-    retry_backoff_seconds: Annotated[float, Field(ge=0)] = 2.0
-
-
-class _GithubAuth(_Remote):
-    """How to reach GitHub: a token, or a GitHub App installation."""
-
-    base_url: str = "https://api.github.com"
-    token: SecretStr | None = None
-    token_file: Path | None = None
-    app_id: int | None = None
-    private_key_file: Path | None = None
-    installation_id: int | None = None
-
-    _check_files = field_validator("token_file", "private_key_file")(_check_readable)
-
-    @model_validator(mode="after")
-    def _load_secret_files(self) -> _GithubAuth:
-        if self.token is None and self.token_file is not None:
-            object.__setattr__(self, "token", _read_secret_file(self.token_file))
-        return self
-
-
-class GithubRepoSourceSettings(_GithubAuth, _SourceSection):
-    """Post-mortems in a GitHub repository, read through the API (no checkout needed)."""
-
-    kind: Literal["github-repo"]
-    repo: Annotated[str, Field(pattern=r"^[\w.-]+/[\w.-]+$")]
-    branch: str | None = None  # default: the repository's default branch
-    path: str = ""  # the folder of post-mortems in the repository; "" for all of it
-    glob: str | list[str] = "**/*.md"
-    exclude: list[str] = Field(default_factory=list)
-    # Write-back goes to one pull request from this branch, updated in place on every run.
-    write_back_branch: Annotated[str, Field(pattern=r"^[\w./-]+$")] = "pmsync/write-back"
-
-
-class ConfluenceSourceSettings(_Remote, _SourceSection):
-    """Confluence pages chosen by space, label, ancestor page and/or CQL, all together."""
-
-    kind: Literal["confluence"]
-    url: Annotated[str, Field(pattern=r"^https?://")]
-    deployment: Literal["cloud", "datacenter"] | None = None  # default: cloud on *.atlassian.net
-    space: str | None = None
-    label: str | None = None
-    ancestor: str | None = None  # a page id: every page below it
-    cql: str | None = None
-    email: str | None = None
-    api_token: SecretStr | None = None
-    api_token_file: Path | None = None
-    token: SecretStr | None = None
-    token_file: Path | None = None
-    page_size: Annotated[int, Field(ge=1, le=250)] = 50
-
-    _check_files = field_validator("api_token_file", "token_file")(_check_readable)
-
-    @model_validator(mode="after")
-    def _check(self) -> ConfluenceSourceSettings:
-        if not (self.space or self.label or self.ancestor or self.cql):
-            raise ValueError("say which pages: set space, label, ancestor or cql")
-        if self.api_token is None and self.api_token_file is not None:
-            object.__setattr__(self, "api_token", _read_secret_file(self.api_token_file))
-        if self.token is None and self.token_file is not None:
-            object.__setattr__(self, "token", _read_secret_file(self.token_file))
-        return self
-
-
-class DriveSourceSettings(_Remote, _SourceSection):
-    """Google Docs (and Markdown files) in a Drive folder, read with a service account."""
-
-    kind: Literal["google-drive"]
-    folder_id: Annotated[str, Field(pattern=r"^[\w-]+$")]
-    # A service account's JSON key; without it, the environment's Google credentials.
-    credentials_file: Path | None = None
-    export: Literal["auto", "markdown", "html"] = "auto"  # auto: Markdown where Drive offers it
-    recursive: bool = True
-
-    _check_files = field_validator("credentials_file")(_check_readable)
-
-    @field_validator("write_back")
-    @classmethod
-    def _read_only(cls, value: str) -> str:
-        if value != "off":
-            raise ValueError("Google Drive is read only: pmsync cannot edit Google Docs")
-        return value
-
-
-SourceSettings = Annotated[
-    MarkdownDirSource | GithubRepoSourceSettings | ConfluenceSourceSettings | DriveSourceSettings,
-    Field(discriminator="kind"),
-]
-
-
-# --- trackers ----------------------------------------------------------------------------------
-
-
-class LocalTrackerSettings(_Section):
-    """The embedded tracker: a SQLite file. Needs no account anywhere."""
-
-    kind: Literal["local"]
-    path: Path | None = None  # default: <state_dir>/local-tracker.sqlite3
-    labels: list[str] = Field(default_factory=list)
-
-
-class GithubTrackerSettings(_GithubAuth):
-    kind: Literal["github"]
-    repo: Annotated[str, Field(pattern=r"^[\w.-]+/[\w.-]+$")]
-    labels: list[str] = Field(default_factory=list)
-    due_date: Literal["body", "milestone", "issue-field"] = "body"
-    due_field: str = (
-        "Target date"  # the organisation's date issue field, for due_date = "issue-field"
-    )
-    bot_login: str | None = None  # the account pmsync writes as; looked up when not given
-    write_interval_seconds: Annotated[float, Field(ge=0)] = 1.0
-    # GitHub allows 80 content-creating requests a minute; 0 turns the cap off (test servers).
-    max_writes_per_minute: Annotated[int, Field(ge=0, le=80)] = 79
-    # While filing, hold a lease in the repository (the reference refs/pmsync/lease), so that
-    # runs on different machines never file at once. It needs contents: write: "auto" files
-    # without it when the token lacks that; "required" makes that an error; "off" never asks.
-    lease: Literal["auto", "required", "off"] = "auto"
-    lease_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = 30
-
-
-class JiraTrackerSettings(_Remote):
-    kind: Literal["jira"]
-    url: Annotated[str, Field(pattern=r"^https?://")]
-    deployment: Literal["cloud", "datacenter"] | None = None
-    project: str
-    issue_type: str = "Task"
-    email: str | None = None
-    api_token: SecretStr | None = None
-    api_token_file: Path | None = None
-    token: SecretStr | None = None
-    token_file: Path | None = None
-    components: list[str] = Field(default_factory=list)
-    priority_map: dict[str, str] = Field(default_factory=dict)
-    labels: list[str] = Field(default_factory=list)
-    fields: dict[str, Any] = Field(default_factory=dict)
-    bot_account: str | None = None  # accountId (Cloud) or user name (Data Center) pmsync uses
-    bulk_create: bool = True  # file new issues 50 to a request
-    write_interval_seconds: Annotated[float, Field(ge=0)] = 0.0
-    # No longer used (issues are read back by key, which never lags); accepted so that older
-    # configuration files still load.
-    search_lag_seconds: Annotated[float, Field(ge=0)] | None = None
-
-    _check_files = field_validator("api_token_file", "token_file")(_check_readable)
-
-    @model_validator(mode="after")
-    def _load_secret_files(self) -> JiraTrackerSettings:
-        if self.api_token is None and self.api_token_file is not None:
-            object.__setattr__(self, "api_token", _read_secret_file(self.api_token_file))
-        if self.token is None and self.token_file is not None:
-            object.__setattr__(self, "token", _read_secret_file(self.token_file))
-        return self
-
-
-TrackerSettings = Annotated[
-    LocalTrackerSettings | GithubTrackerSettings | JiraTrackerSettings,
-    Field(discriminator="kind"),
-]
-TRACKER_KINDS = ("local", "github", "jira")
-SOURCE_KINDS = ("markdown-dir", "github-repo", "confluence", "google-drive")
+def _default_trackers() -> dict[str, TrackerSection]:
+    kind = registry.DEFAULT_TRACKER
+    return {kind: registry.config_model("trackers", kind)(kind=kind)}
 
 
 # --- the rest ----------------------------------------------------------------------------------
@@ -267,19 +56,34 @@ class RouteRule(_Section):
 
 
 class RoutingSettings(_Section):
-    default: str = "local"
+    default: str = registry.DEFAULT_TRACKER  # the name of the tracker a config without any gets
     rules: list[RouteRule] = Field(default_factory=list)
 
 
 class PersonSettings(_Section):
+    """One person; besides these keys, their account in each tracker kind that has accounts
+    (`github = "alice"`, `jira = "<account id>"`: see `connectors.registry`), gathered into
+    `accounts`."""
+
     name: str
     aliases: list[str] = Field(default_factory=list)
     email: str | list[str] | None = None
-    github: str | None = None
-    jira: str | None = None
     manager: str | None = None
     team: str | None = None
     lead: bool = False  # takes the team's unowned items when the team names no triage person
+    accounts: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_accounts(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        keys = set(registry.account_keys()) & set(data)
+        if not keys:
+            return data
+        accounts = {key: data[key] for key in keys}
+        rest = {key: value for key, value in data.items() if key not in keys}
+        return {**rest, "accounts": {**rest.get("accounts", {}), **accounts}}
 
 
 class TeamSettings(_Section):
@@ -417,11 +221,10 @@ class MetricsSettings(_Section):
     host: str = "0.0.0.0"
 
 
-def _default_trackers() -> dict[str, TrackerSettings]:
-    return {"local": LocalTrackerSettings(kind="local")}
+class CoreSettings(BaseSettings):
+    """What reading and checking documents needs (`lint`): the rules, the people, the teams
+    and the policies. The rest of the file is not read for it."""
 
-
-class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PMSYNC_",
         env_nested_delimiter="__",
@@ -431,18 +234,10 @@ class Settings(BaseSettings):
 
     state_dir: Path = Path(".pmsync")
     people_file: Path | None = None
-    sources: dict[str, SourceSettings] = Field(default_factory=dict)
-    trackers: dict[str, TrackerSettings] = Field(default_factory=_default_trackers)
-    routing: RoutingSettings = Field(default_factory=RoutingSettings)
     people: list[PersonSettings] = Field(default_factory=list)
     teams: dict[str, TeamSettings] = Field(default_factory=dict)
     policy: PolicySettings = Field(default_factory=PolicySettings)
     rules: RulesSettings = Field(default_factory=RulesSettings)
-    sync: SyncSettings = Field(default_factory=SyncSettings)
-    followup: FollowupSettings = Field(default_factory=FollowupSettings)
-    digest: DigestSettings = Field(default_factory=DigestSettings)
-    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
-    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
     _origin: str = PrivateAttr(default="")
@@ -458,19 +253,6 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The TOML file arrives as init values; environment variables override it.
         return (env_settings, init_settings)
-
-    @model_validator(mode="after")
-    def _check_routes(self) -> Settings:
-        known = set(self.trackers)
-        problems = []
-        if self.routing.default not in known:
-            problems.append(f"routing.default: no tracker named {self.routing.default!r}")
-        for n, rule in enumerate(self.routing.rules):
-            if rule.tracker not in known:
-                problems.append(f"routing.rules.{n}.tracker: no tracker named {rule.tracker!r}")
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
 
     @property
     def origin(self) -> str:
@@ -500,23 +282,47 @@ class Settings(BaseSettings):
             raise ConfigError([f"state_dir: {problem}"], self.origin or "settings")
         return folder
 
-    def local_store(self, tracker: LocalTrackerSettings) -> Path:
-        if tracker.path is not None:
-            return self.path(tracker.path)
-        return self.path(self.state_dir) / "local-tracker.sqlite3"
+
+class Settings(CoreSettings):
+    # Each kind's own model validates its sections: see `settings_model`.
+    sources: dict[str, SourceSection] = Field(default_factory=dict)
+    trackers: dict[str, TrackerSection] = Field(default_factory=_default_trackers)
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
+    followup: FollowupSettings = Field(default_factory=FollowupSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+
+    @model_validator(mode="after")
+    def _check_routes(self) -> Settings:
+        known = set(self.trackers)
+        problems = []
+        if self.routing.default not in known:
+            problems.append(f"routing.default: no tracker named {self.routing.default!r}")
+        for n, rule in enumerate(self.routing.rules):
+            if rule.tracker not in known:
+                problems.append(f"routing.rules.{n}.tracker: no tracker named {rule.tracker!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def build_context(self, clock: Callable[[], datetime]) -> BuildContext:
+        """What the connectors' factories are told of these settings."""
+        return BuildContext(self.origin, self._base_dir, self.path(self.state_dir), clock)
 
 
-def config_path(explicit: str | None) -> Path | None:
-    """The config file to use: --config, else $PMSYNC_CONFIG, else ./config.toml if present."""
-    if explicit:
-        return Path(explicit)
-    if os.environ.get(CONFIG_ENV):
-        return Path(os.environ[CONFIG_ENV])
-    return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
-
-
-def load_settings(path: Path | None, *, required: bool = True) -> Settings:
-    """Read and validate settings; every problem is reported at once as a ConfigError."""
+@overload
+def load_settings(path: Path | None, *, required: bool = ...) -> Settings: ...
+@overload
+def load_settings(
+    path: Path | None, *, required: bool = ..., core: Literal[True]
+) -> CoreSettings: ...
+def load_settings(
+    path: Path | None, *, required: bool = True, core: bool = False
+) -> Settings | CoreSettings:
+    """Read and validate settings; every problem is reported at once as a ConfigError. With
+    `core`, only the sections of `CoreSettings` are read: no connector is loaded."""
     data: dict[str, Any] = {}
     base = Path.cwd()
     if path is None:
@@ -534,19 +340,64 @@ def load_settings(path: Path | None, *, required: bool = True) -> Settings:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError([f"not valid TOML: {exc}"], str(path)) from exc
         base = path.resolve().parent
-    token = _CONFIG_DIR.set(base)
+    token = CONFIG_DIR.set(base)
     try:
-        settings = Settings(**data)
+        model: type[CoreSettings]
+        if core:
+            model = CoreSettings
+            data = {key: value for key, value in data.items() if key in CoreSettings.model_fields}
+        else:
+            model = settings_model(_kinds_in(data, "sources"), _kinds_in(data, "trackers"))
+        settings = model(**data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc), str(path or "settings")) from None
     finally:
-        _CONFIG_DIR.reset(token)
+        CONFIG_DIR.reset(token)
     settings._base_dir = base
     settings._origin = str(path or "")
     return settings
 
 
-_KIND_TAGS = {"trackers": TRACKER_KINDS, "sources": SOURCE_KINDS}
+def _kinds_in(data: dict[str, Any], section: str) -> frozenset[str]:
+    """The kinds of `section` the file and the environment use, of those that exist."""
+    kinds = set()
+    entries = data.get(section)
+    for entry in entries.values() if isinstance(entries, dict) else ():
+        if isinstance(entry, dict) and isinstance(entry.get("kind"), str):
+            kinds.add(entry["kind"])
+    prefix = f"PMSYNC_{section.upper()}__"
+    kinds |= {
+        value
+        for key, value in os.environ.items()
+        if key.upper().startswith(prefix) and key.upper().endswith("__KIND")
+    }
+    return frozenset(kinds & set(registry.SECTIONS[section]))
+
+
+@cache
+def settings_model(sources: frozenset[str], trackers: frozenset[str]) -> type[Settings]:
+    """`Settings` whose sources and trackers are validated by the models of the given kinds
+    (and of the defaults): only the modules of kinds in use are imported."""
+
+    def sections(name: str, kinds: frozenset[str]) -> Any:
+        models = tuple(registry.config_model(name, kind) for kind in sorted(kinds))
+        return dict[str, Annotated[Union[models], Field(discriminator="kind")]]  # type: ignore[valid-type]  # noqa: UP007
+
+    return create_model(
+        "Settings",
+        __base__=Settings,
+        sources=(
+            sections("sources", sources | {registry.DEFAULT_SOURCE}),
+            Field(default_factory=dict),
+        ),
+        trackers=(
+            sections("trackers", trackers | {registry.DEFAULT_TRACKER}),
+            Field(default_factory=_default_trackers),
+        ),
+    )
+
+
+_KIND_TAGS = {section: tuple(kinds) for section, kinds in registry.SECTIONS.items()}
 _MESSAGES = {
     "missing": "field required",
     "extra_forbidden": "unknown key",
@@ -577,16 +428,14 @@ def format_validation_error(exc: ValidationError) -> list[str]:
     return lines
 
 
-def github_token(tracker: _GithubAuth) -> str | None:
-    """The token for a GitHub tracker or source: its own setting, else $GITHUB_TOKEN."""
-    if tracker.token is not None:
-        return tracker.token.get_secret_value()
-    return os.environ.get("GITHUB_TOKEN") or None
-
-
 def secret_values(settings: Settings) -> list[str]:
     """Every secret in the settings, so the log redactor can mask them wherever they appear."""
-    found = [os.environ["GITHUB_TOKEN"]] if os.environ.get("GITHUB_TOKEN") else []
+    found = []
+    kinds = [("trackers", c.kind) for c in settings.trackers.values()]
+    kinds += [("sources", c.kind) for c in settings.sources.values()]
+    for variable in {v for section, kind in kinds for v in registry.secret_env(section, kind)}:
+        if os.environ.get(variable):
+            found.append(os.environ[variable])
     for section in (*settings.trackers.values(), *settings.sources.values()):
         for value in vars(section).values():
             if isinstance(value, SecretStr) and value.get_secret_value():

@@ -14,17 +14,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 
-import structlog
-
 from connectors.base import DocumentEdit, DocumentSource, DocumentWriter
 from connectors.extract import ExtractOptions, extract
 from connectors.extract.writeback import Filed, edit_markdown, edit_storage
+from syncer import logs
 from syncer.applier import Outcome
 from syncer.errors import PmsyncError
 from syncer.model import Document, IssueSnapshot, Postmortem
 from syncer.settings import Settings
 
-log = structlog.get_logger("pmsync.writeback")
+log = logs.get_logger("pmsync.writeback")
 
 
 @dataclass(slots=True)
@@ -70,7 +69,7 @@ def plan_edits(
         document = documents.get((postmortem.ref.source, postmortem.ref.id))
         if config is None or config.write_back == "off" or document is None:
             continue
-        editor = _editor(document, config.kind)
+        editor = _editor(document, config.edits_html)
         if editor is None:
             log.info("write_back_skipped", document=document.ref.uri, reason="exported HTML")
             continue
@@ -96,11 +95,12 @@ def _redo(
     return editor(current.text, extract(current, options).items, filed, status=status)
 
 
-def _editor(document: Document, kind: str) -> Callable[..., str] | None:
-    """Markdown anywhere; storage format on Confluence; exported HTML is not edited."""
+def _editor(document: Document, edits_html: bool) -> Callable[..., str] | None:
+    """Markdown anywhere; HTML where it is the source's own format (Confluence storage), not
+    where it is an export."""
     if document.format == "markdown":
         return edit_markdown
-    return edit_storage if kind == "confluence" else None
+    return edit_storage if edits_html else None
 
 
 def _summary(before: Postmortem, after: Postmortem) -> str:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from connectors.extract import extract
-from connectors.sources.markdown_dir import MarkdownDirSource
+from connectors.sources.folder import MarkdownDirSource
 from syncer.errors import DocumentError
 from syncer.model import Document, DocumentRef
-from syncer.pipeline import read_documents
+from syncer.reading import read_documents
 
 
 def _source(tmp_path: Path) -> MarkdownDirSource:

@@ -18,11 +18,10 @@ from typing import Any
 import pytest
 
 from syncer.cli import main
-from syncer.errors import STOPPING
+from syncer.errors import STOPPING, Locked
 from syncer.scheduler import (
     EXIT_LOCKED,
     HEARTBEAT_FILE,
-    Locked,
     digest_due,
     digest_job,
     health,

@@ -1,10 +1,12 @@
 """Settings: TOML plus environment, every problem named by its key path, secrets masked."""
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from connectors.trackers.local import store
 from syncer.errors import ConfigError
 from syncer.settings import load_settings, masked_dump, secret_values
 
@@ -155,5 +157,6 @@ def test_relative_paths_are_taken_from_the_config_folder(project: Path) -> None:
     settings = load_settings(project)
     local = settings.trackers["local"]
     assert local.kind == "local"
-    assert settings.local_store(local) == project.parent / ".pmsync" / "local-tracker.sqlite3"
+    context = settings.build_context(lambda: datetime(2026, 1, 1, tzinfo=UTC))
+    assert store(local, context) == project.parent / ".pmsync" / "local-tracker.sqlite3"
     assert settings.path(Path("docs")) == project.parent / "docs"

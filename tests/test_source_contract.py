@@ -16,12 +16,13 @@ import responses
 
 from connectors.base import DocumentSource
 from connectors.sources.confluence import ConfluenceOptions, ConfluenceSource
+from connectors.sources.folder import DOCUMENT_GLOBS, MarkdownDirSource
 from connectors.sources.github_repo import GithubRepoSource, RepoOptions
 from connectors.sources.google_drive import DriveOptions, GoogleDriveSource
-from connectors.sources.markdown_dir import DOCUMENT_GLOBS, MarkdownDirSource
 from connectors.trackers.github import GithubOptions
 from syncer.model import DocumentRef, Postmortem
-from syncer.pipeline import read_configured, read_documents
+from syncer.pipeline import read_configured
+from syncer.reading import read_documents
 from syncer.settings import Settings
 from tests.fakes.keys import service_account_file
 from tests.fakes.sources import (

@@ -15,13 +15,14 @@ import pytest
 import responses
 
 from connectors.sources.confluence import ConfluenceOptions, ConfluenceSource, confluence_cql
+from connectors.sources.folder import MarkdownDirSource
 from connectors.sources.github_repo import GithubRepoSource, RepoOptions, matches
 from connectors.sources.google_drive import DriveOptions, GoogleDriveSource
-from connectors.sources.markdown_dir import MarkdownDirSource
 from connectors.trackers.github import GithubOptions
 from syncer.cli import main
 from syncer.errors import ConfigError
-from syncer.pipeline import build_sources, read_configured, read_documents
+from syncer.pipeline import build_sources, read_configured
+from syncer.reading import read_documents
 from syncer.settings import load_settings, secret_values
 from tests.fakes.keys import service_account_file
 from tests.fakes.sources import (

@@ -107,10 +107,16 @@ def _jira(deployment: str) -> Callable[[Path], AbstractContextManager[Harness]]:
     return harness
 
 
-@pytest.fixture(
-    params=[_local, _github, _jira("cloud"), _jira("datacenter")],
-    ids=["local", "github", "jira-cloud", "jira-datacenter"],
-)
+# Each tracker kind of connectors.registry has at least one harness, named after it.
+HARNESSES = {
+    "local": _local,
+    "github": _github,
+    "jira-cloud": _jira("cloud"),
+    "jira-datacenter": _jira("datacenter"),
+}
+
+
+@pytest.fixture(params=list(HARNESSES.values()), ids=list(HARNESSES))
 def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
     with request.param(tmp_path) as made:
         yield made

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 import responses
 
-from connectors.extract import extract, extract_file
+from connectors.extract import extract, extract_file, format_of
 from connectors.extract.writeback import Filed, edit_markdown, edit_storage
-from connectors.sources.markdown_dir import format_of
 from syncer import writeback
 from syncer.cli import main
 from syncer.errors import ConfigError

@@ -9,19 +9,24 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path, PurePosixPath
+from typing import Literal
 
 from connectors.extract.dates import first_iso_date, parse_due, stated_date
 from connectors.extract.fields import is_placeholder, template_tokens
 from connectors.extract.frontmatter import split_front_matter
-from connectors.extract.html import html_to_markdown
 from connectors.extract.markdown import RawItem, Scan, TooManyItems, scan
-from connectors.sources.markdown_dir import format_of
 from syncer.errors import DocumentError
 from syncer.model import ActionItem, Document, DocumentRef, Postmortem, item_key
 
 MAX_DOCUMENT_CHARS = 5_000_000
 _DATED_NOTE_RE = re.compile(r"(\d{4}-\d{2}-\d{2})(?![-/.\d])(?!\s*[-–—/]\s*\d)\s+\S")
 _ISSUE_FORM_RE = re.compile(r"(?:^|/)\.github/ISSUE_TEMPLATE/[^/]+\.ya?ml$", re.IGNORECASE)
+
+
+def format_of(name: str) -> Literal["markdown", "html"]:
+    """HTML for .html/.htm/.xhtml/.xml (Confluence storage); Markdown for the rest,
+    `.html.md.erb` included."""
+    return "html" if name.casefold().endswith((".html", ".htm", ".xhtml", ".xml")) else "markdown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +49,8 @@ def extract(document: Document, options: ExtractOptions | None = None) -> Postmo
     line_map: list[int] | None = None
     text = document.text
     if document.format == "html":
+        from connectors.extract.html import html_to_markdown  # HTML documents alone need it
+
         text, line_map = html_to_markdown(text)
     front = split_front_matter(text, path)
     try:

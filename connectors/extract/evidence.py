@@ -13,7 +13,7 @@ import itertools
 import re
 import tomllib
 from functools import cache, lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Literal
 
 SectionKind = Literal["action", "maybe", "past"]
@@ -208,7 +208,7 @@ def one_per_line(lines: list[str]) -> bool:
 
 @cache
 def _imperatives() -> frozenset[str]:
-    text = resources.files("connectors.extract").joinpath("data", "verbs.toml").read_text("utf-8")
+    text = (Path(__file__).parent / "data" / "verbs.toml").read_text(encoding="utf-8")
     return frozenset(tomllib.loads(text)["imperatives"])
 
 

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import yaml
-
 from syncer.errors import DocumentError
 
 _FRONT_RE = re.compile(
@@ -54,6 +52,8 @@ def split_front_matter(text: str, path: str) -> FrontMatter:
     raw = match["body"]
     if len(raw) > _MAX_FRONT_MATTER:
         raise DocumentError(path, "front matter is larger than 64 KiB", line=1)
+    import yaml  # only documents with front matter need it
+
     try:
         data = yaml.safe_load(raw)
     except yaml.YAMLError as exc:

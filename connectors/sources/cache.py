@@ -14,12 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import structlog
-
 from connectors.base import DocumentSource
+from syncer import logs
 from syncer.model import Document, DocumentRef
 
-log = structlog.get_logger("pmsync.sources")
+log = logs.get_logger("pmsync.sources")
 
 STATE_VERSION = 1
 

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
-from urllib.parse import urljoin
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+from urllib.parse import urljoin, urlparse
 
 import requests
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from connectors.base import DocumentEdit
+from connectors.config import BuildContext, Remote, SourceSection, check_readable, read_secret_file
+from connectors.sources.folder import Results
 from connectors.sources.http import Conflict, HttpReader, timestamp
-from connectors.sources.markdown_dir import Results
 from syncer.errors import DocumentError, PmsyncError, SkippableError
 from syncer.model import Document, DocumentRef
 
@@ -226,3 +229,71 @@ def _links(data: dict[str, Any]) -> dict[str, str]:
 
 def _without_prefix(exc: PmsyncError, page_id: str) -> str:
     return str(exc).removeprefix(f"confluence page {page_id}: ")
+
+
+# --- settings ------------------------------------------------------------------------------
+
+
+class Config(Remote, SourceSection):
+    """Confluence pages chosen by space, label, ancestor page and/or CQL, all together."""
+
+    edits_html: ClassVar[bool] = True
+
+    kind: Literal["confluence"]
+    url: Annotated[str, Field(pattern=r"^https?://")]
+    deployment: Literal["cloud", "datacenter"] | None = None  # default: cloud on *.atlassian.net
+    space: str | None = None
+    label: str | None = None
+    ancestor: str | None = None  # a page id: every page below it
+    cql: str | None = None
+    email: str | None = None
+    api_token: SecretStr | None = None
+    api_token_file: Path | None = None
+    token: SecretStr | None = None
+    token_file: Path | None = None
+    page_size: Annotated[int, Field(ge=1, le=250)] = 50
+
+    _check_files = field_validator("api_token_file", "token_file")(check_readable)
+
+    @model_validator(mode="after")
+    def _check(self) -> Config:
+        if not (self.space or self.label or self.ancestor or self.cql):
+            raise ValueError("say which pages: set space, label, ancestor or cql")
+        if self.api_token is None and self.api_token_file is not None:
+            object.__setattr__(self, "api_token", read_secret_file(self.api_token_file))
+        if self.token is None and self.token_file is not None:
+            object.__setattr__(self, "token", read_secret_file(self.token_file))
+        return self
+
+
+def build(name: str, config: Config, context: BuildContext) -> ConfluenceSource:
+    """A Confluence source; the deployment is told by the address when not given."""
+    deployment = config.deployment or (
+        "cloud"
+        if (urlparse(config.url).hostname or "").endswith(".atlassian.net")
+        else "datacenter"
+    )
+    key = f"sources.{name}"
+    if deployment == "cloud" and not (config.email and config.api_token):
+        raise context.error(
+            f"{key}.api_token: Confluence Cloud needs email and api_token (or api_token_file)"
+        )
+    if deployment == "datacenter" and config.token is None:
+        raise context.error(
+            f"{key}.token: Confluence Data Center needs a personal access token (token_file)"
+        )
+    options = ConfluenceOptions(
+        url=config.url,
+        deployment=deployment,
+        cql=confluence_cql(
+            space=config.space, label=config.label, ancestor=config.ancestor, cql=config.cql
+        ),
+        email=config.email,
+        api_token=config.api_token.get_secret_value() if config.api_token else None,
+        token=config.token.get_secret_value() if config.token else None,
+        page_size=config.page_size,
+        timeout=config.timeout_seconds,
+        max_wait=config.max_wait_seconds,
+        backoff=config.retry_backoff_seconds,
+    )
+    return ConfluenceSource(name, options)

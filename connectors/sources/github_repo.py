@@ -16,19 +16,29 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
-from typing import Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlparse
 
-import structlog
+from pydantic import Field
 
 from connectors.base import DocumentEdit
-from connectors.sources.markdown_dir import MAX_FILE_BYTES, Results, decode_text, format_of
-from connectors.trackers.github import GithubOptions, NotAllowed, github_client, translated
+from connectors.config import BuildContext, SourceSection
+from connectors.extract import format_of
+from connectors.sources.folder import MAX_FILE_BYTES, Results, decode_text
+from connectors.trackers.github import (
+    GithubAuth,
+    GithubOptions,
+    NotAllowed,
+    auth_options,
+    github_client,
+    translated,
+)
 from connectors.trackers.retry import WaitBudget, interruptible_sleep, with_retries
+from syncer import logs
 from syncer.errors import DocumentError, PmsyncError, SkippableError, UncertainError
 from syncer.model import Document, DocumentRef
 
-log = structlog.get_logger("pmsync.sources")
+log = logs.get_logger("pmsync.sources")
 
 Entries = list[dict[str, Any]]  # JSON objects of a listing
 
@@ -331,3 +341,34 @@ def _entries(data: dict[str, Any]) -> Entries:
     if not isinstance(tree, list):
         raise SkippableError("git tree: unexpected answer (no tree list)")
     return [entry for entry in tree if isinstance(entry, dict)]
+
+
+# --- settings ------------------------------------------------------------------------------
+
+SECRET_ENV = ("GITHUB_TOKEN",)
+
+
+class Config(GithubAuth, SourceSection):
+    """Post-mortems in a GitHub repository, read through the API (no checkout needed)."""
+
+    kind: Literal["github-repo"]
+    repo: Annotated[str, Field(pattern=r"^[\w.-]+/[\w.-]+$")]
+    branch: str | None = None  # default: the repository's default branch
+    path: str = ""  # the folder of post-mortems in the repository; "" for all of it
+    glob: str | list[str] = "**/*.md"
+    exclude: list[str] = Field(default_factory=list)
+    # Write-back goes to one pull request from this branch, updated in place on every run.
+    write_back_branch: Annotated[str, Field(pattern=r"^[\w./-]+$")] = "pmsync/write-back"
+
+
+def build(name: str, config: Config, context: BuildContext) -> GithubRepoSource:
+    globs = [config.glob] if isinstance(config.glob, str) else config.glob
+    options = RepoOptions(
+        auth=auth_options(f"sources.{name}", config.repo, config, context),
+        branch=config.branch,
+        path=config.path,
+        globs=tuple(globs),
+        exclude=tuple(config.exclude),
+        write_back_branch=config.write_back_branch,
+    )
+    return GithubRepoSource(name, options)

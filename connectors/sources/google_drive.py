@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 import requests
+from pydantic import Field, field_validator
 
+from connectors.config import BuildContext, Remote, SourceSection, check_readable
+from connectors.sources.folder import MAX_FILE_BYTES, decode_text
 from connectors.sources.http import HttpReader, timestamp
-from connectors.sources.markdown_dir import MAX_FILE_BYTES, decode_text
 from syncer.errors import DocumentError, FatalError, SkippableError
 from syncer.model import Document, DocumentRef
 
@@ -195,3 +198,40 @@ def _owner(owners: object) -> str:
     if not isinstance(owners, list) or not owners or not isinstance(owners[0], dict):
         return ""
     return str(owners[0].get("emailAddress") or owners[0].get("displayName") or "")
+
+
+# --- settings ------------------------------------------------------------------------------
+
+
+class Config(Remote, SourceSection):
+    """Google Docs (and Markdown files) in a Drive folder, read with a service account."""
+
+    kind: Literal["google-drive"]
+    folder_id: Annotated[str, Field(pattern=r"^[\w-]+$")]
+    # A service account's JSON key; without it, the environment's Google credentials.
+    credentials_file: Path | None = None
+    export: Literal["auto", "markdown", "html"] = "auto"  # auto: Markdown where Drive offers it
+    recursive: bool = True
+
+    _check_files = field_validator("credentials_file")(check_readable)
+
+    @field_validator("write_back")
+    @classmethod
+    def _read_only(cls, value: str) -> str:
+        if value != "off":
+            raise ValueError("Google Drive is read only: pmsync cannot edit Google Docs")
+        return value
+
+
+def build(name: str, config: Config, context: BuildContext) -> GoogleDriveSource:
+    credentials = config.credentials_file
+    options = DriveOptions(
+        folder_id=config.folder_id,
+        credentials_file=str(context.path(credentials)) if credentials else None,
+        export=config.export,
+        recursive=config.recursive,
+        timeout=config.timeout_seconds,
+        max_wait=config.max_wait_seconds,
+        backoff=config.retry_backoff_seconds,
+    )
+    return GoogleDriveSource(name, options)

@@ -17,15 +17,17 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-import structlog
 from github import Auth, Github, GithubException, GithubIntegration
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from connectors.base import CloseReason, activity_of, create_each, report_request
+from connectors.config import BuildContext, Remote, TrackerSection, check_readable, read_secret_file
 from connectors.trackers.retry import (
     WaitBudget,
     WriteThrottle,
@@ -36,6 +38,7 @@ from connectors.trackers.retry import (
     retry_after_seconds,
     with_retries,
 )
+from syncer import logs
 from syncer.errors import (
     ConfigError,
     FatalError,
@@ -48,7 +51,7 @@ from syncer.errors import (
 from syncer.identity import parse_marker, render_marker
 from syncer.model import Activity, IssueDraft, IssueSnapshot, TrackerRef
 
-log = structlog.get_logger("pmsync.github")
+log = logs.get_logger("pmsync.github")
 
 SYNC_LABEL = "pmsync"
 NEEDS_OWNER_LABEL = "needs-owner"
@@ -758,4 +761,97 @@ def _unassignable_note(logins: Sequence[str]) -> str:
         f"pmsync could not assign this issue to {names}: GitHub does not accept them as "
         "assignees in this repository (not a collaborator, or unknown). Please assign the "
         "owner named in the post-mortem by hand, or fix the people directory."
+    )
+
+
+# --- settings ------------------------------------------------------------------------------
+
+SECRET_ENV = ("GITHUB_TOKEN",)
+
+
+class GithubAuth(Remote):
+    """How to reach GitHub: a token, or a GitHub App installation."""
+
+    base_url: str = "https://api.github.com"
+    token: SecretStr | None = None
+    token_file: Path | None = None
+    app_id: int | None = None
+    private_key_file: Path | None = None
+    installation_id: int | None = None
+
+    _check_files = field_validator("token_file", "private_key_file")(check_readable)
+
+    @model_validator(mode="after")
+    def _load_secret_files(self) -> GithubAuth:
+        if self.token is None and self.token_file is not None:
+            object.__setattr__(self, "token", read_secret_file(self.token_file))
+        return self
+
+
+class Config(GithubAuth, TrackerSection):
+    kind: Literal["github"]
+    repo: Annotated[str, Field(pattern=r"^[\w.-]+/[\w.-]+$")]
+    due_date: Literal["body", "milestone", "issue-field"] = "body"
+    due_field: str = (
+        "Target date"  # the organisation's date issue field, for due_date = "issue-field"
+    )
+    bot_login: str | None = None  # the account pmsync writes as; looked up when not given
+    write_interval_seconds: Annotated[float, Field(ge=0)] = 1.0
+    # GitHub allows 80 content-creating requests a minute; 0 turns the cap off (test servers).
+    max_writes_per_minute: Annotated[int, Field(ge=0, le=80)] = 79
+    # While filing, hold a lease in the repository (the reference refs/pmsync/lease), so that
+    # runs on different machines never file at once. It needs contents: write: "auto" files
+    # without it when the token lacks that; "required" makes that an error; "off" never asks.
+    lease: Literal["auto", "required", "off"] = "auto"
+    lease_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = 30
+
+
+def build(name: str, config: Config, context: BuildContext) -> GithubTracker:
+    auth = auth_options(f"trackers.{name}", config.repo, config, context)
+    options = replace(
+        auth,
+        bot_login=config.bot_login,
+        labels=tuple(config.labels),
+        due_date=config.due_date,
+        due_field=config.due_field,
+        write_interval=config.write_interval_seconds,
+        max_writes_per_minute=config.max_writes_per_minute,
+        lease=config.lease,
+        lease_minutes=config.lease_minutes,
+    )
+    return GithubTracker(name, options)
+
+
+def github_token(config: GithubAuth) -> str | None:
+    """The token for a GitHub tracker or source: its own setting, else $GITHUB_TOKEN."""
+    if config.token is not None:
+        return config.token.get_secret_value()
+    return os.environ.get("GITHUB_TOKEN") or None
+
+
+def auth_options(key: str, repo: str, config: GithubAuth, context: BuildContext) -> GithubOptions:
+    """Where a GitHub repository is and how pmsync signs in to it (`key` names the section)."""
+    private_key = None
+    if config.private_key_file is not None:
+        try:
+            private_key = context.path(config.private_key_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            problem = f"{key}.private_key_file: cannot read: {exc.strerror or exc}"
+            raise context.error(problem) from exc
+    token = github_token(config)
+    if token is None and config.app_id is None:
+        raise context.error(
+            f"{key}.token: no token: set token or token_file, or GITHUB_TOKEN, "
+            "or app_id, private_key_file and installation_id"
+        )
+    return GithubOptions(
+        repo=repo,
+        base_url=config.base_url,
+        token=token,
+        app_id=config.app_id,
+        private_key=private_key,
+        installation_id=config.installation_id,
+        max_wait=config.max_wait_seconds,
+        timeout=config.timeout_seconds,
+        backoff=config.retry_backoff_seconds,
     )

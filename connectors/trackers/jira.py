@@ -25,14 +25,16 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, Literal
-from urllib.parse import quote
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import quote, urlparse
 
 import requests
-import structlog
 from jira import JIRA, JIRAError
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from connectors.base import CloseReason, activity_of, report_request
+from connectors.config import BuildContext, Remote, TrackerSection, check_readable, read_secret_file
 from connectors.trackers.jira_format import adf_text, to_adf, to_wiki
 from connectors.trackers.retry import (
     WaitBudget,
@@ -44,6 +46,7 @@ from connectors.trackers.retry import (
     retry_after_seconds,
     with_retries,
 )
+from syncer import logs
 from syncer.errors import (
     STOPPING,
     ConfigError,
@@ -58,7 +61,7 @@ from syncer.errors import (
 from syncer.identity import parse_marker, render_marker
 from syncer.model import Activity, IssueDraft, IssueSnapshot, TrackerRef
 
-log = structlog.get_logger("pmsync.jira")
+log = logs.get_logger("pmsync.jira")
 
 SYNC_LABEL = "pmsync"
 _KEY_LABEL_RE = re.compile(r"(?:review-)?[0-9a-f]{12}")
@@ -771,3 +774,74 @@ def _unassigned_note(handles: Sequence[str]) -> str:
         "can be assigned here. Please assign the owner named in the post-mortem, or fix the "
         "people directory."
     )
+
+
+# --- settings ------------------------------------------------------------------------------
+
+
+class Config(Remote, TrackerSection):
+    kind: Literal["jira"]
+    url: Annotated[str, Field(pattern=r"^https?://")]
+    deployment: Literal["cloud", "datacenter"] | None = None
+    project: str
+    issue_type: str = "Task"
+    email: str | None = None
+    api_token: SecretStr | None = None
+    api_token_file: Path | None = None
+    token: SecretStr | None = None
+    token_file: Path | None = None
+    components: list[str] = Field(default_factory=list)
+    priority_map: dict[str, str] = Field(default_factory=dict)
+    fields: dict[str, Any] = Field(default_factory=dict)
+    bot_account: str | None = None  # accountId (Cloud) or user name (Data Center) pmsync uses
+    bulk_create: bool = True  # file new issues 50 to a request
+    write_interval_seconds: Annotated[float, Field(ge=0)] = 0.0
+    # No longer used (issues are read back by key, which never lags); accepted so that older
+    # configuration files still load.
+    search_lag_seconds: Annotated[float, Field(ge=0)] | None = None
+
+    _check_files = field_validator("api_token_file", "token_file")(check_readable)
+
+    @model_validator(mode="after")
+    def _load_secret_files(self) -> Config:
+        if self.api_token is None and self.api_token_file is not None:
+            object.__setattr__(self, "api_token", read_secret_file(self.api_token_file))
+        if self.token is None and self.token_file is not None:
+            object.__setattr__(self, "token", read_secret_file(self.token_file))
+        return self
+
+
+def build(name: str, config: Config, context: BuildContext) -> JiraTracker:
+    """A Jira tracker; the deployment is told by the site's address when the config does not
+    say (Atlassian Cloud sites are *.atlassian.net)."""
+    deployment = config.deployment
+    host = urlparse(config.url).hostname or ""
+    if deployment is None and host.endswith((".atlassian.net", ".jira.com")):
+        deployment = "cloud"
+    api_token = config.api_token.get_secret_value() if config.api_token else None
+    token = config.token.get_secret_value() if config.token else None
+    if not (config.email and api_token) and not token:
+        raise context.error(
+            f"trackers.{name}: no credentials: Cloud needs email and api_token (or "
+            "api_token_file); Data Center needs token (a personal access token) or token_file"
+        )
+    options = JiraOptions(
+        url=config.url,
+        project=config.project,
+        deployment=deployment,
+        issue_type=config.issue_type,
+        email=config.email,
+        api_token=api_token,
+        token=token,
+        components=tuple(config.components),
+        priority_map=dict(config.priority_map),
+        labels=tuple(config.labels),
+        fields=dict(config.fields),
+        bot_account=config.bot_account,
+        bulk=config.bulk_create,
+        write_interval=config.write_interval_seconds,
+        max_wait=config.max_wait_seconds,
+        timeout=config.timeout_seconds,
+        backoff=config.retry_backoff_seconds,
+    )
+    return JiraTracker(name, options)

@@ -12,9 +12,10 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from connectors.base import CloseReason, activity_of, create_each
+from connectors.config import BuildContext, TrackerSection
 from syncer.errors import FatalError, PmsyncError, RetriableError, SkippableError
 from syncer.identity import parse_marker, render_marker
 from syncer.model import Activity, IssueDraft, IssueSnapshot, TrackerRef
@@ -283,3 +284,24 @@ _RECOVER = (
 
 def _with_marker(draft: IssueDraft) -> str:
     return f"{draft.body.rstrip()}\n\n{render_marker(draft.marker)}\n"
+
+
+# --- settings ------------------------------------------------------------------------------
+
+
+class Config(TrackerSection):
+    """The embedded tracker: a SQLite file. Needs no account anywhere."""
+
+    kind: Literal["local"]
+    path: Path | None = None  # default: <state_dir>/local-tracker.sqlite3
+
+
+def store(config: Config, context: BuildContext) -> Path:
+    """The tracker's SQLite file."""
+    if config.path is not None:
+        return context.path(config.path)
+    return context.state_dir / "local-tracker.sqlite3"
+
+
+def build(name: str, config: Config, context: BuildContext) -> LocalTracker:
+    return LocalTracker(name, store(config, context), clock=context.clock)

@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import requests
-import structlog
 
+from syncer import logs
 from syncer.errors import (
     STOPPING,
     ConfigError,
@@ -23,7 +23,7 @@ from syncer.errors import (
     UncertainError,
 )
 
-log = structlog.get_logger("pmsync.retry")
+log = logs.get_logger("pmsync.retry")
 T = TypeVar("T")
 
 

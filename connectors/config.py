@@ -1,0 +1,93 @@
+"""What the settings of every connector kind share, and what a kind's factory is given.
+
+A kind's module declares `Config` (its settings section, a subclass of `SourceSection` or
+`TrackerSection`) and `build(name, config, context)`; `connectors.registry` finds it by kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from syncer.errors import ConfigError
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# The folder of the config file being read: relative file settings are taken from there.
+CONFIG_DIR: ContextVar[Path | None] = ContextVar("config_dir", default=None)
+
+
+def read_secret_file(path: Path | None) -> SecretStr | None:
+    if path is None:
+        return None
+    return SecretStr(path.read_text(encoding="utf-8").strip())
+
+
+def check_readable(path: Path | None) -> Path | None:
+    """A file setting, made absolute from the config file's folder; it must be readable."""
+    if path is None:
+        return None
+    folder = CONFIG_DIR.get()
+    if folder is not None and not path.is_absolute():
+        path = folder / path
+    if not path.is_file():
+        raise ValueError(f"no readable file at {path}")
+    return path
+
+
+WriteBack = Literal["off", "links", "links+status"]
+
+
+class SourceSection(Section):
+    """A `[sources.<name>]` section; each kind adds its own keys."""
+
+    # Whether write-back may edit this kind's HTML documents (their own format, as Confluence's
+    # storage format; not an export).
+    edits_html: ClassVar[bool] = False
+
+    kind: str
+    day_first: bool = False  # read 03/04/2026 as 3 April (else 4 March)
+    # After a sync, write each item's issue link into the document ("links"), and mark items
+    # done whose issue was closed as completed ("links+status").
+    write_back: WriteBack = "off"
+
+
+class TrackerSection(Section):
+    """A `[trackers.<name>]` section; each kind adds its own keys."""
+
+    kind: str
+    labels: list[str] = Field(default_factory=list)
+
+
+class Remote(Section):
+    """How patiently to talk to a web service: the most a run waits for rate limits in all,
+    one request's timeout, and the first pause before a retry (it doubles, at most 30 s)."""
+
+    max_wait_seconds: Annotated[float, Field(ge=0)] = 600.0
+    timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    retry_backoff_seconds: Annotated[float, Field(ge=0)] = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class BuildContext:
+    """What a kind's factory may know of the whole configuration."""
+
+    origin: str  # the config file, for errors
+    base_dir: Path  # relative paths are taken from here
+    state_dir: Path
+    clock: Callable[[], datetime]
+
+    def path(self, value: Path) -> Path:
+        return value if value.is_absolute() else self.base_dir / value
+
+    def error(self, problem: str) -> ConfigError:
+        return ConfigError([problem], self.origin)

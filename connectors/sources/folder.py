@@ -1,0 +1,320 @@
+"""Post-mortem files in a local folder or checkout: the reader of the `markdown-dir` source
+and of the files and folders named on the command line."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from connectors.base import DocumentEdit
+from connectors.extract import format_of
+from syncer import logs
+from syncer.errors import DocumentError, PmsyncError, SkippableError
+from syncer.model import Document, DocumentRef
+
+if TYPE_CHECKING:
+    import subprocess
+
+log = logs.get_logger("pmsync.sources")
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+# Every Markdown flavour pmsync reads, for folders named on the command line.
+MARKDOWN_GLOBS = ("**/*.md", "**/*.markdown", "**/*.mdx", "**/*.html.md.erb")
+# Everything pmsync reads, for folders named on the command line: Markdown and HTML exports,
+# and GitHub issue forms (read as templates: they hold no items of their own).
+DOCUMENT_GLOBS = (
+    *MARKDOWN_GLOBS,
+    "**/*.html",
+    "**/*.htm",
+    "**/*.xml",
+    "**/.github/ISSUE_TEMPLATE/*.yml",
+    "**/.github/ISSUE_TEMPLATE/*.yaml",
+)
+
+
+Results = list[PmsyncError | None]  # one per edit: None when written
+
+
+class MarkdownDirSource:
+    """Files below `root` matching any of `globs`; ids are their paths relative to `root`."""
+
+    def __init__(
+        self,
+        name: str,
+        root: Path,
+        globs: Sequence[str] = ("**/*.md",),
+        exclude: Sequence[str] = (),
+        link_base_url: str | None = None,
+        commit: bool = False,
+        follow_symlinks: bool = False,
+        history: bool = True,
+    ) -> None:
+        self.name = name
+        self.root = root
+        self.globs = tuple(globs)
+        self.exclude = tuple(exclude)
+        self.link_base_url = link_base_url
+        self.commit = commit
+        self.follow_symlinks = follow_symlinks
+        # Ask Git when each file was first and last committed, and by whom (else file times).
+        self.history = history
+        self.skipped: list[str] = []  # files below the folder that are not post-mortems
+        # Symbolic links below the folder to files outside it, not read: (path, target).
+        self.outside: list[tuple[str, str]] = []
+        self.unreadable: list[str] = []  # folders below it that cannot be listed, and why
+
+    def list(self) -> Sequence[DocumentRef]:
+        if not self.root.is_dir():
+            raise SkippableError(f"source {self.name}: {self.root} is not a readable folder")
+        if not os.access(self.root, os.R_OK | os.X_OK):
+            raise SkippableError(f"source {self.name}: cannot read the folder {self.root}")
+        # Only a search below the folder can miss a folder it cannot read.
+        recursive = any("**" in pattern for pattern in self.globs)
+        self.unreadable = _unreadable_folders(self.root) if recursive else []
+        found: dict[str, DocumentRef] = {}
+        # Globs without wildcards are files named on the command line: Git is asked about them
+        # alone, not about the whole folder.
+        named_files = [g for g in self.globs if not any(c in g for c in "*?[")]
+        history = git_history(self.root, named_files or None) if self.history else {}
+        # A folder named on the command line, or read for all its Markdown: files with no
+        # extension are read when they are text. Of a folder named on the command line, every
+        # file not read is counted; a configured source reads what its globs choose.
+        named = self.globs == DOCUMENT_GLOBS
+        every = named or "**/*.md" in self.globs
+        paths = [path for pattern in self.globs for path in self.root.glob(pattern)]
+        if every:
+            paths += [path for path in self.root.rglob("*") if _extensionless_text(path, self.root)]
+        top = self.root.resolve()
+        self.outside = []
+        for path in paths:
+            relative = path.relative_to(self.root).as_posix()
+            if relative in found or not path.is_file() or self._excluded(path):
+                continue
+            target = path.resolve()
+            if not self.follow_symlinks and not target.is_relative_to(top):
+                self.outside.append((relative, str(target)))
+                continue
+            stat = path.stat()
+            changed, author, created = history.get(relative, (None, "", None))
+            found[relative] = DocumentRef(
+                source=self.name,
+                id=relative,
+                uri=str(path),
+                updated_at=changed or datetime.fromtimestamp(stat.st_mtime, UTC),
+                version=f"{stat.st_mtime_ns}-{stat.st_size}",
+                link=self._link(relative),
+                author=author,
+                created_at=created,
+            )
+        if named:
+            self.skipped = sorted(
+                relative
+                for path in self.root.rglob("*")
+                if path.is_file()
+                and ".git" not in path.relative_to(self.root).parts
+                and (relative := path.relative_to(self.root).as_posix()) not in found
+                and relative not in {link for link, _ in self.outside}
+            )
+        return [found[key] for key in sorted(found)]
+
+    def _link(self, relative: str) -> str:
+        if not self.link_base_url:
+            return ""
+        return self.link_base_url.rstrip("/") + "/" + quote(relative)
+
+    def _excluded(self, path: Path) -> bool:
+        relative = path.relative_to(self.root)
+        return any(relative.match(pattern) for pattern in self.exclude)
+
+    def fetch(self, ref: DocumentRef) -> Document:
+        path = Path(ref.uri)
+        try:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                raise DocumentError(ref.uri, f"{size:,} bytes is more than the 5 MiB limit")
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise DocumentError(ref.uri, f"cannot read: {exc.strerror or exc}") from None
+        text = decode_text(raw, ref.uri)
+        version = hashlib.sha256(raw).hexdigest()[:16]
+        return Document(
+            ref=replace(ref, version=version),
+            title=path.stem,
+            text=text,
+            format=format_of(path.name),
+        )
+
+    def write_back(self, edits: Sequence[DocumentEdit]) -> Results:
+        """Each edit written to its file in place (atomically, mode kept); a file changed since
+        it was read gets the edit made again on what it holds now. With `commit`, the files
+        written are committed together in their Git repository."""
+        results: Results = []
+        written: list[tuple[Path, str]] = []
+        for edit in edits:
+            path = Path(edit.document.ref.uri)
+            try:
+                raw = path.read_bytes()
+                text = decode_text(raw, edit.document.ref.uri)
+                new = edit.text
+                if text != edit.document.text:
+                    new = edit.redo(replace(edit.document, text=text))
+                if new != text:
+                    bom = "\ufeff" if raw.startswith(b"\xef\xbb\xbf") else ""
+                    _replace_file(path, (bom + new).encode("utf-8"))
+                    written.append((path, edit.summary))
+                results.append(None)
+            except OSError as exc:
+                reason = f"cannot write: {exc.strerror or exc}"
+                results.append(DocumentError(edit.document.ref.uri, reason))
+            except PmsyncError as exc:
+                results.append(exc)
+        if self.commit and written:
+            failure = self._commit(written)
+            if failure is not None:
+                done = {str(path) for path, _ in written}
+                results = [
+                    failure if r is None and str(Path(e.document.ref.uri)) in done else r
+                    for e, r in zip(edits, results, strict=True)
+                ]
+        return results
+
+    def _commit(self, written: Sequence[tuple[Path, str]]) -> PmsyncError | None:
+        """One commit of the files written, and of nothing else staged there."""
+        paths = [str(path.resolve()) for path, _ in written]
+        lines = [f"- {path.relative_to(self.root).as_posix()}: {what}" for path, what in written]
+        message = "pmsync: link post-mortem action items to their issues\n\n" + "\n".join(lines)
+        who: list[str] = []
+        if _git(self.root, "config", "user.email").returncode != 0:
+            who = ["-c", "user.name=pmsync", "-c", "user.email=pmsync@localhost"]
+        for step, command in (
+            ("git add", ["add", "--", *paths]),
+            ("git commit", [*who, "commit", "-q", "-m", message, "--only", "--", *paths]),
+        ):
+            done = _git(self.root, *command)
+            if done.returncode != 0:
+                said = (done.stderr or done.stdout).strip().splitlines()
+                return SkippableError(f"{step}: {said[-1] if said else 'failed'}")
+        return None
+
+
+def _git(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    import subprocess  # not loaded by commands that never ask Git
+
+    try:
+        return subprocess.run(
+            ["git", *args], cwd=folder, capture_output=True, text=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return subprocess.CompletedProcess(["git", *args], 1, "", str(exc))
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """Write `data` to `path` in one step (a reader never sees half a file), keeping its mode."""
+    temporary = path.with_name(f".{path.name}.pmsync-tmp")
+    try:
+        temporary.write_bytes(data)
+        shutil.copymode(path, temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def decode_text(raw: bytes, uri: str) -> str:
+    """A document's bytes as text (UTF-8, a leading byte-order mark dropped), or a
+    DocumentError naming the line where it stops being UTF-8."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DocumentError(uri, "not UTF-8 text", line=line) from None
+
+
+def _extensionless_text(path: Path, root: Path) -> bool:
+    """A file with no extension whose start reads as text (a `POSTMORTEM` or `2024-01-outage`
+    file); Git's and other tools' dot-folders are not post-mortems."""
+    if path.suffix or path.name.startswith(".") or not path.is_file():
+        return False
+    if any(part.startswith(".") for part in path.relative_to(root).parts[:-1]):
+        return False
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+        head.decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return bool(head.strip()) and b"\x00" not in head
+
+
+def _unreadable_folders(root: Path) -> list[str]:
+    """Folders below `root` that cannot be listed (no permission): reported, never passed over
+    in silence. Git's own folder is not looked into."""
+    problems: list[str] = []
+
+    def note(error: OSError) -> None:
+        problems.append(f"{error.filename}: cannot read the folder ({error.strerror})")
+
+    for _, folders, _ in os.walk(root, onerror=note):
+        folders[:] = [name for name in folders if name != ".git"]
+    return problems
+
+
+Change = tuple[datetime, str, datetime]  # last commit's time and author, first commit's time
+
+
+def git_history(root: Path, files: Sequence[str] | None = None) -> dict[str, Change]:
+    """When each file below `root` (or each of `files`, paths relative to it) was last
+    committed and by whom, and when it was first committed, if `root` is in a Git checkout;
+    empty when it is not, or Git is missing (a checkout's file times are when it was checked
+    out, not when the post-mortem changed). Git is asked about those paths alone, once per
+    commit checked out, however many sources read them."""
+    where = _git(root, "rev-parse", "--show-toplevel", "HEAD")
+    lines = where.stdout.split()
+    if where.returncode != 0 or len(lines) != 2:
+        return {}
+    top, head = lines
+    try:
+        prefix = root.resolve().relative_to(Path(top).resolve()).as_posix()
+    except ValueError:
+        return {}
+    base = "" if prefix == "." else prefix + "/"
+    paths = tuple(sorted(base + name for name in files)) if files else (prefix,)
+    history = _repository_history(top, head, paths)
+    return {
+        path.removeprefix(base): change for path, change in history.items() if path.startswith(base)
+    }
+
+
+@lru_cache(maxsize=8)
+def _repository_history(top: str, head: str, paths: tuple[str, ...]) -> dict[str, Change]:
+    """Each file's newest commit time and author and its oldest commit time, as of commit
+    `head` of repository `top`, for the files at or below `paths`."""
+    done = _git(
+        Path(top),
+        *("-c", "core.quotePath=false", "log", "--format=%x01%aI%x09%an", "--name-only"),
+        *("--no-renames", head, "--", *(f":(literal){path}" for path in paths)),
+    )
+    if done.returncode != 0:
+        log.debug("git_history_unavailable", root=top, error=done.stderr.strip())
+        return {}
+    history: dict[str, Change] = {}
+    current: tuple[datetime, str] | None = None
+    for line in done.stdout.splitlines():
+        if line.startswith("\x01"):
+            when, _, author = line[1:].partition("\t")
+            try:
+                current = (datetime.fromisoformat(when), author)
+            except ValueError:
+                current = None
+        elif line and current is not None:
+            # Newest first: the first commit seen is the last, the last seen the first.
+            last = history.get(line)
+            history[line] = (last[0], last[1], current[0]) if last else (*current, current[0])
+    return history

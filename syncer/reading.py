@@ -1,0 +1,102 @@
+"""Reading documents: list each source, fetch, extract and check every document; one bad
+document is a problem, not a stop. What `lint` and `extract` need, and nothing more."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from connectors.base import DocumentSource
+from connectors.extract import ExtractOptions, extract
+from rules import RuleContext, check, select_rules
+from syncer import logs
+from syncer.errors import DocumentError, FatalError, PmsyncError
+from syncer.model import Document, Finding, Postmortem
+
+log = logs.get_logger("pmsync.pipeline")
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something that went wrong for one document, source or tracker."""
+
+    where: str
+    message: str
+    fatal: bool = False
+
+
+@dataclass(slots=True)
+class Reading:
+    """The documents of one run, read and checked."""
+
+    postmortems: list[Postmortem] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    documents: dict[tuple[str, str], Document] = field(default_factory=dict)  # by source, id
+    skipped: list[str] = field(default_factory=list)  # files in source folders not read
+
+    def findings_by_item(self) -> dict[str, list[Finding]]:
+        grouped: dict[str, list[Finding]] = defaultdict(list)
+        for finding in self.findings:
+            if finding.item_key:
+                grouped[finding.item_key].append(finding)
+        return grouped
+
+
+def read_documents(
+    sources: Iterable[DocumentSource],
+    *,
+    options: Mapping[str, ExtractOptions] | None = None,
+    rule_select: Sequence[str] = ("PM",),
+    rule_ignore: Sequence[str] = (),
+    context: RuleContext | None = None,
+) -> Reading:
+    """Read, extract and check every document; one bad document is a problem, not a stop."""
+    rules = select_rules(rule_select, rule_ignore)
+    reading = Reading()
+    for source in sources:
+        try:
+            refs = source.list()
+        except PmsyncError as exc:
+            reading.problems.append(Problem(f"source {source.name}", str(exc)))
+            log.info("source_failed", source=source.name, error=str(exc))
+            continue
+        for problem in getattr(source, "unreadable", []):
+            reading.problems.append(Problem(f"source {source.name}", problem))
+            log.info("folder_unreadable", source=source.name, problem=problem)
+        for link, target in getattr(source, "outside", []):
+            message = (
+                f"{link}: a symbolic link to {target}, outside the folder: not read "
+                "(follow_symlinks = true reads such files)"
+            )
+            reading.problems.append(Problem(f"source {source.name}", message))
+            log.info("link_outside_skipped", source=source.name, path=link, target=target)
+        skipped = getattr(source, "skipped", [])  # a folder source's files that are not read
+        reading.skipped += [f"{source.name}: {name}" for name in skipped]
+        if skipped:
+            log.info("files_skipped", source=source.name, count=len(skipped))
+        for ref in refs:
+            try:
+                document = source.fetch(ref)
+                postmortem = extract(document, (options or {}).get(source.name))
+            except FatalError as exc:
+                # Credentials gone, budget spent: the rest of this source would fail alike.
+                message = f"{exc}; stopped reading this source, the next run reads the rest"
+                reading.problems.append(Problem(f"source {source.name}", message))
+                log.info("source_failed", source=source.name, document=ref.id, error=str(exc))
+                break
+            except DocumentError as exc:  # it names the file (and line) itself
+                reading.problems.append(Problem(exc.where, exc.reason))
+                log.info("document_failed", source=source.name, document=ref.id, error=str(exc))
+                continue
+            except PmsyncError as exc:
+                reading.problems.append(Problem(ref.uri, str(exc)))
+                log.info("document_failed", source=source.name, document=ref.id, error=str(exc))
+                continue
+            reading.postmortems.append(postmortem)
+            reading.documents[(source.name, ref.id)] = document
+            if rules:
+                reading.findings += check(postmortem, rules, context)
+            log.debug("document_read", document=ref.id, items=len(postmortem.items))
+    return reading

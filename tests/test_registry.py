@@ -1,0 +1,107 @@
+"""Connector kinds: one module each, found through the registry, loaded only when used."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+from typing import get_args
+
+import pytest
+
+from connectors import registry
+from connectors.config import SourceSection, TrackerSection
+from syncer.settings import load_settings
+from tests.test_source_contract import SETUPS
+from tests.test_tracker_contract import HARNESSES
+
+ROOT = Path(__file__).resolve().parent.parent
+BASES = {"sources": SourceSection, "trackers": TrackerSection}
+
+
+@pytest.mark.parametrize(
+    ("section", "kind"),
+    [(section, kind) for section, kinds in registry.SECTIONS.items() for kind in kinds],
+)
+def test_every_kind_is_one_module_with_its_settings_model_and_factory(
+    section: str, kind: str
+) -> None:
+    model = registry.config_model(section, kind)
+    assert issubclass(model, BASES[section])
+    assert get_args(model.model_fields["kind"].annotation) == (kind,)
+    assert callable(registry.factory(section, kind))
+
+
+def test_every_kind_joins_its_contract_suite() -> None:
+    assert all(any(name.startswith(kind) for name in SETUPS) for kind in registry.SOURCES)
+    assert all(any(name.startswith(kind) for name in HARNESSES) for kind in registry.TRACKERS)
+
+
+@pytest.mark.parametrize("module", ["syncer/settings.py", "syncer/pipeline.py"])
+def test_settings_and_pipeline_name_no_concrete_kind(module: str) -> None:
+    tree = ast.parse((ROOT / module).read_text(encoding="utf-8"))
+    imported = [
+        node.module or ""
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module
+    ]
+    modules = {kind.module for kinds in registry.SECTIONS.values() for kind in kinds.values()}
+    assert not set(imported) & modules
+    strings = {
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    }
+    kinds = {kind for kinds in registry.SECTIONS.values() for kind in kinds}
+    assert not strings & kinds
+
+
+def test_a_configuration_loads_only_the_kinds_it_uses(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n')
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from syncer.settings import load_settings\n"
+        f"load_settings(Path({str(config)!r}))\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('connectors.sources.', "
+        "'connectors.trackers.', 'github', 'jira', 'google'))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == (
+        "['connectors.sources.folder', 'connectors.sources.markdown_dir', "
+        "'connectors.trackers.local']"
+    )
+    assert load_settings(config).sources["docs"].kind == "markdown-dir"
+
+
+HEAVY = ("github", "jira", "apprise", "prometheus_client", "pydantic", "structlog", "requests")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--help"], ["rules"], ["lint", "one.md"], ["extract", "one.md"]],
+    ids=["help", "rules", "lint", "extract"],
+)
+def test_quick_commands_load_no_client_and_no_settings_library(
+    tmp_path: Path, argv: list[str]
+) -> None:
+    (tmp_path / "one.md").write_text(
+        "# Outage\n\n## Action items\n\n- [ ] Add an alert on queue depth (owner: @dana)\n"
+    )
+    script = (
+        "import sys\n"
+        "from syncer.cli import main\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert done.stderr.strip().splitlines()[-1] == "[]"
