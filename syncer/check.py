@@ -115,20 +115,8 @@ def check(
             )
         for pm in reading.postmortems:
             run.titles.setdefault(review_key(pm.id), ("Follow-up review", pm.title, name))
-        activities: dict[TrackerRef, Activity] = {}
-        unread: set[TrackerRef] = set()
-        for snap in snapshots:
-            if not needs_activity(snap, context):
-                continue
-            try:
-                activities[snap.ref] = tracker.activity(snap.ref)
-            except PmsyncError as exc:
-                unread.add(snap.ref)
-                log.info("issue_not_checked", tracker=name, ref=snap.ref.key, error=str(exc))
-                if isinstance(exc, FatalError):
-                    run.problems.append(Problem(f"tracker {name}", str(exc), True))
-                    unread.update(s.ref for s in snapshots if s.ref not in activities)
-                    break
+        needed = [snap.ref for snap in snapshots if needs_activity(snap, context)]
+        activities, unread = _activities(name, tracker, needed, run.problems)
         run.not_checked += sorted(unread, key=lambda ref: ref.key)
         actions, findings = plan_follow_up(
             name,
@@ -279,3 +267,31 @@ def _write_invitations(
             (folder / f"{key}.ics").write_text(invitation(postmortem, day, urls[key], now))
         except OSError as exc:
             log.warning("invitation_unwritable", path=str(folder), error=str(exc))
+
+
+def _activities(
+    name: str, tracker: Tracker, refs: Sequence[TrackerRef], problems: list[Problem]
+) -> tuple[dict[TrackerRef, Activity], set[TrackerRef]]:
+    """The activity of each issue in `refs`, and the issues it could not be read for. A
+    tracker that reads many issues' activity at once (`activities`) is asked once."""
+    activities: dict[TrackerRef, Activity] = {}
+    unread: set[TrackerRef] = set()
+    batch = getattr(tracker, "activities", None)
+    if batch is not None and refs:
+        try:
+            return dict(batch(refs)), set()
+        except PmsyncError as exc:
+            log.info("issues_not_checked", tracker=name, error=str(exc))
+            problems.append(Problem(f"tracker {name}", str(exc), isinstance(exc, FatalError)))
+            return {}, set(refs)
+    for ref in refs:
+        try:
+            activities[ref] = tracker.activity(ref)
+        except PmsyncError as exc:
+            unread.add(ref)
+            log.info("issue_not_checked", tracker=name, ref=ref.key, error=str(exc))
+            if isinstance(exc, FatalError):
+                problems.append(Problem(f"tracker {name}", str(exc), True))
+                unread.update(r for r in refs if r not in activities)
+                break
+    return activities, unread

@@ -17,7 +17,7 @@ from connectors.trackers.github import GithubOptions, GithubTracker
 from syncer import logs
 from syncer.check import check
 from syncer.errors import ConfigError
-from syncer.pipeline import SyncRun, sync
+from syncer.pipeline import SyncRun, build_trackers, sync
 from syncer.settings import load_settings
 from tests.fakes.github import FakeGitHub, Fault
 from tests.fakes.keys import rsa_private_key_pem
@@ -162,6 +162,56 @@ def test_two_fresh_runs_make_no_duplicate_and_the_second_writes_nothing(
     assert fake.writes() == 0
     # The number after the newest listed issue: unused, so nothing is missing from the list.
     assert fake.count() == {"GET user": 1, "GET issues": 1, "GET issue": 1}
+
+
+def test_an_unchanged_resync_lists_conditionally_and_costs_no_rate_limit(
+    tmp_path: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = "".join(
+        f"| Add alert {n} on queue depth | Dana Kim | 2026-04-01 |\n" for n in range(150)
+    )
+    config = project_in(tmp_path, fake)
+    config.write_text(
+        config.read_text().replace("[routing]", "max_writes_per_minute = 0\n[routing]")
+    )
+    (tmp_path / "docs" / "pm-1.md").write_text(DOC.split("| Alert when")[0] + rows)  # 2 pages
+    assert _ops(_sync(config, monkeypatch)) == ["create"] * 150
+    fake.reset_counts()
+    _sync(config, monkeypatch)  # the first listing since filing: pages change, ETags kept
+    fake.reset_counts()
+    remaining = fake.rate_remaining
+    run = _sync(config, monkeypatch)
+    assert _ops(run) == ["unchanged"] * 150
+    assert fake.writes() == 0
+    assert len(fake.issues) == 150
+    assert fake.conditional == [("issues", 304)] * 2  # every list read, and none changed
+    assert fake.count()["GET issues"] == 2
+    assert remaining - fake.rate_remaining == 2  # the bot's login and the probe past the list
+    # A person closes an issue: its page is read again, and the change is seen.
+    fake.issues[120]["state"] = "closed"
+    fake.reset_counts()
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    snapshots = build_trackers(load_settings(config))["gh"].snapshot()
+    assert sorted(status for _, status in fake.conditional) == [200, 304]
+    assert [s.ref.key for s in snapshots if s.state == "closed"] == ["#120"]
+    assert len(snapshots) == 150
+
+
+def test_without_a_readable_page_file_the_listing_is_read_in_full(
+    project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _sync(project, monkeypatch)
+    pages = project.parent / ".pmsync" / "trackers" / "gh.pages.json"
+    assert pages.is_file()
+    pages.write_text("{not json")
+    fake.reset_counts()
+    run = _sync(project, monkeypatch)
+    assert _ops(run) == ["unchanged"] * 3
+    assert fake.conditional == []  # nothing to revalidate: an ordinary read
+    assert fake.count()["GET issues"] == 1
+    fake.reset_counts()
+    _sync(project, monkeypatch)
+    assert fake.conditional == [("issues", 304)]
 
 
 def test_a_fresh_run_while_the_list_lags_files_nothing_twice(

@@ -10,6 +10,7 @@ is looked up by its marker first.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -21,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from github import Auth, Github, GithubException, GithubIntegration
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -86,6 +87,9 @@ class GithubOptions:
     backoff: float = 2.0  # first pause before a retry; doubles each time, at most 30 s
     lease: str = "auto"  # auto | required | off: hold the repository's lease while filing
     lease_minutes: float = 30.0  # the longest a lease is held; a holder that died frees it then
+    # Where the listing's pages and their ETags are kept between runs, so that an unchanged
+    # listing is asked for conditionally (a 304 costs no rate limit); None: never conditional.
+    etag_file: Path | None = None
 
 
 LEASE_REF = "refs/pmsync/lease"  # not a branch: no push events, nothing in the branch list
@@ -234,6 +238,7 @@ class GithubTracker:
         """Every issue pmsync's own account created with the sync label, in one paginated read."""
         bot = self._bot_login_or_config_error()
         found = []
+        kept, fresh = self._load_pages(), dict[str, Any]()
         params = {
             "labels": SYNC_LABEL,
             "state": "all",
@@ -243,7 +248,7 @@ class GithubTracker:
         }
         high = 0
         try:
-            for data in self._pages(f"{self._repo_path}/issues", params):
+            for data in self._pages(f"{self._repo_path}/issues", params, kept, fresh):
                 if not isinstance(data, dict) or not str(data.get("number", "")).isdigit():
                     raise SkippableError(f"unexpected answer: {str(data)[:80]!r}")
                 high = max(high, int(data["number"]))
@@ -258,7 +263,33 @@ class GithubTracker:
                 f"github {self.name}: repository {self.options.repo!r} cannot be listed "
                 f"({exc}); check repo and base_url, and that the token can read it"
             ) from exc
+        self._save_pages(fresh)
         return found
+
+    def _load_pages(self) -> dict[str, Any]:
+        """The listing's pages as the last run saw them, by URL: {etag, modified, body, next}.
+        A missing or unreadable file only means unconditional reads."""
+        path = self.options.etag_file
+        if path is None or not path.is_file():
+            return {}
+        try:
+            kept = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            log.debug("etags_unreadable", path=str(path), error=str(exc))
+            return {}
+        return kept if isinstance(kept, dict) else {}
+
+    def _save_pages(self, pages: dict[str, Any]) -> None:
+        path = self.options.etag_file
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(".tmp")
+            temporary.write_text(json.dumps(pages), encoding="utf-8")
+            temporary.replace(path)
+        except OSError as exc:
+            log.info("etags_not_saved", path=str(path), error=str(exc))
 
     def _bot_login_or_config_error(self) -> str:
         """The bot's login; the first request, so a wrong address shows here."""
@@ -413,6 +444,7 @@ class GithubTracker:
         *,
         params: dict[str, Any] | None = None,
         body: Any | None = None,
+        headers: dict[str, str] | None = None,
         write: bool = False,
         repeat: bool = True,
     ) -> tuple[dict[str, Any], Any]:
@@ -424,7 +456,7 @@ class GithubTracker:
             with translated(f"{verb} {path}"):
                 try:
                     answer = self._github.requester.requestJsonAndCheck(
-                        verb, path, parameters=params, input=body
+                        verb, path, parameters=params, headers=headers or None, input=body
                     )
                 except Exception as exc:
                     report_request(self.name, verb, False, getattr(exc, "headers", None) or {})
@@ -432,20 +464,49 @@ class GithubTracker:
                 report_request(self.name, verb, True, answer[0])
                 return answer
 
-        headers, data = with_retries(
+        answer, data = with_retries(
             once, attempts=self.options.attempts, repeat=repeat, budget=self._budget
         )
-        self._watch_quota(headers)
-        return headers, data
+        self._watch_quota(answer)
+        return answer, data
 
-    def _pages(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    def _pages(
+        self,
+        path: str,
+        params: dict[str, Any],
+        kept: dict[str, Any] | None = None,
+        fresh: dict[str, Any] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every entry of a paginated list. With `kept` (pages by URL from an earlier read), a
+        page is asked for with its ETag and reused when the answer is 304 Not Modified; each
+        page read goes into `fresh`."""
         url: str | None = path
         query: dict[str, Any] | None = params
         while url:
-            headers, data = self._request("GET", url, params=query)
+            key = url + ("?" + urlencode(sorted(query.items())) if query else "")
+            before = (kept or {}).get(key)
+            condition = {}
+            if isinstance(before, dict) and before.get("etag"):
+                condition["If-None-Match"] = str(before["etag"])
+                if before.get("modified"):
+                    condition["If-Modified-Since"] = str(before["modified"])
+            headers, data = self._request("GET", url, params=query, headers=condition)
+            if condition and data is None and isinstance(before, dict):  # 304 Not Modified
+                data, following = (
+                    before.get("body") or [],
+                    _next_link(headers) or before.get("next"),
+                )
+            else:
+                following = _next_link(headers)
+            if fresh is not None and headers.get("etag"):
+                fresh[key] = {
+                    "etag": headers.get("etag"),
+                    "modified": headers.get("last-modified"),
+                    "body": data,
+                    "next": following,
+                }
             yield from data or []
-            url = _next_link(headers)
-            query = None  # the next link carries the query
+            url, query = following, None  # the next link carries the query
 
     def _watch_quota(self, headers: dict[str, Any]) -> None:
         """When the primary quota is spent, wait for its reset before the next request."""
@@ -818,6 +879,7 @@ def build(name: str, config: Config, context: BuildContext) -> GithubTracker:
         max_writes_per_minute=config.max_writes_per_minute,
         lease=config.lease,
         lease_minutes=config.lease_minutes,
+        etag_file=context.state_dir / "trackers" / f"{name}.pages.json",
     )
     return GithubTracker(name, options)
 

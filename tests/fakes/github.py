@@ -8,6 +8,7 @@ created, a dropped connection, a slow answer). PyGithub talks to it through `bas
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -61,6 +62,9 @@ class FakeGitHub:
     field_values: dict[int, dict[int, str]] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    # Each GET answered 200 carries an ETag; a GET sending it back (If-None-Match) is answered
+    # 304 with no body and costs no rate limit, as on GitHub: (kind, status) of each such GET.
+    conditional: list[tuple[str, int]] = field(default_factory=list)
     payloads: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     rate_remaining: int = 5000
     lag: float = 0.0  # seconds before a new issue shows in lists (a replica behind the primary)
@@ -85,6 +89,7 @@ class FakeGitHub:
     def reset_counts(self) -> None:
         self.requests.clear()
         self.payloads.clear()
+        self.conditional.clear()
 
     def by_title(self, title: str) -> list[dict[str, Any]]:
         return [issue for issue in self.issues.values() if issue["title"] == title]
@@ -233,6 +238,17 @@ def _handler(fake: FakeGitHub) -> type[JsonHandler]:
                 self.wfile.flush()
                 self.connection.close()
                 return
+            if method == "GET" and status == 200:
+                shown = json.dumps([body, headers.get("Link")], sort_keys=True).encode()
+                headers = {**headers, "ETag": f'W/"{hashlib.sha1(shown).hexdigest()}"'}
+                asked = self.headers.get("If-None-Match")
+                if asked is not None:
+                    unchanged = asked == headers["ETag"]
+                    with fake._lock:
+                        fake.conditional.append((kind, 304 if unchanged else 200))
+                    if unchanged:
+                        self._send(304, None, headers)
+                        return
             self._send(status, body, headers)
 
         def _fault(self, method: str, path: str) -> Fault | None:
@@ -246,11 +262,12 @@ def _handler(fake: FakeGitHub) -> type[JsonHandler]:
             return None
 
         def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-            data = b"" if status == 204 else json.dumps(body).encode()
+            data = b"" if status in (204, 304) else json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
-            fake.rate_remaining = max(0, fake.rate_remaining - 1)
+            if status != 304:  # a revalidated answer costs no rate limit
+                fake.rate_remaining = max(0, fake.rate_remaining - 1)
             self.send_header("x-ratelimit-limit", "5000")
             self.send_header("x-ratelimit-remaining", str(fake.rate_remaining))
             self.send_header("x-ratelimit-reset", str(int(time.time()) + 3600))
