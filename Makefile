@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# Byte-compile pmsync now: a checkout run with PYTHONDONTWRITEBYTECODE=1 would otherwise
+	@# compile every module again on every command.
+	$(BIN)/python -m compileall -q syncer connectors rules
 	@touch $(STAMP)
 
 ## Sync examples/ into the embedded local tracker and print the summary.

@@ -3,8 +3,10 @@
     python bench/extraction.py [--documents 1000] [--rounds 5]
 
 The corpus (tests/corpus/docs) is repeated to about --documents documents. Each round times a
-bare parse with the same markdown-it configuration, then full extraction (front matter, parse,
-section scan, fields, dates, identity); both drop each result once made. The best round of
+bare parse with the same markdown-it configuration (blocks and every inline run), then full
+extraction (front matter, parse, section scan, fields, dates, identity; extraction parses the
+inline runs of the paragraphs it reads, not of every paragraph); both drop each result once
+made. The best round of
 each is reported, and the ratio is the median of the rounds' own ratios, which holds on a
 shared machine whose speed drifts. Hostile inputs are timed once each at the end.
 """

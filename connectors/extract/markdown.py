@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
-from markdown_it.tree import SyntaxTreeNode
 
 from connectors.extract.evidence import (
     commitment,
@@ -39,6 +39,15 @@ from connectors.extract.fields import (
 )
 
 MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+# The same parser without inline parsing: `scan` parses a paragraph's emphasis, links and code
+# only when it reads them (`inline_children`), not in the timeline and the rest it passes by.
+_BLOCKS = (
+    MarkdownIt("commonmark", {"html": True})
+    .enable(["table", "strikethrough"])
+    .disable(["inline", "text_join"])
+)
+# The document being scanned: its link reference definitions, for links written `[x][ref]`.
+_ENV: ContextVar[dict[str, Any]] = ContextVar("markdown_env")
 
 # Inside an action section, sub-sections that list something other than actions.
 _NOT_ACTION_SUBHEADING = re.compile(
@@ -146,14 +155,13 @@ class Group:
         )
 
     def apply(self, item: RawItem, group: int) -> RawItem:
-        return replace(
-            item,
-            group=group,
-            kind=item.kind or self.kind,
-            status=item.status or self.status,
-            tickets=item.tickets or list(self.tickets),
-            due_text=item.due_text or self.due_text,
-        )
+        """`item` (just read, not shared) given what the heading says and it does not."""
+        item.group = group
+        item.kind = item.kind or self.kind
+        item.status = item.status or self.status
+        item.tickets = item.tickets or list(self.tickets)
+        item.due_text = item.due_text or self.due_text
+        return item
 
 
 def _plain_status(text: str) -> str | None:
@@ -176,6 +184,19 @@ class Scan:
     parents: set[int] = field(default_factory=set)  # groups that have sub-headings
 
 
+def inline_children(token: Token) -> list[Token]:
+    """The runs of an inline token (text, emphasis, links, code), parsed the first time they
+    are asked for."""
+    if token.children is None:
+        token.children = []
+    if not token.children and token.content:
+        MARKDOWN.inline.parse(token.content, MARKDOWN, _ENV.get({}), token.children)
+        for child in token.children:
+            if child.type == "text_special":  # an escaped character (`\*`): plain text
+                child.type = "text"
+    return token.children
+
+
 def render_inline(token: Token) -> Inline:
     """Plain text of an inline token; images dropped, links kept with their text."""
     parts: list[str] = []
@@ -186,7 +207,7 @@ def render_inline(token: Token) -> Inline:
     bold_lead: list[str] | None = None
     link_start: int | None = None
     href = ""
-    for child in token.children or []:
+    for child in inline_children(token):
         kind = child.type
         if kind in ("text", "code_inline"):
             parts.append(child.content)
@@ -219,12 +240,12 @@ def render_inline(token: Token) -> Inline:
                 bold_lead.append("\0")  # the lead ends with the first bold run
         elif kind == "html_inline" and child.content.startswith("<br"):
             parts.append(" ")
-    found.text = re.sub(r"\s+", " ", "".join(parts)).strip()
+    found.text = " ".join("".join(parts).split())
     letters = len(found.text.replace(" ", ""))
     found.struck = bool(letters) and struck_chars >= letters
     if bold_lead:
         lead = "".join(bold_lead).split("\0", 1)[0]
-        found.bold_lead = re.sub(r"\s+", " ", lead).strip() or None
+        found.bold_lead = " ".join(lead.split()) or None
     return found
 
 
@@ -260,7 +281,9 @@ def scan(text: str, line_offset: int = 0) -> Scan:
     """Find the action items of `text`: in action sections, in tables that are action tables
     wherever they stand, after a line that introduces actions, and, in a document with no
     action section at all, in the commitments of its prose."""
-    tokens = MARKDOWN.parse(text)
+    env: dict[str, Any] = {}
+    tokens = _BLOCKS.parse(text, env)
+    _ENV.set(env)
     found = Scan()
     found.prose = _prose(tokens, line_offset)
     action_level: int | None = None
@@ -340,7 +363,7 @@ def scan(text: str, line_offset: int = 0) -> Scan:
             in_section = False
         if in_section:
             if first.type == "bullet_list_open" and previous == "ordered_list" and found.items:
-                _attach_details(found.items[-1], SyntaxTreeNode(block))
+                _attach_details(found.items[-1], _tree(block))
                 continue
             # In a mixed section, a block with no word of the future holds no commitment.
             hopeless = group.maybe and not _may_hold_commitment(block)
@@ -475,12 +498,40 @@ def _commitments(statements: list[Token], offset: int) -> list[RawItem]:
     return items
 
 
+class Node:
+    """A block of the parse as a tree: lists, items, paragraphs; an `inline` node holds its
+    token. Lighter than markdown-it's own tree, which also makes a node of every inline run."""
+
+    __slots__ = ("children", "map", "token", "type")
+
+    def __init__(self, kind: str, lines: list[int] | None, token: Token | None = None) -> None:
+        self.type = kind
+        self.map = lines
+        self.token = token
+        self.children: list[Node] = []
+
+
+def _tree(block: Sequence[Token]) -> Node:
+    """`block`'s tokens as a tree under a root node."""
+    stack = [Node("root", None)]
+    for token in block:
+        if token.nesting == 1:
+            node = Node(token.type.removesuffix("_open"), token.map)
+            stack[-1].children.append(node)
+            stack.append(node)
+        elif token.nesting == -1:
+            stack.pop()
+        else:
+            stack[-1].children.append(Node(token.type, token.map, token))
+    return stack[0]
+
+
 def _section_block(block: list[Token], offset: int) -> Iterator[RawItem]:
     first = block[0]
     if first.type == "table_open":
         yield from _table_items(block, offset)
     elif first.type in ("bullet_list_open", "ordered_list_open"):
-        for list_node in SyntaxTreeNode(block).children:
+        for list_node in _tree(block).children:
             for item in list_node.children:
                 yield from _list_item(item, offset)
 
@@ -500,7 +551,7 @@ def _labelled_sections(block: list[Token], offset: int) -> tuple[list[RawItem], 
     opens = False
     if not any(token.type == "inline" and _starts_bold(token) for token in block):
         return items, opens  # no bold lead anywhere: no label (and no tree to build)
-    for list_node in SyntaxTreeNode(block).children:
+    for list_node in _tree(block).children:
         for entry in list_node.children:
             paragraphs = [c for c in entry.children if c.type == "paragraph"]
             lead = _node_inline(paragraphs[0]) if paragraphs else Inline(text="")
@@ -544,18 +595,18 @@ def without_ticket_suffix(inline: Inline) -> tuple[str, list[str]]:
     return (text, linked) if linked else (inline.text, [])
 
 
-def _node_inline(paragraph: SyntaxTreeNode) -> Inline:
+def _node_inline(paragraph: Node) -> Inline:
     inline = paragraph.children[0] if paragraph.children else None
     if inline is None or inline.token is None:
         return Inline(text="")
     return render_inline(inline.token)
 
 
-def _node_line(node: SyntaxTreeNode, offset: int) -> int:
+def _node_line(node: Node, offset: int) -> int:
     return (node.map[0] if node.map else 0) + offset + 1
 
 
-def _list_item(node: SyntaxTreeNode, offset: int) -> Iterator[RawItem]:
+def _list_item(node: Node, offset: int) -> Iterator[RawItem]:
     """The item, then its sub-items: a nested numbered list holds sub-items, bullets detail."""
     paragraphs = [c for c in node.children if c.type == "paragraph"]
     if not paragraphs:
@@ -617,7 +668,7 @@ def _list_item(node: SyntaxTreeNode, offset: int) -> Iterator[RawItem]:
     yield from subitems
 
 
-def _separate_actions(parent: str, bullets: SyntaxTreeNode) -> bool:
+def _separate_actions(parent: str, bullets: Node) -> bool:
     """Whether a bulleted sub-list holds actions of their own rather than details of its
     parent: the parent introduces them (`Improve monitoring:`), or every entry is a task box
     or opens with an imperative verb."""
@@ -641,7 +692,7 @@ def _later_status(paragraphs: Sequence[Inline]) -> str | None:
     return None
 
 
-def _attach_details(item: RawItem, bullets: SyntaxTreeNode) -> None:
+def _attach_details(item: RawItem, bullets: Node) -> None:
     """Add a bullet list's entries to an item's description, one line each."""
     nodes = bullets.children if bullets.type in _LISTS else bullets.children[0].children
     details = [
@@ -911,7 +962,7 @@ def _paragraph_items(block: list[Token], offset: int) -> list[RawItem]:
 def _inline_lines(token: Token) -> list[Inline]:
     """Each line of an inline run (split at its soft breaks), rendered on its own."""
     runs: list[list[Token]] = [[]]
-    for child in token.children or []:
+    for child in inline_children(token):
         if child.type == "softbreak":
             runs.append([])
         else:
