@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 
+from connectors.extract.lazy import lazy
 from rules.registry import RuleContext
 from rules.words import Phrase, blame_phrases, vague_phrases, word_list, words_of
 from syncer.model import ActionItem, Postmortem
@@ -19,7 +20,7 @@ def _quote(text: str, width: int = 60) -> str:
 
 # --- ownership ---------------------------------------------------------------------------------
 
-_SEVERAL_RE = re.compile(r"\s(?:and|&|\+)\s|[/,;]|@\S+.*@\S+", re.IGNORECASE)
+_SEVERAL_RE = lazy(r"\s(?:and|&|\+)\s|[/,;]|@\S+.*@\S+", re.IGNORECASE)
 
 
 def _resolves(owner: str, context: RuleContext) -> bool:
@@ -102,7 +103,7 @@ def due_not_understood(item: ActionItem, pm: Postmortem, context: RuleContext) -
     return f"due date not understood: {_quote(item.due_text, 40)}; write it as YYYY-MM-DD"
 
 
-_ISO_SHAPED_RE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
+_ISO_SHAPED_RE = lazy(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
 
 
 def due_before_incident(item: ActionItem, pm: Postmortem, context: RuleContext) -> str | None:
@@ -126,17 +127,17 @@ def due_too_far(item: ActionItem, pm: Postmortem, context: RuleContext) -> str |
 
 # --- wording ----------------------------------------------------------------------------------
 
-_NUMBER_RE = re.compile(
+_NUMBER_RE = lazy(
     r"\d|%|\b(?:once|twice|every|each|zero|no\s+more\s+than|at\s+(?:least|most))\b", re.I
 )
-_MEANS_RE = re.compile(r"\bby\s+\w+ing\b|\bso\s+that\b|\bwith\s+(?:a|an)\s+\w+", re.IGNORECASE)
-_OUTPUT_RE = re.compile(
+_MEANS_RE = lazy(r"\bby\s+\w+ing\b|\bso\s+that\b|\bwith\s+(?:a|an)\s+\w+", re.IGNORECASE)
+_OUTPUT_RE = lazy(
     r"\band\s+(?:fix|write|document|propose|report|decide|file|open|add|remove|implement|publish"
     r"|share|present|list|set|update|apply)\b|\b(?:write-?up|report|proposal|recommendation|rfc"
     r"|adr|decision|plan\s+(?:to|for)|list\s+of)\b",
     re.IGNORECASE,
 )
-_OBSERVABLE_RE = re.compile(
+_OBSERVABLE_RE = lazy(
     r"\b(?:fails?|pages?|alerts?|blocks?|rejects?|denies|stops?|errors?)\s+(?:when|on|if|for)\b",
     re.IGNORECASE,
 )
@@ -192,7 +193,7 @@ def vague_phrase(text: str, context: RuleContext) -> Phrase | None:
     return None
 
 
-_PURPOSE_RE = re.compile(r"\b(?:to|so\s+as\s+to|in\s+order\s+to|so\s+that|that)\s+$", re.IGNORECASE)
+_PURPOSE_RE = lazy(r"\b(?:to|so\s+as\s+to|in\s+order\s+to|so\s+that|that)\s+$", re.IGNORECASE)
 
 
 def vague(item: ActionItem, pm: Postmortem, context: RuleContext) -> str | None:
@@ -210,8 +211,8 @@ def not_measurable(item: ActionItem, pm: Postmortem, context: RuleContext) -> st
     return f"no measurable outcome: {_quote(item.title)}; say what exists or is true when done"
 
 
-_SENTENCE_RE = re.compile(r";\s+|\.\s+(?=[A-Z])")
-_JOIN_RE = re.compile(r",?\s+(?:and\s+(?:also\s+)?|as\s+well\s+as\s+|\+\s+)")
+_SENTENCE_RE = lazy(r";\s+|\.\s+(?=[A-Z])")
+_JOIN_RE = lazy(r",?\s+(?:and\s+(?:also\s+)?|as\s+well\s+as\s+|\+\s+)")
 _BACK_REFERENCE = frozenset({"it", "them", "this", "that", "these", "those", "one", "ones"})
 
 
@@ -249,15 +250,15 @@ def _only_reference(item: ActionItem) -> bool:
 
 # --- the document -----------------------------------------------------------------------------
 
-_CAUSE_HEADING_RE = re.compile(
+_CAUSE_HEADING_RE = lazy(
     r"\b(?:root\s+causes?|causes?|contributing\s+factors?|why|5\s+whys|five\s+whys|analysis)\b",
     re.IGNORECASE,
 )
-_WENT_WELL_RE = re.compile(
+_WENT_WELL_RE = lazy(
     r"\b(?:went\s+(?:well|right)|worked\s+well|what\s+worked|successes|positives|the\s+good)\b",
     re.IGNORECASE,
 )
-_NAMED_FAILURE_RE = re.compile(
+_NAMED_FAILURE_RE = lazy(
     r"\b(?P<name>(?:[A-Z][a-z]+)(?:\s[A-Z][a-z]+)?|[Hh]e|[Ss]he)\s+"
     r"(?P<what>forgot|neglected|ignored|overlooked|missed|messed\s+up|screwed\s+up|broke"
     r"|made\s+(?:a|an)\s+(?:mistake|error)|was\s+careless|failed\s+to\s+(?:check|test|notice|follow"

@@ -456,6 +456,9 @@ def masked_dump(settings: Settings) -> dict[str, Any]:
     def mask(value: Any) -> Any:
         if isinstance(value, SecretStr):
             return "********" if value.get_secret_value() else ""
+        if isinstance(value, PersonSettings):  # accounts as written: `github = "dana"`
+            fields = {k: v for k, v in vars(value).items() if k != "accounts"}
+            return {k: mask(v) for k, v in {**fields, **value.accounts}.items() if v is not None}
         if isinstance(value, BaseModel):
             return {k: mask(v) for k, v in vars(value).items() if v is not None}
         if isinstance(value, dict):

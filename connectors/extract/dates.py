@@ -10,6 +10,8 @@ import calendar
 import re
 from datetime import date, timedelta
 
+from connectors.extract.lazy import LazyPattern, lazy
+
 _MONTHS = {
     name.casefold(): number
     for number in range(1, 13)
@@ -20,18 +22,19 @@ _MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\
 _DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>\d{4})"
 
-_ISO = re.compile(r"(?P<year>\d{4})[-/.](?P<month>\d{1,2})[-/.](?P<day>\d{1,2})")
-_NUMERIC = re.compile(r"(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})[/.-](?P<year>\d{4}|\d{2})")
-_DAY_MONTH = re.compile(rf"{_DAY}(?:\s+of)?\s+{_MONTH}(?:,?\s+{_YEAR})?", re.IGNORECASE)
-_MONTH_DAY = re.compile(rf"{_MONTH}\s+{_DAY}(?:,?\s+{_YEAR})?", re.IGNORECASE)
-_MONTH_YEAR = re.compile(rf"(?:end\s+of\s+)?{_MONTH}\s+{_YEAR}", re.IGNORECASE)
-_QUARTER = re.compile(
+_ISO = lazy(r"(?P<year>\d{4})[-/.](?P<month>\d{1,2})[-/.](?P<day>\d{1,2})")
+_NUMERIC = lazy(r"(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})[/.-](?P<year>\d{4}|\d{2})")
+_DAY_MONTH = lazy(rf"{_DAY}(?:\s+of)?\s+{_MONTH}(?:,?\s+{_YEAR})?", re.IGNORECASE)
+_MONTH_DAY = lazy(rf"{_MONTH}\s+{_DAY}(?:,?\s+{_YEAR})?", re.IGNORECASE)
+_MONTH_YEAR = lazy(rf"(?:end\s+of\s+)?{_MONTH}\s+{_YEAR}", re.IGNORECASE)
+_QUARTER = lazy(
     r"(?:(?:the\s+)?end\s+of\s+)?(?:Q(?P<q>[1-4])|(?P<q2>[1-4])Q)(?:\s*(?:FY)?\s*'?(?P<year>\d{4}|\d{2}))?",
     re.IGNORECASE,
 )
-_RELATIVE = re.compile(
+_RELATIVE = lazy(
     r"in\s+(?P<n>\d+|a|an|one|two|three|four|six)\s+(?P<unit>day|week|month)s?", re.IGNORECASE
 )
+
 _WORD_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "six": 6}
 _END_OF = {
     "eod": "day",
@@ -78,7 +81,7 @@ def _year(text: str | None, reference: date | None) -> int | None:
     return value + 2000 if value < 100 else value
 
 
-def _fully(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+def _fully(pattern: LazyPattern, text: str) -> re.Match[str] | None:
     return pattern.fullmatch(text)
 
 
@@ -139,7 +142,7 @@ def parse_due(text: str, reference: date | None = None, *, day_first: bool = Fal
     return None
 
 
-_DATE_IN_TEXT = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_DATE_IN_TEXT = lazy(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 
 
 def first_iso_date(text: str) -> date | None:
@@ -151,7 +154,7 @@ def first_iso_date(text: str) -> date | None:
     return None
 
 
-_STATED_RE = re.compile(
+_STATED_RE = lazy(
     r"^[\s*_>|-]*(?:incident\s+)?(?:date|when|occurred|started)[\s*_]*[:|][\s*_]*(?P<value>[^|\n]{6,40})",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -168,11 +171,9 @@ def stated_date(text: str) -> date | None:
     return None
 
 
-_HALF = re.compile(
-    r"(?:(?:the\s+)?end\s+of\s+)?H(?P<h>[12])(?:\s*(?:FY)?\s*'?(?P<year>\d{4}))?", re.I
-)
-_WHOLE_YEAR = re.compile(r"(?:(?:the\s+)?end\s+of\s+)?(?:FY\s*)?(?P<year>20\d{2})", re.I)
-_NEXT = re.compile(r"(?P<which>this|next)\s+(?P<unit>week|month|quarter|year)", re.I)
+_HALF = lazy(r"(?:(?:the\s+)?end\s+of\s+)?H(?P<h>[12])(?:\s*(?:FY)?\s*'?(?P<year>\d{4}))?", re.I)
+_WHOLE_YEAR = lazy(r"(?:(?:the\s+)?end\s+of\s+)?(?:FY\s*)?(?P<year>20\d{2})", re.I)
+_NEXT = lazy(r"(?P<which>this|next)\s+(?P<unit>week|month|quarter|year)", re.I)
 
 
 def timeframe_end(text: str, reference: date) -> date | None:

@@ -16,11 +16,13 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Literal
 
+from connectors.extract.lazy import lazy
+
 SectionKind = Literal["action", "maybe", "past"]
 
 # Headings that announce actions: the nouns teams use for them, and the questions and phrases
 # that say "what we will do" (`How are we preventing it from happening again?`).
-_ACTION_WORDS = re.compile(
+_ACTION_WORDS = lazy(
     r"\b(?:action(?:\s*items?|\s+plan)?s?|follow[\s-]*ups?|remediations?|corrective|correction"
     r"|prevent(?:ive|ative|ion)|next\s+steps?|improvements?|to\s?-?dos?|tasks|countermeasures?"
     r"|recommendations?|future\s+(?:work|plans?|steps)"
@@ -32,13 +34,13 @@ _ACTION_WORDS = re.compile(
     re.IGNORECASE,
 )
 # Sections that may hold future work beside what was done: only committed lines count there.
-_MAYBE_WORDS = re.compile(
+_MAYBE_WORDS = lazy(
     r"\b(?:mitigations?|mitigating|resolution|recovery|lessons?|learnings?|takeaways?"
     r"|going\s+forward|moving\s+forward)\b",
     re.IGNORECASE,
 )
 # Sections about the past, or about something other than the team's own work.
-_PAST_WORDS = re.compile(
+_PAST_WORDS = lazy(
     r"\b(?:timeline|chronology|sequence\s+of\s+events|glossary|exit\s+criteria|what\s+went"
     r"|(?:got|were|get)\s+lucky|impact|root\s+causes?|contributing|trigger|detection|summary"
     r"|background|instructions?|how\s+to|template|steps\s+to\s+close|supporting|appendix"
@@ -70,27 +72,28 @@ def is_label(text: str) -> bool:
 
 # A text that commits to future work: a modal or future form with the team, a named group or
 # the item itself as subject. Hedges (`might`, `could`, `probably`) are not commitments.
-_FUTURE = re.compile(
+_FUTURE = lazy(
     r"\b(?:will|shall|should|must|need(?:s)?\s+to|needs?\s+to\s+be|plan(?:s|ned)?\s+to"
     r"|going\s+to|intend(?:s)?\s+to|aim(?:s)?\s+to|to\s+be\s+(?:done|implemented|added|fixed))\b"
     r"|(?:'ll|’ll)\b|\b(?:TODO|follow[\s-]*up|next\s+step)\b",
     re.IGNORECASE,
 )
-_HEDGE = re.compile(
+
+_HEDGE = lazy(
     r"\b(?:might|may|could|would|probably|perhaps|possibly|hopefully|maybe|likely)\b",
     re.IGNORECASE,
 )
 
 
 # The main clause's modal: `X will …`, `X should be …`, not `… which should have been …`.
-_MAIN_MODAL = re.compile(
+_MAIN_MODAL = lazy(
     r"^[^,;:.]{0,100}?\b(?:will|shall|should|must|needs?\s+to|are\s+going\s+to|is\s+going\s+to"
     r"|plans?\s+to)\b(?!\s+(?:have|still)\b)|^[^,;:.]{0,60}?(?:'ll|’ll)\b|^(?:TODO|follow[\s-]*up)\b",
     re.IGNORECASE,
 )
-_RELATIVE = re.compile(r"\b(?:which|that|who|when|if|once|as)\b", re.IGNORECASE)
+_RELATIVE = lazy(r"\b(?:which|that|who|when|if|once|as)\b", re.IGNORECASE)
 # An outcome promised for work described elsewhere: `These changes will prevent …`.
-_OUTCOME = re.compile(
+_OUTCOME = lazy(
     r"^(?:the|these|this|those|such|our|all)?\s*(?:[\w-]+\s+){0,3}?(?:improvements?|changes?"
     r"|fix(?:es)?|measures?|work|steps?|separation|this|these|it|which)\s+(?:\w+\s+)?"
     r"(?:will|should)\s+(?:\w+\s+)?(?:provide|prevent|help|ensure|allow|enable|make|reduce"
@@ -120,12 +123,12 @@ _SUBJECT = (
     r"(?:[Ww]e|[Oo]ur\s+(?:[\w-]+\s+){0,2}teams?|[Tt]he\s+(?:[\w-]+\s+){1,3}teams?"
     r"|[A-Z][\w-]*(?:\s+[A-Z][\w-]*){0,2}\s+teams?|[A-Z][a-z]*[A-Z][\w]*|[A-Z]{2,})"
 )
-_COMMITMENT = re.compile(
+_COMMITMENT = lazy(
     rf"(?:^|(?<=[\s,]))(?P<subject>{_SUBJECT})\s*(?:will|(?:'|’)ll|are\s+going\s+to|plan\s+to"
     r"|intend\s+to|commit\s+to)\s+(?!be\s+(?:able|happy|glad|sure|possible|affected|impacted)\b)"
     r"(?:also\s+|now\s+|then\s+|immediately\s+|soon\s+)?(?P<verb>[a-z]+)",
 )
-_ENUMERATED = re.compile(
+_ENUMERATED = lazy(
     r"^(?P<lead>(?:first(?:ly)?|second(?:ly)?|third(?:ly)?|next|then|finally|lastly|also"
     r"|additionally|in\s+addition|to\s+start\s+with|to\s+begin\s+with|for\s+a\s+start"
     r"|(?:in\s+the\s+|as\s+a\s+|for\s+the\s+)?(?:more\s+)?(?:short|medium|long)[\s-]*term"
@@ -135,7 +138,7 @@ _ENUMERATED = re.compile(
 )
 # What a commitment must not be: talk about the text itself, open-ended watching, vague
 # promises that introduce a list (`we'll be making several changes`), customer impact.
-_NOT_COMMITMENT = re.compile(
+_NOT_COMMITMENT = lazy(
     r"\b(?:will|'ll|’ll)\s+(?:(?:also\s+)?(?:describe|explain|discuss|cover|go\s+through|look\s+at"
     r"|share|outline|detail|walk|update\s+(?:this|the)\s+(?:post|page|document)|provide\s+(?:an?\s+)?"
     r"updates?|follow\s+up\s+with\s+(?:a|another)\s+post|continue\s+to\s+monitor|keep\s+monitoring"
@@ -179,7 +182,7 @@ def _subject(text: str) -> str | None:
     return None if match["subject"].casefold() in _GENERIC_SUBJECTS else subject
 
 
-_SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\betc)(?<!\bvs)(?<=[.!?])\s+(?=[A-Z\"“(])")
+_SENTENCE_END = lazy(r"(?<!\be\.g)(?<!\bi\.e)(?<!\betc)(?<!\bvs)(?<=[.!?])\s+(?=[A-Z\"“(])")
 
 
 def sentences(text: str) -> list[str]:
@@ -188,7 +191,7 @@ def sentences(text: str) -> list[str]:
 
 # A line break that ends a thought: the line before closes a sentence, or the next line starts
 # anew (a capital) after a line that does not stop mid-phrase.
-_OPEN_ENDING = re.compile(
+_OPEN_ENDING = lazy(
     r"(?:[,;(\-–—/&]|\b(?:the|a|an|to|of|and|or|for|in|on|with|by|from|that|is|are|be|our|we"
     r"|this|as|at|into|than|when|which|who|so|but|not|its|their|your|if|via))$",
     re.IGNORECASE,

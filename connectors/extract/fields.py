@@ -8,12 +8,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from connectors.extract.lazy import lazy
+
 _SEP = r"\s*[:=\-–—]\s*"
 _OWNER_LABEL = r"(?:owners?|assignees?|assigned\s+to|dri|who|responsible)"
 _DUE_LABEL = r"(?:due(?:\s+date)?|deadline|eta|target(?:\s+date)?|by\s+when)"
 
 # `Owner: Dana Kim`, `(owner: dana)`, `DRI - @dana`: the value stops at punctuation or a label.
-_OWNER_RE = re.compile(
+_OWNER_RE = lazy(
     rf"[(\[]?\b{_OWNER_LABEL}{_SEP}(?P<value>@?[^,;()\[\]\n|]+?)\s*"
     rf"(?=[,;()\[\]|]|\.(?:\s|$)|\s+{_DUE_LABEL}\b|\s+(?:priority|status)\b|$)[)\]]?",
     re.IGNORECASE,
@@ -23,34 +25,34 @@ _DATE_AHEAD = (
     r"\s+(?=\d|Q[1-4]\b|end\s+of\b|EO[DWMY]\b|in\s+\d|[A-Z][a-z]{2,}\.?\s+\d"
     r"|(?:next|this)\s+(?:week|month|quarter|sprint|release)\b|tomorrow\b)"
 )
-_DUE_RE = re.compile(
+_DUE_RE = lazy(
     rf"[(\[]?\b{_DUE_LABEL}(?:{_SEP}|{_DATE_AHEAD})(?P<value>[^;()\[\]\n|]+?)\s*"
     rf"(?=[;()\[\]|]|\.(?:\s|$)|,\s*{_OWNER_LABEL}\b|\s+{_OWNER_LABEL}\b|$)[)\]]?",
     re.IGNORECASE,
 )
-_MENTION_RE = re.compile(r"(?<![\w@/.])@(?P<handle>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))(?![\w@])")
-_BY_DATE_RE = re.compile(
+_MENTION_RE = lazy(r"(?<![\w@/.])@(?P<handle>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))(?![\w@])")
+_BY_DATE_RE = lazy(
     r"\s*[(,]?\s*\bby\s+(?P<value>\d{4}-\d{2}-\d{2}|\d{1,2}\s+[A-Z][a-z]+\s+\d{4}"
     r"|[A-Z][a-z]+\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?|Q[1-4]\s+\d{4}"
     r"|(?:the\s+)?end\s+of\s+(?:the\s+)?(?:Q[1-4](?:\s+\d{4})?|week|month|quarter|year|sprint))"
     r"\s*\)?\s*\.?\s*$"
 )
-_PRIORITY_RE = re.compile(r"(?<![\w-])(?P<value>P[0-4])(?![\w-])")
-_PRIORITY_WORDS = re.compile(r"^(?:critical|high|medium|low|urgent)$", re.IGNORECASE)
+_PRIORITY_RE = lazy(r"(?<![\w-])(?P<value>P[0-4])(?![\w-])")
+_PRIORITY_WORDS = lazy(r"^(?:critical|high|medium|low|urgent)$", re.IGNORECASE)
 
-_URL_RE = re.compile(r"https?://[^\s<>()\[\]|]+[^\s<>()\[\]|.,;:!?'\"]")
-_GH_REF_RE = re.compile(r"(?<![\w/#&])(?P<ref>(?:[\w.-]+/)?[\w.-]+#\d+|#\d+)(?![\w])")
-_JIRA_KEY_RE = re.compile(r"(?<![\w/-])(?P<key>[A-Z][A-Z0-9]{1,9}-\d+)(?![\w-])")
-_TICKET_HINT = re.compile(r"[#-]|http|bug|issue|ticket", re.IGNORECASE)
-_BUG_RE = re.compile(r"\b(?P<ref>(?:Bug|Issue|Ticket)\s*(?:#\s*\d+|\d{3,}))", re.IGNORECASE)
+_URL_RE = lazy(r"https?://[^\s<>()\[\]|]+[^\s<>()\[\]|.,;:!?'\"]")
+_GH_REF_RE = lazy(r"(?<![\w/#&])(?P<ref>(?:[\w.-]+/)?[\w.-]+#\d+|#\d+)(?![\w])")
+_JIRA_KEY_RE = lazy(r"(?<![\w/-])(?P<key>[A-Z][A-Z0-9]{1,9}-\d+)(?![\w-])")
+_TICKET_HINT = lazy(r"[#-]|http|bug|issue|ticket", re.IGNORECASE)
+_BUG_RE = lazy(r"\b(?P<ref>(?:Bug|Issue|Ticket)\s*(?:#\s*\d+|\d{3,}))", re.IGNORECASE)
 
-_STATUS_PREFIX_RE = re.compile(
+_STATUS_PREFIX_RE = lazy(
     r"^\s*(?:\[(?P<box>[ xX])\]\s+|(?-i:(?P<word>DONE|TODO|WIP|IN PROGRESS|BLOCKED))\s*[:\-–—]\s*"
     r"|\[(?P<bracket>DONE|TO\s?DO|WIP|DOING|IN[\s-]PROGRESS|BLOCKED|FIXED|OPEN|CLOSED)\]\s*"
     r"|(?-i:(?P<bare>DONE|TODO|DOING|WIP|FIXED))\s+(?=[A-Za-z]))",
     re.IGNORECASE,
 )
-_STATUS_SUFFIX_RE = re.compile(
+_STATUS_SUFFIX_RE = lazy(
     r"\s*(?:[(\[](?P<paren>done|completed|fixed|in progress|wip|todo|open|blocked)[)\]]"
     r"|[-–—:]\s*(?P<word>DONE|TODO|WIP|IN PROGRESS|BLOCKED))\s*\.?$",
     re.IGNORECASE,
@@ -101,25 +103,25 @@ _STATUS_PHRASES = (
     ),
 )
 # `(Rasmus call for meeting)`, `(Dana to follow up)`: a name and what they will do.
-_PAREN_OWNER_RE = re.compile(
+_PAREN_OWNER_RE = lazy(
     r"\((?P<name>[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)\s+(?:to|will|calls?|owns?|drives?|leads?|takes?"
     r"|handles?|follows?\s+up|is\s+on\s+it)\b[^()]*\)\s*\.?\s*$"
 )
 # `Add a probe — Team Alpha`, `... – Dana Kim`: a team, or a first and last name, after a dash.
-_DASH_OWNER_RE = re.compile(
+_DASH_OWNER_RE = lazy(
     r"\s[—–]\s*(?P<name>(?:[Tt]eam\s+[A-Z][\w-]*|[A-Z][\w-]*\s+(?:[Tt]eam|[Ss]quad|SRE|on-call)"
     r"|[A-Z][a-z]+\s[A-Z][a-z]+))\s*\.?\s*$"
 )
 
 
 # `Platform team: review the limits`: a team or role named in front, as a label.
-_LABEL_OWNER_RE = re.compile(
+_LABEL_OWNER_RE = lazy(
     r"^(?P<owner>(?:[A-Z][\w&/-]*\s+){0,3}(?:[Tt]eam|[Ss]quad|[Gg]uild)|SREs?|DevOps|SecOps"
     r"|On-?call)\s*:\s+(?=\S)"
 )
 # `DevEx will …`, `The error tracking team should …`, `Leads to review …`: the subject of the
 # action, when it is a team, a role or a team's short name. `The team` and `we` are no owner.
-_SUBJECT_OWNER_RE = re.compile(
+_SUBJECT_OWNER_RE = lazy(
     r"^(?:[Tt]he\s+|[Oo]ur\s+)?(?P<owner>(?:[\w&/-]+\s+){1,3}?(?:team|squad|guild)s?"
     r"|[A-Z][a-z]+[A-Z]\w*|[A-Z]{2,5}s?|(?:[A-Z][a-z]+\s+)?(?:[Ll]eads|[Mm]anagers|[Mm]aintainers"
     r"|[Oo]n-?call(?:\s+engineers?)?))"
@@ -202,22 +204,22 @@ _KINDS = {
 
 
 _TRAILING = " \t-–—:;,."
-_TRAILING_PAREN_RE = re.compile(r"\s*\([^()]*\)\s*\.?\s*$")
-_TRAILING_URL_RE = re.compile(
+_TRAILING_PAREN_RE = lazy(r"\s*\([^()]*\)\s*\.?\s*$")
+_TRAILING_URL_RE = lazy(
     r"[\s:;,–—-]*(?:\(\s*(?:see\s+)?)?(?P<url>https?://\S+?)\s*\)?\s*\.?\s*$", re.IGNORECASE
 )
 
 
 _LINK_WORDS = ("link", "ticket", "issue", "bug", "pr")
-_LEADING_REF_RE = re.compile(
+_LEADING_REF_RE = lazy(
     r"^\s*(?:\[\s*[A-Z][A-Z0-9]+-\d+\s*\]|(?:[A-Z][A-Z0-9]+-\d+|(?:[\w.-]+/[\w.-]+)?#\d+)\s*[:–—-])\s*"
     r"(?=[A-Za-z])"
 )
-_TRAILING_LINK_WORDS_RE = re.compile(
+_TRAILING_LINK_WORDS_RE = lazy(
     r"\s*[-–—:|]\s*(?:jira|github|gh|gitlab|linear)?\s*(?:link|ticket|issue|bug|pr)\s*\.?$",
     re.IGNORECASE,
 )
-_ISSUE_URL_RE = re.compile(
+_ISSUE_URL_RE = lazy(
     r"https?://[^/]+/(?P<repo>[^/]+(?:/[^/]+)+?)(?:/-)?/(?:issues|pull|merge_requests)/(?P<n>\d+)"
     r"|https?://[^/]+/browse/(?P<key>[A-Z][A-Z0-9]+-\d+)"
 )
@@ -230,7 +232,7 @@ def short_ref(ticket: str) -> str:
     return ticket
 
 
-_TRAILING_REF_RE = re.compile(
+_TRAILING_REF_RE = lazy(
     r"[\s,;:–—-]*[(\[]?\s*(?:see\s*:?\s*)?(?:(?:ticket|issue|bug|pr)\s*:?\s*(?:#\s*)?\d{3,}"
     r"|(?:(?:ticket|issue|bug|pr)\s*:?\s*)?(?:[\w.-]+/[\w.-]+)?#\d+)\s*[)\]]?\.?$"
     r"|[\s,;:–—-]*[(\[]\s*[A-Z][A-Z0-9]+-\d+\s*[)\]]\.?$",
@@ -251,10 +253,10 @@ class Fields:
 
 
 # `(status: IN REVIEW)`, `Status: done`: a status stated with its label.
-_STATUS_LABEL_RE = re.compile(
+_STATUS_LABEL_RE = lazy(
     r"[(\[]?\bstatus\s*[:=]\s*(?P<value>[^,;()\[\]\n|]+?)\s*(?=[,;()\[\]|]|\.?$)[)\]]?", re.I
 )
-_SNOOZE_RE = re.compile(
+_SNOOZE_RE = lazy(
     r"[(\[]?\bsnooze(?:d)?(?:\s+until)?\s*[:=]?\s*(?P<value>\d{4}-\d{2}-\d{2})[)\]]?", re.I
 )
 
@@ -360,7 +362,7 @@ def read_fields(text: str) -> Fields:
 
 # Timeframes and conditions written into an action: kept as its due text, since the policy and
 # the reader need them, though only some name a date.
-_TIMEFRAME_RE = re.compile(
+_TIMEFRAME_RE = lazy(
     r"\((?P<paren>(?:target:?\s*)?(?:Q[1-4]|H[12])\s*'?\d{2,4}(?:\s*[-–]\s*(?:Q[1-4]|H[12])\s*'?\d{2,4})?"
     r"|[A-Z][a-z]{2,8}\.?\s+\d{4})\)"
     r"|\b(?:within|in|over|during)\s+the\s+(?P<next>next\s+(?:\d+|a|one|two|three|four|few"
@@ -368,8 +370,8 @@ _TIMEFRAME_RE = re.compile(
     r"|\b(?P<cond>(?:before|prior\s+to)\s+(?:re-?enabling|enabling|turning|the\s+next|next"
     r"|launch|release|GA|the\s+(?:freeze|migration|upgrade|launch|release|holidays?))\b[^.;,()]*)",
 )
-_TIMEFRAME_HINT = re.compile(r"\(|\bnext\b|\bbefore\b|\bprior\b", re.IGNORECASE)
-_CELL_STATUS_RE = re.compile(
+_TIMEFRAME_HINT = lazy(r"\(|\bnext\b|\bbefore\b|\bprior\b", re.IGNORECASE)
+_CELL_STATUS_RE = lazy(
     r"(?-i:\b(?P<word>DONE|TODO|FIXED|WIP|DOING|IN PROGRESS|BLOCKED|COMPLETED?|MERGED|CLOSED"
     r"|OPEN)\b)|\((?P<paren>done|fixed|completed?|merged|closed|in progress|wip|open|todo)\)"
     r"|^(?P<alone>done|fixed|completed?|merged|closed|todo|wip)\.?$",
@@ -436,13 +438,13 @@ def strip_symbols(text: str) -> str:
 
 
 # Where trackers keep issues: GitHub, GitLab, Jira, Bugzilla, Azure DevOps, Linear, Shortcut...
-_TICKET_URL_RE = re.compile(
+_TICKET_URL_RE = lazy(
     r"/(?:issues?|pulls?|merge_requests|tickets?|bugs?|browse|story|stories|workitems?|tasks?"
     r"|cards?|incidents?)/[\w-]|/-/(?:issues|merge_requests)/|show_bug\.cgi|[?&]id=\d+"
     r"|/[A-Z][A-Z0-9]+-\d+(?:[/?#]|$)",
     re.IGNORECASE,
 )
-_TICKET_TEXT_RE = re.compile(
+_TICKET_TEXT_RE = lazy(
     r"\b(?:issue|ticket|bug|pr|pull\s+request|jira|card|story)s?\b|#\d+|\b[A-Z][A-Z0-9]+-\d+\b",
     re.IGNORECASE,
 )
@@ -503,14 +505,14 @@ def kind_of(text: str | None) -> str | None:
 
 
 # Template stand-ins: `{{ summary }}`, `{action}`, `[Insert owner]`, `<name>`.
-_TEMPLATE_TOKEN_RE = re.compile(
+_TEMPLATE_TOKEN_RE = lazy(
     r"\{(?<!\$\{)\{[^{}]*\}\}|\{[a-z][a-z0-9_ .-]*\}|\[(?:insert|add|your|link|enter)[^\]]*\]"
     r"|<[a-z][a-z _-]*>",
     re.IGNORECASE,
 )
 
 
-_CODE_RE = re.compile(r"^(```|~~~).*?^\1|`[^`\n]*`", re.MULTILINE | re.DOTALL)
+_CODE_RE = lazy(r"^(```|~~~).*?^\1|`[^`\n]*`", re.MULTILINE | re.DOTALL)
 
 
 def template_tokens(text: str) -> int:
@@ -521,7 +523,7 @@ def template_tokens(text: str) -> int:
     return sum(1 for token in _TEMPLATE_TOKEN_RE.findall(prose) if not token.startswith("<"))
 
 
-_PLACEHOLDER_RE = re.compile(
+_PLACEHOLDER_RE = lazy(
     r"^(?:\{\{.*\}\}|\[[^\]]*\]|<[^>]*>|tbd|tba|todo|xxx+|n/?a|none|-+|\.{2,}|…|\?+"
     # a template's numbered stand-in or a column's name: `Action item 1 (owner, due date)`
     r"|(?:action\s*items?|actions?|items?|tasks?|follow[\s-]*ups?|to\s?-?dos?)\s*#?\d*"
@@ -531,7 +533,7 @@ _PLACEHOLDER_RE = re.compile(
 )
 # A template's instruction where an item would stand: `itemized list of ways to prevent it`,
 # `Describe the fix`, `What can we do better next time?`.
-_INSTRUCTION_RE = re.compile(
+_INSTRUCTION_RE = lazy(
     r"^(?:an?\s+)?(?:itemi[sz]ed\s+|bulleted\s+)?list\s+(?:of|the|any|all)\b"
     r"|^(?:describe|explain|summari[sz]e)\s+(?:in\s+detail|briefly|here|what|how|why|when)\b"
     r"|^give\s+(?:an?\s+)?(?:detailed|brief|short)\b"
@@ -540,12 +542,12 @@ _INSTRUCTION_RE = re.compile(
 )
 # Bracketed stand-ins that are not links (`[Prevention measure 1]`, `#[issue]`); an item that
 # is nothing else is a template's.
-_BRACKETED_RE = re.compile(r"\[[^\]\[]*[^\W\d_][^\]\[]*\]")
+_BRACKETED_RE = lazy(r"\[[^\]\[]*[^\W\d_][^\]\[]*\]")
 
 
 # What stands where an item would, saying there is none or what to write there: `None
 # required for this run`, `No further action needed.`, `(Fill in during the review.)`.
-_NOTHING_RE = re.compile(
+_NOTHING_RE = lazy(
     r"^(?:none|n/?a|nothing(?:\s+to\s+do)?|no\s+(?:further\s+|other\s+)?(?:actions?|follow[\s-]*ups?"
     r"|action\s+items?|changes?|work))(?:\s+(?:is\s+|are\s+)?(?:required|needed|planned|identified"
     r"|necessary|so\s+far|yet|at\s+(?:this|the\s+moment|present)\s*\w*|for\s+(?:now|this\s+\w+)))*"

@@ -37,6 +37,7 @@ from connectors.extract.fields import (
     status_phrase,
     strip_symbols,
 )
+from connectors.extract.lazy import lazy
 
 MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 # The same parser without inline parsing: `scan` parses a paragraph's emphasis, links and code
@@ -50,18 +51,16 @@ _BLOCKS = (
 _ENV: ContextVar[dict[str, Any]] = ContextVar("markdown_env")
 
 # Inside an action section, sub-sections that list something other than actions.
-_NOT_ACTION_SUBHEADING = re.compile(
+_NOT_ACTION_SUBHEADING = lazy(
     r"\b(?:timeline|exit\s+criteria|steps\s+to\s+close|glossary|definitions?|checklist"
     r"|instructions?|template|what\s+went|lucky|background)\b",
     re.IGNORECASE,
 )
-_ROOT_CAUSE_HEADING = re.compile(r"\b(?:root\s+causes?|contributing\s+factors)\b", re.IGNORECASE)
-_SUPPRESS_RE = re.compile(r"<!--\s*pmsync:\s*ignore\s+(?P<codes>[A-Z0-9,\s]+?)\s*-->")
-_PARENTHETICAL_RE = re.compile(r"\s*\((?P<inner>[^()]*)\)\s*$")
-_TIMEFRAME_RE = re.compile(
-    r"\bQ[1-4]\b|\b(?:19|20)\d\d\b|\b(?:week|month|quarter|sprint)s?\b", re.I
-)
-_STATUS_HEADING_RE = re.compile(
+_ROOT_CAUSE_HEADING = lazy(r"\b(?:root\s+causes?|contributing\s+factors)\b", re.IGNORECASE)
+_SUPPRESS_RE = lazy(r"<!--\s*pmsync:\s*ignore\s+(?P<codes>[A-Z0-9,\s]+?)\s*-->")
+_PARENTHETICAL_RE = lazy(r"\s*\((?P<inner>[^()]*)\)\s*$")
+_TIMEFRAME_RE = lazy(r"\bQ[1-4]\b|\b(?:19|20)\d\d\b|\b(?:week|month|quarter|sprint)s?\b", re.I)
+_STATUS_HEADING_RE = lazy(
     r"(?:done|completed?|finished|closed|in[\s-]progress|ongoing|planned|open|to\s?-?do|not\s+started"
     r"|pending|blocked|backlog)",
     re.IGNORECASE,
@@ -438,7 +437,7 @@ def _committed(item: RawItem) -> bool:
     return item.task or item.origin == "explicit" or commits(f"{item.title} {item.description}")
 
 
-_INTRODUCES = re.compile(
+_INTRODUCES = lazy(
     r"\b(?:we(?:'ll|’ll|\s+will|\s+are\s+going\s+to|\s+plan\s+to|\s+need\s+to|\s+should)"
     r"|(?:following|these|next)\s+(?:actions|steps|changes|improvements|follow[\s-]*ups|items))\b",
     re.IGNORECASE,
@@ -455,7 +454,7 @@ def _introduces(inline: Inline) -> bool:
     return kind == "action" or (kind != "past" and bool(_INTRODUCES.search(last)))
 
 
-_MAY_COMMIT = re.compile(r"\bwill\b|['’]ll\b|\bgoing\s+to\b|\bplan\s+to\b", re.IGNORECASE)
+_MAY_COMMIT = lazy(r"\bwill\b|['’]ll\b|\bgoing\s+to\b|\bplan\s+to\b", re.IGNORECASE)
 
 
 def _statements(block: list[Token]) -> Iterator[Token]:
@@ -857,7 +856,7 @@ def _table_items(block: list[Token], offset: int) -> Iterator[RawItem]:
         )
 
 
-_ACTION_TITLE_HEADER = re.compile(
+_ACTION_TITLE_HEADER = lazy(
     r"^(?:action|item|task|follow[\s-]*up|remediation|corrective|countermeasure|to\s?-?do)", re.I
 )
 
@@ -933,8 +932,8 @@ def _keep_actions(found: Scan) -> None:
     ]
 
 
-_TASK_BOX_RE = re.compile(r"\s*\[[ xX]\]\s")
-_NO_ACTIONS_RE = re.compile(
+_TASK_BOX_RE = lazy(r"\s*\[[ xX]\]\s")
+_NO_ACTIONS_RE = lazy(
     r"^(?:none|n/?a|tbd|no\s+(?:further\s+)?(?:action|follow)|nothing\b|see\s+(?:above|below))",
     re.IGNORECASE,
 )
@@ -975,7 +974,7 @@ def _inline_lines(token: Token) -> list[Inline]:
     return [line for line in lines if line.text]
 
 
-_BOLD_STATUS_RE = re.compile(
+_BOLD_STATUS_RE = lazy(
     r"(?:DONE|TODO|TO\s?DO|DOING|WIP|IN\s+PROGRESS|BLOCKED|FIXED|COMPLETED?|OPEN)\s*:?", re.I
 )
 
@@ -1027,4 +1026,4 @@ def _paragraph_item(inline: Inline, line: int, end_line: int = 0) -> RawItem | N
 
 
 # `**Action item:** …`: a paragraph its author marked as an action.
-_EXPLICIT_RE = re.compile(r"(?:action\s*items?|actions?|to\s?-?do|follow[\s-]*ups?)\s*:?", re.I)
+_EXPLICIT_RE = lazy(r"(?:action\s*items?|actions?|to\s?-?do|follow[\s-]*ups?)\s*:?", re.I)
