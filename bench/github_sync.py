@@ -84,3 +84,7 @@ def _minimal_client(url: str, token: str) -> float:
         session.get(f"{url}/repos/acme/incidents/issues/{newest + 1}")
         elapsed = time.perf_counter() - start
     return elapsed
+
+
+if __name__ == "__main__":
+    main()
