@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -194,3 +197,35 @@ def test_a_snoozed_item_is_not_followed_up_before_its_day(settings: Settings) ->
     assert "#1" not in _by_issue(early)
     late = check(settings, now=datetime(2026, 4, 11, 9, tzinfo=UTC), dry_run=False)
     assert _by_issue(late)["#1"][0] == "label:overdue,stalled"
+
+
+@pytest.mark.parametrize("items", [5, 50])
+def test_an_idle_check_reads_the_store_a_fixed_number_of_times_whatever_its_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, items: int
+) -> None:
+    rows = "".join(
+        f"| Add alert {n} on the queue depth | Dana Kim | 2026-03-14 |\n" for n in range(items)
+    )
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "pm.md").write_text(DOC.split("| Alert when")[0] + rows)
+    (tmp_path / "people.toml").write_text(PEOPLE)
+    (tmp_path / "config.toml").write_text(
+        'people_file = "people.toml"\n[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n'
+    )
+    settings = load_settings(tmp_path / "config.toml")
+    sync(settings, dry_run=False, now=T0)
+    check(settings, now=T0 + timedelta(days=30), dry_run=False)  # flags and nudges every item
+    statements: list[str] = []
+    opened = LocalTracker._db
+
+    def traced(self: LocalTracker) -> Iterator[sqlite3.Connection]:
+        with opened(self) as db:
+            db.set_trace_callback(statements.append)
+            yield db
+
+    monkeypatch.setattr(LocalTracker, "_db", contextmanager(traced))
+    run = check(settings, now=T0 + timedelta(days=30, hours=1), dry_run=False)
+    assert run.counts()["failed"] == 0
+    assert not [o for o in run.outcomes if o.action.op != "skip"]  # nothing new to do
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(reads) == 4  # issues, nudge counts, then the activity of all issues at once

@@ -1,12 +1,14 @@
 """What only the local tracker promises: a real store that survives restarts and errors."""
 
-from datetime import UTC, date, datetime
+import sqlite3
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from connectors.trackers.local import LocalTracker
 from syncer.errors import FatalError, SkippableError
+from syncer.identity import render_nudge_marker
 from syncer.model import IssueDraft, TrackerRef
 
 
@@ -48,3 +50,31 @@ def test_a_file_that_is_not_a_database_is_fatal_and_names_it(tmp_path: Path) -> 
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(FatalError, match=str(path)):
         LocalTracker("l", path).snapshot()
+
+
+def test_the_activity_of_many_issues_is_read_at_once_and_equals_one_by_one(
+    tmp_path: Path,
+) -> None:
+    moment = datetime(2026, 3, 5, 12, tzinfo=UTC)
+    path = tmp_path / "s.sqlite3"
+    tracker = LocalTracker("l", path, clock=lambda: moment)
+    refs = [tracker.create(_draft()) for _ in range(5)]
+    dana = LocalTracker("l", path, user="dana", clock=lambda: moment + timedelta(days=2))
+    dana.comment(refs[1], "On it.")
+    tracker.comment(refs[3], f"{render_nudge_marker('stale', 1, False)}\nA reminder.")
+    together = tracker.activities(refs)
+    assert together == {ref: tracker.activity(ref) for ref in refs}
+    assert together[refs[1]].last_human == moment + timedelta(days=2)
+    assert together[refs[0]].last_human is None
+    assert together[refs[3]].last_nudge is not None
+    assert tracker.activities([]) == {}
+
+
+def test_comments_are_indexed_by_issue(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    LocalTracker("l", path).create(_draft())
+    with sqlite3.connect(path) as db:
+        plan = db.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM comments WHERE number = 1 ORDER BY id"
+        ).fetchall()
+    assert "USING INDEX comments_by_issue" in " ".join(str(row[-1]) for row in plan)

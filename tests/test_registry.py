@@ -12,6 +12,7 @@ import pytest
 
 from connectors import registry
 from connectors.config import SourceSection, TrackerSection
+from syncer.cli import main
 from syncer.settings import load_settings
 from tests.test_source_contract import SETUPS
 from tests.test_tracker_contract import HARNESSES
@@ -105,3 +106,42 @@ def test_quick_commands_load_no_client_and_no_settings_library(
         [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True
     )
     assert done.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_lint_reads_only_the_sections_it_needs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "one.md").write_text(
+        "# Outage\n\n## Action items\n\n- [ ] Add an alert on queue depth (owner: @dana)\n"
+    )
+    (tmp_path / "config.toml").write_text(
+        '[rules]\nselect = ["PM2"]\n'  # what lint uses
+        '[trackers.gh]\nkind = "github"\n'  # no repo, no token: sync would refuse this
+        '[sources.docs]\nkind = "no-such-kind"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["lint", "one.md"]) == 0  # warnings only
+    out = capsys.readouterr().out
+    assert "PM201 no due date" in out
+    assert "PM1" not in out  # only the selected rules ran
+    assert main(["config", "check"]) == 2  # the whole file is still checked where it matters
+    errors = capsys.readouterr().err
+    assert "trackers.gh.repo: field required" in errors
+    assert "sources.docs.kind: unknown kind" in errors
+
+
+PURE = ("syncer.model", "syncer.planner", "syncer.policy", "connectors.extract", "rules")
+
+
+def test_the_pure_core_imports_no_connector() -> None:
+    script = (
+        "import sys\n"
+        f"for name in {PURE!r}:\n"
+        "    __import__(name)\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('connectors.sources', "
+        "'connectors.trackers'))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import responses
 
+from connectors.sources import folder
 from connectors.sources.confluence import ConfluenceOptions, ConfluenceSource, confluence_cql
 from connectors.sources.folder import MarkdownDirSource
 from connectors.sources.github_repo import GithubRepoSource, RepoOptions, matches
@@ -381,6 +382,40 @@ def test_a_checkout_gives_the_first_commit_and_the_last_author(tmp_path: Path) -
     assert ref.author == "Lee Park"
     assert str(ref.created_at) == "2026-03-05 10:00:00+00:00"
     assert str(ref.updated_at) == "2026-03-09 10:00:00+00:00"
+
+
+def test_git_is_asked_only_about_the_files_named_and_lint_asks_only_for_policies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for name in ("one.md", "two.md"):
+        (repo / name).write_bytes(PM)
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "first")
+    asked: list[tuple[str, ...]] = []
+    real = folder._git
+
+    def recorded(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        asked.append(args)
+        return real(where, *args)
+
+    monkeypatch.setattr(folder, "_git", recorded)
+    monkeypatch.chdir(repo)
+    (ref,) = MarkdownDirSource("cli", repo, ["one.md"]).list()
+    assert ref.author == "Dana Kim"
+    (log,) = [args for args in asked if "log" in args]
+    assert log[log.index("--") + 1 :] == (":(literal)one.md",)  # not the whole history
+    asked.clear()
+    main(["lint", "one.md"])  # no configuration, no policy: Git is not asked at all
+    assert asked == []
+    (repo / "config.toml").write_text('[policy.owner]\nfallback = ["postmortem"]\n')
+    folder._repository_history.cache_clear()  # (read once per commit checked out)
+    main(["lint", "one.md"])  # the owner policy falls back on the last author
+    (log,) = [args for args in asked if "log" in args]
+    assert log[log.index("--") + 1 :] == (":(literal)one.md",)
+    capsys.readouterr()
 
 
 def test_markdown_dir_is_never_cached(tmp_path: Path) -> None:
