@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,7 +81,7 @@ def unchanged_sync(items: int, people: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         settings = _project(Path(tmp), items, people)
         sync(settings, dry_run=False, now=T0)
-        return min(_cpu(lambda: sync(settings, dry_run=False, now=T0)) for _ in range(3))
+        return min(_cpu(lambda: sync(settings, dry_run=False, now=T0)) for _ in range(5))
 
 
 def main() -> None:
@@ -94,12 +95,9 @@ def main() -> None:
     print(f"{'items':>7} " + " ".join(f"{step:>12}" for step in STEPS) + "  (CPU seconds)")
     for size, times in results.items():
         print(f"{size:>7} " + " ".join(f"{times[step]:>12.2f}" for step in STEPS))
-    base = sizes[0]
-    for size in sizes[1:]:
-        ratios = " ".join(
-            f"{results[size][s] / max(results[base][s], 1e-6):>11.1f}x" for s in STEPS
-        )
-        print(f"{size:>7} {ratios}  vs {base}: {size / base:.0f}x the items")
+    for smaller, size in pairwise(sizes):
+        ratios = " ".join(f"{results[size][s] / results[smaller][s]:>11.1f}x" for s in STEPS)
+        print(f"{size:>7} {ratios}  vs {smaller}: {size / smaller:.0f}x the items")
     middle = sizes[len(sizes) // 2] if len(sizes) > 1 else sizes[0]
     few, many = (int(n) for n in args.people.split(","))
     first, second = unchanged_sync(middle, few), unchanged_sync(middle, many)
