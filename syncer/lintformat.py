@@ -7,7 +7,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 from urllib.parse import quote
 
@@ -19,6 +19,12 @@ _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.I
 _GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
 
+# Where pmsync lives; code-scanning alerts link to its rules there. The installed package's
+# metadata (pyproject.toml's [project.urls] Repository) says it; this is the fallback.
+HOME = "https://github.com/pmsync/pmsync"
+SOURCE_ROOT = "SRCROOT"
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -26,6 +32,25 @@ def _version() -> str:
         return version("pmsync")
     except PackageNotFoundError:
         return "0"
+
+
+def _home() -> str:
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    try:
+        urls: list[str] = metadata("pmsync").get_all("Project-URL") or []
+    except PackageNotFoundError:
+        return HOME
+    for entry in urls:
+        label, _, url = str(entry).partition(", ")
+        if label == "Repository" and url:
+            return url.rstrip("/")
+    return HOME
+
+
+def rule_url(code: str, home: str | None = None) -> str:
+    """The rule's section of docs/rules.md in the repository."""
+    return f"{home or _home()}/blob/main/docs/rules.md#{code.lower()}"
 
 
 def counted(count: int, noun: str) -> str:
@@ -55,9 +80,15 @@ def as_json(findings: Sequence[Finding]) -> dict[str, Any]:
     }
 
 
-def sarif(findings: Sequence[Finding], rules: Sequence[Rule]) -> dict[str, Any]:
-    """A SARIF 2.1.0 log with one run; paths are relative URIs as code scanning expects."""
+def sarif(
+    findings: Sequence[Finding], rules: Sequence[Rule], root: Path | None = None
+) -> dict[str, Any]:
+    """A SARIF 2.1.0 log with one run. Paths are URIs relative to `root` (the current folder,
+    where a CI job checks out the repository), as code scanning expects, absolute ones given
+    on the command line included."""
+    root = (root or Path.cwd()).resolve()
     index = {rule.code: n for n, rule in enumerate(rules)}
+    home, version = _home(), _version()
     return {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -66,17 +97,20 @@ def sarif(findings: Sequence[Finding], rules: Sequence[Rule]) -> dict[str, Any]:
                 "tool": {
                     "driver": {
                         "name": "pmsync",
-                        "version": _version(),
-                        "rules": [_sarif_rule(rule) for rule in rules],
+                        "version": version,
+                        "semanticVersion": version,
+                        "informationUri": home,
+                        "rules": [_sarif_rule(rule, home) for rule in rules],
                     }
                 },
-                "results": [_sarif_result(f, index) for f in findings if f.code in index],
+                "originalUriBaseIds": {SOURCE_ROOT: {"uri": root.as_uri() + "/"}},
+                "results": [_sarif_result(f, index, root) for f in findings if f.code in index],
             }
         ],
     }
 
 
-def _sarif_rule(rule: Rule) -> dict[str, Any]:
+def _sarif_rule(rule: Rule, home: str) -> dict[str, Any]:
     doc = rule.doc
     help_markdown = (
         f"**What it checks**\n\n{doc.what}\n\n**Why it matters**\n\n{doc.why}\n\n"
@@ -88,13 +122,27 @@ def _sarif_rule(rule: Rule) -> dict[str, Any]:
         "shortDescription": {"text": doc.what},
         "fullDescription": {"text": f"{doc.what} {doc.why}"},
         "help": {"text": f"{doc.what} {doc.why} Instead: {doc.instead}", "markdown": help_markdown},
+        "helpUri": rule_url(rule.code, home),
         "defaultConfiguration": {"level": _SARIF_LEVEL[rule.severity]},
         "properties": {"tags": ["post-mortem", rule.code[:3]]},
     }
 
 
-def _sarif_result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
-    uri = quote(PurePath(finding.doc).as_posix())
+def _relative_uri(doc: str, root: Path) -> str:
+    path = Path(doc)
+    if path.is_absolute():
+        try:
+            path = path.resolve().relative_to(root)
+        except ValueError:
+            return path.as_uri()  # outside the repository: an absolute URI, no base
+    return quote(PurePath(path).as_posix())
+
+
+def _sarif_result(finding: Finding, index: dict[str, int], root: Path) -> dict[str, Any]:
+    uri = _relative_uri(finding.doc, root)
+    location: dict[str, Any] = {"uri": uri}
+    if not uri.startswith("file:"):
+        location["uriBaseId"] = SOURCE_ROOT
     fingerprint = hashlib.sha256(
         f"{finding.code}\0{finding.doc}\0{finding.item_key or finding.message}".encode()
     ).hexdigest()
@@ -106,7 +154,7 @@ def _sarif_result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
         "locations": [
             {
                 "physicalLocation": {
-                    "artifactLocation": {"uri": uri},
+                    "artifactLocation": location,
                     "region": {"startLine": max(finding.line, 1)},
                 }
             }

@@ -12,10 +12,10 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import signal
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 from zoneinfo import ZoneInfo
 
 import schedule
@@ -63,16 +63,17 @@ def run_lock(settings: Settings, wait: float = 0.0) -> Iterator[Path]:
     deadline = time.monotonic() + wait
     try:
         while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if _try_lock(handle):
                 break
-            except BlockingIOError:
-                if time.monotonic() < deadline and not STOPPING.is_set():
-                    time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
-                    continue
+            if time.monotonic() < deadline and not STOPPING.is_set():
+                time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+                continue
+            try:
                 handle.seek(0)
                 holder = handle.read().strip() or "unknown"
-                raise Locked(f"another pmsync run is active ({holder}); lock: {path}") from None
+            except OSError:  # Windows keeps a locked byte from other processes
+                holder = "unknown"
+            raise Locked(f"another pmsync run is active ({holder}); lock: {path}")
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()} since {datetime.now(UTC).isoformat(timespec='seconds')}")
@@ -80,6 +81,27 @@ def run_lock(settings: Settings, wait: float = 0.0) -> Iterator[Path]:
         yield path
     finally:
         handle.close()  # closing drops the lock
+
+
+def _try_lock(handle: IO[str]) -> bool:
+    """Take the file's lock without waiting; False when another process holds it. The lock
+    goes with the file's closing, or the process's end however it ends."""
+    if sys.platform == "win32":
+        import msvcrt
+
+        try:
+            handle.seek(0)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl  # POSIX: imported here, so that the rest of pmsync loads anywhere
+
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def beat(settings: Settings, now: datetime, **state: Any) -> None:

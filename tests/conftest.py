@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
+
+if os.environ.get("PMSYNC_TEST_WITHOUT_FCNTL"):
+    # As on Windows: no POSIX file locks (tests/test_portability.py runs the pure core so).
+    sys.modules["fcntl"] = None  # type: ignore[assignment]
 import textwrap
 import time
 from collections.abc import Callable, Iterator

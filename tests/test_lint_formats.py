@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from urllib.parse import unquote
 
 import jsonschema
 import pytest
@@ -23,7 +24,10 @@ def _lint(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str
     return code, captured.out, captured.err
 
 
-def test_sarif_validates_against_the_2_1_0_schema(capsys: pytest.CaptureFixture[str]) -> None:
+def test_sarif_validates_against_the_2_1_0_schema(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
     code, out, _ = _lint(capsys, str(CORPUS), str(ROOT / "examples"), "--format", "sarif")
     assert code == 1
     log = json.loads(out)
@@ -34,14 +38,29 @@ def test_sarif_validates_against_the_2_1_0_schema(capsys: pytest.CaptureFixture[
     rules = run["tool"]["driver"]["rules"]
     assert len(rules) == 20
     assert len(run["results"]) > 100
+    driver = run["tool"]["driver"]
+    assert driver["informationUri"].startswith("https://")
+    assert driver["semanticVersion"] == driver["version"]
+    for rule in rules:
+        assert rule["helpUri"].endswith(f"/docs/rules.md#{rule['id'].lower()}")
+    root = run["originalUriBaseIds"]["SRCROOT"]["uri"]
+    assert root == ROOT.as_uri() + "/"  # the folder the command ran in (the checkout)
     for result in run["results"]:
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
         location = result["locations"][0]["physicalLocation"]
         assert location["region"]["startLine"] >= 1
-        assert " " not in location["artifactLocation"]["uri"]
+        artifact = location["artifactLocation"]
+        assert " " not in artifact["uri"]
+        # Absolute paths on the command line, made relative to the checkout.
+        assert artifact["uriBaseId"] == "SRCROOT"
+        assert not artifact["uri"].startswith(("/", "file:"))
+        assert (ROOT / unquote(artifact["uri"])).is_file()
 
 
-def test_sarif_locations_point_at_the_finding(capsys: pytest.CaptureFixture[str]) -> None:
+def test_sarif_locations_point_at_the_finding(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
     path = "examples/2026-07-02-deploy-freeze.md"
     _, out, _ = _lint(capsys, str(ROOT / path), "--select", "PM101", "--format", "sarif")
     results = json.loads(out)["runs"][0]["results"]
@@ -49,7 +68,7 @@ def test_sarif_locations_point_at_the_finding(capsys: pytest.CaptureFixture[str]
         (r["ruleId"], r["level"], r["locations"][0]["physicalLocation"]["region"]["startLine"])
         for r in results
     ] == [("PM101", "error", 20), ("PM101", "error", 22)]
-    assert results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith(path)
+    assert results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == path
 
 
 # GitHub's workflow command syntax: ::command key=value,key=value::message, where values
