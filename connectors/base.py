@@ -141,6 +141,20 @@ def report_request(tracker: str, verb: str, ok: bool, headers: Mapping[str, str]
         observer(tracker, verb, ok, lowered)
 
 
+SourceObserver = Callable[[str, str, bool], None]
+_SOURCE_OBSERVERS: list[SourceObserver] = []
+
+
+def observe_source_requests(observer: SourceObserver) -> None:
+    _SOURCE_OBSERVERS.append(observer)
+
+
+def report_source_request(source: str, verb: str, ok: bool) -> None:
+    """One request a source made to its service (a folder makes none)."""
+    for observer in _SOURCE_OBSERVERS:
+        observer(source, verb, ok)
+
+
 def create_each(
     create: Callable[[IssueDraft], TrackerRef], drafts: Sequence[IssueDraft]
 ) -> list[TrackerRef | PmsyncError]:

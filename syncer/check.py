@@ -132,7 +132,6 @@ def check(
         routed = [pm for pm in reading.postmortems if route_for(pm, settings.routing) == name]
         # Reviews show the issues as they will be once this run's flags are set.
         flagged = _after(snapshots, actions)
-        record_items(name, flagged)
         actions += plan_reviews(
             name, tracker.kind, routed, flagged, directory, settings.followup, now
         )
@@ -141,6 +140,8 @@ def check(
         if any(o.ok and o.action.op == "review-open" for o in outcomes):
             outcomes = _converge_reviews(name, tracker, outcomes, run.problems)
         run.outcomes += outcomes
+        opened = sum(o.ok and o.action.op == "review-open" for o in outcomes)
+        record_items(name, flagged, reviews_opened=0 if dry_run else opened)
         if not dry_run:
             _write_invitations(settings, routed, snapshots, outcomes, now)
     return run

@@ -1,23 +1,38 @@
-"""Prometheus metrics for `pmsync run` (`[metrics] port`): items by state per tracker, API
-requests and the rate-limit quota left per tracker, job durations, runs and failures."""
+"""Prometheus metrics for `pmsync run` (`[metrics] port`): items by state per tracker and the
+open ones flagged, API requests and the rate-limit quota left per tracker, requests per source,
+job durations, runs and failures. Every series exists, at zero, from the start."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import product
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
-from connectors.base import observe_requests
+from connectors.base import observe_requests, observe_source_requests
 from syncer.model import IssueSnapshot
 from syncer.review import is_review
 
 ITEMS = Gauge(
-    "pmsync_items", "Synced action-item issues, by tracker and state", ["tracker", "state"]
+    "pmsync_items",
+    "Issues pmsync files (action items and follow-up reviews), by tracker and state (open or "
+    "closed): the states do not overlap, so they sum to the issues tracked",
+    ["tracker", "state"],
 )
+FLAGGED = {
+    flag: Gauge(f"pmsync_items_{flag}", f"Open action-item issues that are {flag}", ["tracker"])
+    for flag in ("overdue", "stalled", "escalated", "unowned")
+}
 REQUESTS = Counter(
     "pmsync_api_requests_total",
     "Tracker API requests, by tracker, verb and outcome",
     ["tracker", "verb", "outcome"],
+)
+SOURCE_REQUESTS = Counter(
+    "pmsync_source_requests_total",
+    "Requests sources made to their services (Confluence, Google Drive, GitHub), by source, "
+    "verb and outcome",
+    ["source", "verb", "outcome"],
 )
 RATE_LIMIT = Gauge(
     "pmsync_rate_limit_remaining", "Requests left in the tracker's rate-limit window", ["tracker"]
@@ -32,7 +47,10 @@ JOB_RUNS = Counter("pmsync_job_runs_total", "Job runs, by job and exit code", ["
 JOB_FAILURES = Counter(
     "pmsync_job_failures_total", "Job runs that ended with a non-zero exit code", ["job"]
 )
-STATES = ("open", "closed", "overdue", "stalled", "escalated")
+JOBS = ("sync", "check", "digest")
+VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+OUTCOMES = ("ok", "error")
+CODES = ("0", "1", "3")  # done; item failures or findings; fatal
 
 
 def _on_request(tracker: str, verb: str, ok: bool, headers: Mapping[str, str]) -> None:
@@ -42,7 +60,32 @@ def _on_request(tracker: str, verb: str, ok: bool, headers: Mapping[str, str]) -
         RATE_LIMIT.labels(tracker).set(int(remaining))
 
 
+def _on_source_request(source: str, verb: str, ok: bool) -> None:
+    SOURCE_REQUESTS.labels(source, verb, "ok" if ok else "error").inc()
+
+
 observe_requests(_on_request)
+observe_source_requests(_on_source_request)
+
+
+def prepare(trackers: Iterable[str], sources: Iterable[str]) -> None:
+    """Every series at zero from the start, so that a scrape before the first request or job
+    sees them (and rates over them work)."""
+    for tracker in trackers:
+        for verb, outcome in product(VERBS, OUTCOMES):
+            REQUESTS.labels(tracker, verb, outcome)
+        for state in ("open", "closed"):
+            ITEMS.labels(tracker, state)
+        for gauge in FLAGGED.values():
+            gauge.labels(tracker)
+    for source in sources:
+        for verb, outcome in product(VERBS, OUTCOMES):
+            SOURCE_REQUESTS.labels(source, verb, outcome)
+    for job in JOBS:
+        JOB_FAILURES.labels(job)
+        JOB_SECONDS.labels(job)
+        for code in CODES:
+            JOB_RUNS.labels(job, code)
 
 
 def record_job(job: str, seconds: float, code: int) -> None:
@@ -52,18 +95,23 @@ def record_job(job: str, seconds: float, code: int) -> None:
         JOB_FAILURES.labels(job).inc()
 
 
-def record_items(tracker: str, snapshots: Sequence[IssueSnapshot]) -> None:
-    """Open and closed issues, and the open ones flagged overdue, stalled or escalated."""
-    counts = dict.fromkeys(STATES, 0)
+def record_items(
+    tracker: str, snapshots: Sequence[IssueSnapshot], *, reviews_opened: int = 0
+) -> None:
+    """Open and closed issues (with the review issues this check opened), and how many open
+    action items are overdue, stalled, escalated or have nobody assigned."""
+    states = {"open": reviews_opened, "closed": 0}
+    flagged = dict.fromkeys(FLAGGED, 0)
     for snap in snapshots:
-        if is_review(snap.item_key):
-            continue
-        counts[snap.state] += 1
-        if snap.state == "open":
+        states[snap.state] += 1
+        if snap.state == "open" and not is_review(snap.item_key):
             for flag in ("overdue", "stalled", "escalated"):
-                counts[flag] += flag in snap.labels
-    for state, count in counts.items():
+                flagged[flag] += flag in snap.labels
+            flagged["unowned"] += not snap.assignees
+    for state, count in states.items():
         ITEMS.labels(tracker, state).set(count)
+    for flag, count in flagged.items():
+        FLAGGED[flag].labels(tracker).set(count)
 
 
 def serve(host: str, port: int) -> None:

@@ -34,7 +34,7 @@ from syncer import logs
 from syncer.check import check
 from syncer.digest import digest
 from syncer.errors import STOPPING, ConfigError, Locked
-from syncer.metrics import record_job, serve
+from syncer.metrics import prepare, record_job, serve
 from syncer.pipeline import sync
 from syncer.settings import Settings
 
@@ -277,6 +277,7 @@ def run_forever(
     }
     with run_lock(settings, wait_lock), _stoppable():
         if settings.metrics.port is not None:
+            prepare(settings.trackers, settings.sources)
             serve(settings.metrics.host, settings.metrics.port)
             log.info("metrics_serving", host=settings.metrics.host, port=settings.metrics.port)
         scheduler = schedule.Scheduler()

@@ -94,6 +94,7 @@ class ConfluenceSource:
             max_wait=options.max_wait,
             backoff=options.backoff,
             sleep=sleep,
+            source=name,
         )
 
     def list(self) -> Sequence[DocumentRef]:

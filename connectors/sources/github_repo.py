@@ -21,7 +21,7 @@ from urllib.parse import quote, urlparse
 
 from pydantic import Field
 
-from connectors.base import DocumentEdit
+from connectors.base import DocumentEdit, report_source_request
 from connectors.config import BuildContext, SourceSection
 from connectors.extract import format_of
 from connectors.sources.folder import MAX_FILE_BYTES, Results, decode_text
@@ -173,9 +173,14 @@ class GithubRepoSource:
         def once() -> Any:
             self.requests += 1
             with translated(f"{verb} {path}"):
-                _, data = self._github.requester.requestJsonAndCheck(
-                    verb, path, parameters=params, input=body
-                )
+                try:
+                    _, data = self._github.requester.requestJsonAndCheck(
+                        verb, path, parameters=params, input=body
+                    )
+                except Exception:
+                    report_source_request(self.name, verb, False)
+                    raise
+            report_source_request(self.name, verb, True)
             return data
 
         attempts = self.options.auth.attempts

@@ -105,6 +105,7 @@ class GoogleDriveSource:
                 sleep=self._sleep,
                 rate_limited=_rate_limited,
                 sign_in_errors=(GoogleAuthError,),
+                source=self.name,
             )
         return self._http
 

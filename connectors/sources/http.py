@@ -13,6 +13,7 @@ from typing import Any
 
 import requests
 
+from connectors.base import report_source_request
 from connectors.trackers.retry import (
     WaitBudget,
     interruptible_sleep,
@@ -44,8 +45,10 @@ class HttpReader:
         sleep: Callable[[float], None] | None = None,
         rate_limited: Callable[[requests.Response], bool] | None = None,
         sign_in_errors: tuple[type[Exception], ...] = (),
+        source: str = "",
     ) -> None:
         self.service = service
+        self.source = source  # the configured source's name, for the request metrics
         self.session = session
         self.timeout = timeout
         self.attempts = attempts
@@ -79,17 +82,25 @@ class HttpReader:
                 response = self.session.request(
                     verb, url, params=params, json=body, timeout=self.timeout
                 )
+            except Exception:
+                report_source_request(self.source, verb, False)
+                raise
+            report_source_request(self.source, verb, response.ok)
+            if response.ok:
+                return response
+            raise self._error(response, label)
+
+        def guarded() -> requests.Response:
+            try:
+                return once()
             except (requests.Timeout, requests.ConnectionError) as exc:
                 raise RetriableError(f"{label}: no answer ({type(exc).__name__})") from None
             except requests.RequestException as exc:
                 raise SkippableError(f"{label}: {type(exc).__name__}") from None
             except self._sign_in_errors as exc:
                 raise FatalError(f"{self.service}: cannot sign in: {exc}") from None
-            if response.ok:
-                return response
-            raise self._error(response, label)
 
-        return with_retries(once, attempts=self.attempts, repeat=True, budget=self.budget)
+        return with_retries(guarded, attempts=self.attempts, repeat=True, budget=self.budget)
 
     def json(
         self, url: str, params: Mapping[str, Any] | None = None, *, what: str = ""

@@ -1,0 +1,106 @@
+"""The Prometheus figures: every series from the start, item states that add up, and the
+requests of sources as well as trackers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import requests
+import responses
+from prometheus_client import REGISTRY, generate_latest
+
+from connectors.sources.http import HttpReader
+from syncer.errors import PmsyncError
+from syncer.metrics import prepare, record_items
+from syncer.model import IssueSnapshot, TrackerRef
+from syncer.review import review_key
+
+
+def _values() -> dict[str, float]:
+    return _parse(generate_latest(REGISTRY).decode())
+
+
+def _parse(text: str) -> dict[str, float]:
+    return {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("pmsync_")
+    }
+
+
+def test_every_series_exists_at_zero_before_anything_happens() -> None:
+    script = (
+        "from prometheus_client import REGISTRY, generate_latest\n"
+        "from syncer.metrics import prepare\n"
+        "prepare(['gh'], ['wiki'])\n"
+        "print(generate_latest(REGISTRY).decode())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    values = _parse(done.stdout)
+    for verb in ("GET", "POST", "PATCH", "PUT", "DELETE"):
+        for outcome in ("ok", "error"):
+            key = f'outcome="{outcome}",tracker="gh",verb="{verb}"'
+            assert values[f"pmsync_api_requests_total{{{key}}}"] == 0
+            key = f'outcome="{outcome}",source="wiki",verb="{verb}"'
+            assert values[f"pmsync_source_requests_total{{{key}}}"] == 0
+    for flag in ("overdue", "stalled", "escalated", "unowned"):
+        assert values[f'pmsync_items_{flag}{{tracker="gh"}}'] == 0
+    assert values['pmsync_items{state="open",tracker="gh"}'] == 0
+    for job in ("sync", "check", "digest"):
+        assert values[f'pmsync_job_failures_total{{job="{job}"}}'] == 0
+        assert values[f'pmsync_job_runs_total{{code="0",job="{job}"}}'] == 0
+    counters = [k for k in values if k.split("{")[0].endswith("_total")]
+    assert counters
+    assert all(values[k] == 0 for k in counters)
+
+
+def _snap(
+    number: int, state: str, labels: tuple[str, ...] = (), owner: bool = True
+) -> IssueSnapshot:
+    return IssueSnapshot(
+        ref=TrackerRef("sum-t", f"#{number}", ""),
+        item_key=f"{number:012x}",
+        state=state,  # type: ignore[arg-type]
+        title="x",
+        body="",
+        labels=labels,
+        assignees=("dana",) if owner else (),
+    )
+
+
+def test_item_states_do_not_overlap_and_flags_are_gauges_of_their_own() -> None:
+    snapshots = [
+        _snap(1, "open", ("overdue", "stalled")),
+        _snap(2, "open", ("overdue",), owner=False),
+        _snap(3, "open"),
+        _snap(4, "closed", ("overdue",)),  # closed: no longer overdue
+        IssueSnapshot(TrackerRef("sum-t", "#5", ""), review_key("pm-1"), "open", "Review", ""),
+    ]
+    record_items("sum-t", snapshots)
+    values = _values()
+    states = {k: v for k, v in values.items() if k.startswith("pmsync_items{") and "sum-t" in k}
+    assert sum(states.values()) == len(snapshots)
+    assert values['pmsync_items{state="open",tracker="sum-t"}'] == 4
+    assert values['pmsync_items_overdue{tracker="sum-t"}'] == 2
+    assert values['pmsync_items_stalled{tracker="sum-t"}'] == 1
+    assert (
+        values['pmsync_items_unowned{tracker="sum-t"}'] == 1
+    )  # the review has no owner: not counted
+
+
+@responses.activate
+def test_source_requests_are_counted_per_source() -> None:
+    prepare([], ["wiki"])
+    responses.get("https://wiki.example.com/ok", json={})
+    responses.get("https://wiki.example.com/gone", status=404, json={})
+    reader = HttpReader("confluence wiki", requests.Session(), source="wiki")
+    reader.get("https://wiki.example.com/ok")
+    with pytest.raises(PmsyncError):
+        reader.get("https://wiki.example.com/gone")
+    values = _values()
+    assert values['pmsync_source_requests_total{outcome="ok",source="wiki",verb="GET"}'] == 1
+    assert values['pmsync_source_requests_total{outcome="error",source="wiki",verb="GET"}'] == 1
