@@ -210,6 +210,12 @@ def _parser() -> argparse.ArgumentParser:
         help="also reach each tracker once: its address, repository or project",
     )
     check.set_defaults(handler=_cmd_config_check)
+    schema = config_commands.add_parser(
+        "schema",
+        parents=[common],
+        help="print the JSON Schema of the configuration file (for editors: pmsync.schema.json)",
+    )
+    schema.set_defaults(handler=_cmd_config_schema)
     return parser
 
 
@@ -803,6 +809,14 @@ def _cmd_config_check(args: argparse.Namespace, out: TextIO) -> int:
                 verify()
     out.write(f"# {settings.origin}: valid\n")
     out.write(_toml(masked_dump(settings)))
+    return EXIT_OK
+
+
+def _cmd_config_schema(args: argparse.Namespace, out: TextIO) -> int:
+    from syncer.settings import config_schema
+
+    json.dump(config_schema(), out, indent=2, ensure_ascii=False)
+    out.write("\n")
     return EXIT_OK
 
 

@@ -6,6 +6,7 @@ Relative paths in the file are taken from the folder the file is in.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -60,10 +61,20 @@ class RoutingSettings(_Section):
     rules: list[RouteRule] = Field(default_factory=list)
 
 
+def _account_keys_in_schema(schema: dict[str, Any]) -> None:
+    """The JSON Schema of a person names the account keys the file may hold (`github`)."""
+    for key in registry.account_keys():
+        schema["properties"][key] = {"type": "string", "title": f"{key.title()} account"}
+
+
 class PersonSettings(_Section):
     """One person; besides these keys, their account in each tracker kind that has accounts
     (`github = "alice"`, `jira = "<account id>"`: see `connectors.registry`), gathered into
     `accounts`."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, json_schema_extra=_account_keys_in_schema
+    )
 
     name: str
     aliases: list[str] = Field(default_factory=list)
@@ -395,6 +406,23 @@ def settings_model(sources: frozenset[str], trackers: frozenset[str]) -> type[Se
             Field(default_factory=_default_trackers),
         ),
     )
+
+
+def config_schema() -> dict[str, Any]:
+    """The JSON Schema of the configuration file, every kind included: what editors check
+    and complete `pmsync.toml` with (`pmsync config schema`, shipped as pmsync.schema.json)."""
+    model = settings_model(frozenset(registry.SOURCES), frozenset(registry.TRACKERS))
+    text = json.dumps(model.model_json_schema())
+    for section, kinds in registry.SECTIONS.items():  # `Config` of each kind: named by kind
+        for kind, where in kinds.items():
+            text = text.replace(where.module.replace(".", "__") + "__Config", f"{section}.{kind}")
+    schema = json.loads(text)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **schema,
+        "title": "pmsync configuration",
+        "description": "The TOML file pmsync reads (--config, $PMSYNC_CONFIG or ./config.toml).",
+    }
 
 
 _KIND_TAGS = {section: tuple(kinds) for section, kinds in registry.SECTIONS.items()}

@@ -1,14 +1,20 @@
 """Settings: TOML plus environment, every problem named by its key path, secrets masked."""
 
+import json
+import tomllib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from connectors.trackers.local import store
+from syncer.cli import main
 from syncer.errors import ConfigError
-from syncer.settings import load_settings, masked_dump, secret_values
+from syncer.settings import config_schema, load_settings, masked_dump, secret_values
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _problems(path: Path) -> list[str]:
@@ -160,3 +166,57 @@ def test_relative_paths_are_taken_from_the_config_folder(project: Path) -> None:
     context = settings.build_context(lambda: datetime(2026, 1, 1, tzinfo=UTC))
     assert store(local, context) == project.parent / ".pmsync" / "local-tracker.sqlite3"
     assert settings.path(Path("docs")) == project.parent / "docs"
+
+
+SHIPPED = ["config.example.toml", "deploy/config.toml"]
+PEOPLE_FILES = ["examples/people.toml", "deploy/people.toml"]
+
+
+def test_the_shipped_schema_is_the_one_the_settings_make() -> None:
+    shipped = json.loads((ROOT / "pmsync.schema.json").read_text(encoding="utf-8"))
+    assert shipped == config_schema()  # regenerate: pmsync config schema > pmsync.schema.json
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_configuration_validates_against_the_schema(name: str) -> None:
+    text = (ROOT / name).read_text(encoding="utf-8")
+    schema_line = text.splitlines()[0]
+    assert schema_line.startswith("#:schema ")  # what TOML editors read
+    assert (ROOT / name).parent.joinpath(
+        schema_line.split()[1]
+    ).resolve() == ROOT / "pmsync.schema.json"
+    jsonschema.Draft202012Validator(config_schema()).validate(tomllib.loads(text))
+
+
+@pytest.mark.parametrize("name", PEOPLE_FILES)
+def test_every_shipped_people_file_validates_against_the_schema(name: str) -> None:
+    schema = config_schema()
+    people = {
+        "$defs": schema["$defs"],
+        "type": "object",
+        "properties": {"people": schema["properties"]["people"]},
+        "additionalProperties": False,
+    }
+    jsonschema.Draft202012Validator(people).validate(
+        tomllib.loads((ROOT / name).read_text(encoding="utf-8"))
+    )
+
+
+@pytest.mark.parametrize(
+    "toml",
+    [
+        'state_dri = ".pmsync"\n',
+        "[followup]\nstale_after_dayz = 3\n",
+        '[trackers.gh]\nkind = "github"\nrepo = "a/b"\ntokn = "x"\n',
+        '[trackers.gh]\nkind = "gitlub"\n',
+        '[[people]]\nname = "Dana"\ngithb = "dana"\n',
+    ],
+)
+def test_the_schema_rejects_a_mistyped_key(toml: str) -> None:
+    validator = jsonschema.Draft202012Validator(config_schema())
+    assert not validator.is_valid(tomllib.loads(toml))
+
+
+def test_config_schema_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "schema"]) == 0
+    assert json.loads(capsys.readouterr().out) == config_schema()
