@@ -134,7 +134,20 @@ def _parser() -> argparse.ArgumentParser:
     ):
         command = commands.add_parser(name, parents=[common], help=text)
         command.add_argument("--format", choices=["text", "json"], default="text")
-        if not dry:
+        if dry:
+            command.add_argument(
+                "paths",
+                nargs="*",
+                metavar="PATH",
+                help="read these files or folders instead of the configured sources",
+            )
+            command.add_argument(
+                "--offline",
+                action="store_true",
+                help="read no tracker (no config file or account needed): every item as if "
+                "its tracker held none of pmsync's issues, i.e. what a merge would file",
+            )
+        else:
             command.add_argument("--dry-run", action="store_true", help="write nothing")
             _wait_lock_option(command)
         command.set_defaults(handler=_cmd_sync, dry_run=dry, wait_lock=0.0)
@@ -503,12 +516,15 @@ def _cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
     from syncer import writeback
     from syncer.pipeline import sync
 
-    settings = _settings(args, required=True)
+    offline = getattr(args, "offline", False)
+    paths = getattr(args, "paths", None)
+    settings = _settings(args, required=not offline)
+    sources = _path_sources(paths, history=True) if paths else None
     with _one_writer(args, settings):
-        run = sync(settings, dry_run=args.dry_run, now=_now(None))
+        run = sync(settings, dry_run=args.dry_run, now=_now(None), sources=sources, offline=offline)
     counts = run.counts()
     if args.format == "json":
-        payload: dict[str, Any] = {**counts, "dry_run": run.dry_run}
+        payload: dict[str, Any] = {**counts, "dry_run": run.dry_run, "offline": run.offline}
         payload["actions"] = [_action_json(o) for o in run.outcomes]
         payload["problems"] = [{"where": p.where, "message": p.message} for p in run.problems]
         payload["write_back"] = [
@@ -585,6 +601,8 @@ def _print_sync_text(run: SyncRun, counts: dict[str, int], out: TextIO) -> None:
     for problem in run.problems:
         out.write(f"problem: {problem.where}: {problem.message}\n")
     prefix = "dry run, would have: " if run.dry_run else ""
+    if run.offline:
+        prefix = "offline (no tracker read), a merge would have: "
     summary = ", ".join(f"{name} {number}" for name, number in counts.items())
     out.write(f"{prefix}{summary}\n")
 

@@ -44,6 +44,7 @@ class SyncRun:
     problems: list[Problem]
     dry_run: bool
     write_back: writeback.WriteBack = field(default_factory=lambda: writeback.WriteBack())
+    offline: bool = False
 
     @property
     def failed(self) -> int:
@@ -156,7 +157,15 @@ def route_for(postmortem: Postmortem, routing: RoutingSettings) -> str:
     return routing.default
 
 
-def targets_of(settings: Settings, trackers: Mapping[str, Tracker]) -> dict[str, Target]:
+def targets_of(
+    settings: Settings, trackers: Mapping[str, Tracker], *, offline: bool = False
+) -> dict[str, Target]:
+    """Where items can be filed: the trackers given, or (`offline`) every configured one."""
+    if offline:
+        return {
+            name: Target(name, config.kind, tuple(config.labels))
+            for name, config in settings.trackers.items()
+        }
     return {
         name: Target(name, tracker.kind, tuple(settings.trackers[name].labels))
         for name, tracker in trackers.items()
@@ -170,9 +179,13 @@ def sync(
     trackers: Mapping[str, Tracker] | None = None,
     sources: Sequence[DocumentSource] | None = None,
     now: datetime | None = None,
+    offline: bool = False,
 ) -> SyncRun:
     """The whole sync: documents to issues. With `dry_run` nothing is written anywhere.
-    `now` is the time of the run (the clock's when not given)."""
+    `now` is the time of the run (the clock's when not given). `offline` reads no tracker
+    (and writes nothing): each item is planned as if its tracker held none of pmsync's issues,
+    which is what merging the documents would file."""
+    dry_run = dry_run or offline
     now = now or _utcnow()
     today = now.astimezone(UTC).date()
     directory = load_directory(settings)
@@ -185,15 +198,23 @@ def sync(
         rule_ignore=settings.rules.ignore,
         context=rule_context(settings, directory, today, policy),
     )
-    active = dict(trackers) if trackers is not None else build_trackers(settings, lambda: now)
+    if offline:
+        active: dict[str, Tracker] = {}
+    elif trackers is not None:
+        active = dict(trackers)
+    else:
+        active = build_trackers(settings, lambda: now)
+    targets = targets_of(settings, active, offline=offline)
     problems = list(reading.problems)
     routed = []
     for postmortem in reading.postmortems:
         route = route_for(postmortem, settings.routing)
-        if route not in active:
+        if route not in targets:
             problems.append(Problem(postmortem.ref.uri, f"front matter names no tracker {route!r}"))
         routed.append(replace(postmortem, route=route))
     snapshots: dict[str, Sequence[IssueSnapshot]] = {}
+    if offline:
+        snapshots = dict.fromkeys({pm.route or "" for pm in routed} & set(targets), ())
     for name in sorted({pm.route or "" for pm in routed} & set(active)):
         try:
             snapshots[name] = active[name].snapshot()
@@ -208,7 +229,7 @@ def sync(
         return plan(
             routed,
             snapshots,
-            targets_of(settings, active),
+            targets,
             directory,
             reading.findings_by_item(),
             settings.sync,
@@ -239,7 +260,7 @@ def sync(
     else:
         written = writeback.write(edits, sources)
         problems += [Problem(where, message) for where, message in written.problems]
-    return SyncRun(reading, the_plan, outcomes, problems, dry_run, written)
+    return SyncRun(reading, the_plan, outcomes, problems, dry_run, written, offline)
 
 
 def _under_leases(

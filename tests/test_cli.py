@@ -289,3 +289,32 @@ def test_a_folder_reads_extensionless_text_and_issue_forms_and_counts_what_it_sk
     form = documents[".github/ISSUE_TEMPLATE/postmortem.yml"]
     assert (form["template"], form["items"]) == (True, [])
     assert "2 files skipped, not post-mortems: chart.png, notes.txt" in err
+
+
+def test_an_offline_plan_needs_no_account_and_reads_no_tracker(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pm.md").write_text(
+        "---\ndate: 2026-03-04\n---\n# Outage\n\n## Action items\n\n"
+        "- [ ] Add an alert on queue depth (owner: Dana Kim)\n"
+        "- [ ] Write the failover runbook\n"
+    )
+    (tmp_path / "config.toml").write_text(
+        '[[people]]\nname = "Dana Kim"\ngithub = "dana"\n'
+        '[trackers.gh]\nkind = "github"\nrepo = "acme/incidents"\n'  # no token anywhere
+        'base_url = "http://127.0.0.1:9"\n'  # nothing listens: reading it would fail
+        '[routing]\ndefault = "gh"\n[policy.due]\ndefault = "30d"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    code, out, err = _run(capsys, "plan", "--offline", "pm.md", "--format", "json")
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["offline"] is True
+    assert payload["dry_run"] is True
+    actions = [(a["op"], a["tracker"], a["owner"], a["due"]) for a in payload["actions"]]
+    assert actions == [
+        ("create", "gh", "Dana Kim", "2026-04-03"),  # 30 days from the incident, by policy
+        ("create", "gh", None, "2026-04-03"),
+    ]
+    assert not (tmp_path / ".pmsync").exists()  # nothing written, not even the state dir

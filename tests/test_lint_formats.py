@@ -4,12 +4,16 @@ commands GitHub Actions accepts, JSON, statistics, and the rule catalogue with i
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import unquote
 
 import jsonschema
 import pytest
+import yaml
 
 from syncer.cli import main, rules_markdown
 
@@ -136,12 +140,43 @@ def test_docs_rules_md_is_generated_from_the_catalogue() -> None:
     assert written == rules_markdown(), "run: pmsync rules --format markdown > docs/rules.md"
 
 
-def test_the_pre_commit_hook_runs_the_lint_command() -> None:
-    import yaml
+HOOKS = {hook["id"]: hook for hook in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
 
-    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
-    assert hook["id"] == "pmsync-lint"
-    assert hook["entry"] == "pmsync lint"
-    assert hook["language"] == "python"
-    assert re.search(hook["files"], "postmortems/2026-03-04-outage.md")
-    assert not re.search(hook["files"], "src/app.py")
+
+def test_the_pre_commit_hooks_run_lint_and_the_offline_plan() -> None:
+    assert HOOKS["pmsync-lint"]["entry"] == "pmsync lint"
+    assert HOOKS["pmsync-sync-check"]["entry"] == "pmsync plan --offline"
+    assert {hook["language"] for hook in HOOKS.values()} == {"python"}
+
+
+def test_pre_commit_hands_every_kind_of_post_mortem_to_the_hooks(tmp_path: Path) -> None:
+    """A real `pre-commit run --all-files` in a post-mortem repository, with the hooks as the
+    manifest declares them (run from this environment: no network)."""
+    doc = "# Outage\n\n## Action items\n\n- [ ] Add an alert on queue depth (owner: @dana)\n"
+    names = ["a.md", "b.mdx", "c.html.md.erb", "d.markdown", "e.html"]
+    for name in names:
+        html = "<h1>Outage</h1><h2>Action items</h2><ul><li>Add an alert on queue depth</li></ul>"
+        (tmp_path / name).write_text(html if name.endswith(".html") else doc)
+    (tmp_path / "app.rb.erb").write_text("<%= 1 %>\n")  # a template, not a post-mortem
+    (tmp_path / "notes.txt").write_text("not a post-mortem\n")
+    pmsync = Path(sys.executable).parent / "pmsync"
+    hooks = [
+        {**hook, "language": "system", "entry": hook["entry"].replace("pmsync", str(pmsync), 1)}
+        for hook in HOOKS.values()
+    ]
+    (tmp_path / ".pre-commit-config.yaml").write_text(
+        yaml.safe_dump({"repos": [{"repo": "local", "hooks": hooks}]})
+    )
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / ".cache"), "HOME": str(tmp_path)}
+    for command in (["init", "-q"], ["add", "."]):
+        subprocess.run(["git", *command], cwd=tmp_path, check=True, env=env)
+    done = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "run", "--all-files", "--verbose"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    linted = {line.split(":", 1)[0] for line in done.stdout.splitlines() if ": PM" in line}
+    assert linted == {"a.md", "b.mdx", "c.html.md.erb", "d.markdown", "e.html"}, done.stdout
+    assert "offline (no tracker read), a merge would have: created 5" in done.stdout
