@@ -119,6 +119,14 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also count the items each code flags, and their share of all items",
     )
+    lint.add_argument(
+        "--sarif-out", metavar="FILE", help="also write the findings as SARIF 2.1.0 to FILE"
+    )
+    lint.add_argument(
+        "--summary-out",
+        metavar="FILE",
+        help="also append a Markdown summary to FILE (a CI job's $GITHUB_STEP_SUMMARY)",
+    )
     lint.add_argument("--select", help="comma-separated code prefixes to check (default: all)")
     lint.add_argument("--ignore", help="comma-separated code prefixes to leave out")
     lint.add_argument(
@@ -442,9 +450,22 @@ def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
         out.write(lintformat.text(findings, len(reading.postmortems)))
     if stats is not None and args.format != "json":
         sys.stderr.write(lintformat.statistics_text(stats, rules))
+    if args.sarif_out:
+        _write_out(args.sarif_out, lintformat.dump(lintformat.sarif(findings, rules)))
+    if args.summary_out:
+        summary = lintformat.summary(findings, rules, len(reading.postmortems))
+        _write_out(args.summary_out, summary, append=True)
     fail_on = Severity(args.fail_on or (settings.rules.fail_on if settings else "error"))
     failing = any(f.severity.rank >= fail_on.rank for f in findings)
     return EXIT_FINDINGS if failing or reading.problems else EXIT_OK
+
+
+def _write_out(name: str, text: str, *, append: bool = False) -> None:
+    try:
+        with open(name, "a" if append else "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise UsageError(f"{name}: cannot write: {exc.strerror or exc}") from None
 
 
 def listed() -> tuple[Rule | FollowupRule, ...]:

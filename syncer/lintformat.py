@@ -188,6 +188,35 @@ def github(findings: Sequence[Finding], rules: Sequence[Rule]) -> str:
     return "".join(line + "\n" for line in lines)
 
 
+def summary(findings: Sequence[Finding], rules: Sequence[Rule], documents: int) -> str:
+    """A Markdown summary for a CI job's page: the counts by severity and by rule, then the
+    findings by document (the first 100)."""
+    names = {rule.code: rule.name for rule in rules}
+    by_severity = Counter(str(f.severity) for f in findings)
+    by_code = Counter(f.code for f in findings)
+    head = ", ".join(
+        f"{by_severity[level]} {label}"
+        for level, label in (("error", "errors"), ("warning", "warnings"), ("info", "notes"))
+    )
+    lines = [
+        "## pmsync lint",
+        "",
+        f"{counted(len(findings), 'finding')} in {counted(documents, 'document')}: {head}.",
+        "",
+    ]
+    if findings:
+        lines += ["| rule | name | findings |", "|---|---|---|"]
+        lines += [
+            f"| {code} | {names.get(code, '')} | {n} |" for code, n in sorted(by_code.items())
+        ]
+        lines += ["", "<details><summary>Findings</summary>", ""]
+        lines += [f"- `{f.doc}:{f.line}` **{f.code}** {f.message}" for f in findings[:100]]
+        if len(findings) > 100:
+            lines.append(f"- … and {len(findings) - 100} more")
+        lines += ["", "</details>"]
+    return "\n".join(lines) + "\n"
+
+
 def statistics(postmortems: Sequence[Postmortem], findings: Sequence[Finding]) -> dict[str, Any]:
     """How many real action items raise each item finding, and the share of all items."""
     items = sum(
