@@ -32,7 +32,14 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from connectors import registry
-from connectors.config import CONFIG_DIR, BuildContext, SourceSection, TrackerSection
+from connectors.config import (
+    CONFIG_DIR,
+    BuildContext,
+    SourceSection,
+    TrackerSection,
+    check_readable,
+    read_secret_file,
+)
 from connectors.config import Section as _Section
 from syncer.configfile import CONFIG_ENV
 from syncer.errors import ConfigError
@@ -200,7 +207,16 @@ class DigestSettings(_Section):
     # Each manager of the people directory gets their reports' items by e-mail, through this
     # Apprise e-mail URL with the manager's address added as `to=`; unset: no manager digests.
     email_url: SecretStr | None = None
+    email_url_file: Path | None = None  # the URL in a file (it holds the SMTP password)
     lists: dict[str, DigestListSettings] = Field(default_factory=dict)
+
+    _check_files = field_validator("email_url_file")(check_readable)
+
+    @model_validator(mode="after")
+    def _load_secret_file(self) -> DigestSettings:
+        if self.email_url is None and self.email_url_file is not None:
+            object.__setattr__(self, "email_url", read_secret_file(self.email_url_file))
+        return self
 
 
 class ScheduleSettings(_Section):

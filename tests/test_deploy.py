@@ -4,6 +4,7 @@ parse, run real commands and name only settings, secrets and volumes that exist.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -77,12 +78,22 @@ def test_the_dockerfile_keeps_its_promises() -> None:
     assert {".git", ".venv", "tests", ".pmsync"} <= set(ignored)
 
 
+def _with_secret_files(config: str, secrets: dict[str, str], tmp_path: Path) -> str:
+    """The config with its /run/secrets files written under `tmp_path` instead."""
+    folder = tmp_path / "run-secrets"
+    folder.mkdir(exist_ok=True)
+    for name, value in secrets.items():
+        (folder / name).write_text(value)
+    return config.replace("/run/secrets/", f"{folder}/")
+
+
 def test_compose(tmp_path: Path) -> None:
     compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
     service = compose["services"]["pmsync"]
     _valid_command(service["command"])
     _valid_command(service["healthcheck"]["test"][2:])
     assert service["read_only"] is True
+    assert ":latest" not in service["image"]
     for volume in service["volumes"]:
         source, _target = volume.split(":")[:2]
         if source.startswith("."):
@@ -90,22 +101,38 @@ def test_compose(tmp_path: Path) -> None:
         else:
             assert source in compose["volumes"], source
     assert {"/config/config.toml", "/data"} <= {v.split(":")[1] for v in service["volumes"]}
-    env = {
-        k: "mailtos://u:p@smtp.example.com" if "URL" in k else "x" for k in service["environment"]
-    }
+    assert not [k for k in service["environment"] if "TOKEN" in k or "URL" in k]  # no secrets
+    assert set(service["secrets"]) == set(compose["secrets"])
+    env = dict(service["environment"])
     env["PMSYNC_CONFIG"] = str(tmp_path / "config.toml")
     env["PMSYNC_STATE_DIR"] = str(tmp_path / "data")
-    settings = _settings_with(
-        env, (DEPLOY / "config.toml").read_text(), (DEPLOY / "people.toml").read_text(), tmp_path
-    )
+    secrets = dict.fromkeys(compose["secrets"], "mailtos://u:p@smtp.example.com")
+    config = _with_secret_files((DEPLOY / "config.toml").read_text(), secrets, tmp_path)
+    settings = _settings_with(env, config, (DEPLOY / "people.toml").read_text(), tmp_path)
     assert settings.digest.email_url is not None
     assert settings.trackers["gh"].kind == "github"
+    assert settings.metrics.port == 9100
 
 
 def test_kubernetes(tmp_path: Path) -> None:
     docs = _k8s()
     kinds = {doc["kind"]: doc for doc in docs}
-    assert {"CronJob", "Deployment", "ConfigMap", "Secret", "PersistentVolumeClaim"} <= set(kinds)
+    assert {
+        "Namespace",
+        "CronJob",
+        "Deployment",
+        "ConfigMap",
+        "Secret",
+        "PersistentVolumeClaim",
+        "Service",
+        "NetworkPolicy",
+    } <= set(kinds)
+    namespace = kinds["Namespace"]["metadata"]["name"]
+    assert all(
+        doc["metadata"].get("namespace") == namespace
+        for doc in docs
+        if doc is not kinds["Namespace"]
+    )
     assert kinds["CronJob"]["spec"]["concurrencyPolicy"] == "Forbid"
     assert kinds["Deployment"]["spec"]["replicas"] == 1
     assert kinds["Deployment"]["spec"]["strategy"]["type"] == "Recreate"
@@ -117,27 +144,49 @@ def test_kubernetes(tmp_path: Path) -> None:
         pod = _pod(workload)
         [container] = _containers(workload)
         _valid_command(container["args"])
+        assert ":latest" not in container["image"]
         assert container["securityContext"]["readOnlyRootFilesystem"] is True
         assert pod["securityContext"]["runAsNonRoot"] is True
-        env = {}
-        for entry in container["env"]:
-            ref = entry["valueFrom"]["secretKeyRef"]
-            assert ref["name"] == secret["metadata"]["name"]
-            env[entry["name"]] = secret["stringData"][ref["key"]]
-        mounts = {m["mountPath"] for m in container["volumeMounts"]}
-        assert {"/config", "/data", "/postmortems"} <= mounts
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert pod["automountServiceAccountToken"] is False
+        assert {"cpu", "memory"} <= set(container["resources"]["limits"])
+        assert {"cpu", "memory"} <= set(container["resources"]["requests"])
+        assert "env" not in container  # secrets are files, never environment variables
+        [secrets] = [v for v in pod["volumes"] if "secret" in v]
+        assert secrets["secret"]["secretName"] == secret["metadata"]["name"]
+        mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+        assert mounts[secrets["name"]] == "/run/secrets"
+        assert {"/config", "/data", "/postmortems"} <= set(mounts.values())
         claims = [
             v["persistentVolumeClaim"]["claimName"]
             for v in pod["volumes"]
             if "persistentVolumeClaim" in v
         ]
         assert claims == [kinds["PersistentVolumeClaim"]["metadata"]["name"]]
+        config = _with_secret_files(config_map["config.toml"], secret["stringData"], tmp_path)
         settings = _settings_with(
-            env, config_map["config.toml"], config_map["people.toml"], tmp_path
+            {"PMSYNC_STATE_DIR": str(tmp_path / "data")},
+            config,
+            config_map["people.toml"],
+            tmp_path,
         )
         assert settings.digest.email_url is not None
-    probe = kinds["Deployment"]["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]
-    _valid_command(probe["exec"]["command"][1:])
+    deployment = kinds["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    for probe in ("livenessProbe", "readinessProbe"):
+        _valid_command(deployment[probe]["exec"]["command"][1:])
+    [port] = deployment["ports"]
+    assert port["containerPort"] == settings.metrics.port
+    [service_port] = kinds["Service"]["spec"]["ports"]
+    assert service_port["targetPort"] == port["name"]
+
+
+def test_kubernetes_checks_left_out_say_why() -> None:
+    for doc in _k8s():
+        for key, value in (doc["metadata"].get("annotations") or {}).items():
+            if key.startswith("checkov.io/skip"):
+                check, _, reason = value.partition("=")
+                assert re.fullmatch(r"CKV2?_K8S_\d+", check)
+                assert len(reason.split()) >= 5, value
 
 
 def test_the_crontab_line_runs_a_real_command() -> None:
