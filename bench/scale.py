@@ -71,9 +71,15 @@ def measure(items: int, people: int) -> dict[str, float]:
         now = T0 + timedelta(days=21)
         times["check"] = _cpu(lambda: check(settings, now=now, dry_run=False))
         later = now + timedelta(hours=1)
-        times["check again"] = _cpu(lambda: check(settings, now=later, dry_run=False))
-        times["report"] = _cpu(lambda: report.render(report.collect(settings, now=later)))
-        times["digest"] = _cpu(lambda: digest.digest(settings, now=later, dry_run=True))
+        # These change nothing (the first check did it all): the best of two runs each, which
+        # keeps a slow spell of the machine out of the figure.
+        repeatable: dict[str, Callable[[], object]] = {
+            "check again": lambda: check(settings, now=later, dry_run=False),
+            "report": lambda: report.render(report.collect(settings, now=later)),
+            "digest": lambda: digest.digest(settings, now=later, dry_run=True),
+        }
+        for step, work in repeatable.items():
+            times[step] = min(_cpu(work), _cpu(work))
         return times
 
 
