@@ -11,9 +11,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal, TypedDict
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from syncer.errors import ConfigError
 
@@ -26,10 +26,14 @@ class Section(BaseModel):
 CONFIG_DIR: ContextVar[Path | None] = ContextVar("config_dir", default=None)
 
 
-def read_secret_file(path: Path | None) -> SecretStr | None:
-    if path is None:
-        return None
-    return SecretStr(path.read_text(encoding="utf-8").strip())
+def secrets_from_files(section: BaseModel, *names: str) -> None:
+    """Each secret setting `name` left unset takes the content of the file `name_file` names:
+    a token or a URL with a password, mounted as a Docker or Kubernetes secret."""
+    for name in names:
+        path = getattr(section, f"{name}_file")
+        if getattr(section, name) is None and path is not None:
+            secret = SecretStr(path.read_text(encoding="utf-8").strip())
+            object.__setattr__(section, name, secret)  # the model is frozen once validated
 
 
 def check_readable(path: Path | None) -> Path | None:
@@ -68,6 +72,14 @@ class TrackerSection(Section):
     labels: list[str] = Field(default_factory=list)
 
 
+class Patience(TypedDict):
+    """A connector's options for waiting, as `Remote` sets them."""
+
+    max_wait: float
+    timeout: float
+    backoff: float
+
+
 class Remote(Section):
     """How patiently to talk to a web service: the most a run waits for rate limits in all,
     one request's timeout, and the first pause before a retry (it doubles, at most 30 s)."""
@@ -75,6 +87,31 @@ class Remote(Section):
     max_wait_seconds: Annotated[float, Field(ge=0)] = 600.0
     timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
     retry_backoff_seconds: Annotated[float, Field(ge=0)] = 2.0
+
+    def patience(self) -> Patience:
+        return Patience(
+            max_wait=self.max_wait_seconds,
+            timeout=self.timeout_seconds,
+            backoff=self.retry_backoff_seconds,
+        )
+
+
+class AtlassianAuth(Remote):
+    """How to sign in to Jira or Confluence: Cloud takes an account's e-mail and an API token,
+    Data Center a personal access token; each secret may come from a file."""
+
+    email: str | None = None
+    api_token: SecretStr | None = None
+    api_token_file: Path | None = None
+    token: SecretStr | None = None
+    token_file: Path | None = None
+
+    _check_files = field_validator("api_token_file", "token_file")(check_readable)
+
+    @model_validator(mode="after")
+    def _load_secret_files(self) -> AtlassianAuth:
+        secrets_from_files(self, "api_token", "token")
+        return self
 
 
 @dataclass(frozen=True, slots=True)

@@ -311,16 +311,17 @@ def _read_paths(
     settings: CoreSettings | None,
     select: Sequence[str],
     ignore: Sequence[str],
+    *,
+    history: bool = False,
 ) -> Reading:
+    """The documents named on the command line, read and checked against `select`. Git is
+    asked who wrote them and when (`history`) only where that is shown or policies use it."""
     from connectors.extract import ExtractOptions
     from rules import RuleContext
     from syncer.reading import read_documents
 
     today = _now(None).date()
     context = RuleContext(today=today)
-    # Who wrote a document and when it was first committed: shown by `extract`, and used by
-    # `lint` only where policies fill owners and due dates from them.
-    history = not select
     if settings is not None:
         from syncer.people import load_directory
         from syncer.policy import Policy, rule_context
@@ -328,7 +329,7 @@ def _read_paths(
         directory = load_directory(settings)
         policy = Policy.of(settings, directory)
         context = rule_context(settings, directory, today, policy)
-        history = history or policy.active
+        history = history or policy.active  # owners and due dates from author and first commit
     sources = _path_sources(args.paths, history)
     reading = read_documents(
         sources,
@@ -349,7 +350,8 @@ def _read_paths(
 
 
 def _cmd_extract(args: argparse.Namespace, out: TextIO) -> int:
-    reading = _read_paths(args, None, (), ())  # no rules: extraction alone
+    # No rules: extraction alone, with who wrote each document and when.
+    reading = _read_paths(args, None, (), (), history=True)
     if args.format == "json":
         payload = {"documents": [_document_json(pm) for pm in reading.postmortems]}
         json.dump(payload, out, indent=2, ensure_ascii=False)

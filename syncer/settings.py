@@ -38,7 +38,7 @@ from connectors.config import (
     SourceSection,
     TrackerSection,
     check_readable,
-    read_secret_file,
+    secrets_from_files,
 )
 from connectors.config import Section as _Section
 from syncer.configfile import CONFIG_ENV
@@ -214,8 +214,7 @@ class DigestSettings(_Section):
 
     @model_validator(mode="after")
     def _load_secret_file(self) -> DigestSettings:
-        if self.email_url is None and self.email_url_file is not None:
-            object.__setattr__(self, "email_url", read_secret_file(self.email_url_file))
+        secrets_from_files(self, "email_url")
         return self
 
 

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urljoin, urlparse
 
 import requests
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from connectors.base import DocumentEdit
-from connectors.config import BuildContext, Remote, SourceSection, check_readable, read_secret_file
+from connectors.config import AtlassianAuth, BuildContext, SourceSection
 from connectors.sources.folder import Results
 from connectors.sources.http import Conflict, HttpReader, timestamp
 from syncer.errors import DocumentError, PmsyncError, SkippableError
@@ -235,7 +234,7 @@ def _without_prefix(exc: PmsyncError, page_id: str) -> str:
 # --- settings ------------------------------------------------------------------------------
 
 
-class Config(Remote, SourceSection):
+class Config(AtlassianAuth, SourceSection):
     """Confluence pages chosen by space, label, ancestor page and/or CQL, all together."""
 
     edits_html: ClassVar[bool] = True
@@ -247,23 +246,12 @@ class Config(Remote, SourceSection):
     label: str | None = None
     ancestor: str | None = None  # a page id: every page below it
     cql: str | None = None
-    email: str | None = None
-    api_token: SecretStr | None = None
-    api_token_file: Path | None = None
-    token: SecretStr | None = None
-    token_file: Path | None = None
     page_size: Annotated[int, Field(ge=1, le=250)] = 50
-
-    _check_files = field_validator("api_token_file", "token_file")(check_readable)
 
     @model_validator(mode="after")
     def _check(self) -> Config:
         if not (self.space or self.label or self.ancestor or self.cql):
             raise ValueError("say which pages: set space, label, ancestor or cql")
-        if self.api_token is None and self.api_token_file is not None:
-            object.__setattr__(self, "api_token", read_secret_file(self.api_token_file))
-        if self.token is None and self.token_file is not None:
-            object.__setattr__(self, "token", read_secret_file(self.token_file))
         return self
 
 
@@ -293,8 +281,6 @@ def build(name: str, config: Config, context: BuildContext) -> ConfluenceSource:
         api_token=config.api_token.get_secret_value() if config.api_token else None,
         token=config.token.get_secret_value() if config.token else None,
         page_size=config.page_size,
-        timeout=config.timeout_seconds,
-        max_wait=config.max_wait_seconds,
-        backoff=config.retry_backoff_seconds,
+        **config.patience(),
     )
     return ConfluenceSource(name, options)

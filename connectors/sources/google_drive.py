@@ -231,8 +231,6 @@ def build(name: str, config: Config, context: BuildContext) -> GoogleDriveSource
         credentials_file=str(context.path(credentials)) if credentials else None,
         export=config.export,
         recursive=config.recursive,
-        timeout=config.timeout_seconds,
-        max_wait=config.max_wait_seconds,
-        backoff=config.retry_backoff_seconds,
+        **config.patience(),
     )
     return GoogleDriveSource(name, options)

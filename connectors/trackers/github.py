@@ -28,7 +28,13 @@ from github import Auth, Github, GithubException, GithubIntegration
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from connectors.base import CloseReason, activity_of, create_each, report_request
-from connectors.config import BuildContext, Remote, TrackerSection, check_readable, read_secret_file
+from connectors.config import (
+    BuildContext,
+    Remote,
+    TrackerSection,
+    check_readable,
+    secrets_from_files,
+)
 from connectors.trackers.retry import (
     WaitBudget,
     WriteThrottle,
@@ -844,8 +850,7 @@ class GithubAuth(Remote):
 
     @model_validator(mode="after")
     def _load_secret_files(self) -> GithubAuth:
-        if self.token is None and self.token_file is not None:
-            object.__setattr__(self, "token", read_secret_file(self.token_file))
+        secrets_from_files(self, "token")
         return self
 
 
@@ -913,7 +918,5 @@ def auth_options(key: str, repo: str, config: GithubAuth, context: BuildContext)
         app_id=config.app_id,
         private_key=private_key,
         installation_id=config.installation_id,
-        max_wait=config.max_wait_seconds,
-        timeout=config.timeout_seconds,
-        backoff=config.retry_backoff_seconds,
+        **config.patience(),
     )

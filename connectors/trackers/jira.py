@@ -25,16 +25,15 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlparse
 
 import requests
 from jira import JIRA, JIRAError
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field
 
 from connectors.base import CloseReason, activity_of, report_request
-from connectors.config import BuildContext, Remote, TrackerSection, check_readable, read_secret_file
+from connectors.config import AtlassianAuth, BuildContext, TrackerSection
 from connectors.trackers.jira_format import adf_text, to_adf, to_wiki
 from connectors.trackers.retry import (
     WaitBudget,
@@ -779,17 +778,12 @@ def _unassigned_note(handles: Sequence[str]) -> str:
 # --- settings ------------------------------------------------------------------------------
 
 
-class Config(Remote, TrackerSection):
+class Config(AtlassianAuth, TrackerSection):
     kind: Literal["jira"]
     url: Annotated[str, Field(pattern=r"^https?://")]
     deployment: Literal["cloud", "datacenter"] | None = None
     project: str
     issue_type: str = "Task"
-    email: str | None = None
-    api_token: SecretStr | None = None
-    api_token_file: Path | None = None
-    token: SecretStr | None = None
-    token_file: Path | None = None
     components: list[str] = Field(default_factory=list)
     priority_map: dict[str, str] = Field(default_factory=dict)
     fields: dict[str, Any] = Field(default_factory=dict)
@@ -799,16 +793,6 @@ class Config(Remote, TrackerSection):
     # No longer used (issues are read back by key, which never lags); accepted so that older
     # configuration files still load.
     search_lag_seconds: Annotated[float, Field(ge=0)] | None = None
-
-    _check_files = field_validator("api_token_file", "token_file")(check_readable)
-
-    @model_validator(mode="after")
-    def _load_secret_files(self) -> Config:
-        if self.api_token is None and self.api_token_file is not None:
-            object.__setattr__(self, "api_token", read_secret_file(self.api_token_file))
-        if self.token is None and self.token_file is not None:
-            object.__setattr__(self, "token", read_secret_file(self.token_file))
-        return self
 
 
 def build(name: str, config: Config, context: BuildContext) -> JiraTracker:
@@ -840,8 +824,6 @@ def build(name: str, config: Config, context: BuildContext) -> JiraTracker:
         bot_account=config.bot_account,
         bulk=config.bulk_create,
         write_interval=config.write_interval_seconds,
-        max_wait=config.max_wait_seconds,
-        timeout=config.timeout_seconds,
-        backoff=config.retry_backoff_seconds,
+        **config.patience(),
     )
     return JiraTracker(name, options)
