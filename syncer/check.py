@@ -26,7 +26,6 @@ from syncer.followup import (
 from syncer.metrics import record_items
 from syncer.model import (
     ActionItem,
-    Activity,
     Finding,
     IssueSnapshot,
     Postmortem,
@@ -34,9 +33,16 @@ from syncer.model import (
     TrackerRef,
 )
 from syncer.people import load_directory
-from syncer.pipeline import build_trackers, read_configured, read_snapshots, route_for
+from syncer.pipeline import (
+    build_trackers,
+    read_activities,
+    read_configured,
+    read_snapshots,
+    route_for,
+)
 from syncer.planner import deduplicate
 from syncer.policy import Policy
+from syncer.progress import entries_of, tally
 from syncer.reading import Problem
 from syncer.review import due_reviews, invitation, review_key
 from syncer.settings import Settings
@@ -116,7 +122,7 @@ def check(
         for pm in reading.postmortems:
             run.titles.setdefault(review_key(pm.id), ("Follow-up review", pm.title, name))
         needed = [snap.ref for snap in snapshots if needs_activity(snap, context)]
-        activities, unread = _activities(name, tracker, needed, run.problems)
+        activities, unread = read_activities(name, tracker, needed, run.problems)
         run.not_checked += sorted(unread, key=lambda ref: ref.key)
         actions, findings = plan_follow_up(
             name,
@@ -141,7 +147,8 @@ def check(
             outcomes = _converge_reviews(name, tracker, outcomes, run.problems)
         run.outcomes += outcomes
         opened = sum(o.ok and o.action.op == "review-open" for o in outcomes)
-        record_items(name, flagged, reviews_opened=0 if dry_run else opened)
+        counted = tally(entries_of(name, flagged, reading.postmortems, directory), context)
+        record_items(name, flagged, counted, reviews_opened=0 if dry_run else opened)
         if not dry_run:
             _write_invitations(settings, routed, snapshots, outcomes, now)
     return run
@@ -268,31 +275,3 @@ def _write_invitations(
             (folder / f"{key}.ics").write_text(invitation(postmortem, day, urls[key], now))
         except OSError as exc:
             log.warning("invitation_unwritable", path=str(folder), error=str(exc))
-
-
-def _activities(
-    name: str, tracker: Tracker, refs: Sequence[TrackerRef], problems: list[Problem]
-) -> tuple[dict[TrackerRef, Activity], set[TrackerRef]]:
-    """The activity of each issue in `refs`, and the issues it could not be read for. A
-    tracker that reads many issues' activity at once (`activities`) is asked once."""
-    activities: dict[TrackerRef, Activity] = {}
-    unread: set[TrackerRef] = set()
-    batch = getattr(tracker, "activities", None)
-    if batch is not None and refs:
-        try:
-            return dict(batch(refs)), set()
-        except PmsyncError as exc:
-            log.info("issues_not_checked", tracker=name, error=str(exc))
-            problems.append(Problem(f"tracker {name}", str(exc), isinstance(exc, FatalError)))
-            return {}, set(refs)
-    for ref in refs:
-        try:
-            activities[ref] = tracker.activity(ref)
-        except PmsyncError as exc:
-            unread.add(ref)
-            log.info("issue_not_checked", tracker=name, ref=ref.key, error=str(exc))
-            if isinstance(exc, FatalError):
-                problems.append(Problem(f"tracker {name}", str(exc), True))
-                unread.update(r for r in refs if r not in activities)
-                break
-    return activities, unread

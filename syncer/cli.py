@@ -200,9 +200,21 @@ def _parser() -> argparse.ArgumentParser:
     alive.set_defaults(handler=_cmd_health)
 
     page = commands.add_parser(
-        "report", parents=[common], help="write one self-contained HTML page of every item"
+        "report",
+        parents=[common],
+        help="write the program manager's report: one HTML page, or its figures as JSON or CSV",
     )
-    page.add_argument("--out", metavar="FILE", default="report.html", help="(default: %(default)s)")
+    page.add_argument(
+        "--format",
+        choices=("html", "json", "csv"),
+        default="html",
+        help="html: the page; json: its figures and rows; csv: one row per item (default: html)",
+    )
+    page.add_argument(
+        "--out",
+        metavar="FILE",
+        help="where to write it, - for standard output (default: report.FORMAT)",
+    )
     page.add_argument("--now", metavar="ISO-TIME", help="as of this moment (also PMSYNC_NOW)")
     page.set_defaults(handler=_cmd_report)
 
@@ -815,15 +827,23 @@ def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
 
     settings = _settings(args, required=True)
     built = report.collect(settings, now=_now(args.now))
-    try:
-        Path(args.out).write_text(report.render(built), encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"--out {args.out}: cannot write: {exc.strerror or exc}") from None
-    numbers = report.figures(built)
+    render = {"html": report.render, "json": report.render_json, "csv": report.render_csv}
+    text = render[args.format](built)
+    target = args.out or f"report.{args.format}"
+    if target == "-":
+        sys.stdout.write(text)
+        out = sys.stderr  # the summary must not mix with the export
+    else:
+        try:
+            # newline="" keeps the CSV's CRLF line ends as they are on every OS.
+            Path(target).write_text(text, encoding="utf-8", newline="")
+        except OSError as exc:
+            raise UsageError(f"--out {target}: cannot write: {exc.strerror or exc}") from None
+    totals = report.figures(built)["totals"]
     out.write(
-        f"{args.out}: {numbers['postmortems']} post-mortems, {numbers['items']} items, "
-        f"{numbers['open']} open, {numbers['done']} done, {numbers['overdue']} overdue, "
-        f"{numbers['not_synced']} not synced\n"
+        f"{target}: {totals['postmortems']} post-mortems, {totals['items']} items, "
+        f"{totals['open']} open, {totals['done']} done, {totals['overdue']} overdue, "
+        f"{totals['not_synced']} not synced\n"
     )
     for problem in built.problems:
         out.write(f"problem: {problem.where}: {problem.message}\n")

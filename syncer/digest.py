@@ -1,11 +1,15 @@
-"""Digests for program managers: what is overdue, stalled, unowned, escalated or due soon, and
-what was completed since the last digest, for the items each recipient looks after.
+"""Digests for program managers, per recipient: what changed since the last digest and which
+teams fall behind; then what needs them (escalated items, items with no owner); then, team by
+team, overdue items (with days overdue), stalled ones (with days since people last touched
+them) and those due soon; each item once, in its most urgent section, the rest as badges; then
+the progress of each post-mortem with open items, and what was completed.
 
-Building is pure (snapshots, post-mortems, people and the clock in; digests out). Delivery goes
-through Apprise, one URL per channel, plus `file://` folders that pmsync writes itself. A small
-state file remembers, per recipient, the figures and open items of each period and the channels
-already served, so a digest is never sent twice in one period and trends survive a restart; a
-missing state file only means "no trend".
+Building is pure (entries, post-mortems and the clock in; digests out), on the same figures
+as the report and the metrics (`syncer.progress`). Delivery goes through Apprise, one URL per
+channel, plus `file://` folders that pmsync writes itself. A small state file remembers, per
+recipient, the figures and open items of each period and the channels already served, so a
+digest is never sent twice in one period and trends survive a restart; a missing state file
+only means "no trend".
 """
 
 from __future__ import annotations
@@ -15,70 +19,60 @@ import html
 import json
 import statistics
 import urllib.parse
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from connectors.base import DocumentSource, Tracker
-from rules.followup import FollowupContext, overdue, stalled
+from rules.followup import FollowupContext, last_activity
 from syncer import logs
 from syncer.errors import STOPPING, Interrupted
 from syncer.followup import context_of
 from syncer.logs import REDACTOR
-from syncer.model import IssueSnapshot, Postmortem, TrackerRef
+from syncer.model import Activity, IssueSnapshot, Postmortem
 from syncer.people import Directory, load_directory
-from syncer.pipeline import build_trackers, read_configured, read_snapshots
+from syncer.pipeline import build_trackers, read_activities, read_configured
+from syncer.progress import (
+    Entry,
+    Progress,
+    Status,
+    TeamRow,
+    behind,
+    issue_name,
+    progress,
+    status_of,
+    tally,
+    tracked_entries,
+    web_link,
+)
 from syncer.reading import Problem
-from syncer.review import is_review, review_day, review_key
+from syncer.review import review_day, review_key
 from syncer.settings import DigestSettings, Settings
 
 log = logs.get_logger("pmsync.digest")
 
-SECTIONS = (
-    ("overdue", "Overdue"),
-    ("stalled", "Stalled"),
-    ("unowned", "Unowned"),
-    ("escalated", "Escalated"),
-    ("due_soon", "Due in the next days"),
-    ("completed", "Completed since the last digest"),
-)
-NO_TEAM = "(no team)"
+NEEDS_YOU = ("escalated", "unowned")
+PER_TEAM = (("overdue", "Overdue"), ("stalled", "Stalled"), ("due_soon", "Due soon"))
+BADGES = {
+    "escalated": "escalated",
+    "unowned": "no owner",
+    "overdue": "overdue",
+    "stalled": "stalled",
+    "due_soon": "due soon",
+}
 STATE_FILE = "digest-state.json"
 _KEEP_PERIODS = 8
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One synced issue, with what the documents and the directory say about it."""
-
-    tracker: str
-    snapshot: IssueSnapshot
-    team: str
-    postmortem_id: str
-    postmortem_title: str
-    owners: tuple[str, ...]  # people-directory keys of the assignees, else their handles
-    incident: date | None = None  # the post-mortem's date
-    done_in_document: bool = False  # marked done in the post-mortem, whatever the tracker says
-
-    @property
-    def filed(self) -> bool:
-        """Whether there is an issue: an item done before it was filed has none."""
-        return bool(self.snapshot.ref.key)
-
-    @property
-    def done(self) -> bool:
-        return self.done_in_document or self.snapshot.state == "closed"
 
 
 @dataclass(frozen=True, slots=True)
 class Figures:
     open: int
     overdue: int
-    completion_rate: float  # closed / all, 0..1
-    median_age_days: float | None  # of open items
+    completion_rate: float  # done / all, 0..1
+    median_age_days: float | None  # days since the incident, of open items
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -91,10 +85,11 @@ class Figures:
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
-    name: str
+    name: str  # the state file's key: a list's name, or manager:<name>
     channels: tuple[str, ...]  # Apprise URLs or file:// folders; secret
     teams: frozenset[str] = frozenset()  # empty: every team
     people: frozenset[str] = frozenset()  # directory keys: a manager's reports
+    title: str = ""  # how the digest greets them: the manager's name, the list's title
 
     def wants(self, entry: Entry) -> bool:
         if self.people:
@@ -103,10 +98,21 @@ class Recipient:
 
 
 @dataclass(frozen=True, slots=True)
+class Changes:
+    """Since the last digest (or, with none, since the period began)."""
+
+    since: str  # "the last digest" or "Monday 2026-03-16"
+    opened: int
+    closed: int
+    newly_overdue: int
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     recipient: str
     period: str
     now: datetime
+    # Keyed by condition (escalated, unowned, overdue, stalled, due_soon) and "completed".
     sections: Mapping[str, Sequence[Entry]]
     figures: Figures
     previous: Figures | None
@@ -114,23 +120,54 @@ class Digest:
     attachments: tuple[Path, ...] = ()
     # Each item is listed once, in its most urgent section; the other conditions it meets.
     badges: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    title: str = ""
+    changes: Changes | None = None
+    behind: tuple[TeamRow, ...] = ()
+    progress: tuple[Progress, ...] = ()
+    quiet_since: Mapping[str, datetime] = field(default_factory=dict)  # stalled: last activity
+    statuses: Mapping[str, Status] = field(default_factory=dict)  # of the items listed
+    counts: Mapping[str, int] = field(default_factory=dict)  # overdue, stalled, unowned
+    due_soon_days: int = 7
 
     @property
     def empty(self) -> bool:
         return not any(self.sections.values())
 
-    def detail(self, entry: Entry) -> str:
-        """An item's line: owner, due date, how late, and its other conditions."""
-        return _detail(entry, self.now.date(), self.badges.get(entry.snapshot.item_key, ()))
-
     @property
     def subject(self) -> str:
         counts = ", ".join(
-            f"{len(self.sections[key])} {key.replace('_', ' ')}"
-            for key, _ in SECTIONS[:3]
-            if self.sections[key]
+            f"{self.counts[key]} {key}"
+            for key in ("overdue", "stalled", "unowned")
+            if self.counts.get(key)
         )
         return f"Post-mortem actions, {self.period}: " + (counts or "nothing stale")
+
+    def detail(self, entry: Entry) -> str:
+        """An item's line: owner, due date and how late, how long quiet, other conditions."""
+        snap = entry.snapshot
+        today = self.now.date()
+        status = self.statuses.get(entry.key) or Status(done=entry.done)
+        bits = [", ".join(entry.owners) or "no owner"]
+        if snap.due:
+            due = f"due {snap.due.isoformat()}"
+            if status.days_overdue is not None:
+                due += f", {_days(status.days_overdue)} overdue"
+            bits.append(due)
+        quiet = self.quiet_since.get(entry.key)
+        said = {"overdue", "due_soon", "unowned"}  # by the due date, and by "no owner"
+        if status.stalled and quiet is not None:
+            bits.append(f"no activity for {_days((self.now - quiet).days)}")
+            said.add("stalled")
+        elif status.days_overdue is None and (since := _since(entry.incident, today)) is not None:
+            bits.append(f"{_days(since)} since the incident")
+        bits += [BADGES[name] for name in status.conditions if name not in said]
+        return "; ".join(bits)
+
+
+def _since(day: date | None, today: date) -> int | None:
+    if day is None or day > today:
+        return None
+    return (today - day).days
 
 
 def period_of(now: datetime, period: str) -> tuple[str, date, date]:
@@ -143,92 +180,6 @@ def period_of(now: datetime, period: str) -> tuple[str, date, date]:
     return f"{year}-W{week:02d}", start, start + timedelta(days=6)
 
 
-def tracked_entries(
-    trackers: Mapping[str, Tracker],
-    postmortems: Sequence[Postmortem],
-    directory: Directory,
-    problems: list[Problem],
-) -> list[Entry]:
-    """`entries_of` every tracker; a tracker that cannot be read is added to `problems`."""
-    entries: list[Entry] = []
-    for name, tracker in trackers.items():
-        snapshots = read_snapshots(name, tracker, problems)
-        if snapshots is not None:
-            entries += entries_of(name, snapshots, postmortems, directory)
-    return entries + _done_unfiled(entries, postmortems, directory)
-
-
-def _done_unfiled(
-    entries: Sequence[Entry], postmortems: Sequence[Postmortem], directory: Directory
-) -> list[Entry]:
-    """Items marked done in their post-mortem before any issue was filed: they count as done
-    in every figure, as an entry with no issue."""
-    filed = {entry.snapshot.item_key for entry in entries}
-    found = []
-    for pm in postmortems:
-        if pm.template:
-            continue
-        for item in pm.items:
-            if item.placeholder or not item.is_done or item.key in filed:
-                continue
-            person = directory.resolve(item.owner)
-            snap = IssueSnapshot(
-                ref=TrackerRef(pm.route or "", "", ""),
-                item_key=item.key,
-                state="closed",
-                title=item.title,
-                body="",
-                postmortem_id=pm.id,
-                status_category="done",
-            )
-            found.append(
-                Entry(
-                    tracker=pm.route or "",
-                    snapshot=snap,
-                    team=pm.team or (person.team if person and person.team else None) or NO_TEAM,
-                    postmortem_id=pm.id,
-                    postmortem_title=pm.title,
-                    owners=(person.key,) if person else (),
-                    incident=pm.incident_date,
-                    done_in_document=True,
-                )
-            )
-    return found
-
-
-def entries_of(
-    tracker: str,
-    snapshots: Iterable[IssueSnapshot],
-    postmortems: Sequence[Postmortem],
-    directory: Directory,
-) -> list[Entry]:
-    """The action-item issues of one tracker (review tickets left out), with team and owners:
-    the post-mortem's team, else the owner's team in the directory."""
-    by_id = {pm.id: pm for pm in postmortems}
-    done = {item.key for pm in postmortems for item in pm.items if item.is_done}
-    found = []
-    for snap in snapshots:
-        if is_review(snap.item_key):
-            continue
-        pm = by_id.get(snap.postmortem_id or "")
-        people = [directory.resolve(handle) for handle in snap.assignees]
-        owners = tuple(p.key if p else h for p, h in zip(people, snap.assignees, strict=True))
-        team = (pm.team if pm else None) or next((p.team for p in people if p and p.team), None)
-        found.append(
-            Entry(
-                tracker=tracker,
-                snapshot=snap,
-                team=team or NO_TEAM,
-                postmortem_id=snap.postmortem_id or "",
-                postmortem_title=pm.title if pm else (snap.postmortem_id or ""),
-                owners=owners,
-                incident=pm.incident_date if pm else None,
-                done_in_document=snap.item_key in done,
-            )
-        )
-    return found
-
-
 def recipients_of(settings: DigestSettings, directory: Directory) -> list[Recipient]:
     """Named lists, then one recipient per manager with reports (when `email_url` is set)."""
     found = [
@@ -236,6 +187,7 @@ def recipients_of(settings: DigestSettings, directory: Directory) -> list[Recipi
             name=name,
             channels=tuple(c.get_secret_value() for c in entry.channels),
             teams=frozenset(entry.teams),
+            title=entry.title or f"the {name} list",
         )
         for name, entry in sorted(settings.lists.items())
     ]
@@ -250,7 +202,9 @@ def recipients_of(settings: DigestSettings, directory: Directory) -> list[Recipi
             log.info("manager_without_digest", manager=key, reason="no email_url or no e-mail")
             continue
         url = _with_query(settings.email_url.get_secret_value(), to=manager.emails[0])
-        found.append(Recipient(name=f"manager:{key}", channels=(url,), people=frozenset(people)))
+        found.append(
+            Recipient(name=f"manager:{key}", channels=(url,), people=frozenset(people), title=key)
+        )
     return found
 
 
@@ -260,35 +214,21 @@ def _with_query(url: str, **params: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
 
 
-def is_overdue(snap: IssueSnapshot, context: FollowupContext) -> bool:
-    return overdue(snap, None, None, context) is not None
-
-
-def is_stalled(snap: IssueSnapshot, context: FollowupContext) -> bool:
-    """Labelled stalled by `check`, or not updated at all for the stale period."""
-    return snap.state == "open" and (
-        "stalled" in snap.labels or stalled(snap, None, None, context) is not None
-    )
-
-
 def figures_of(entries: Sequence[Entry], context: FollowupContext) -> Figures:
     """Open items, overdue ones, the share done (in the tracker or in the post-mortem, filed
     or not), and the median days since the incident of the open ones."""
-    open_ = [e for e in entries if not e.done]
-    ages = [days for e in open_ if (days := days_since(e.incident, context.today)) is not None]
+    counted = tally(entries, context)
+    ages = [
+        days
+        for e in entries
+        if not e.done and (days := _since(e.incident, context.today)) is not None
+    ]
     return Figures(
-        open=len(open_),
-        overdue=sum(1 for e in open_ if is_overdue(e.snapshot, context)),
-        completion_rate=(len(entries) - len(open_)) / len(entries) if entries else 0.0,
+        open=counted.open,
+        overdue=counted.overdue,
+        completion_rate=counted.completion_rate,
         median_age_days=round(statistics.median(ages), 1) if ages else None,
     )
-
-
-def days_since(day: date | None, today: date) -> int | None:
-    """Whole days from `day` to `today`; None when unknown or still to come."""
-    if day is None or day > today:
-        return None
-    return (today - day).days
 
 
 def build(
@@ -299,70 +239,102 @@ def build(
     settings: DigestSettings,
     state: Mapping[str, Any],
     attachments: Sequence[Path] = (),
+    postmortems: Sequence[Postmortem] = (),
+    reviews: Mapping[str, IssueSnapshot] | None = None,
+    activities: Mapping[str, Activity] | None = None,
+    review_after_weeks: int = 4,
 ) -> Digest:
-    """One recipient's digest. `state` is this recipient's part of the state file."""
+    """One recipient's digest. `state` is this recipient's part of the state file;
+    `activities` the people's last activity on stalled issues, by item key."""
     now = context.now
     mine = [e for e in entries if recipient.wants(e)]
     period, start, _ = period_of(now, settings.period)
     previous = _previous(state, period)
-    today = now.date()
-    soon = today + timedelta(days=settings.due_soon_days)
-    sections: dict[str, list[Entry]] = {key: [] for key, _ in SECTIONS}
+    sections: dict[str, list[Entry]] = {key: [] for key in (*BADGES, "completed")}
     was_open = set(previous.get("open", ())) if previous else set()
     last_sent = datetime.fromisoformat(previous["at"]) if previous and "at" in previous else None
+    # What changed is counted from the last digest, else from the period's first day.
+    since = last_sent or datetime.combine(start, datetime.min.time(), tzinfo=now.tzinfo)
+    first_day = last_sent.date() + timedelta(days=1) if last_sent else start
     badges: dict[str, tuple[str, ...]] = {}
+    quiet: dict[str, datetime] = {}
+    statuses: dict[str, Status] = {}
+    opened = newly_overdue = 0
     for entry in mine:
         snap = entry.snapshot
+        opened += bool(entry.filed and snap.created_at and snap.created_at > since)
         if entry.done:
             if not entry.filed:
                 continue  # done before it was filed: counted, not listed
             if previous is not None:  # open then, or opened since, and closed now
                 created = snap.created_at
-                done = snap.item_key in was_open or bool(
-                    last_sent and created and created > last_sent
-                )
-            else:  # no history: what closed (last changed) since the period began
-                done = snap.updated_at is not None and snap.updated_at.date() >= start
+                done = entry.key in was_open or bool(created and created > since)
+            else:  # no history: what closed since the period began
+                closed = snap.closed_at or snap.updated_at
+                done = closed is not None and closed >= since
             if done:
                 sections["completed"].append(entry)
             continue
-        late = is_overdue(snap, context)
-        conditions = [
-            name
-            for name, holds in (
-                ("overdue", late),
-                ("stalled", is_stalled(snap, context)),
-                ("unowned", not snap.assignees),
-                ("escalated", "escalated" in snap.labels),
-                ("due_soon", not late and snap.due is not None and today <= snap.due <= soon),
-            )
-            if holds
-        ]
+        status = statuses[entry.key] = status_of(entry, context)
+        if status.overdue and snap.due:
+            became = snap.due + context.grace + timedelta(days=1)  # its first day overdue
+            newly_overdue += became >= first_day
+        if status.stalled:
+            activity = (activities or {}).get(entry.key)
+            last = snap.last_human_activity_at or last_activity(snap, activity)
+            if last is not None:
+                quiet[entry.key] = last
+        conditions = status.conditions
         if conditions:  # listed once, in its most urgent section; the rest as badges
             sections[conditions[0]].append(entry)
-            badges[snap.item_key] = tuple(conditions[1:])
+            badges[entry.key] = conditions[1:]
     for lines in sections.values():
-        lines.sort(key=_order)
+        lines.sort(key=lambda e: _order(e, statuses.get(e.key)))
+    counted = tally(mine, context)
     before = previous.get("figures") if previous else None
+    keys = {e.postmortem_id for e in mine}
     return Digest(
         recipient=recipient.name,
+        title=recipient.title or recipient.name,
         period=period,
         now=now,
         sections=sections,
         figures=figures_of(mine, context),
         previous=Figures(**before) if before else None,
-        open_keys=tuple(sorted(e.snapshot.item_key for e in mine if not e.done)),
+        open_keys=tuple(sorted(e.key for e in mine if not e.done)),
         attachments=tuple(attachments),
         badges=badges,
+        changes=Changes(
+            since="the last digest" if last_sent else f"{start:%A} {start.isoformat()}",
+            opened=opened,
+            closed=len(sections["completed"]),
+            newly_overdue=newly_overdue,
+        ),
+        behind=tuple(behind(mine, context)),
+        progress=tuple(
+            p
+            for p in progress(
+                mine,
+                [pm for pm in postmortems if pm.id in keys],
+                reviews or {},
+                context,
+                review_after_weeks,
+            )
+            if p.open
+        ),
+        quiet_since=quiet,
+        statuses=statuses,
+        due_soon_days=context.due_soon.days,
+        counts={"overdue": counted.overdue, "stalled": counted.stalled, "unowned": counted.unowned},
     )
 
 
-def _order(entry: Entry) -> tuple[str, str, float, str]:
-    """Grouped by team, then post-mortem; oldest first."""
+def _order(entry: Entry, status: Status | None = None) -> tuple[str, int, float, str]:
+    """Grouped by team; the longest overdue first, then the oldest."""
     created = entry.snapshot.created_at
     return (
         entry.team,
-        entry.postmortem_title,
+        -(status.days_overdue or 0) if status else 0,
         created.timestamp() if created else float("inf"),
         entry.snapshot.ref.key,
     )
@@ -420,9 +392,21 @@ def _change(now: float | None, before: float | None, percent: bool = False) -> s
 
 
 def headline(digest: Digest) -> list[tuple[str, str]]:
+    """What changed, who is behind, then the figures and their trend."""
     f, p = digest.figures, digest.previous
     age = f"{f.median_age_days:g} days" if f.median_age_days is not None else "-"
-    return [
+    lines = []
+    if digest.changes is not None:
+        c = digest.changes
+        lines.append(
+            (
+                f"Since {c.since}",
+                f"{c.opened} opened, {c.closed} closed, {c.newly_overdue} newly overdue",
+            )
+        )
+    if digest.behind:
+        lines.append(("Falling behind", "; ".join(_behind(row) for row in digest.behind[:3])))
+    lines += [
         ("Open", f"{f.open}{_change(f.open, p.open if p else None)}"),
         ("Overdue", f"{f.overdue}{_change(f.overdue, p.overdue if p else None)}"),
         (
@@ -435,52 +419,88 @@ def headline(digest: Digest) -> list[tuple[str, str]]:
             age + _change(f.median_age_days, p.median_age_days if p else None),
         ),
     ]
+    return lines
 
 
-def _detail(entry: Entry, today: date, badges: Sequence[str] = ()) -> str:
-    """Owner, due date, and how late: days overdue, else days since the incident."""
-    snap = entry.snapshot
-    bits = [", ".join(entry.owners) or "no owner"]
-    if snap.due:
-        bits.append(f"due {snap.due.isoformat()}")
-    overdue_days = days_since(snap.due, today) if snap.due and snap.due < today else None
-    if overdue_days:
-        bits.append(f"{_days(overdue_days)} overdue")
-    elif (since := days_since(entry.incident, today)) is not None:
-        bits.append(f"{_days(since)} since the incident")
-    bits += [badge.replace("_", " ") for badge in badges]
-    return "; ".join(bits)
+def _behind(row: TeamRow) -> str:
+    oldest = f", the oldest {_days(row.oldest_overdue_days)}" if row.oldest_overdue_days else ""
+    return f"{row.team} ({row.tally.overdue} overdue{oldest})"
 
 
 def _days(count: int) -> str:
     return f"{count} day" if count == 1 else f"{count} days"
 
 
-def _shown(digest: Digest) -> Iterator[tuple[str, int, list[tuple[str, str, list[Entry]]]]]:
-    """Each non-empty section: its title, size, and lines grouped by team and post-mortem."""
-    for key, title in SECTIONS:
-        lines = digest.sections[key]
-        if not lines:
-            continue
-        groups: dict[tuple[str, str], list[Entry]] = {}
-        for entry in lines:
-            groups.setdefault((entry.team, entry.postmortem_title), []).append(entry)
-        yield title, len(lines), [(team, pm, group) for (team, pm), group in groups.items()]
+@dataclass(frozen=True, slots=True)
+class _Block:
+    """A part of the digest: a heading and its lists, each with a sub-heading (or none)."""
+
+    title: str
+    size: int
+    lists: tuple[tuple[str, tuple[Entry, ...]], ...]
+
+
+def _blocks(digest: Digest) -> Iterator[_Block]:
+    """Needs you; then each team (those behind first), its overdue, stalled, due-soon items."""
+    needs = tuple(
+        sorted(
+            (e for k in NEEDS_YOU for e in digest.sections[k]),
+            key=lambda e: _order(e, digest.statuses.get(e.key)),
+        )
+    )
+    if needs:
+        yield _Block("Needs you", len(needs), (("", needs),))
+    teams: dict[str, list[tuple[str, tuple[Entry, ...]]]] = {}
+    order = {row.team: i for i, row in enumerate(digest.behind)}
+    for key, title in PER_TEAM:
+        by_team: dict[str, list[Entry]] = {}
+        for entry in digest.sections[key]:
+            by_team.setdefault(entry.team, []).append(entry)
+        for team, found in by_team.items():
+            if key == "due_soon":
+                title = f"Due in the next {_days(digest.due_soon_days)}"
+            teams.setdefault(team, []).append((f"{title} ({len(found)})", tuple(found)))
+    for team in sorted(teams, key=lambda t: (order.get(t, len(order)), t)):
+        lists = teams[team]
+        yield _Block(team, sum(len(found) for _, found in lists), tuple(lists))
+    done = tuple(digest.sections["completed"])
+    if done:
+        yield _Block("Completed since the last digest", len(done), (("", done),))
+
+
+def _progress_line(item: Progress) -> str:
+    pm = item.postmortem
+    team = f" ({pm.team})" if pm.team else ""
+    line = f"{pm.title}{team}: {item.done} of {item.items} done"
+    if item.overdue:
+        line += f", {item.overdue} overdue"
+    if item.review is not None:
+        line += f"; review {issue_name(item.review.ref)} {item.review.state}"
+    elif item.review_day is not None:
+        line += f"; review on {item.review_day.isoformat()}"
+    return line
 
 
 def render_text(digest: Digest) -> str:
-    out = [digest.subject, f"For {digest.recipient}", ""]
+    out = [digest.subject, f"For {digest.title or digest.recipient}", ""]
     out += [f"{name}: {value}" for name, value in headline(digest)]
     if digest.previous is None:
         out.append("(no earlier digest: no trend yet)")
-    for title, size, groups in _shown(digest):
-        out += ["", f"{title} ({size})"]
-        for team, pm, group in groups:
-            out.append(f"  {team} / {pm}")
-            for entry in group:
+    for block in _blocks(digest):
+        out += ["", f"{block.title.upper()} ({block.size})"]
+        for title, entries in block.lists:
+            if title:
+                out.append(f"  {title}")
+            for entry in entries:
                 snap = entry.snapshot
-                out.append(f"    - {snap.ref.key} {snap.title} ({digest.detail(entry)})")
-                out.append(f"      {snap.ref.url}")
+                out.append(f"  - {snap.title} [{issue_name(snap.ref)}]")
+                where = f"{entry.team} / {entry.postmortem_title}"
+                out.append(f"    {where}; {digest.detail(entry)}")
+                if link := web_link(snap.ref):
+                    out.append(f"    {link}")
+    if digest.progress:
+        out += ["", f"POST-MORTEMS WITH OPEN ITEMS ({len(digest.progress)})"]
+        out += [f"  - {_progress_line(item)}" for item in digest.progress]
     if digest.empty:
         out += ["", "Nothing overdue, stalled, unowned, escalated or due soon."]
     return "\n".join(out) + "\n"
@@ -490,51 +510,71 @@ def render_markdown(digest: Digest) -> str:
     """For chat channels: Apprise turns Markdown into each service's own format."""
     out = [f"**{digest.subject}**", ""]
     out += [f"- {name}: {value}" for name, value in headline(digest)]
-    for title, size, groups in _shown(digest):
-        out += ["", f"**{title} ({size})**"]
-        for team, pm, group in groups:
-            for entry in group:
+    for block in _blocks(digest):
+        out += ["", f"**{block.title} ({block.size})**"]
+        for title, entries in block.lists:
+            if title:
+                out.append(f"_{title}_")
+            for entry in entries:
                 snap = entry.snapshot
+                link = web_link(snap.ref)
+                name = f"{snap.ref.key} {snap.title}"
+                shown = f"[{name}]({link})" if link else f"{snap.title} ({issue_name(snap.ref)})"
                 out.append(
-                    f"- [{snap.ref.key} {snap.title}]({snap.ref.url}) · {team} / {pm} · "
-                    + digest.detail(entry)
+                    f"- {shown} · {entry.team} / {entry.postmortem_title} · {digest.detail(entry)}"
                 )
+    if digest.progress:
+        out += ["", "**Post-mortems with open items**"]
+        out += [f"- {_progress_line(item)}" for item in digest.progress]
     return "\n".join(out) + "\n"
 
 
-_CELL = 'style="padding:4px 8px;border-bottom:1px solid #ddd;text-align:left;vertical-align:top"'
+_CELL = (
+    'style="padding:4px 8px;border-bottom:1px solid #ddd;text-align:left;vertical-align:top;'
+    'overflow-wrap:anywhere"'
+)
 
 
 def render_html(digest: Digest) -> str:
-    """E-mail-safe HTML: tables and inline styles only, every link also written out."""
+    """E-mail-safe HTML: tables and inline styles only, every web link also written out;
+    two columns at most, so that a phone shows it without scrolling sideways."""
     e = html.escape
-    figures = "<br>\n".join(f"<b>{e(name)}</b>: {e(value)}" for name, value in headline(digest))
+    figures = "<br>".join(f"<b>{e(name)}</b>: {e(value)}" for name, value in headline(digest))
     parts = [
-        '<div style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222">',
+        '<div style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222;'
+        'max-width:760px;overflow-wrap:anywhere">',
         f"<h2>{e(digest.subject)}</h2>",
-        f"<p>For {e(digest.recipient)}</p>",
+        f"<p>For {e(digest.title or digest.recipient)}</p>",
         f'<p style="font-size:15px">{figures}</p>',
     ]
     if digest.previous is None:
         parts.append("<p><em>No earlier digest: no trend yet.</em></p>")
-    for title, size, groups in _shown(digest):
-        parts.append(f"<h3>{e(title)} ({size})</h3>")
-        parts.append('<table cellspacing="0" style="border-collapse:collapse;width:100%">')
-        parts.append(
-            f"<tr><th {_CELL}>Team / post-mortem</th><th {_CELL}>Item</th>"
-            f"<th {_CELL}>Owner, due, age</th></tr>"
-        )
-        for team, pm, group in groups:
-            for entry in group:
+    for block in _blocks(digest):
+        parts.append(f"<h3>{e(block.title)} ({block.size})</h3>")
+        for title, entries in block.lists:
+            if title:
+                parts.append(f"<h4>{e(title)}</h4>")
+            parts.append('<table cellspacing="0" style="border-collapse:collapse;width:100%">')
+            for entry in entries:
                 snap = entry.snapshot
-                url = e(snap.ref.url)
-                parts.append(
-                    f"<tr><td {_CELL}>{e(team)} / {e(pm)}</td>"
-                    f'<td {_CELL}><a href="{url}">{e(snap.ref.key)} {e(snap.title)}</a>'
-                    f'<br><span style="color:#666;font-size:12px">{url}</span></td>'
-                    f"<td {_CELL}>{e(digest.detail(entry))}</td></tr>"
+                link = web_link(snap.ref)
+                name = e(f"{snap.ref.key} {snap.title}")
+                item = (
+                    f'<a href="{e(link)}">{name}</a><br>'
+                    f'<span style="color:#666;font-size:12px">{e(link)}</span>'
+                    if link
+                    else f"{e(snap.title)} ({e(issue_name(snap.ref))})"
                 )
-        parts.append("</table>")
+                parts.append(
+                    f"<tr><td {_CELL}>{item}</td><td {_CELL}>"
+                    f"{e(entry.team)} / {e(entry.postmortem_title)}<br>"
+                    f"{e(digest.detail(entry))}</td></tr>"
+                )
+            parts.append("</table>")
+    if digest.progress:
+        parts.append(f"<h3>Post-mortems with open items ({len(digest.progress)})</h3><ul>")
+        parts += [f"<li>{e(_progress_line(item))}</li>" for item in digest.progress]
+        parts.append("</ul>")
     if digest.empty:
         parts.append("<p>Nothing overdue, stalled, unowned, escalated or due soon.</p>")
     parts.append("</div>")
@@ -690,9 +730,15 @@ def digest(
     reading = read_configured(settings, sources)
     run = DigestRun(problems=list(reading.problems), dry_run=dry_run)
     active = trackers if trackers is not None else build_trackers(settings, clock=lambda: now)
-    entries = tracked_entries(active, reading.postmortems, directory, run.problems)
+    reviews: dict[str, IssueSnapshot] = {}
+    entries = tracked_entries(active, reading.postmortems, directory, run.problems, reviews)
     state = DigestState.load(settings.path(settings.state_dir) / STATE_FILE)
     followup = settings.followup
+    context = replace(
+        context_of(followup, now), due_soon=timedelta(days=settings.digest.due_soon_days)
+    )
+    recipients = recipients_of(settings.digest, directory)
+    activities = _quiet(active, entries, context, run.problems) if recipients else {}
     attachments = review_attachments(
         reading.postmortems,
         followup.review_after_weeks,
@@ -700,14 +746,18 @@ def digest(
         now,
         settings.digest.period,
     )
-    for recipient in recipients_of(settings.digest, directory):
+    for recipient in recipients:
         built = build(
             recipient,
             entries,
-            context=context_of(followup, now),
+            context=context,
             settings=settings.digest,
             state=state.of(recipient.name),
             attachments=attachments,
+            postmortems=reading.postmortems,
+            reviews=reviews,
+            activities=activities,
+            review_after_weeks=followup.review_after_weeks,
         )
         run.digests.append(built)
         for url in recipient.channels:
@@ -738,3 +788,24 @@ def digest(
             run.problems.append(Problem(str(state.path), f"cannot save: {exc}", False))
             log.error("digest_state_unsaved", path=str(state.path), error=str(exc))
     return run
+
+
+def _quiet(
+    trackers: Mapping[str, Tracker],
+    entries: Sequence[Entry],
+    context: FollowupContext,
+    problems: list[Problem],
+) -> dict[str, Activity]:
+    """People's last activity on the stalled issues, by item key: a few reads, for the few
+    that are stuck. An issue whose activity cannot be read shows no quiet days."""
+    found: dict[str, Activity] = {}
+    for name, tracker in trackers.items():
+        stuck = {
+            e.snapshot.ref: e.key
+            for e in entries
+            if e.tracker == name and e.filed and status_of(e, context).stalled
+        }
+        if stuck:
+            read, _ = read_activities(name, tracker, list(stuck), problems)
+            found.update((stuck[ref], activity) for ref, activity in read.items())
+    return found

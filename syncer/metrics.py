@@ -11,7 +11,7 @@ from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 from connectors.base import observe_requests, observe_source_requests
 from syncer.model import IssueSnapshot
-from syncer.review import is_review
+from syncer.progress import Tally
 
 ITEMS = Gauge(
     "pmsync_items",
@@ -96,22 +96,18 @@ def record_job(job: str, seconds: float, code: int) -> None:
 
 
 def record_items(
-    tracker: str, snapshots: Sequence[IssueSnapshot], *, reviews_opened: int = 0
+    tracker: str, snapshots: Sequence[IssueSnapshot], flagged: Tally, *, reviews_opened: int = 0
 ) -> None:
     """Open and closed issues (with the review issues this check opened), and how many open
-    action items are overdue, stalled, escalated or have nobody assigned."""
+    action items are overdue, stalled, escalated or have nobody assigned, counted as the
+    report and the digest count them (`flagged`)."""
     states = {"open": reviews_opened, "closed": 0}
-    flagged = dict.fromkeys(FLAGGED, 0)
     for snap in snapshots:
         states[snap.state] += 1
-        if snap.state == "open" and not is_review(snap.item_key):
-            for flag in ("overdue", "stalled", "escalated"):
-                flagged[flag] += flag in snap.labels
-            flagged["unowned"] += not snap.assignees
     for state, count in states.items():
         ITEMS.labels(tracker, state).set(count)
-    for flag, count in flagged.items():
-        FLAGGED[flag].labels(tracker).set(count)
+    for flag, gauge in FLAGGED.items():
+        gauge.labels(tracker).set(getattr(flagged, flag))
 
 
 def serve(host: str, port: int) -> None:

@@ -202,6 +202,7 @@ class IssueSnapshot:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     last_human_activity_at: datetime | None = None
+    closed_at: datetime | None = None  # when it was last closed, where the tracker says
     synced_hash: str = ""
     nudges: int = 0
     policy: tuple[tuple[str, str], ...] = ()  # from the marker: fields set by policy

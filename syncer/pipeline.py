@@ -22,10 +22,12 @@ from syncer import logs, writeback
 from syncer.applier import Outcome, apply, converge, hand_over
 from syncer.errors import ConfigError, FatalError, PmsyncError, SkippableError
 from syncer.model import (
+    Activity,
     IssueSnapshot,
     PlannedAction,
     Postmortem,
     SyncPlan,
+    TrackerRef,
 )
 from syncer.people import load_directory
 from syncer.planner import Target, plan
@@ -103,6 +105,34 @@ def read_snapshots(
         problems.append(Problem(f"tracker {name}", str(exc), isinstance(exc, FatalError)))
         log.info("tracker_unreadable", tracker=name, error=str(exc))
         return None
+
+
+def read_activities(
+    name: str, tracker: Tracker, refs: Sequence[TrackerRef], problems: list[Problem]
+) -> tuple[dict[TrackerRef, Activity], set[TrackerRef]]:
+    """The activity of each issue in `refs`, and the issues it could not be read for. A
+    tracker that reads many issues' activity at once (`activities`) is asked once."""
+    activities: dict[TrackerRef, Activity] = {}
+    unread: set[TrackerRef] = set()
+    batch = getattr(tracker, "activities", None)
+    if batch is not None and refs:
+        try:
+            return dict(batch(refs)), set()
+        except PmsyncError as exc:
+            log.info("issues_not_checked", tracker=name, error=str(exc))
+            problems.append(Problem(f"tracker {name}", str(exc), isinstance(exc, FatalError)))
+            return {}, set(refs)
+    for ref in refs:
+        try:
+            activities[ref] = tracker.activity(ref)
+        except PmsyncError as exc:
+            unread.add(ref)
+            log.info("issue_not_checked", tracker=name, ref=ref.key, error=str(exc))
+            if isinstance(exc, FatalError):
+                problems.append(Problem(f"tracker {name}", str(exc), True))
+                unread.update(r for r in refs if r not in activities)
+                break
+    return activities, unread
 
 
 def build_sources(settings: Settings) -> list[DocumentSource]:

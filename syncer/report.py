@@ -1,56 +1,96 @@
-"""`pmsync report`: one self-contained HTML page of every post-mortem and action item, their
-status in the trackers, filters, and charts (open vs closed over time, age of open items,
-overdue by team). No external assets: styles, script and SVG charts are all inline.
+"""`pmsync report`: the program manager's page. Is the backlog of post-mortem actions growing
+(open items week by week, from the trackers' own created and closed times)? Are items done by
+their due date (per quarter, by priority and by severity), and how long do they take? Which
+teams are behind, and on what? Which post-mortems are still open, and was their review held?
+Then every item, with filters.
 
-`figures()` computes everything the page shows, so tests can compare the page to the data.
+One self-contained HTML page (styles, script and SVG charts inline, no outside request), or
+the same figures and rows as JSON or CSV (`--format`). Every figure comes from
+`syncer.progress`, as the digest's and the metrics' do.
 """
 
 from __future__ import annotations
 
+import csv
 import html
-from collections import Counter
+import io
+import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from connectors.base import DocumentSource, Tracker
 from rules.followup import FollowupContext
-from syncer.digest import Entry, days_since, is_overdue, is_stalled, tracked_entries
 from syncer.followup import context_of
+from syncer.model import IssueSnapshot, Postmortem
 from syncer.people import load_directory
 from syncer.pipeline import build_trackers, read_configured
+from syncer.progress import (
+    NO_TEAM,
+    Entry,
+    Overview,
+    closed_at,
+    issue_name,
+    overview,
+    status_of,
+    tracked_entries,
+    web_link,
+)
 from syncer.reading import Problem
 from syncer.settings import Settings
 
-AGE_BUCKETS = ((0, 7, "0–7 days"), (8, 30, "8–30 days"), (31, 90, "31–90 days"))
-OLDEST = "over 90 days"
+FLAGS = ("overdue", "stalled", "unowned", "escalated", "in progress", "no due date")
+TOTALS = (
+    ("postmortems", "post-mortems"),
+    ("items", "action items"),
+    ("open", "open"),
+    ("done", "done"),
+    ("overdue", "overdue"),
+    ("stalled", "stalled"),
+    ("unowned", "unowned"),
+    ("no_due_date", "no due date"),
+    ("not_synced", "not synced"),
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Row:
+    """One action item, as the table and the CSV show it."""
+
     postmortem: str
+    postmortem_link: str  # its web address, else empty
     team: str
     title: str
     owner: str
+    priority: str
+    severity: str
     due: date | None
-    tracker: str
-    ref: str
-    url: str
-    status: str  # "open", "in progress", "done" or "not synced"
-    overdue: bool
-    stalled: bool
-    escalated: bool
-    since_incident: int | None  # days since the post-mortem's date
-    days_overdue: int | None = None
+    issue: str  # tracker and number, e.g. "jira PAY-3"; empty when not synced
+    issue_link: str  # its web address, else empty
+    status: str  # "open", "done" or "not synced"
+    flags: tuple[str, ...]  # of FLAGS
+    days_overdue: int | None
+    created: datetime | None
+    closed: datetime | None
 
 
 @dataclass(slots=True)
 class Report:
     now: datetime
+    context: FollowupContext
     rows: list[Row] = field(default_factory=list)
     entries: list[Entry] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    postmortems: list[Postmortem] = field(default_factory=list)
+    reviews: dict[str, IssueSnapshot] = field(default_factory=dict)
+    review_after_weeks: int = 4
+
+    @property
+    def overview(self) -> Overview:
+        return overview(
+            self.entries, self.postmortems, self.reviews, self.context, self.review_after_weeks
+        )
 
 
 def collect(
@@ -63,171 +103,242 @@ def collect(
     """Every item of every post-mortem, with its issue where one exists."""
     directory = load_directory(settings)
     reading = read_configured(settings, sources)
-    report = Report(now=now, problems=list(reading.problems))
+    postmortems = [pm for pm in reading.postmortems if not pm.template]
+    report = Report(
+        now=now,
+        context=context_of(settings.followup, now),
+        problems=list(reading.problems),
+        postmortems=postmortems,
+        review_after_weeks=settings.followup.review_after_weeks,
+    )
     active = trackers if trackers is not None else build_trackers(settings, clock=lambda: now)
-    report.entries = tracked_entries(active, reading.postmortems, directory, report.problems)
-    issued = {e.snapshot.item_key: e for e in report.entries}
-    context = context_of(settings.followup, now)
-    for pm in reading.postmortems:
-        if pm.template:
-            continue
+    report.entries = tracked_entries(
+        active, postmortems, directory, report.problems, report.reviews
+    )
+    by_id = {pm.id: pm for pm in postmortems}
+    report.rows = [
+        _row(entry, by_id.get(entry.postmortem_id), report.context) for entry in report.entries
+    ]
+    filed = {entry.key for entry in report.entries}
+    for pm in postmortems:
         for item in pm.items:
-            if item.placeholder:
-                continue
-            entry = issued.pop(item.key, None)
-            report.rows.append(
-                _row(pm.title, pm.team, item.title, item.owner, entry, context, pm.incident_date)
-            )
-            if item.is_done:  # done in the post-mortem: done, filed or not
-                report.rows[-1] = replace(report.rows[-1], status="done", overdue=False)
-    for entry in issued.values():  # issues whose item left the documents
-        report.rows.append(
-            _row(
-                entry.postmortem_title,
-                None,
-                entry.snapshot.title,
-                None,
-                entry,
-                context,
-                entry.incident,
-            )
-        )
-    report.rows.sort(key=lambda r: (r.postmortem, r.title))
+            if not item.placeholder and item.key not in filed:
+                report.rows.append(
+                    Row(
+                        postmortem=pm.title,
+                        postmortem_link=_web(pm.ref.link),
+                        team=pm.team or NO_TEAM,
+                        title=item.title,
+                        owner=item.owner or "",
+                        priority=item.priority or "",
+                        severity=pm.severity or "",
+                        due=item.due,
+                        issue="",
+                        issue_link="",
+                        status="not synced",
+                        flags=() if item.due else ("no due date",),
+                        days_overdue=None,
+                        created=None,
+                        closed=None,
+                    )
+                )
+    report.rows.sort(key=lambda r: (r.postmortem, r.title, r.issue))
     return report
 
 
-def _row(
-    postmortem: str,
-    team: str | None,
-    title: str,
-    owner: str | None,
-    entry: Entry | None,
-    context: FollowupContext,
-    incident: date | None,
-) -> Row:
-    since = days_since(incident, context.today)
-    if entry is None:
-        return Row(
-            postmortem,
-            team or "(no team)",
-            title,
-            owner or "",
-            None,
-            "",
-            "",
-            "",
-            "not synced",
-            False,
-            False,
-            False,
-            since,
-        )
+def _web(url: str) -> str:
+    return url if url.startswith(("https://", "http://")) else ""
+
+
+def _row(entry: Entry, pm: Postmortem | None, context: FollowupContext) -> Row:
     snap = entry.snapshot
-    status = (
-        "done"
-        if snap.state == "closed"
-        else ("in progress" if snap.status_category == "indeterminate" else "open")
-    )
-    is_open = snap.state == "open"
-    late = is_overdue(snap, context)
+    status = status_of(entry, context)
+    flags = [name for name in FLAGS[:4] if getattr(status, name)]
+    if not status.done and snap.status_category == "indeterminate":
+        flags.append("in progress")
+    if not status.done and snap.due is None:
+        flags.append("no due date")
     return Row(
-        postmortem=postmortem,
+        postmortem=entry.postmortem_title,
+        postmortem_link=_web(pm.ref.link) if pm else "",
         team=entry.team,
         title=snap.title,
         owner=", ".join(entry.owners),
+        priority="" if entry.priority.startswith("(") else entry.priority,
+        severity="" if entry.severity.startswith("(") else entry.severity,
         due=snap.due,
-        tracker=entry.tracker,
-        ref=snap.ref.key,
-        url=snap.ref.url,
-        status=status,
-        overdue=late,
-        stalled=is_stalled(snap, context),
-        escalated=is_open and "escalated" in snap.labels,
-        since_incident=since,
-        days_overdue=days_since(snap.due, context.today) if late and snap.due else None,
+        issue=issue_name(snap.ref) if entry.filed else "",
+        issue_link=web_link(snap.ref) or "",
+        status="done" if status.done else "open",
+        flags=tuple(flags),
+        days_overdue=status.days_overdue,
+        created=snap.created_at,
+        closed=closed_at(snap),
     )
 
 
 def figures(report: Report) -> dict[str, Any]:
-    """Everything the page shows as numbers."""
-    rows = report.rows
-    synced = [r for r in rows if r.status != "not synced"]
-    open_ = [r for r in synced if r.status != "done"]
-    ages = Counter(_bucket(r.since_incident) for r in open_ if r.since_incident is not None)
+    """Everything the page shows, as numbers: the JSON export and the tests read these."""
+    view = report.overview
+    totals = view.tally.as_dict()
+    not_synced = sum(1 for r in report.rows if r.status == "not synced")
+    totals["no_due_date"] += sum(1 for r in report.rows if r.status == "not synced" and not r.due)
+    totals.update(
+        postmortems=len({r.postmortem for r in report.rows}),
+        items=len(report.rows),
+        not_synced=not_synced,
+    )
     return {
-        "postmortems": len({r.postmortem for r in rows}),
-        "items": len(rows),
-        "open": len(open_),
-        "done": len(synced) - len(open_),
-        "overdue": sum(1 for r in rows if r.overdue),
-        "not_synced": len(rows) - len(synced),
-        "age": {label: ages.get(label, 0) for label in (*(b[2] for b in AGE_BUCKETS), OLDEST)},
-        "overdue_by_team": dict(sorted(Counter(r.team for r in rows if r.overdue).items())),
-        "over_time": _over_time(report),
+        "as_of": report.now.isoformat(),
+        "totals": totals,
+        "weeks": view.weeks,
+        "on_target": {"priority": view.on_target_priority, "severity": view.on_target_severity},
+        "time_to_close": view.time_to_close,
+        "teams": [
+            {
+                "team": row.team,
+                **{k: getattr(row.tally, k) for k in ("open", "overdue", "stalled", "unowned")},
+                "oldest_overdue_days": row.oldest_overdue_days,
+                "oldest_overdue": row.oldest_overdue.snapshot.title if row.oldest_overdue else None,
+            }
+            for row in view.teams
+        ],
+        "postmortems": [
+            {
+                "id": p.postmortem.id,
+                "title": p.postmortem.title,
+                "team": p.postmortem.team,
+                "link": _web(p.postmortem.ref.link),
+                "items": p.items,
+                "done": p.done,
+                "open": p.open,
+                "overdue": p.overdue,
+                "review_day": p.review_day.isoformat() if p.review_day else None,
+                "review_issue": issue_name(p.review.ref) if p.review else None,
+                "review_link": (web_link(p.review.ref) or "") if p.review else "",
+                "review_state": p.review_state,
+            }
+            for p in view.postmortems
+        ],
     }
 
 
-def _bucket(days: int) -> str:
-    return next((label for low, high, label in AGE_BUCKETS if low <= days <= high), OLDEST)
+# --- exports ----------------------------------------------------------------------------------
+
+COLUMNS = (
+    "postmortem",
+    "postmortem_link",
+    "team",
+    "item",
+    "owner",
+    "priority",
+    "severity",
+    "due",
+    "issue",
+    "issue_link",
+    "status",
+    *(flag.replace(" ", "_") for flag in FLAGS),
+    "days_overdue",
+    "created",
+    "closed",
+)
 
 
-def _over_time(report: Report) -> list[dict[str, Any]]:
-    """Open and closed issues at the end of each week, from the first issue to now. A closed
-    issue counts as closed from its last update (trackers do not all expose a closing time)."""
-    snaps = [e.snapshot for e in report.entries if e.snapshot.created_at]
-    if not snaps:
-        return []
-    end = report.now.date()
-    start = min(s.created_at.date() for s in snaps if s.created_at)
-    weeks = []
-    day = start + timedelta(days=6 - start.weekday())  # the first Sunday
-    while True:
-        edge = min(day, end)
-        created = [s for s in snaps if s.created_at and s.created_at.date() <= edge]
-        closed = sum(
-            1
-            for s in created
-            if s.state == "closed" and (s.updated_at is None or s.updated_at.date() <= edge)
+def _record(row: Row) -> dict[str, Any]:
+    return {
+        "postmortem": row.postmortem,
+        "postmortem_link": row.postmortem_link,
+        "team": row.team,
+        "item": row.title,
+        "owner": row.owner,
+        "priority": row.priority,
+        "severity": row.severity,
+        "due": row.due.isoformat() if row.due else "",
+        "issue": row.issue,
+        "issue_link": row.issue_link,
+        "status": row.status,
+        **{flag.replace(" ", "_"): flag in row.flags for flag in FLAGS},
+        "days_overdue": row.days_overdue,
+        "created": row.created.isoformat() if row.created else "",
+        "closed": row.closed.isoformat() if row.closed else "",
+    }
+
+
+def render_json(report: Report) -> str:
+    return json.dumps({**figures(report), "rows": [_record(r) for r in report.rows]}, indent=2)
+
+
+def render_csv(report: Report) -> str:
+    """RFC 4180: a header row, then one row per item; yes/no for flags; CRLF line ends."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for row in report.rows:
+        record = _record(row)
+        writer.writerow(
+            {
+                k: ("yes" if v else "no") if isinstance(v, bool) else ("" if v is None else v)
+                for k, v in record.items()
+            }
         )
-        weeks.append({"week": edge.isoformat(), "open": len(created) - closed, "closed": closed})
-        if day >= end:
-            return weeks
-        day += timedelta(weeks=1)
+    return out.getvalue()
 
 
 # --- the page ---------------------------------------------------------------------------------
 
 _STYLE = """
+*{box-sizing:border-box}
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,Arial,sans-serif;color:#1f2328;
-margin:0 auto;max-width:1200px;padding:16px 24px}
-h1{font-size:22px;margin:8px 0}h2{font-size:17px;margin:24px 0 8px}
-.figures{display:flex;gap:12px;flex-wrap:wrap}
-.figure{border:1px solid #d0d7de;border-radius:6px;padding:8px 14px;min-width:90px}
+margin:0 auto;max-width:1200px;padding:16px;overflow-wrap:anywhere}
+h1{font-size:22px;margin:8px 0}h2{font-size:17px;margin:28px 0 8px}
+a{color:#0969da}
+.figures{display:grid;grid-template-columns:repeat(auto-fill,minmax(104px,1fr));gap:8px}
+.figure{border:1px solid #d0d7de;border-radius:6px;padding:6px 10px}
 .figure b{display:block;font-size:22px}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(340px,1fr));gap:16px}
-figure{margin:0;border:1px solid #d0d7de;border-radius:6px;padding:8px}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,360px),1fr));gap:16px}
+figure{margin:0;border:1px solid #d0d7de;border-radius:6px;padding:8px;min-width:0}
 figcaption{font-weight:600;margin-bottom:4px}
+figure p{color:#656d76;margin:4px 0}
+svg{display:block;max-width:100%;height:auto}
+figure svg{max-width:640px}
 svg text{font-size:11px;fill:#1f2328}
-.filters{display:flex;gap:12px;flex-wrap:wrap;align-items:center;margin:8px 0}
+.filters{display:flex;gap:8px 12px;flex-wrap:wrap;align-items:center;margin:8px 0}
+.filters select{max-width:100%}
 table{border-collapse:collapse;width:100%}
 th,td{border-bottom:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f6f8fa;position:sticky;top:0}
-.flag{display:inline-block;border-radius:10px;padding:0 6px;font-size:12px;margin-left:4px}
-.overdue{background:#ffebe9;color:#82071e}.stalled{background:#fff8c5;color:#6b4f00}
-.escalated{background:#fbefff;color:#6e2b8a}.status-done{color:#1a7f37}
-.status-not-synced{color:#656d76}
+th{background:#f6f8fa}
+td.n,th.n{text-align:right}
+.flag{display:inline-block;border-radius:10px;padding:0 6px;font-size:12px;margin:1px 2px}
+.flag-overdue{background:#ffebe9;color:#82071e}.flag-stalled{background:#fff8c5;color:#6b4f00}
+.flag-escalated{background:#fbefff;color:#6e2b8a}.flag-unowned{background:#ddf4ff;color:#0a3069}
+.flag-in-progress,.flag-no-due-date{background:#eaeef2;color:#424a53}
+.status-done{color:#1a7f37}.status-not-synced{color:#656d76}
+progress{width:120px;max-width:100%;vertical-align:middle}
+@media (max-width:700px){
+  table.cards thead{display:none}
+  table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:100%}
+  table.cards tr{border:1px solid #d0d7de;border-radius:6px;margin:0 0 8px;padding:4px 0}
+  table.cards td{border:0;padding:2px 8px}
+  table.cards td.n{text-align:left}
+  table.cards td[data-label]::before{content:attr(data-label) ": ";font-weight:600}
+}
 """
 
 _SCRIPT = """
 (function () {
   var rows = Array.prototype.slice.call(document.querySelectorAll("#items tbody tr"));
   var selects = Array.prototype.slice.call(document.querySelectorAll(".filters select"));
+  function matches(row, select) {
+    if (!select.value) { return true; }
+    if (select.name === "flag") {
+      return (row.dataset.flags || "").split("|").indexOf(select.value) >= 0;
+    }
+    return row.dataset[select.name] === select.value;
+  }
   function apply() {
     var shown = 0;
     rows.forEach(function (row) {
-      var visible = selects.every(function (s) {
-        return !s.value || row.dataset[s.name] === s.value;
-      });
+      var visible = selects.every(function (s) { return matches(row, s); });
       row.hidden = !visible;
       if (visible) { shown += 1; }
     });
@@ -242,18 +353,12 @@ _SCRIPT = """
 def render(report: Report) -> str:
     e = html.escape
     data = figures(report)
+    totals = data["totals"]
     cards = "".join(
-        f'<div class="figure" data-figure="{key}"><b>{data[key]}</b>{e(label)}</div>'
-        for key, label in (
-            ("postmortems", "post-mortems"),
-            ("items", "action items"),
-            ("open", "open"),
-            ("done", "done"),
-            ("overdue", "overdue"),
-            ("not_synced", "not synced"),
-        )
+        f'<div class="figure" data-figure="{key}"><b>{totals[key]}</b>{e(label)}</div>'
+        for key, label in TOTALS
     )
-    rows = report.rows
+    weeks = data["weeks"]
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -261,61 +366,47 @@ def render(report: Report) -> str:
         "<title>Post-mortem action items</title>",
         f"<style>{_STYLE}</style></head><body>",
         "<h1>Post-mortem action items</h1>",
-        f"<p>As of {e(report.now.strftime('%Y-%m-%d %H:%M %Z'))}.</p>",
+        f"<p>As of {e(report.now.strftime('%Y-%m-%d %H:%M %Z'))}. {_trend(weeks)}</p>",
         f'<div class="figures">{cards}</div>',
-        '<h2>Charts</h2><div class="charts">',
-        _line_chart("over-time", "Open and closed over time", data["over_time"]),
-        _bar_chart("age", "Open items, days since the incident", data["age"]),
-        _bar_chart("overdue-by-team", "Overdue by team", data["overdue_by_team"]),
+        '<h2>Is the backlog growing?</h2><div class="charts">',
+        _line_chart("backlog", "Open items at the end of each week", weeks),
+        _week_bars("opened-closed", "Opened and closed per week", weeks),
         "</div>",
+        "<h2>Are items done by their due date?</h2>",
+        "<p>Items due in each quarter whose outcome is known (closed, or past their due date): "
+        "the share closed by the due date. Open items not yet due are not counted.</p>",
+        '<div class="charts">',
+        _share_chart("on-target-priority", "By priority", data["on_target"]["priority"]),
+        _share_chart("on-target-severity", "By severity", data["on_target"]["severity"]),
+        _close_chart("time-to-close", "Days to close, by priority", data["time_to_close"]),
+        "</div>",
+        "<h2>Teams</h2>",
+        _bar_chart(
+            "overdue-by-team",
+            "Overdue items by team",
+            {t["team"]: t["overdue"] for t in data["teams"] if t["overdue"]},
+        ),
+        _team_table(data["teams"]),
+        "<h2>Post-mortems</h2>",
+        _postmortem_table(data["postmortems"]),
         "<h2>Items</h2>",
-        '<div class="filters">',
-        _select("team", "Team", sorted({r.team for r in rows})),
-        _select("owner", "Owner", sorted({r.owner for r in rows if r.owner})),
-        _select("status", "Status", ["open", "in progress", "done", "not synced"]),
-        f'<span>Showing <b id="shown">{len(rows)}</b> of {len(rows)}</span></div>',
-        '<table id="items"><thead><tr><th>Post-mortem</th><th>Team</th><th>Item</th>'
-        "<th>Owner</th><th>Due</th><th>Days</th><th>Issue</th><th>Status</th></tr></thead>"
-        "<tbody>",
+        _filters(report.rows),
+        _item_table(report.rows),
+        f"<script>{_SCRIPT}</script>",
+        "</body></html>",
     ]
-    for row in rows:
-        flags = "".join(
-            f'<span class="flag {name}">{name}</span>'
-            for name, on in (
-                ("overdue", row.overdue),
-                ("stalled", row.stalled),
-                ("escalated", row.escalated),
-            )
-            if on
-        )
-        issue = f'{e(row.tracker)} <a href="{e(row.url)}">{e(row.ref)}</a>' if row.ref else "-"
-        parts.append(
-            f'<tr data-team="{e(row.team)}" data-owner="{e(row.owner)}" '
-            f'data-status="{e(row.status)}"><td>{e(row.postmortem)}</td><td>{e(row.team)}</td>'
-            f"<td>{e(row.title)}</td><td>{e(row.owner) or '-'}</td>"
-            f"<td>{row.due.isoformat() if row.due else '-'}</td><td>{_age(row)}</td>"
-            f"<td>{issue}</td>"
-            f'<td class="status-{row.status.replace(" ", "-")}">{e(row.status)}{flags}</td></tr>'
-        )
-    parts += ["</tbody></table>", f"<script>{_SCRIPT}</script>", "</body></html>"]
     return "\n".join(parts) + "\n"
 
 
-def _age(row: Row) -> str:
-    """Days overdue for an overdue item, else days since the incident."""
-    if row.status == "done":
-        return "-"
-    if row.overdue and row.days_overdue is not None:
-        return f"{row.days_overdue} overdue"
-    return "-" if row.since_incident is None else f"{row.since_incident} since the incident"
-
-
-def _select(name: str, label: str, values: Sequence[str]) -> str:
-    options = "".join(f'<option value="{html.escape(v)}">{html.escape(v)}</option>' for v in values)
-    return (
-        f'<label>{label} <select name="{name}">'
-        f'<option value="">all</option>{options}</select></label>'
-    )
+def _trend(weeks: Sequence[Mapping[str, Any]]) -> str:
+    """The backlog's direction over the last four weeks, in words."""
+    if len(weeks) < 2:
+        return ""
+    first, last = weeks[max(0, len(weeks) - 5)], weeks[-1]
+    change = last["open"] - first["open"]
+    way = "grew" if change > 0 else "shrank" if change < 0 else "held steady"
+    by = f" by {abs(change)}" if change else ""
+    return f"The backlog {way}{by} since the week of {first['week']}: {last['open']} open items."
 
 
 def _figure(name: str, caption: str, inner: str) -> str:
@@ -323,58 +414,241 @@ def _figure(name: str, caption: str, inner: str) -> str:
     return f'<figure data-chart="{name}"><figcaption>{e(caption)}</figcaption>{inner}</figure>'
 
 
-def _bar_chart(name: str, caption: str, values: Mapping[str, int]) -> str:
+def _svg(caption: str, height: float, inner: str) -> str:
+    return (
+        f'<svg viewBox="0 0 360 {height:.0f}" width="100%" role="img" '
+        f'aria-label="{html.escape(caption)}">{inner}</svg>'
+    )
+
+
+def _bar_chart(name: str, caption: str, values: Mapping[str, float], unit: str = "") -> str:
     """Horizontal bars, one per label, each carrying its value in `data-value`."""
     e = html.escape
     if not values:
         return _figure(name, caption, "<p>None.</p>")
     top = max(values.values()) or 1
-    height = 26 * len(values) + 8
     bars = []
     for i, (label, value) in enumerate(values.items()):
         y = 4 + 26 * i
-        width = 200 * value / top
+        width = 170 * value / top
+        shown = f"{value:g}{unit}"
         bars.append(
-            f'<g class="bar" data-label="{e(label)}" data-value="{value}">'
-            f"<title>{e(label)}: {value}</title>"
-            f'<text x="0" y="{y + 15}">{e(label)}</text>'
-            f'<rect x="110" y="{y}" width="{width:.1f}" height="20" fill="#0969da"></rect>'
-            f'<text x="{114 + width:.1f}" y="{y + 15}">{value}</text></g>'
+            f'<g class="bar" data-label="{e(label)}" data-value="{value:g}">'
+            f"<title>{e(label)}: {shown}</title>"
+            f'<text x="0" y="{y + 15}">{e(label[:22])}</text>'
+            f'<rect x="140" y="{y}" width="{width:.1f}" height="20" fill="#0969da"></rect>'
+            f'<text x="{144 + width:.1f}" y="{y + 15}">{shown}</text></g>'
         )
-    svg = f'<svg viewBox="0 0 360 {height}" width="100%" role="img" aria-label="{e(caption)}">'
-    return _figure(name, caption, svg + "".join(bars) + "</svg>")
+    return _figure(name, caption, _svg(caption, 26 * len(values) + 8, "".join(bars)))
+
+
+def _share_chart(name: str, caption: str, rows: Sequence[Mapping[str, Any]]) -> str:
+    if not rows:
+        return _figure(name, caption, "<p>No item has reached its due date yet.</p>")
+    values = {f"{r['quarter']} {r['group']}": round(100 * r["share"], 1) for r in rows}
+    chart = _bar_chart(name, caption, values, unit="%")
+    table = "".join(
+        f"<tr><td>{r['quarter']}</td><td>{html.escape(r['group'])}</td>"
+        f'<td class="n">{r["on_time"]} of {r["due"]}</td></tr>'
+        for r in rows
+    )
+    return chart.replace(
+        "</figure>",
+        '<table><thead><tr><th>Quarter</th><th>Group</th><th class="n">On time</th></tr>'
+        f"</thead><tbody>{table}</tbody></table></figure>",
+    )
+
+
+def _close_chart(name: str, caption: str, rows: Sequence[Mapping[str, Any]]) -> str:
+    """Median (dark) and 90th percentile (light) days to close, per priority."""
+    e = html.escape
+    if not rows:
+        return _figure(name, caption, "<p>No item closed yet.</p>")
+    top = max(r["p90_days"] for r in rows) or 1
+    bars = []
+    for i, r in enumerate(rows):
+        y = 4 + 34 * i
+        median, p90 = 130 * r["median_days"] / top, 130 * r["p90_days"] / top
+        bars.append(
+            f'<g class="bar" data-label="{e(r["group"])}" data-median="{r["median_days"]:g}" '
+            f'data-p90="{r["p90_days"]:g}" data-value="{r["median_days"]:g}">'
+            f"<title>{e(r['group'])}: median {r['median_days']:g} days, 90th percentile "
+            f"{r['p90_days']:g} days ({r['closed']} closed)</title>"
+            f'<text x="0" y="{y + 19}">{e(r["group"][:22])}</text>'
+            f'<rect x="140" y="{y}" width="{p90:.1f}" height="28" fill="#b6e3ff"></rect>'
+            f'<rect x="140" y="{y + 6}" width="{median:.1f}" height="16" fill="#0969da"></rect>'
+            f'<text x="{144 + p90:.1f}" y="{y + 19}">{r["median_days"]:g} / '
+            f"{r['p90_days']:g}</text></g>"
+        )
+    legend = f'<text x="0" y="{34 * len(rows) + 18}">median / 90th percentile, days</text>'
+    return _figure(name, caption, _svg(caption, 34 * len(rows) + 26, "".join(bars) + legend))
 
 
 def _line_chart(name: str, caption: str, weeks: Sequence[Mapping[str, Any]]) -> str:
-    """Open (red) and closed (green) issues at the end of each week."""
-    e = html.escape
+    """Open items at the end of each week."""
     if not weeks:
         return _figure(name, caption, "<p>No issues yet.</p>")
-    top = max(max(w["open"], w["closed"]) for w in weeks) or 1
+    top = max(w["open"] for w in weeks) or 1
     step = 300 / max(len(weeks) - 1, 1)
-    series = []
-    for key, colour in (("open", "#cf222e"), ("closed", "#1a7f37")):
-        points = [(40 + step * i, 150 - 130 * w[key] / top) for i, w in enumerate(weeks)]
-        dots = "".join(
-            f'<circle class="point" data-series="{key}" data-week="{w["week"]}" '
-            f'data-value="{w[key]}" cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}">'
-            f"<title>{key} at {w['week']}: {w[key]}</title></circle>"
-            for (x, y), w in zip(points, weeks, strict=True)
-        )
-        line = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-        series.append(
-            f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="2"></polyline>'
-            + dots
-        )
-    axis = (
+    points = [(40 + step * i, 150 - 130 * w["open"] / top) for i, w in enumerate(weeks)]
+    dots = "".join(
+        f'<circle class="point" data-series="open" data-week="{w["week"]}" '
+        f'data-value="{w["open"]}" cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="#cf222e">'
+        f"<title>week of {w['week']}: {w['open']} open</title></circle>"
+        for (x, y), w in zip(points, weeks, strict=True)
+    )
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+    inner = (
+        '<line x1="40" y1="150" x2="340" y2="150" stroke="#d0d7de"></line>'
         f'<text x="0" y="24">{top}</text><text x="0" y="154">0</text>'
         f'<text x="40" y="172">{weeks[0]["week"]}</text>'
         f'<text x="340" y="172" text-anchor="end">{weeks[-1]["week"]}</text>'
-        '<text x="40" y="190" style="fill:#cf222e">● open</text>'
-        '<text x="100" y="190" style="fill:#1a7f37">● closed</text>'
+        f'<polyline points="{line}" fill="none" stroke="#cf222e" stroke-width="2"></polyline>'
+        + dots
     )
-    svg = (
-        f'<svg viewBox="0 0 360 196" width="100%" role="img" aria-label="{e(caption)}">'
-        '<line x1="40" y1="150" x2="340" y2="150" stroke="#d0d7de"></line>'
+    return _figure(name, caption, _svg(caption, 180, inner))
+
+
+def _week_bars(name: str, caption: str, weeks: Sequence[Mapping[str, Any]]) -> str:
+    """Opened (blue, up) and closed (green, down) per week."""
+    if not weeks:
+        return _figure(name, caption, "<p>No issues yet.</p>")
+    top = max(max(w["opened"], w["closed"]) for w in weeks) or 1
+    width = 300 / len(weeks)
+    bars = []
+    for i, w in enumerate(weeks):
+        x = 40 + width * i
+        up, down = 65 * w["opened"] / top, 65 * w["closed"] / top
+        bars.append(
+            f'<g class="week" data-week="{w["week"]}" data-opened="{w["opened"]}" '
+            f'data-closed="{w["closed"]}"><title>week of {w["week"]}: {w["opened"]} opened, '
+            f"{w['closed']} closed</title>"
+            f'<rect x="{x:.1f}" y="{80 - up:.1f}" width="{max(width - 1, 1):.1f}" '
+            f'height="{up:.1f}" fill="#0969da"></rect>'
+            f'<rect x="{x:.1f}" y="80" width="{max(width - 1, 1):.1f}" height="{down:.1f}" '
+            'fill="#1a7f37"></rect></g>'
+        )
+    inner = (
+        '<line x1="40" y1="80" x2="340" y2="80" stroke="#d0d7de"></line>'
+        f'<text x="0" y="24">+{top}</text><text x="0" y="150">−{top}</text>'
+        + "".join(bars)
+        + '<text x="40" y="172" style="fill:#0969da">■ opened</text>'
+        '<text x="110" y="172" style="fill:#1a7f37">■ closed</text>'
     )
-    return _figure(name, caption, svg + axis + "".join(series) + "</svg>")
+    return _figure(name, caption, _svg(caption, 180, inner))
+
+
+def _link(text: str, url: str) -> str:
+    e = html.escape
+    return f'<a href="{e(url)}">{e(text)}</a>' if url else e(text)
+
+
+def _cell(label: str, inner: str, numeric: bool = False) -> str:
+    kind = ' class="n"' if numeric else ""
+    return f'<td data-label="{label}"{kind}>{inner}</td>'
+
+
+def _team_table(teams: Sequence[Mapping[str, Any]]) -> str:
+    e = html.escape
+    rows = "".join(
+        f'<tr data-team="{e(t["team"])}"><td>{e(t["team"])}</td>'
+        + "".join(_cell(k.title(), str(t[k]), True) for k in ("open", "overdue", "stalled"))
+        + _cell("Unowned", str(t["unowned"]), True)
+        + _cell(
+            "Oldest overdue",
+            f"{e(t['oldest_overdue'])} ({t['oldest_overdue_days']} days)"
+            if t["oldest_overdue"]
+            else "-",
+        )
+        + "</tr>"
+        for t in teams
+    )
+    return (
+        '<table id="teams" class="cards"><thead><tr><th>Team</th><th class="n">Open</th>'
+        '<th class="n">Overdue</th><th class="n">Stalled</th><th class="n">Unowned</th>'
+        f"<th>Oldest overdue</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def _postmortem_table(postmortems: Sequence[Mapping[str, Any]]) -> str:
+    e = html.escape
+    rows = []
+    for p in postmortems:
+        review = (
+            f"{_link(p['review_issue'], p['review_link'])} {e(p['review_state'])}"
+            if p["review_issue"]
+            else e(f"{p['review_state']}, due {p['review_day']}" if p["review_day"] else "-")
+        )
+        rows.append(
+            f'<tr data-postmortem="{e(p["id"])}"><td>{_link(p["title"], p["link"])}</td>'
+            + _cell("Team", e(p["team"] or "-"))
+            + _cell(
+                "Done",
+                f'<progress max="{p["items"]}" value="{p["done"]}"></progress> '
+                f"{p['done']} of {p['items']}"
+                + (f", {p['overdue']} overdue" if p["overdue"] else ""),
+            )
+            + _cell("Review", review)
+            + "</tr>"
+        )
+    return (
+        '<table id="postmortems" class="cards"><thead><tr><th>Post-mortem</th><th>Team</th>'
+        f"<th>Done</th><th>Review</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _select(name: str, label: str, values: Sequence[str]) -> str:
+    e = html.escape
+    options = "".join(f'<option value="{e(v)}">{e(v)}</option>' for v in values)
+    return (
+        f'<label>{label} <select name="{name}">'
+        f'<option value="">all</option>{options}</select></label>'
+    )
+
+
+def _filters(rows: Sequence[Row]) -> str:
+    return (
+        '<div class="filters">'
+        + _select("team", "Team", sorted({r.team for r in rows}))
+        + _select("owner", "Owner", sorted({r.owner for r in rows if r.owner}))
+        + _select("priority", "Priority", sorted({r.priority for r in rows if r.priority}))
+        + _select("status", "Status", ["open", "done", "not synced"])
+        + _select("flag", "Flag", list(FLAGS))
+        + f'<span>Showing <b id="shown">{len(rows)}</b> of {len(rows)}</span></div>'
+    )
+
+
+def _item_table(rows: Sequence[Row]) -> str:
+    e = html.escape
+    parts = [
+        '<table id="items" class="cards"><thead><tr><th>Item</th><th>Post-mortem</th>'
+        "<th>Team</th><th>Owner</th><th>Priority</th><th>Due</th><th>Issue</th>"
+        "<th>Status</th></tr></thead><tbody>"
+    ]
+    for row in rows:
+        flags = "".join(
+            f'<span class="flag flag-{f.replace(" ", "-")}">'
+            + (f"{row.days_overdue} days overdue" if f == "overdue" else f)
+            + "</span>"
+            for f in row.flags
+        )
+        parts.append(
+            f'<tr data-team="{e(row.team)}" data-owner="{e(row.owner)}" '
+            f'data-priority="{e(row.priority)}" data-status="{e(row.status)}" '
+            f'data-flags="{e("|".join(row.flags))}">'
+            f"<td>{e(row.title)}</td>"
+            + _cell("Post-mortem", _link(row.postmortem, row.postmortem_link))
+            + _cell("Team", e(row.team))
+            + _cell("Owner", e(row.owner) or "-")
+            + _cell("Priority", e(row.priority) or "-")
+            + _cell("Due", row.due.isoformat() if row.due else "-")
+            + _cell("Issue", _link(row.issue, row.issue_link) if row.issue else "-")
+            + _cell(
+                "Status",
+                f'<span class="status-{row.status.replace(" ", "-")}">{e(row.status)}</span>'
+                + flags,
+            )
+            + "</tr>"
+        )
+    parts.append("</tbody></table>")
+    return "".join(parts)

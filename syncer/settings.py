@@ -197,6 +197,7 @@ class FollowupSettings(_Section):
 class DigestListSettings(_Section):
     """A named list of recipients: who gets the items of `teams` (all teams when empty)."""
 
+    title: str | None = None  # how the digest greets them; default "the <name> list"
     teams: list[str] = Field(default_factory=list)
     channels: list[SecretStr] = Field(min_length=1)
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import responses
 from aiosmtpd.controller import Controller
+from playwright.sync_api import Browser
 
 from connectors.trackers.local import LocalTracker
 from syncer.cli import main
@@ -23,6 +24,7 @@ from syncer.digest import STATE_FILE, digest, period_of
 from syncer.model import TrackerRef
 from syncer.pipeline import sync
 from syncer.settings import Settings, load_settings
+from tests.pages import assert_reads_well, browser_session
 
 T0 = datetime(2026, 3, 4, 9, tzinfo=UTC)  # a Wednesday
 NOW = T0 + timedelta(days=14)  # 2026-03-18, ISO week 12
@@ -176,25 +178,29 @@ def test_digests_arrive_by_email_with_every_stale_item_once_per_period(
         ("manager:Lee Park", "sent"),
     ]
     [lead] = mailbox.to("lead@example.com")
-    assert lead["Subject"] == "Post-mortem actions, 2026-W12: 1 overdue, 1 stalled"
+    assert lead["Subject"] == "Post-mortem actions, 2026-W12: 1 overdue, 2 stalled, 1 unowned"
     assert lead.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in lead.get_payload()] == ["text/plain", "text/html"]
     html, plain = _html(lead), _plain(lead)
-    overdue, stalled = _section(html, "Overdue"), _section(html, "Stalled")
-    soon = _section(html, "Due in the next days")
-    # Each item once, in its most urgent section; what else holds is said beside it.
-    assert f'href="{refs["Alert"].url}"' in overdue
-    assert "Dana Kim; due 2026-03-14; 4 days overdue; stalled; escalated" in overdue
-    assert html.count(f'href="{refs["Alert"].url}"') == 1
-    assert "Escalated (" not in html
-    assert "Unowned (" not in html
-    assert refs["Add"].url in stalled
-    assert "no owner; 14 days since the incident; unowned" in stalled
-    assert refs["Version"].url not in stalled
-    assert refs["Load-test"].url not in stalled
-    assert refs["Load-test"].url in soon
-    assert "due 2026-03-20; 14 days since the incident" in soon
-    assert "payments / Checkout latency" in overdue
+    assert "For the lead list" in plain
+    # What changed and who is behind come first.
+    assert "Since Monday 2026-03-16: 0 opened, 0 closed, 1 newly overdue" in plain
+    assert "Falling behind: payments (1 overdue, the oldest 4 days)" in plain
+    # Needs you: the escalated item and the one nobody owns; each item once, in its most
+    # urgent section, with how late it is and how long nobody touched it.
+    needs, team = _section(html, "Needs you (2)"), _section(html, "payments (1)")
+    assert "Alert when the pool is above 90% for 5 minutes (local #1)" in needs
+    assert "Dana Kim; due 2026-03-14, 4 days overdue; no activity for 14 days; escalated" in needs
+    assert html.count("Alert when the pool") == 1
+    assert "Add a rollback step to the runbook, with the exact command (local #3)" in needs
+    assert "no owner; no activity for 14 days" in needs
+    assert "payments / Checkout latency" in needs
+    assert "Version the settings" not in html  # Sam commented two days ago: nothing to say
+    assert "<h4>Due in the next 7 days (1)</h4>" in team
+    assert "Priya N; due 2026-03-20; 14 days since the incident" in team
+    # Rows of a tracker with no web address name the tracker and number, never a file path.
+    assert "file://" not in html + plain
+    assert "Checkout latency (payments): 0 of 4 done, 1 overdue; review on 2026-04-01" in plain
     # headline figures: 4 open, 1 overdue, none done, 14 days since the incident
     assert "<b>Open</b>: 4<br>" in html
     for figure in (
@@ -205,13 +211,16 @@ def test_digests_arrive_by_email_with_every_stale_item_once_per_period(
     ):
         assert figure in plain, figure
     assert "no trend yet" in plain
-    assert refs["Alert"].url in plain  # links survive in the plain-text part
+    # The plain-text part reads on its own: a line per item, with its place and its detail.
+    assert "\nAlert when the pool is above 90% for 5 minutes (local #1)\r\n" in plain
+    assert "\nFalling behind: payments" in plain
 
     [manager] = mailbox.to("lee@example.com")
     manager_html = _html(manager)
-    assert refs["Alert"].url in manager_html
-    assert refs["Load-test"].url in manager_html
-    assert refs["Add"].url not in manager_html  # nobody reports to Lee for an unowned item
+    assert "For Lee Park" in manager_html
+    assert "Alert when the pool" in manager_html
+    assert "Load-test checkout" in manager_html
+    assert "Add a rollback" not in manager_html  # nobody reports to Lee for an unowned item
 
     again = digest(settings, now=NOW + timedelta(days=2), dry_run=False)
     assert {d.status for d in again.deliveries} == {"skipped"}
@@ -236,9 +245,10 @@ def test_digests_arrive_by_email_with_every_stale_item_once_per_period(
     assert second["Subject"].startswith("Post-mortem actions, 2026-W13:")
     text = _plain(second)
     completed = _section(_html(second), "Completed since the last digest")
-    assert refs["Load-test"].url in completed
-    assert added.ref.url in completed
+    assert "Load-test checkout at twice last year&#x27;s peak (local #4)" in completed
+    assert f"Drain the pool before each deploy (local {added.ref.key})" in completed
     assert "Completed since the last digest (2)" in completed
+    assert "Since the last digest: 1 opened, 2 closed, 0 newly overdue" in text
     assert "Open: 3 (-1 since last digest)" in text
     assert "Completion rate: 40% (+40 pt since last digest)" in text
     assert len(mailbox.messages) == 4
@@ -252,7 +262,7 @@ def test_a_failed_channel_is_reported_others_deliver_and_it_is_retried(
         "[digest.lists.lead]\n"
         f'channels = ["{mailbox.url("lead@example.com")}", "{SLACK}", "file://out"]\n',
     )
-    refs = _seed(settings)
+    _seed(settings)
     mailbox.refuse = True
     with responses.RequestsMock() as hook:
         hook.post(HOOK, status=500, body="server error")
@@ -278,7 +288,8 @@ def test_a_failed_channel_is_reported_others_deliver_and_it_is_retried(
         [call] = hook.calls
     assert code == 0
     message = json.loads(call.request.body or "{}")["attachments"][0]["text"]
-    assert f"<{refs['Alert'].url}|{refs['Alert'].key} Alert when" in message  # Slack's link form
+    assert "Alert when the pool is above 90% for 5 minutes (local #1)" in message
+    assert "file://" not in message
     assert len(mailbox.messages) == 1
     assert not (tmp_path / "out" / "lead-2026-W12.txt").exists()
 
@@ -296,6 +307,21 @@ def test_a_lost_or_broken_state_file_means_no_trend_not_an_error(tmp_path: Path)
     assert json.loads(state.read_text())["recipients"]["lead"]["periods"].keys() == {"2026-W13"}
 
 
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    yield from browser_session()
+
+
+def test_the_digest_reads_well_on_a_phone(tmp_path: Path, browser: Browser) -> None:
+    """The e-mail's HTML, opened at desktop and phone widths: nothing wider than the window."""
+    settings = _project(tmp_path, '[digest.lists.lead]\nchannels = ["file://out"]\n')
+    _seed(settings)
+    assert digest(settings, now=NOW, dry_run=False).deliveries[0].status == "sent"
+    page = tmp_path / "out" / "lead-2026-W12.html"
+    assert "Needs you (2)" in page.read_text()
+    assert_reads_well(browser, page)
+
+
 def test_dry_run_prints_and_sends_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -305,9 +331,9 @@ def test_dry_run_prints_and_sends_nothing(
     argv = ["--config", str(tmp_path / "config.toml"), "digest", "--dry-run"]
     assert main([*argv, "--now", NOW.isoformat(), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "Overdue (1)" in printed
+    assert "NEEDS YOU (2)" in printed
     assert "would send" in printed
-    assert "<h3>Overdue (1)</h3>" in out.read_text()
+    assert "<h3>Needs you (2)</h3>" in out.read_text()
     assert not (tmp_path / "out").exists()
     assert not (settings.path(settings.state_dir) / STATE_FILE).exists()
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from syncer.pipeline import SyncRun, sync
+from syncer.pipeline import SyncRun, build_trackers, sync
 from syncer.settings import load_settings
 from tests import openapi_check
 from tests.fakes.github import Fault
@@ -368,3 +369,18 @@ def test_cloud_requests_match_the_published_api(project: Path, fake: FakeJira) -
         p for m, path, q, body in fake.requests for p in openapi_check.problems(m, path, q, body)
     ]
     assert found == []
+
+
+def test_closing_times_are_the_resolution_date_else_when_the_status_became_done(
+    project: Path, fake: FakeJira
+) -> None:
+    _sync(project)
+    first, second = (fake.issues[key]["fields"] for key in ("OPS-1", "OPS-2"))
+    done = {"name": "Done", "statusCategory": {"key": "done"}}
+    first.update(status=done, resolutiondate="2026-04-02T10:00:00.000+0000")
+    # A workflow that sets no resolution: the time the status category changed stands in.
+    second.update(status=done, statuscategorychangedate="2026-04-03T11:00:00.000+0000")
+    snaps = {s.ref.key: s for s in build_trackers(load_settings(project))["jira"].snapshot()}
+    assert snaps["OPS-1"].closed_at == datetime(2026, 4, 2, 10, tzinfo=UTC)
+    assert snaps["OPS-2"].closed_at == datetime(2026, 4, 3, 11, tzinfo=UTC)
+    assert all(s.closed_at is None for s in snaps.values() if s.state == "open")

@@ -78,3 +78,21 @@ def test_comments_are_indexed_by_issue(tmp_path: Path) -> None:
             "EXPLAIN QUERY PLAN SELECT * FROM comments WHERE number = 1 ORDER BY id"
         ).fetchall()
     assert "USING INDEX comments_by_issue" in " ".join(str(row[-1]) for row in plan)
+
+
+def test_closing_times_are_kept_and_older_stores_gain_the_column(tmp_path: Path) -> None:
+    store = tmp_path / "s.sqlite3"
+    opened, closed, touched = (datetime(2026, 3, day, 9, tzinfo=UTC) for day in (2, 9, 20))
+    LocalTracker("l", store, clock=lambda: opened).create(_draft())
+    LocalTracker("l", store, clock=lambda: closed).close(TrackerRef("l", "#1", ""), "completed")
+    LocalTracker("l", store, clock=lambda: touched).comment(TrackerRef("l", "#1", ""), "Done.")
+    (snap,) = LocalTracker("l", store).snapshot()
+    assert (snap.created_at, snap.closed_at, snap.updated_at) == (opened, closed, touched)
+    # A store from before closing times were kept: the column is added, and a closed issue's
+    # last update stands in for its closing time.
+    with sqlite3.connect(store) as db:
+        db.execute("ALTER TABLE issues DROP COLUMN closed_at")
+    (snap,) = LocalTracker("l", store).snapshot()
+    assert snap.closed_at == touched
+    with sqlite3.connect(store) as db:
+        assert "closed_at" in {row[1] for row in db.execute("PRAGMA table_info(issues)")}

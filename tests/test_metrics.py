@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -12,9 +13,12 @@ import responses
 from prometheus_client import REGISTRY, generate_latest
 
 from connectors.sources.http import HttpReader
+from rules.followup import FollowupContext
 from syncer.errors import PmsyncError
 from syncer.metrics import prepare, record_items
 from syncer.model import IssueSnapshot, TrackerRef
+from syncer.people import Directory
+from syncer.progress import entries_of, tally
 from syncer.review import review_key
 
 
@@ -58,8 +62,11 @@ def test_every_series_exists_at_zero_before_anything_happens() -> None:
     assert all(values[k] == 0 for k in counters)
 
 
+NOW = datetime(2026, 3, 18, 9, tzinfo=UTC)
+
+
 def _snap(
-    number: int, state: str, labels: tuple[str, ...] = (), owner: bool = True
+    number: int, state: str, labels: tuple[str, ...] = (), owner: bool = True, due: int = 30
 ) -> IssueSnapshot:
     return IssueSnapshot(
         ref=TrackerRef("sum-t", f"#{number}", ""),
@@ -69,18 +76,22 @@ def _snap(
         body="",
         labels=labels,
         assignees=("dana",) if owner else (),
+        due=(NOW + timedelta(days=due)).date(),
+        created_at=NOW - timedelta(days=3),
+        updated_at=NOW - timedelta(days=1),
     )
 
 
 def test_item_states_do_not_overlap_and_flags_are_gauges_of_their_own() -> None:
     snapshots = [
-        _snap(1, "open", ("overdue", "stalled")),
-        _snap(2, "open", ("overdue",), owner=False),
+        _snap(1, "open", ("stalled",), due=-10),
+        _snap(2, "open", owner=False, due=-3),
         _snap(3, "open"),
-        _snap(4, "closed", ("overdue",)),  # closed: no longer overdue
+        _snap(4, "closed", ("overdue",), due=-20),  # closed: no longer overdue
         IssueSnapshot(TrackerRef("sum-t", "#5", ""), review_key("pm-1"), "open", "Review", ""),
     ]
-    record_items("sum-t", snapshots)
+    entries = entries_of("sum-t", snapshots, [], Directory(()))
+    record_items("sum-t", snapshots, tally(entries, FollowupContext(now=NOW)))
     values = _values()
     states = {k: v for k, v in values.items() if k.startswith("pmsync_items{") and "sum-t" in k}
     assert sum(states.values()) == len(snapshots)

@@ -618,6 +618,7 @@ class GithubTracker:
             labels=labels,
             created_at=_timestamp(data.get("created_at")),
             updated_at=_timestamp(data.get("updated_at")),
+            closed_at=_timestamp(data.get("closed_at")) if closed else None,
             synced_hash=marker.content_hash,
             policy=marker.policy,
         )

@@ -76,6 +76,8 @@ SEARCH_FIELDS = (
     "labels",
     "created",
     "updated",
+    "resolutiondate",
+    "statuscategorychangedate",
     "creator",
     "priority",
 )
@@ -632,6 +634,12 @@ class JiraTracker:
             labels=labels,
             created_at=_timestamp(fields.get("created")),
             updated_at=_timestamp(fields.get("updated")),
+            # Resolved, else moved to a done status (workflows that set no resolution).
+            closed_at=(
+                _timestamp(fields.get("resolutiondate") or fields.get("statuscategorychangedate"))
+                if category == "done"
+                else None
+            ),
             synced_hash=marker.content_hash if marker else "",
             policy=marker.policy if marker else (),
         )

@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS issues (
     author TEXT NOT NULL,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
-    last_human_activity_at TEXT
+    last_human_activity_at TEXT,
+    closed_at TEXT
 );
 CREATE TABLE IF NOT EXISTS comments (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -54,6 +55,13 @@ CREATE TABLE IF NOT EXISTS comments (
 );
 CREATE INDEX IF NOT EXISTS comments_by_issue ON comments(number, id);
 """
+
+
+def _upgrade(db: sqlite3.Connection) -> None:
+    """Columns added since a store was created."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(issues)")}
+    if "closed_at" not in columns:
+        db.execute("ALTER TABLE issues ADD COLUMN closed_at TEXT")
 
 
 def _utcnow() -> datetime:
@@ -91,6 +99,7 @@ class LocalTracker:
             with connection:
                 if not self._ready:
                     connection.executescript(_SCHEMA)
+                    _upgrade(connection)
                     self._ready = True
                 yield connection
         except sqlite3.OperationalError as exc:
@@ -119,7 +128,8 @@ class LocalTracker:
         with self._db() as db:
             rows = db.execute(
                 "SELECT number, title, body, state, state_reason, assignees, due, labels, author,"
-                " created_at, updated_at, last_human_activity_at FROM issues ORDER BY number"
+                " created_at, updated_at, last_human_activity_at, closed_at"
+                " FROM issues ORDER BY number"
             ).fetchall()
             nudges = dict(
                 db.execute(
@@ -161,6 +171,8 @@ class LocalTracker:
             created_at=datetime.fromisoformat(row[9]),
             updated_at=datetime.fromisoformat(row[10]),
             last_human_activity_at=(datetime.fromisoformat(row[11]) if row[11] else None),
+            # Stores from before closing times were kept: the last update bounds it.
+            closed_at=(datetime.fromisoformat(row[12] or row[10]) if row[3] == "closed" else None),
             synced_hash=marker.content_hash,
             policy=marker.policy,
             nudges=int(nudges.get(row[0], 0)),
@@ -233,9 +245,9 @@ class LocalTracker:
                     (number, self.user, comment, now),
                 )
             db.execute(
-                "UPDATE issues SET state = 'closed', state_reason = ?, updated_at = ?"
-                " WHERE number = ?",
-                (reason, now, number),
+                "UPDATE issues SET state = 'closed', state_reason = ?, updated_at = ?,"
+                " closed_at = ? WHERE number = ?",
+                (reason, now, now, number),
             )
 
     def comment(self, ref: TrackerRef, body: str) -> None:

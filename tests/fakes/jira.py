@@ -384,6 +384,8 @@ def _handler(fake: FakeJira) -> type[JsonHandler]:
             if sub == "transitions" and method == "POST":
                 target = {"21": "In Progress", "31": "Done"}[body["transition"]["id"]]
                 fields["status"] = {"name": target, "statusCategory": {"key": STATUSES[target]}}
+                fields["updated"] = fake.stamp()
+                fields["resolutiondate"] = fake.stamp() if target == "Done" else None
                 return 204, None
             return 404, {"errorMessages": ["Not found"]}
 
