@@ -277,7 +277,7 @@ def build(
             continue
         status = statuses[entry.key] = status_of(entry, context)
         if status.overdue and snap.due:
-            became = snap.due + context.grace + timedelta(days=1)  # its first day overdue
+            became = snap.due + timedelta(days=1)  # its first day overdue
             newly_overdue += became >= first_day
         if status.stalled:
             activity = (activities or {}).get(entry.key)

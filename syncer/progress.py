@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -198,12 +198,13 @@ class Status:
 
 
 def status_of(entry: Entry, context: FollowupContext) -> Status:
-    """Overdue after the grace days; stalled when `check` labelled it so or nothing changed on
-    it for the stale period; unowned with nobody assigned; due soon within the due-soon days."""
+    """Overdue from the day after its due date (the grace days only delay `check`'s label and
+    nudges); stalled when `check` labelled it so or nothing changed on it for the stale period;
+    unowned with nobody assigned; due soon within the due-soon days."""
     snap = entry.snapshot
     if entry.done:
         return Status(done=True)
-    late = overdue(snap, None, None, context) is not None
+    late = overdue(snap, None, None, replace(context, grace=timedelta(0))) is not None
     return Status(
         done=False,
         overdue=late,

@@ -189,7 +189,9 @@ class FollowupSettings(_Section):
     nudge_every_days: Annotated[int, Field(ge=1)] = 7
     escalate_after: Annotated[int, Field(ge=1)] = 2
     review_after_weeks: Annotated[int, Field(ge=1, le=26)] = 4
-    grace_days: Annotated[int, Field(ge=0)] = 1  # an item is overdue this long after its date
+    # Days past its due date before `check` labels an item overdue and nudges its owner (the
+    # report and the digest count it overdue from the day after its due date).
+    grace_days: Annotated[int, Field(ge=0)] = 1
     due_soon_days: Annotated[int, Field(ge=0)] = 7
     exempt_labels: list[str] = Field(default_factory=lambda: ["pmsync-snooze"])
 

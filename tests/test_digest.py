@@ -19,11 +19,22 @@ from aiosmtpd.controller import Controller
 from playwright.sync_api import Browser
 
 from connectors.trackers.local import LocalTracker
+from rules.followup import FollowupContext
 from syncer.cli import main
-from syncer.digest import STATE_FILE, digest, period_of
-from syncer.model import TrackerRef
+from syncer.digest import (
+    STATE_FILE,
+    Changes,
+    Recipient,
+    build,
+    digest,
+    period_of,
+    render_markdown,
+    render_text,
+)
+from syncer.model import IssueSnapshot, TrackerRef
 from syncer.pipeline import sync
-from syncer.settings import Settings, load_settings
+from syncer.progress import Entry
+from syncer.settings import DigestSettings, Settings, load_settings
 from tests.pages import assert_reads_well, browser_session
 
 T0 = datetime(2026, 3, 4, 9, tzinfo=UTC)  # a Wednesday
@@ -184,7 +195,7 @@ def test_digests_arrive_by_email_with_every_stale_item_once_per_period(
     html, plain = _html(lead), _plain(lead)
     assert "For the lead list" in plain
     # What changed and who is behind come first.
-    assert "Since Monday 2026-03-16: 0 opened, 0 closed, 1 newly overdue" in plain
+    assert "Since Monday 2026-03-16: 0 opened, 0 closed, 0 newly overdue" in plain
     assert "Falling behind: payments (1 overdue, the oldest 4 days)" in plain
     # Needs you: the escalated item and the one nobody owns; each item once, in its most
     # urgent section, with how late it is and how long nobody touched it.
@@ -372,3 +383,43 @@ def test_periods() -> None:
     assert period_of(datetime(2026, 1, 1, tzinfo=UTC), "week")[0] == "2026-W01"
     assert period_of(datetime(2024, 12, 30, tzinfo=UTC), "week")[0] == "2025-W01"
     assert period_of(datetime(2026, 3, 18, tzinfo=UTC), "day")[0] == "2026-03-18"
+
+
+def test_the_headline_counts_what_changed_since_the_last_digest() -> None:
+    """Opened after the last digest, closed since (open then), and overdue since: an item due
+    the day of the last digest became overdue after it; one due before it was overdue then."""
+    last = NOW - timedelta(days=7)
+
+    def entry(n: int, created: datetime, due: int, state: str = "open") -> Entry:
+        snap = IssueSnapshot(
+            ref=TrackerRef("gh", f"#{n}", f"https://github.test/a/b/issues/{n}"),
+            item_key=f"{n:012x}",
+            state=state,  # type: ignore[arg-type]
+            title=f"Item {n}",
+            body="",
+            assignees=("dana",),
+            due=(last + timedelta(days=due)).date(),
+            created_at=created,
+            updated_at=created,
+        )
+        return Entry("gh", snap, "payments", "PM-7", "Checkout latency", ("Dana Kim",))
+
+    entries = [
+        entry(1, T0, due=0),  # due the day of the last digest: overdue since
+        entry(2, T0, due=-1),  # overdue already then
+        entry(3, last + timedelta(days=1), due=30),  # opened since
+        entry(4, T0, due=30, state="closed"),  # open then, closed since
+    ]
+    state = {"periods": {"2026-W11": {"at": last.isoformat(), "open": ["000000000004"]}}}
+    built = build(
+        Recipient("lead", (), title="the lead list"),
+        entries,
+        context=FollowupContext(now=NOW),
+        settings=DigestSettings(),
+        state=state,
+    )
+    assert built.changes == Changes("the last digest", opened=1, closed=1, newly_overdue=1)
+    assert "Since the last digest: 1 opened, 1 closed, 1 newly overdue" in render_text(built)
+    markdown = render_markdown(built)
+    assert "[#1 Item 1](https://github.test/a/b/issues/1)" in markdown  # chat links
+    assert "7 days overdue" in markdown

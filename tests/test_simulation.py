@@ -283,11 +283,7 @@ def _truth(sim: Simulation) -> dict[str, Any]:
         if issue.closed:
             days = (issue.closed - issue.created).total_seconds() / 86400
             to_close.setdefault(item.priority, []).append(days)
-    overdue = {
-        i.title: (today - i.due).days
-        for i in issues
-        if i.closed is None and today > i.due + timedelta(days=1)
-    }
+    overdue = {i.title: (today - i.due).days for i in issues if i.closed is None and today > i.due}
     return {
         "weeks": weeks,
         "on_target": _shares(on_target),
