@@ -29,11 +29,13 @@ SOURCES: dict[str, Kind] = {
     "github-repo": Kind("connectors.sources.github_repo"),
     "confluence": Kind("connectors.sources.confluence"),
     "google-drive": Kind("connectors.sources.google_drive"),
+    "gitlab-repo": Kind("connectors.sources.gitlab_repo"),
 }
 TRACKERS: dict[str, Kind] = {
     "local": Kind("connectors.trackers.local"),
     "github": Kind("connectors.trackers.github", account="github"),
     "jira": Kind("connectors.trackers.jira", account="jira"),
+    "gitlab": Kind("connectors.trackers.gitlab", account="gitlab"),
 }
 SECTIONS = {"sources": SOURCES, "trackers": TRACKERS}
 # The tracker a configuration without trackers gets: the embedded one, needing no account.

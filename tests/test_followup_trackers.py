@@ -14,6 +14,7 @@ from syncer.pipeline import sync
 from syncer.settings import Settings, load_settings
 from tests import openapi_check
 from tests.fakes.github import FakeGitHub
+from tests.fakes.gitlab import FakeGitLab
 from tests.fakes.jira import FakeJira
 from tests.test_followup import DOC, T0
 
@@ -54,10 +55,13 @@ def _people(field: str, handles: tuple[str, str, str, str]) -> str:
     )
 
 
-@pytest.fixture(params=["github", "jira"])
+@pytest.fixture(params=["github", "jira", "gitlab"])
 def world(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[World]:
+    if request.param == "gitlab":
+        yield from _gitlab_world(tmp_path, monkeypatch)
+        return
     if request.param == "github":
         fake = FakeGitHub(collaborators={"dana", "sam", "priya", "lee"})
         with fake.running():
@@ -133,6 +137,36 @@ def world(
                 for m, path, q, body in jira.requests
                 for p in openapi_check.problems(m, path, q, body)
             ],
+        )
+
+
+def _gitlab_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    lab = FakeGitLab()
+    with lab.running():
+        monkeypatch.setenv("GITLAB_TOKEN", "glpat-" + "t" * 20)
+        settings = _config(
+            tmp_path,
+            f'[trackers.t]\nkind = "gitlab"\nurl = "{lab.url}"\nproject = "acme/incidents"\n'
+            "write_interval_seconds = 0",
+            _people("gitlab", ("dana", "sam", "priya", "lee")),
+        )
+
+        def set_clock(moment: datetime) -> None:
+            lab.clock = lambda: moment
+
+        yield World(
+            settings,
+            set_clock,
+            lambda key, body: lab.note_as(int(key.lstrip("#")), "sam", body),
+            lambda key: lab.close_as(int(key.lstrip("#")), "sam"),
+            lambda key: [n["body"] for n in lab.notes[int(key.lstrip("#"))] if not n["system"]],
+            lambda: {f"#{n}": i for n, i in lab.issues.items()},
+            ("#1", "#2", "#3"),
+            "@lee",
+            lambda key: any(
+                n["body"].startswith("Follow-up review of this item: #4")
+                for n in lab.notes[int(key.lstrip("#"))]
+            ),
         )
 
 

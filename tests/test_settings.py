@@ -49,13 +49,13 @@ def test_unknown_tracker_kinds_and_sections_are_errors(write: Callable[[str, str
         """
         typo_section = 1
         [trackers.x]
-        kind = "gitlab"
+        kind = "youtrack"
         [trackers.y]
         path = "a.sqlite3"
         """,
     )
     assert _problems(path) == [
-        "trackers.x.kind: unknown kind; expected one of: local, github, jira",
+        "trackers.x.kind: unknown kind; expected one of: local, github, jira, gitlab",
         "trackers.y.kind: field required",
         "typo_section: unknown key",
     ]

@@ -4,9 +4,10 @@ per-document errors. Remote sources run against `responses` fakes serving the fi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,16 @@ from connectors.base import DocumentSource
 from connectors.sources.confluence import ConfluenceOptions, ConfluenceSource
 from connectors.sources.folder import DOCUMENT_GLOBS, MarkdownDirSource
 from connectors.sources.github_repo import GithubRepoSource, RepoOptions
+from connectors.sources.gitlab_repo import GitlabRepoSource
+from connectors.sources.gitlab_repo import RepoOptions as GitlabRepoOptions
 from connectors.sources.google_drive import DriveOptions, GoogleDriveSource
 from connectors.trackers.github import GithubOptions
+from connectors.trackers.gitlab import GitlabOptions
 from syncer.model import DocumentRef, Postmortem
 from syncer.pipeline import read_configured
 from syncer.reading import read_documents
 from syncer.settings import Settings
+from tests.fakes.gitlab import FakeGitLab
 from tests.fakes.keys import service_account_file
 from tests.fakes.sources import (
     DOC,
@@ -99,6 +104,47 @@ def github_setup(mock: responses.RequestsMock, tmp_path: Path, sleep: Sleep = no
     return Setup(
         source, CORPUS, lambda ref: ref.id, fake, break_document, change, "postmortems/".__add__
     )
+
+
+def gitlab_setup(mock: responses.RequestsMock, tmp_path: Path, sleep: Sleep = no_sleep) -> Setup:
+    fake = FakeGitLab()
+    stack = contextlib.ExitStack()
+    stack.enter_context(fake.running())
+    RUNNING.append(stack)
+    mock.add_passthru(fake.url)
+    for p in CORPUS.iterdir():
+        if p.is_file():
+            fake.write_file(f"postmortems/{p.name}", p.read_text(encoding="utf-8"))
+    for n in range(300):
+        fake.write_file(f"services/svc{n % 12}/src/module{n}.py", f"print({n})\n")
+    fake.write_file("postmortems/images/notes.txt", "not a post-mortem\n")
+    auth = GitlabOptions(
+        project=fake.project, url=fake.url, token="glpat-0123456789", backoff=0.0, write_interval=0
+    )
+    globs = ("**/*.md", "**/*.html.md.erb")
+    options = GitlabRepoOptions(auth, path="postmortems", globs=globs)
+    source = GitlabRepoSource("lab", options, sleep=sleep)
+
+    def change(doc_id: str) -> None:
+        path = f"postmortems/{doc_id}"
+        fake.write_file(path, fake.files["main"][path] + "\n<!-- edited -->\n")
+
+    def break_document(doc_id: str, failure: Failure) -> None:
+        fake.fail(f"postmortems/{doc_id}", failure)
+
+    return Setup(
+        source, CORPUS, lambda ref: ref.id, fake, break_document, change, "postmortems/".__add__
+    )
+
+
+RUNNING: list[contextlib.ExitStack] = []  # fake servers on loopback, stopped after each test
+
+
+@pytest.fixture(autouse=True)
+def _stop_servers() -> Iterator[None]:
+    yield
+    while RUNNING:
+        RUNNING.pop().close()
 
 
 def confluence_pages() -> dict[str, Page]:
@@ -198,6 +244,7 @@ Factory = Callable[[responses.RequestsMock, Path, Sleep], Setup]
 SETUPS: dict[str, Factory] = {
     "markdown-dir": markdown_setup,
     "github-repo": github_setup,
+    "gitlab-repo": gitlab_setup,
     "confluence-cloud": confluence_setup("cloud"),
     "confluence-datacenter": confluence_setup("datacenter"),
     "google-drive": drive_setup,
@@ -242,7 +289,7 @@ def test_says_who_wrote_a_document_and_when_where_the_service_knows(
         assert {ref.author for ref in refs} == {"lee@example.com"}
     else:  # a repository's tree names no authors; finding them costs a request per file
         assert {ref.author for ref in refs} == {""}
-    if not name.startswith("github"):
+    if not name.startswith(("github", "gitlab")):
         assert all(str(ref.created_at) == "2026-09-30 08:00:00+00:00" for ref in refs)
 
 
@@ -258,10 +305,11 @@ def test_yields_the_same_items_as_the_files_on_disk(
     assert sum(len(items) for items in found.values()) > 5
 
 
+@pytest.mark.parametrize("name", ["github-repo", "gitlab-repo"])
 def test_repository_ids_match_a_checkout_so_item_keys_do_too(
-    mock: responses.RequestsMock, tmp_path: Path
+    name: str, mock: responses.RequestsMock, tmp_path: Path
 ) -> None:
-    remote = read_documents([github_setup(mock, tmp_path).source])
+    remote = read_documents([make(name, mock, tmp_path).source])
     local = read_documents([MarkdownDirSource("local", CORPUS, DOCUMENT_GLOBS)])
     keys = {item.key for pm in remote.postmortems for item in pm.items}
     assert keys == {item.key for pm in local.postmortems for item in pm.items}

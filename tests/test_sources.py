@@ -17,8 +17,9 @@ import responses
 from connectors.sources import folder
 from connectors.sources.confluence import ConfluenceOptions, ConfluenceSource, confluence_cql
 from connectors.sources.folder import MarkdownDirSource
-from connectors.sources.github_repo import GithubRepoSource, RepoOptions, matches
+from connectors.sources.github_repo import GithubRepoSource, RepoOptions
 from connectors.sources.google_drive import DriveOptions, GoogleDriveSource
+from connectors.sources.repository import matches
 from connectors.trackers.github import GithubOptions
 from syncer.cli import main
 from syncer.errors import ConfigError

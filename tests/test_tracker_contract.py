@@ -16,11 +16,13 @@ import pytest
 
 from connectors.base import Tracker
 from connectors.trackers.github import GithubOptions, GithubTracker
+from connectors.trackers.gitlab import GitlabOptions, GitlabTracker
 from connectors.trackers.jira import JiraOptions, JiraTracker
 from connectors.trackers.local import LocalTracker
 from syncer.identity import content_hash, render_marker, render_nudge_marker
 from syncer.model import IssueDraft, TrackerRef
 from tests.fakes.github import FakeGitHub
+from tests.fakes.gitlab import FakeGitLab
 from tests.fakes.jira import FakeJira
 
 
@@ -107,12 +109,33 @@ def _jira(deployment: str) -> Callable[[Path], AbstractContextManager[Harness]]:
     return harness
 
 
+@contextmanager
+def _gitlab(tmp_path: Path) -> Iterator[Harness]:
+    fake = FakeGitLab(users={"pmsync-bot": 1, "dana": 2, "sam-rivera": 3, "mallory": 6})
+    with fake.running():
+        options = GitlabOptions(
+            project="acme/incidents", url=fake.url, token="glpat-" + "0" * 20, write_interval=0
+        )
+
+        def create_as_mallory(draft: IssueDraft) -> None:
+            text = f"{draft.body}\n\n{render_marker(draft.marker)}"
+            fake.add_issue(draft.title, text, user="mallory", labels=["pmsync"])
+
+        def comment_as_mallory(ref: TrackerRef, body: str) -> None:
+            fake.note_as(int(ref.key.lstrip("#")), "mallory", body)
+
+        yield Harness(
+            GitlabTracker("t", options), create_as_mallory, comment_as_mallory, close_reasons=False
+        )
+
+
 # Each tracker kind of connectors.registry has at least one harness, named after it.
 HARNESSES = {
     "local": _local,
     "github": _github,
     "jira-cloud": _jira("cloud"),
     "jira-datacenter": _jira("datacenter"),
+    "gitlab": _gitlab,
 }
 
 

@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import json
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from functools import cache
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlparse
 
@@ -25,6 +21,17 @@ from connectors.base import DocumentEdit, report_source_request
 from connectors.config import BuildContext, SourceSection
 from connectors.extract import format_of
 from connectors.sources.folder import MAX_FILE_BYTES, Results, decode_text
+from connectors.sources.repository import (
+    TITLE,
+    Files,
+    FolderSettings,
+    already_proposed,
+    commit_message,
+    description,
+    fingerprint,
+    gather,
+    matches,
+)
 from connectors.trackers.github import (
     GithubAuth,
     GithubOptions,
@@ -51,38 +58,6 @@ class RepoOptions:
     globs: tuple[str, ...] = ("**/*.md",)
     exclude: tuple[str, ...] = ()
     write_back_branch: str = "pmsync/write-back"  # the one pull request write-back keeps
-
-
-PULL_TITLE = "pmsync: link post-mortem action items to their issues"
-_FINGERPRINT_RE = re.compile(r"^pmsync-write-back: (\w+)$", re.MULTILINE)
-
-
-@cache
-def glob_pattern(glob: str) -> re.Pattern[str]:
-    """A path glob as a regex: `**/` is any number of folders, `*` and `?` stay in one."""
-    out = []
-    i = 0
-    while i < len(glob):
-        if glob.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif glob.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif glob[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif glob[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(glob[i]))
-            i += 1
-    return re.compile("".join(out) + r"\Z")
-
-
-def matches(path: str, globs: Sequence[str]) -> bool:
-    return any(glob_pattern(glob).match(path) for glob in globs)
 
 
 class GithubRepoSource:
@@ -194,21 +169,11 @@ class GithubRepoSource:
         only when what it should hold changed; the pull request is opened once and updated."""
         base = self.branch or self._default_branch()
         head = self._get(f"{self._repo}/git/ref/heads/{quote(base)}")["object"]["sha"]
-        results: Results = []
-        files: dict[str, tuple[str, str]] = {}  # path -> (text, what changed)
-        for edit in edits:
-            try:
-                files[self._path(edit.document.ref.id)] = (self._current(edit, head), edit.summary)
-                results.append(None)
-            except PmsyncError as exc:
-                results.append(exc)
+        results, files = gather(edits, self._path, lambda edit: self._current(edit, head))
         if not files:
             return results
-        fingerprint = hashlib.sha256(
-            json.dumps([head, sorted((p, t) for p, (t, _) in files.items())]).encode()
-        ).hexdigest()[:20]
         try:
-            self._publish(base, head, files, fingerprint)
+            self._publish(base, head, files, fingerprint(head, files))
         except PmsyncError as exc:
             return [r if r is not None else exc for r in results]
         return results
@@ -226,27 +191,19 @@ class GithubRepoSource:
         raw = base64.b64decode(str(data.get("content", "")))
         return edit.redo(replace(edit.document, text=decode_text(raw, edit.document.ref.uri)))
 
-    def _publish(
-        self, base: str, head: str, files: dict[str, tuple[str, str]], fingerprint: str
-    ) -> None:
+    def _publish(self, base: str, head: str, files: Files, print_: str) -> None:
         branch = self.options.write_back_branch
         owner = self.options.auth.repo.split("/")[0]
         query = {"head": f"{owner}:{branch}", "state": "open", "base": base}
         pulls = self._call("GET", f"{self._repo}/pulls", query)
         pull = pulls[0] if isinstance(pulls, list) and pulls else None
-        lines = [f"- `{path}`: {what}" for path, (_, what) in sorted(files.items())]
-        body = (
-            "pmsync links the action items of these post-mortems to the issues that track "
-            "them:\n\n" + "\n".join(lines) + "\n\nThis pull request is kept up to date by "
-            "pmsync on every run (its branch is rewritten); merge it whenever you like."
-        )
+        body = description(files, "pull request")
         current = self._branch_head(branch)
         if current is not None and pull is not None:
             message = str(self._get(f"{self._repo}/git/commits/{current}").get("message", ""))
-            match = _FINGERPRINT_RE.search(message)
-            if match and match[1] == fingerprint:
+            if already_proposed(message, print_):
                 return  # the pull request already holds exactly these edits
-        commit = self._commit(head, files, fingerprint)
+        commit = self._commit(head, files, print_)
         if current is None:
             self._call(
                 "POST",
@@ -260,7 +217,7 @@ class GithubRepoSource:
             self._call("PATCH", f"{self._repo}/pulls/{pull['number']}", body={"body": body})
             log.info("write_back_pull_updated", source=self.name, pull=pull.get("html_url"))
             return
-        payload = {"title": PULL_TITLE, "head": branch, "base": base, "body": body}
+        payload = {"title": TITLE, "head": branch, "base": base, "body": body}
         try:
             opened = self._call("POST", f"{self._repo}/pulls", body=payload, repeat=False)
         except UncertainError:
@@ -276,7 +233,7 @@ class GithubRepoSource:
             return None
         return str(data["object"]["sha"])
 
-    def _commit(self, head: str, files: dict[str, tuple[str, str]], fingerprint: str) -> str:
+    def _commit(self, head: str, files: Files, print_: str) -> str:
         tree = self._get(f"{self._repo}/git/commits/{head}")["tree"]["sha"]
         entries = [
             {"path": path, "mode": self._modes.get(path, "100644"), "type": "blob", "content": text}
@@ -285,11 +242,7 @@ class GithubRepoSource:
         new_tree = self._call(
             "POST", f"{self._repo}/git/trees", body={"base_tree": tree, "tree": entries}
         )
-        message = (
-            f"{PULL_TITLE}\n\n"
-            + "\n".join(f"- {path}: {what}" for path, (_, what) in sorted(files.items()))
-            + f"\n\npmsync-write-back: {fingerprint}\n"
-        )
+        message = commit_message(files, print_)
         commit = self._call(
             "POST",
             f"{self._repo}/git/commits",
@@ -353,26 +306,19 @@ def _entries(data: dict[str, Any]) -> Entries:
 SECRET_ENV = ("GITHUB_TOKEN",)
 
 
-class Config(GithubAuth, SourceSection):
+class Config(GithubAuth, FolderSettings, SourceSection):
     """Post-mortems in a GitHub repository, read through the API (no checkout needed)."""
 
     kind: Literal["github-repo"]
     repo: Annotated[str, Field(pattern=r"^[\w.-]+/[\w.-]+$")]
-    branch: str | None = None  # default: the repository's default branch
-    path: str = ""  # the folder of post-mortems in the repository; "" for all of it
-    glob: str | list[str] = "**/*.md"
-    exclude: list[str] = Field(default_factory=list)
-    # Write-back goes to one pull request from this branch, updated in place on every run.
-    write_back_branch: Annotated[str, Field(pattern=r"^[\w./-]+$")] = "pmsync/write-back"
 
 
 def build(name: str, config: Config, context: BuildContext) -> GithubRepoSource:
-    globs = [config.glob] if isinstance(config.glob, str) else config.glob
     options = RepoOptions(
         auth=auth_options(f"sources.{name}", config.repo, config, context),
         branch=config.branch,
         path=config.path,
-        globs=tuple(globs),
+        globs=config.globs,
         exclude=tuple(config.exclude),
         write_back_branch=config.write_back_branch,
     )

@@ -38,6 +38,7 @@ from connectors.config import (
 from connectors.trackers.retry import (
     WaitBudget,
     WriteThrottle,
+    create_once,
     first_contact,
     interruptible_sleep,
     missing,
@@ -528,28 +529,25 @@ class GithubTracker:
         self, payload: dict[str, Any], draft: IssueDraft, started: datetime
     ) -> dict[str, Any]:
         """POST the issue. After an uncertain failure, adopt the issue if it was in fact made."""
-        for attempt in range(1, self.options.attempts + 1):
-            try:
-                _, data = self._request(
-                    "POST", f"{self._repo_path}/issues", body=payload, write=True, repeat=False
-                )
-                return dict(data)
-            except UncertainError as exc:
-                # A create that timed out may still be finishing: give it time, then look.
-                self._budget.pause(exc.retry_after or self._budget.backoff(attempt), exc)
-                adopted = self._find_created(draft.item_key, started)
-                if adopted is not None:
-                    log.warning(
-                        "issue_adopted",
-                        tracker=self.name,
-                        item=draft.item_key,
-                        ref=f"#{adopted['number']}",
-                        cause=str(exc),
-                    )
-                    return adopted
-                if attempt == self.options.attempts:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        def post() -> dict[str, Any]:
+            path = f"{self._repo_path}/issues"
+            _, data = self._request("POST", path, body=payload, write=True, repeat=False)
+            return dict(data)
+
+        def adopted(data: dict[str, Any], cause: UncertainError) -> None:
+            ref = f"#{data['number']}"
+            log.warning(
+                "issue_adopted", tracker=self.name, item=draft.item_key, ref=ref, cause=str(cause)
+            )
+
+        return create_once(
+            post,
+            lambda: self._find_created(draft.item_key, started),
+            attempts=self.options.attempts,
+            budget=self._budget,
+            adopted=adopted,
+        )
 
     def _find_created(self, item_key: str, since: datetime) -> dict[str, Any] | None:
         """The issue carrying this item's marker, made by pmsync since `since`, if any."""

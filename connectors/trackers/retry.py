@@ -105,6 +105,31 @@ class WaitBudget:
             raise FatalError(f"{self.tracker}: {cause}; stopped waiting: pmsync is stopping")
 
 
+def create_once(
+    post: Callable[[], T],
+    find: Callable[[], T | None],
+    *,
+    attempts: int,
+    budget: WaitBudget,
+    adopted: Callable[[T, UncertainError], None],
+) -> T:
+    """Create something exactly once: `post` is never repeated blindly. After an uncertain
+    failure (a 5xx, a timeout, a dropped connection) give the service time, then `find` what
+    the post may have made; adopt it if so (telling `adopted`), else post again."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return post()
+        except UncertainError as exc:
+            budget.pause(exc.retry_after or budget.backoff(attempt), exc)
+            found = find()
+            if found is not None:
+                adopted(found, exc)
+                return found
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def with_retries(call: Callable[[], T], *, attempts: int, repeat: bool, budget: WaitBudget) -> T:
     """`call`, again after a retriable failure, as told or with backoff. A call that may have
     taken effect (UncertainError) is repeated only when `repeat` says it is safe to."""

@@ -1,0 +1,678 @@
+"""The `gitlab` tracker: action items as GitLab issues (gitlab.com or self-managed), through
+python-gitlab, exactly once.
+
+python-gitlab provides the address, the sign-in and the session; every request is made
+explicitly through its `http_request`, with its own retries off: it would re-send a POST after
+a 5xx (a duplicate issue) and sleep out a 429 outside the run's wait budget. pmsync owns
+retries: reads and edits are retried with backoff, `Retry-After` and `RateLimit-Reset` are
+waited within the budget, and a create is never re-sent blindly — after an uncertain failure
+the issue is looked up by its marker first.
+
+GitLab issues have what pmsync needs natively: assignees (resolved from usernames to user ids
+once per run), a due date, labels and an optional milestone. A closing reason, which GitLab
+does not record, is said in a note.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+import gitlab
+import requests
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from connectors.base import CloseReason, activity_of, create_each, report_request
+from connectors.config import (
+    BuildContext,
+    Remote,
+    TrackerSection,
+    check_readable,
+    secrets_from_files,
+)
+from connectors.trackers.retry import (
+    WaitBudget,
+    WriteThrottle,
+    create_once,
+    first_contact,
+    interruptible_sleep,
+    missing,
+    no_answer_is_uncertain,
+    retry_after_seconds,
+    with_retries,
+)
+from syncer import logs
+from syncer.errors import (
+    ConfigError,
+    FatalError,
+    NotFound,
+    PmsyncError,
+    RetriableError,
+    SkippableError,
+    UncertainError,
+)
+from syncer.identity import parse_marker, render_marker
+from syncer.model import Activity, IssueDraft, IssueSnapshot, TrackerRef
+
+log = logs.get_logger("pmsync.gitlab")
+
+SYNC_LABEL = "pmsync"
+NEEDS_OWNER_LABEL = "needs-owner"
+MAX_PROBE = 5000  # issues read by iid after the newest the list shows, at most
+_CLOSE_NOTES = {
+    "completed": "Closed as completed.",
+    "not_planned": "Closed as not planned.",
+    "duplicate": "Closed as a duplicate.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class GitlabOptions:
+    """How to reach one project and how hard to push it (from `[trackers.<name>]`)."""
+
+    project: str  # "group/subgroup/project" or the numeric id
+    url: str = "https://gitlab.com"
+    token: str | None = None
+    bot_username: str | None = None
+    labels: tuple[str, ...] = ()
+    milestone: str | None = None  # the title of a milestone every issue joins
+    write_interval: float = 0.25
+    max_writes_per_minute: int = 180  # 0: no cap (a test server)
+    max_wait: float = 600.0
+    timeout: float = 30.0
+    attempts: int = 4
+    backoff: float = 2.0
+
+
+class NotAllowed(FatalError):
+    """A 403: the token may not do this (nothing a tracker would do next is allowed either)."""
+
+
+class GitlabApi:
+    """One project's API through python-gitlab: requests translated to pmsync's errors,
+    retried within a wait budget, paginated, and counted."""
+
+    def __init__(
+        self,
+        name: str,
+        options: GitlabOptions,
+        *,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] | None = None,
+        observe: Callable[[str, bool, Mapping[str, str]], None] | None = None,
+    ) -> None:
+        self.name = name
+        self.options = options
+        self.project = f"/projects/{quote(options.project, safe='')}"
+        self._sleep = sleep or interruptible_sleep
+        self._clock = clock or time.monotonic
+        self.budget = WaitBudget(f"gitlab {name}", options.max_wait, options.backoff, self._sleep)
+        self._throttle = WriteThrottle(
+            options.write_interval, options.max_writes_per_minute, self._clock, self._sleep
+        )
+        self._observe = observe or (
+            lambda verb, ok, headers: report_request(name, verb, ok, headers)
+        )
+        self._last: requests.Response | None = None
+        session = requests.Session()
+        session.hooks["response"].append(self._keep)
+        if not options.token:
+            raise FatalError("no GitLab token: set token, token_file or GITLAB_TOKEN")
+        self._gitlab = gitlab.Gitlab(
+            options.url.rstrip("/"),
+            private_token=options.token,
+            session=session,
+            timeout=max(1.0, options.timeout),
+            retry_transient_errors=False,
+            user_agent="pmsync",
+        )
+        self.requests = 0
+
+    def _keep(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        """Every answer's headers, for the errors python-gitlab raises without them."""
+        self._last = response
+
+    def request(
+        self,
+        verb: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+        write: bool = False,
+        repeat: bool = True,
+    ) -> tuple[Mapping[str, str], Any]:
+        """One API call, translated; retried with backoff unless `repeat` is off (creates)."""
+        what = f"{verb} {path.split('?')[0]}"
+
+        def once() -> tuple[Mapping[str, str], Any]:
+            if write:
+                self._throttle.wait()
+            self._last = None
+            self.requests += 1
+            try:
+                with no_answer_is_uncertain(what, "GitLab"):
+                    answer = self._gitlab.http_request(
+                        verb.lower(),
+                        path,
+                        query_data=dict(params or {}),
+                        post_data=dict(body) if body is not None else None,
+                        obey_rate_limit=False,
+                        retry_transient_errors=False,
+                        max_retries=0,
+                    )
+            except gitlab.GitlabError as exc:
+                headers = _headers(self._last)
+                self._observe(verb, False, headers)
+                raise _classify(exc, headers, what) from exc
+            except PmsyncError:
+                self._observe(verb, False, {})
+                raise
+            headers = _headers(answer)
+            self._observe(verb, True, headers)
+            try:
+                data = answer.json() if answer.content else None
+            except ValueError as exc:
+                raise SkippableError(f"{what}: GitLab answered something not JSON") from exc
+            return headers, data
+
+        headers, data = with_retries(
+            once, attempts=self.options.attempts, repeat=repeat, budget=self.budget
+        )
+        self._watch_quota(headers)
+        return headers, data
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self.request("GET", path, params=params)[1]
+
+    def raw(self, path: str, limit: int) -> bytes:
+        """A file's bytes, read no further than `limit` + 1 (a larger file is not downloaded
+        whole to find out it is too large)."""
+        what = f"GET {path}"
+
+        def once() -> bytes:
+            self.requests += 1
+            try:
+                with no_answer_is_uncertain(what, "GitLab"):
+                    answer = self._gitlab.http_request(
+                        "get",
+                        path,
+                        streamed=True,
+                        obey_rate_limit=False,
+                        retry_transient_errors=False,
+                        max_retries=0,
+                    )
+                    try:
+                        data: bytes = answer.raw.read(limit + 1, decode_content=True)
+                    finally:
+                        answer.close()
+            except gitlab.GitlabError as exc:
+                headers = _headers(self._last)
+                self._observe("GET", False, headers)
+                raise _classify(exc, headers, what) from exc
+            self._observe("GET", True, _headers(answer))
+            return data
+
+        return with_retries(once, attempts=self.options.attempts, repeat=True, budget=self.budget)
+
+    def pages(self, path: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+        """Every entry of a paginated list, following the `Link: rel="next"` of each page."""
+        url: str | None = path
+        query: Mapping[str, Any] | None = {"per_page": 100, **params}
+        while url:
+            headers, data = self.request("GET", url, params=query)
+            if not isinstance(data, list):
+                raise SkippableError(f"GET {path}: unexpected answer (not a list)")
+            yield from (entry for entry in data if isinstance(entry, dict))
+            url, query = _next_link(headers), None  # the next link carries the query
+
+    def _watch_quota(self, headers: Mapping[str, str]) -> None:
+        """When the quota is spent, wait for its reset before the next request."""
+        remaining, reset = headers.get("ratelimit-remaining"), headers.get("ratelimit-reset")
+        if remaining is not None and reset is not None and remaining.strip() == "0":
+            wait = max(0.0, float(reset) - time.time()) + 1
+            self.budget.pause(wait, RetriableError(f"gitlab {self.name}: rate limit used up"))
+
+
+class GitlabTracker:
+    kind = "gitlab"
+
+    def __init__(
+        self,
+        name: str,
+        options: GitlabOptions,
+        *,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.name = name
+        self.options = options
+        self.api = GitlabApi(name, options, sleep=sleep, clock=clock)
+        self._issues = f"{self.api.project}/issues"
+        self._bot: dict[str, Any] | None = None
+        self._user_ids: dict[str, int | None] = {}
+        self._milestone_id: int | None = None
+
+    def verify(self) -> None:
+        """Reach the project once: a ConfigError naming the setting when the address or the
+        project is wrong (`config check --online`)."""
+        self._bot_or_config_error()
+        try:
+            self.api.get(self.api.project)
+        except NotFound as exc:
+            raise self._project_missing() from exc
+
+    def snapshot(self) -> Sequence[IssueSnapshot]:
+        """Every issue pmsync's own account created with the sync label: one paginated list,
+        then the issues numbered after the newest it shows (read-your-writes)."""
+        bot = self._bot_or_config_error()
+        params = {
+            "labels": SYNC_LABEL,
+            "author_id": bot["id"],
+            "scope": "all",
+            "order_by": "created_at",
+            "sort": "asc",
+        }
+        found = []
+        high = 0
+        try:
+            for data in self.api.pages(self._issues, params):
+                if not str(data.get("iid", "")).isdigit():
+                    raise SkippableError(f"unexpected answer: {str(data)[:80]!r}")
+                high = max(high, int(data["iid"]))
+                snap = self._snapshot_of(data)
+                if snap is not None:
+                    found.append(snap)
+            found += self._newer_than(high)
+        except NotFound as exc:
+            raise self._project_missing() from exc
+        except (SkippableError, NotAllowed) as exc:
+            raise FatalError(
+                f"gitlab {self.name}: project {self.options.project!r} cannot be listed ({exc}); "
+                "check project and url, and that the token can read it"
+            ) from exc
+        return found
+
+    def _newer_than(self, high: int) -> list[IssueSnapshot]:
+        """pmsync's issues numbered after `high`, read one by one until an iid is unused:
+        read-your-writes whatever the list lags, one request when nothing is new. When the
+        first read is someone else's issue, the project's newest iid is looked up once."""
+        found: list[IssueSnapshot] = []
+        iid, skipped = high + 1, False
+        for _ in range(MAX_PROBE):
+            try:
+                data = self.api.get(f"{self._issues}/{iid}")
+            except (NotFound, SkippableError):
+                break  # not made yet
+            snap = self._snapshot_of(data) if isinstance(data, dict) else None
+            if snap is not None:
+                found.append(snap)
+            elif not skipped:
+                skipped = True
+                iid = max(iid, self._newest_iid())
+            iid += 1
+        return found
+
+    def _newest_iid(self) -> int:
+        params = {"scope": "all", "order_by": "created_at", "sort": "desc", "per_page": 1}
+        data = self.api.get(self._issues, params)
+        newest = data[0] if isinstance(data, list) and data else {}
+        iid = newest.get("iid") if isinstance(newest, dict) else None
+        return iid if isinstance(iid, int) else 0
+
+    def create(self, draft: IssueDraft) -> TrackerRef:
+        labels = sorted({SYNC_LABEL, *self.options.labels, *draft.labels})
+        meant, ids = self._user_ids_of(draft.assignees)
+        if meant:
+            labels = sorted({*labels, NEEDS_OWNER_LABEL})
+        payload: dict[str, Any] = {
+            "title": draft.title,
+            "description": _with_marker(draft),
+            "labels": ",".join(labels),
+        }
+        if ids:
+            payload["assignee_ids"] = ids
+        if draft.due is not None:
+            payload["due_date"] = draft.due.isoformat()
+        if self.options.milestone:
+            payload["milestone_id"] = self._milestone()
+        data = self._create_once(payload, draft, datetime.now(UTC))
+        ref = self._ref(data)
+        self._note_refused(ref, data, draft.assignees, labelled=bool(meant))
+        return ref
+
+    def create_many(self, drafts: Sequence[IssueDraft]) -> list[TrackerRef | PmsyncError]:
+        return create_each(self.create, drafts)
+
+    def update(self, ref: TrackerRef, draft: IssueDraft, fields: Collection[str]) -> None:
+        payload: dict[str, Any] = {"description": _with_marker(draft)}
+        if "title" in fields:
+            payload["title"] = draft.title
+        meant: list[str] = []
+        if "assignees" in fields:
+            meant, ids = self._user_ids_of(draft.assignees)
+            payload["assignee_ids"] = ids
+        if "due" in fields:
+            payload["due_date"] = draft.due.isoformat() if draft.due else None
+        added = set(draft.labels) | ({NEEDS_OWNER_LABEL} if meant else set())
+        if ("labels" in fields or meant) and added:
+            payload["add_labels"] = ",".join(sorted(added))
+        _, data = self.api.request("PUT", self._path(ref), body=payload, write=True)
+        if "assignees" in fields:
+            self._note_refused(ref, data, draft.assignees, labelled=bool(meant))
+
+    def close(self, ref: TrackerRef, reason: CloseReason, comment: str | None = None) -> None:
+        self.comment(ref, comment or _CLOSE_NOTES[reason])
+        self.api.request("PUT", self._path(ref), body={"state_event": "close"}, write=True)
+
+    def comment(self, ref: TrackerRef, body: str) -> None:
+        self.api.request("POST", f"{self._path(ref)}/notes", body={"body": body}, write=True)
+
+    def add_labels(self, ref: TrackerRef, labels: Collection[str]) -> None:
+        body = {"add_labels": ",".join(sorted(labels))}
+        self.api.request("PUT", self._path(ref), body=body, write=True)
+
+    def remove_labels(self, ref: TrackerRef, labels: Collection[str]) -> None:
+        body = {"remove_labels": ",".join(sorted(labels))}
+        self.api.request("PUT", self._path(ref), body=body, write=True)
+
+    def link(self, ref: TrackerRef, to: TrackerRef, note: str) -> None:
+        self.comment(ref, f"{note}: {to.key} {to.url}".rstrip())
+
+    def mention(self, handle: str) -> str:
+        return f"@{handle}"
+
+    def activity(self, ref: TrackerRef) -> Activity:
+        """People's newest note (system notes, which GitLab writes for label and field
+        changes, are nobody's activity), and pmsync's nudges: one paginated read."""
+        entries = [
+            (
+                (note.get("author") or {}).get("username"),
+                _timestamp(note.get("created_at")),
+                str(note.get("body") or ""),
+            )
+            for note in self.api.pages(f"{self._path(ref)}/notes", {"sort": "asc"})
+            if not note.get("system")
+        ]
+        return activity_of(entries, str(self._bot_account()["username"]))
+
+    # --- creating exactly once ---------------------------------------------------------------
+
+    def _create_once(
+        self, payload: dict[str, Any], draft: IssueDraft, started: datetime
+    ) -> dict[str, Any]:
+        """POST the issue. After an uncertain failure, adopt the issue if it was in fact made."""
+
+        def post() -> dict[str, Any]:
+            _, data = self.api.request("POST", self._issues, body=payload, write=True, repeat=False)
+            if not isinstance(data, dict) or "iid" not in data:
+                raise UncertainError(f"POST {self._issues}: unexpected answer")
+            return data
+
+        def adopted(data: dict[str, Any], cause: UncertainError) -> None:
+            ref = f"#{data['iid']}"
+            log.warning(
+                "issue_adopted", tracker=self.name, item=draft.item_key, ref=ref, cause=str(cause)
+            )
+
+        return create_once(
+            post,
+            lambda: self._find_created(draft.item_key, started),
+            attempts=self.options.attempts,
+            budget=self.api.budget,
+            adopted=adopted,
+        )
+
+    def _find_created(self, item_key: str, since: datetime) -> dict[str, Any] | None:
+        """The issue carrying this item's marker, made by pmsync since `since`, if any."""
+        bot = self._bot_account()
+        params = {
+            "labels": SYNC_LABEL,
+            "author_id": bot["id"],
+            "scope": "all",
+            "order_by": "created_at",
+            "sort": "desc",
+            "created_after": (since - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        for data in self.api.pages(self._issues, params):
+            marker = parse_marker(data.get("description"))
+            if marker is not None and marker.item_key == item_key and self._ours(data):
+                return data
+        return None
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _bot_account(self) -> dict[str, Any]:
+        """The account pmsync writes as: only its markers are trusted."""
+        if self._bot is None:
+            data = self.api.get("/user")
+            if not isinstance(data, dict) or "id" not in data or "username" not in data:
+                raise FatalError(f"GET /user: unexpected answer: {str(data)[:80]!r}")
+            configured = self.options.bot_username
+            if configured and configured != data["username"]:
+                raise FatalError(
+                    f"gitlab {self.name}: the token signs in as {data['username']!r}, not "
+                    f"bot_username {configured!r}"
+                )
+            self._bot = {"id": data["id"], "username": str(data["username"])}
+        return self._bot
+
+    def _bot_or_config_error(self) -> dict[str, Any]:
+        """The bot's account; the first request, so a wrong address shows here."""
+        setting = f"trackers.{self.name}.url"
+        return first_contact(self._bot_account, setting, self.options.url, "GitLab API")
+
+    def _project_missing(self) -> ConfigError:
+        setting = f"trackers.{self.name}.project"
+        return missing(setting, repr(self.options.project), self.options.url, "the token")
+
+    def _ours(self, data: Mapping[str, Any]) -> bool:
+        author = (data.get("author") or {}).get("username")
+        return bool(author == self._bot_account()["username"])
+
+    def _snapshot_of(self, data: Mapping[str, Any]) -> IssueSnapshot | None:
+        labels = tuple(str(label) for label in data.get("labels") or [])
+        marker = parse_marker(data.get("description"))
+        if marker is None or SYNC_LABEL not in labels or not self._ours(data):
+            return None
+        closed = data.get("state") == "closed"
+        due = data.get("due_date")
+        return IssueSnapshot(
+            ref=self._ref(data),
+            item_key=marker.item_key,
+            postmortem_id=marker.postmortem_id,
+            state="closed" if closed else "open",
+            status_category="done" if closed else "new",
+            title=str(data.get("title") or ""),
+            body=str(data.get("description") or ""),
+            assignees=tuple(
+                str(a["username"]) for a in data.get("assignees") or [] if a.get("username")
+            ),
+            due=date.fromisoformat(due) if due else None,
+            labels=labels,
+            created_at=_timestamp(data.get("created_at")),
+            updated_at=_timestamp(data.get("updated_at")),
+            closed_at=_timestamp(data.get("closed_at")) if closed else None,
+            synced_hash=marker.content_hash,
+            policy=marker.policy,
+        )
+
+    def _ref(self, data: Mapping[str, Any]) -> TrackerRef:
+        return TrackerRef(self.name, f"#{data['iid']}", str(data.get("web_url") or ""))
+
+    def _path(self, ref: TrackerRef) -> str:
+        iid = ref.key.lstrip("#")
+        if not iid.isdigit():
+            raise SkippableError(f"not a GitLab issue number: {ref.key}")
+        return f"{self._issues}/{iid}"
+
+    def _user_ids_of(self, usernames: Sequence[str]) -> tuple[list[str], list[int]]:
+        """(usernames GitLab has no user for, the user ids of the others): each username is
+        looked up once per run."""
+        unknown: list[str] = []
+        ids: list[int] = []
+        for username in usernames:
+            if username not in self._user_ids:
+                found = self.api.get("/users", {"username": username})
+                match = next(
+                    (u for u in found or [] if isinstance(u, dict) and u.get("username")), None
+                )
+                self._user_ids[username] = int(match["id"]) if match else None
+            user_id = self._user_ids[username]
+            if user_id is None:
+                unknown.append(username)
+            else:
+                ids.append(user_id)
+        return unknown, ids
+
+    def _note_refused(
+        self, ref: TrackerRef, data: Any, wanted: Sequence[str], *, labelled: bool
+    ) -> None:
+        """Who was meant to be assigned and is not (unknown to GitLab, or not allowed in the
+        project: GitLab drops such assignees without an error) is said in a note, and the
+        issue labelled as needing an owner."""
+        assigned = {
+            str(a.get("username"))
+            for a in (data.get("assignees") if isinstance(data, dict) else None) or []
+        }
+        refused = [name for name in wanted if name not in assigned]
+        if not refused:
+            return
+        if not labelled:
+            self.add_labels(ref, [NEEDS_OWNER_LABEL])
+        self.comment(ref, _unassignable_note(refused))
+
+    def _milestone(self) -> int:
+        """The configured milestone's id, looked up once; a missing one is a setting error."""
+        if self._milestone_id is None:
+            title = self.options.milestone or ""
+            found = self.api.get(f"{self.api.project}/milestones", {"title": title})
+            match = next((m for m in found or [] if m.get("title") == title), None)
+            if match is None:
+                raise ConfigError(
+                    [f"trackers.{self.name}.milestone: no milestone {title!r} in the project"]
+                )
+            self._milestone_id = int(match["id"])
+        return self._milestone_id
+
+
+def _headers(response: requests.Response | None) -> dict[str, str]:
+    """An answer's headers, lower-cased; GitLab's `RateLimit-Remaining` is also given under
+    the name the metrics read for every tracker."""
+    if response is None:
+        return {}
+    headers = {str(k).lower(): str(v) for k, v in response.headers.items()}
+    if "ratelimit-remaining" in headers:
+        headers["x-ratelimit-remaining"] = headers["ratelimit-remaining"]
+    return headers
+
+
+def _classify(exc: gitlab.GitlabError, headers: Mapping[str, str], what: str) -> PmsyncError:
+    status = exc.response_code or 0
+    message = str(exc.error_message or "")[:200]
+    retry_after = retry_after_seconds(headers)
+    if status == 429:
+        if retry_after is None and headers.get("ratelimit-reset"):
+            retry_after = max(0.0, float(headers["ratelimit-reset"]) - time.time()) + 1
+        return RetriableError(
+            f"{what}: rate limited by GitLab", 60.0 if retry_after is None else retry_after
+        )
+    if status >= 500 or status == 0:
+        return UncertainError(f"{what}: GitLab answered {status or 'nothing'}", retry_after)
+    if status == 401:
+        return FatalError(f"{what}: GitLab rejected the credentials (401): check the token")
+    if status == 403:
+        return NotAllowed(f"{what}: not allowed (403): {message}")
+    if status == 404:
+        return NotFound(f"{what}: not found (404)")
+    return SkippableError(f"{what}: GitLab refused it ({status}): {message}")
+
+
+def _next_link(headers: Mapping[str, str]) -> str | None:
+    match = re.search(r'<([^>]+)>;\s*rel="next"', headers.get("link", ""))
+    return match.group(1) if match else None
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _with_marker(draft: IssueDraft) -> str:
+    return f"{draft.body.rstrip()}\n\n{render_marker(draft.marker)}\n"
+
+
+def _unassignable_note(usernames: Sequence[str]) -> str:
+    names = ", ".join(f"`{name}`" for name in usernames)
+    return (
+        f"pmsync could not assign this issue to {names}: GitLab has no such user, or they are "
+        "not a member of this project. Please assign the owner named in the post-mortem by "
+        "hand, or fix the people directory."
+    )
+
+
+# --- settings ------------------------------------------------------------------------------
+
+SECRET_ENV = ("GITLAB_TOKEN",)
+
+
+class GitlabAuth(Remote):
+    """How to reach GitLab: its address and a token (personal, project or group access
+    token)."""
+
+    url: Annotated[str, Field(pattern=r"^https?://")] = "https://gitlab.com"
+    token: SecretStr | None = None
+    token_file: Path | None = None
+
+    _check_files = field_validator("token_file")(check_readable)
+
+    @model_validator(mode="after")
+    def _load_secret_files(self) -> GitlabAuth:
+        secrets_from_files(self, "token")
+        return self
+
+
+class Config(GitlabAuth, TrackerSection):
+    kind: Literal["gitlab"]
+    project: Annotated[str, Field(pattern=r"^(\d+|[\w.-]+(/[\w.-]+)+)$")]  # path or id
+    milestone: str | None = None  # the title of a milestone every issue joins
+    bot_username: str | None = None  # checked against the token's account when given
+    write_interval_seconds: Annotated[float, Field(ge=0)] = 0.25
+    # gitlab.com allows some 200 issue creations a minute; 0 turns the cap off (test servers).
+    max_writes_per_minute: Annotated[int, Field(ge=0)] = 180
+
+
+def gitlab_token(config: GitlabAuth) -> str | None:
+    """The token for a GitLab tracker or source: its own setting, else $GITLAB_TOKEN."""
+    if config.token is not None:
+        return config.token.get_secret_value()
+    return os.environ.get("GITLAB_TOKEN") or None
+
+
+def auth_options(
+    key: str, project: str, config: GitlabAuth, context: BuildContext
+) -> GitlabOptions:
+    token = gitlab_token(config)
+    if token is None:
+        raise context.error(f"{key}.token: no token: set token or token_file, or GITLAB_TOKEN")
+    return GitlabOptions(project=project, url=config.url, token=token, **config.patience())
+
+
+def build(name: str, config: Config, context: BuildContext) -> GitlabTracker:
+    options = replace(
+        auth_options(f"trackers.{name}", config.project, config, context),
+        labels=tuple(config.labels),
+        milestone=config.milestone,
+        bot_username=config.bot_username,
+        write_interval=config.write_interval_seconds,
+        max_writes_per_minute=config.max_writes_per_minute,
+    )
+    return GitlabTracker(name, options)
