@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.extract import extract_file
-from syncer.model import ActionItem, normalise_status
+from syncer.model import ActionItem, Postmortem, normalise_status
 
 CORPUS = Path(__file__).parent / "corpus"
 MATCH_AT = 0.8
@@ -97,7 +97,11 @@ class DocScore:
 
 
 def score_document(name: str, key: dict[str, Any]) -> DocScore:
-    pm = extract_file(CORPUS / "docs" / name, name)
+    return score_postmortem(name, extract_file(CORPUS / "docs" / name, name), key)
+
+
+def score_postmortem(name: str, pm: Postmortem, key: dict[str, Any]) -> DocScore:
+    """How `pm`, read from the corpus document `name` in any form, scores against its key."""
     found = [item for item in pm.items if not item.placeholder]
     expected: list[dict[str, Any]] = key["items"]
     pairs = sorted(

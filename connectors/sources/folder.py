@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from connectors.base import DocumentEdit
-from connectors.extract import format_of
+from connectors.sources.content import MAX_FILE_BYTES, decode_text, document_of
 from syncer import logs
 from syncer.errors import DocumentError, PmsyncError, SkippableError
 from syncer.model import Document, DocumentRef
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 log = logs.get_logger("pmsync.sources")
 
-MAX_FILE_BYTES = 5 * 1024 * 1024
 # Every Markdown flavour pmsync reads, for folders named on the command line.
 MARKDOWN_GLOBS = ("**/*.md", "**/*.markdown", "**/*.mdx", "**/*.html.md.erb")
 # Everything pmsync reads, for folders named on the command line: Markdown and HTML exports,
@@ -35,6 +34,7 @@ DOCUMENT_GLOBS = (
     "**/*.html",
     "**/*.htm",
     "**/*.xml",
+    "**/*.docx",
     "**/.github/ISSUE_TEMPLATE/*.yml",
     "**/.github/ISSUE_TEMPLATE/*.yaml",
 )
@@ -143,14 +143,8 @@ class MarkdownDirSource:
             raw = path.read_bytes()
         except OSError as exc:
             raise DocumentError(ref.uri, f"cannot read: {exc.strerror or exc}") from None
-        text = decode_text(raw, ref.uri)
         version = hashlib.sha256(raw).hexdigest()[:16]
-        return Document(
-            ref=replace(ref, version=version),
-            title=path.stem,
-            text=text,
-            format=format_of(path.name),
-        )
+        return document_of(replace(ref, version=version), path.name, raw, path.stem)
 
     def write_back(self, edits: Sequence[DocumentEdit]) -> Results:
         """Each edit written to its file in place (atomically, mode kept); a file changed since
@@ -225,16 +219,6 @@ def _replace_file(path: Path, data: bytes) -> None:
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
-
-
-def decode_text(raw: bytes, uri: str) -> str:
-    """A document's bytes as text (UTF-8, a leading byte-order mark dropped), or a
-    DocumentError naming the line where it stops being UTF-8."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DocumentError(uri, "not UTF-8 text", line=line) from None
 
 
 def _extensionless_text(path: Path, root: Path) -> bool:

@@ -19,8 +19,8 @@ from pydantic import Field
 
 from connectors.base import DocumentEdit, report_source_request
 from connectors.config import BuildContext, SourceSection
-from connectors.extract import format_of
-from connectors.sources.folder import MAX_FILE_BYTES, Results, decode_text
+from connectors.sources.content import MAX_FILE_BYTES, decode_text, document_of
+from connectors.sources.folder import Results
 from connectors.sources.repository import (
     TITLE,
     Files,
@@ -120,9 +120,7 @@ class GitlabRepoSource:
             raise DocumentError(ref.uri, str(exc)) from None
         if len(raw) > MAX_FILE_BYTES:
             raise DocumentError(ref.uri, "more than the 5 MiB limit")
-        text = decode_text(raw, ref.uri)
-        name = ref.id.rsplit("/", 1)[-1]
-        return Document(ref, name.split(".", 1)[0], text, format_of(name))
+        return document_of(ref, ref.id.rsplit("/", 1)[-1], raw)
 
     # --- write-back: one merge request, updated in place -----------------------------------------
 

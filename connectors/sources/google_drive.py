@@ -17,7 +17,7 @@ import requests
 from pydantic import Field, field_validator
 
 from connectors.config import BuildContext, Remote, SourceSection, check_readable
-from connectors.sources.folder import MAX_FILE_BYTES, decode_text
+from connectors.sources.content import MAX_FILE_BYTES, WORD_SUFFIX, decode_text, document_of
 from connectors.sources.http import HttpReader, timestamp
 from syncer.errors import DocumentError, FatalError, SkippableError
 from syncer.model import Document, DocumentRef
@@ -27,6 +27,7 @@ SCOPES = ("https://www.googleapis.com/auth/drive.readonly",)
 DOC = "application/vnd.google-apps.document"
 FOLDER = "application/vnd.google-apps.folder"
 MARKDOWN_FILES = ("text/markdown", "text/x-markdown")
+WORD_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 _FIELDS = (
     "nextPageToken,files(id,name,mimeType,modifiedTime,createdTime,webViewLink,size,"
     "exportLinks,owners(displayName,emailAddress))"
@@ -132,7 +133,7 @@ class GoogleDriveSource:
         title = ref.uri.removeprefix("gdrive:").rsplit("/", 1)[-1]
         what = f"google drive file {ref.id}"
         try:
-            if how == "media":
+            if how in ("media", "word"):
                 url, params = f"{self.options.api}/files/{ref.id}", {"alt": "media"}
             else:
                 url, params = f"{self.options.api}/files/{ref.id}/export", {"mimeType": how}
@@ -142,11 +143,15 @@ class GoogleDriveSource:
             raise DocumentError(ref.uri, str(exc).removeprefix(what + ": ")) from None
         if len(raw) > MAX_FILE_BYTES:
             raise DocumentError(ref.uri, f"{len(raw):,} bytes is more than the 5 MiB limit")
+        if how == "word":  # a Word file kept on Drive, read as it is
+            return document_of(ref, f"{ref.id}{WORD_SUFFIX}", raw, title.removesuffix(WORD_SUFFIX))
         text = decode_text(raw, ref.uri)  # Drive's text exports start with a byte-order mark
         return Document(ref, title, text, "html" if how == "text/html" else "markdown")
 
     def _children(self, folder: str) -> Entries:
-        kinds = " or ".join(f"mimeType = '{kind}'" for kind in (DOC, FOLDER, *MARKDOWN_FILES))
+        kinds = " or ".join(
+            f"mimeType = '{kind}'" for kind in (DOC, FOLDER, *MARKDOWN_FILES, WORD_MIME)
+        )
         query = f"'{folder}' in parents and trashed = false and ({kinds})"
         params: dict[str, Any] = {
             "q": query,
@@ -180,6 +185,8 @@ class GoogleDriveSource:
             self._exports[file_id] = "text/markdown" if wants_markdown else "text/html"
         elif kind in MARKDOWN_FILES:
             self._exports[file_id] = "media"
+        elif kind == WORD_MIME:
+            self._exports[file_id] = "word"
         else:
             return None
         return DocumentRef(

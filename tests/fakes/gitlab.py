@@ -43,7 +43,8 @@ class FakeGitLab:
     milestones: dict[int, str] = field(default_factory=lambda: {7: "Post-mortem actions"})
     issues: dict[int, dict[str, Any]] = field(default_factory=dict)
     notes: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
-    files: dict[str, dict[str, str]] = field(default_factory=lambda: {"main": {}})  # branch: path
+    # branch: path: text (a binary file as bytes)
+    files: dict[str, dict[str, Any]] = field(default_factory=lambda: {"main": {}})
     commits: list[dict[str, Any]] = field(default_factory=list)
     merge_requests: dict[int, dict[str, Any]] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
@@ -443,7 +444,7 @@ def _handler(fake: FakeGitLab) -> type[JsonHandler]:
                     for path, text in branch.items():
                         if _blob_id(text) == groups[0]:
                             fake.bodies.append(path)
-                            return 200, text.encode(), {}
+                            return 200, _bytes(text), {}
                 return 404, {"message": "404 Blob Not Found"}, {}
             if kind == "file":
                 path = unquote(groups[0])
@@ -458,7 +459,7 @@ def _handler(fake: FakeGitLab) -> type[JsonHandler]:
                         "file_path": path,
                         "blob_id": _blob_id(text),
                         "encoding": "base64",
-                        "content": base64.b64encode(text.encode()).decode(),
+                        "content": base64.b64encode(_bytes(text)).decode(),
                     },
                     {},
                 )
@@ -519,7 +520,11 @@ def _handler(fake: FakeGitLab) -> type[JsonHandler]:
     return Handler
 
 
-def _blob_id(text: str) -> str:
+def _bytes(text: str | bytes) -> bytes:
+    return text if isinstance(text, bytes) else text.encode()
+
+
+def _blob_id(text: str | bytes) -> str:
     """A blob's id as Git computes it."""
-    data = text.encode()
+    data = _bytes(text)
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()

@@ -22,7 +22,7 @@ import responses
 
 from tests.fakes.keys import TOKEN_URI
 
-Answer = tuple[int, dict[str, str], str]
+Answer = tuple[int, dict[str, str], str | bytes]
 
 
 def _json(status: int, data: Any, headers: Mapping[str, str] | None = None) -> Answer:
@@ -698,4 +698,4 @@ class FakeDrive(_Fake):
         if entry is None:
             return _json(404, {"error": {"code": 404, "message": f"File not found: {file_id}."}})
         self.bodies.append(file_id)
-        return 200, {"Content-Type": "text/markdown"}, entry.content.decode("utf-8")
+        return 200, {"Content-Type": entry.mime}, entry.content
