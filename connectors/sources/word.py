@@ -24,9 +24,7 @@ _HYPERLINK = "/relationships/hyperlink"
 # Lists nested by paragraph style alone (Word's "List Bullet 2" under "List Bullet"), which
 # carry no numbering level of their own, nested as they look.
 _NESTED_LISTS = "\n".join(
-    f"p[style-name='List {kind} {depth}'] => "
-    + " > ".join([f"{tag} > li"] * depth)
-    + ":fresh"
+    f"p[style-name='List {kind} {depth}'] => " + " > ".join([f"{tag} > li"] * depth) + ":fresh"
     for kind, tag in (("Bullet", "ul"), ("Number", "ol"))
     for depth in (2, 3)
 )
