@@ -271,3 +271,19 @@ def test_a_429_is_waited_exactly_as_told_and_sent_once_more(fake: FakeGitLab) ->
     assert waits == [7.0]
     assert [issue["iid"] for issue in fake.issues.values()] == [int(ref.key[1:])]
     assert fake.count()["POST issues"] == 2
+
+
+@pytest.mark.parametrize("link_header", [True, False])
+def test_every_page_is_read_by_its_link_or_its_page_number(
+    fake: FakeGitLab, link_header: bool
+) -> None:
+    from connectors.trackers.gitlab import GitlabApi, GitlabOptions
+
+    fake.link_header = link_header
+    iid = fake.add_issue("Notes", "", user="dana", labels=[])
+    for n in range(230):
+        fake.note_as(iid, "dana", f"note {n}")
+    api = GitlabApi("lab", GitlabOptions(project=fake.project, url=fake.url, token=TOKEN))
+    notes = list(api.pages(f"{api.project}/issues/{iid}/notes", {"sort": "asc"}))
+    assert [n["body"] for n in notes] == [f"note {n}" for n in range(230)]
+    assert fake.count()["GET notes"] == 3

@@ -231,7 +231,12 @@ class GitlabApi:
             if not isinstance(data, list):
                 raise SkippableError(f"GET {path}: unexpected answer (not a list)")
             yield from (entry for entry in data if isinstance(entry, dict))
-            url, query = _next_link(headers), None  # the next link carries the query
+            following = _next_link(headers)
+            if following is None and headers.get("x-next-page", "").strip().isdigit() and data:
+                # No Link header (some proxies drop it): the page number says where to go on.
+                url, query = path, {**(query or {}), "page": headers["x-next-page"].strip()}
+                continue
+            url, query = following, None  # the next link carries the query
 
     def _watch_quota(self, headers: Mapping[str, str]) -> None:
         """When the quota is spent, wait for its reset before the next request."""
@@ -492,9 +497,7 @@ class GitlabTracker:
             status_category="done" if closed else "new",
             title=str(data.get("title") or ""),
             body=str(data.get("description") or ""),
-            assignees=tuple(
-                str(a["username"]) for a in data.get("assignees") or [] if a.get("username")
-            ),
+            assignees=_assignees(data),
             due=date.fromisoformat(due) if due else None,
             labels=labels,
             created_at=_timestamp(data.get("created_at")),
@@ -538,10 +541,7 @@ class GitlabTracker:
         """Who was meant to be assigned and is not (unknown to GitLab, or not allowed in the
         project: GitLab drops such assignees without an error) is said in a note, and the
         issue labelled as needing an owner."""
-        assigned = {
-            str(a.get("username"))
-            for a in (data.get("assignees") if isinstance(data, dict) else None) or []
-        }
+        assigned = set(_assignees(data)) if isinstance(data, dict) else set()
         refused = [name for name in wanted if name not in assigned]
         if not refused:
             return
@@ -561,6 +561,13 @@ class GitlabTracker:
                 )
             self._milestone_id = int(match["id"])
         return self._milestone_id
+
+
+def _assignees(data: Mapping[str, Any]) -> tuple[str, ...]:
+    """The usernames an issue is assigned to (`assignees`, or the older single `assignee`)."""
+    people = list(data.get("assignees") or []) or [data.get("assignee") or {}]
+    names = (str(p.get("username")) for p in people if isinstance(p, dict) and p.get("username"))
+    return tuple(dict.fromkeys(names))
 
 
 def _headers(response: requests.Response | None) -> dict[str, str]:

@@ -53,6 +53,7 @@ class FakeGitLab:
     payloads: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     rate_remaining: int = 2000
     lag: float = 0.0  # seconds before a new issue shows in lists
+    link_header: bool = True  # False: pages say only `x-next-page`, as behind some proxies
     url: str = ""
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # moved by tests
     _lock: threading.RLock = field(default_factory=threading.RLock)
@@ -326,7 +327,8 @@ def _handler(fake: FakeGitLab) -> type[JsonHandler]:
             if page * per_page < len(entries):
                 following = {**query, "page": str(page + 1)}
                 link = f"{fake.url}{self.path.split('?')[0]}?{urlencode(following)}"
-                headers["Link"] = f'<{link}>; rel="next"'
+                if fake.link_header:
+                    headers["Link"] = f'<{link}>; rel="next"'
                 headers["x-next-page"] = str(page + 1)
             else:
                 headers["x-next-page"] = ""
