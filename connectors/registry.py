@@ -30,6 +30,7 @@ SOURCES: dict[str, Kind] = {
     "confluence": Kind("connectors.sources.confluence"),
     "google-drive": Kind("connectors.sources.google_drive"),
     "gitlab-repo": Kind("connectors.sources.gitlab_repo"),
+    "notion": Kind("connectors.sources.notion"),
 }
 TRACKERS: dict[str, Kind] = {
     "local": Kind("connectors.trackers.local"),

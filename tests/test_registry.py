@@ -67,14 +67,15 @@ def test_a_configuration_loads_only_the_kinds_it_uses(tmp_path: Path) -> None:
         "from syncer.settings import load_settings\n"
         f"load_settings(Path({str(config)!r}))\n"
         "print(sorted(m for m in sys.modules if m.startswith(('connectors.sources.', "
-        "'connectors.trackers.', 'github', 'jira', 'google'))))\n"
+        "'connectors.trackers.', 'github', 'jira', 'google', 'gitlab', 'notion', "
+        "'mammoth'))))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == (
-        "['connectors.sources.folder', 'connectors.sources.markdown_dir', "
-        "'connectors.trackers.local']"
+        "['connectors.sources.content', 'connectors.sources.folder', "
+        "'connectors.sources.markdown_dir', 'connectors.trackers.local']"
     )
     assert load_settings(config).sources["docs"].kind == "markdown-dir"
 

@@ -22,6 +22,7 @@ from connectors.sources.github_repo import GithubRepoSource, RepoOptions
 from connectors.sources.gitlab_repo import GitlabRepoSource
 from connectors.sources.gitlab_repo import RepoOptions as GitlabRepoOptions
 from connectors.sources.google_drive import DriveOptions, GoogleDriveSource
+from connectors.sources.notion import NotionOptions, NotionSource
 from connectors.trackers.github import GithubOptions
 from connectors.trackers.gitlab import GitlabOptions
 from syncer.model import DocumentRef, Postmortem
@@ -30,6 +31,8 @@ from syncer.reading import read_documents
 from syncer.settings import Settings
 from tests.fakes.gitlab import FakeGitLab
 from tests.fakes.keys import service_account_file
+from tests.fakes.notion import DATABASE as NOTION_DATABASE
+from tests.fakes.notion import FakeNotion, page_of_markdown
 from tests.fakes.sources import (
     DOC,
     FOLDER,
@@ -135,6 +138,27 @@ def gitlab_setup(mock: responses.RequestsMock, tmp_path: Path, sleep: Sleep = no
     return Setup(
         source, CORPUS, lambda ref: ref.id, fake, break_document, change, "postmortems/".__add__
     )
+
+
+def notion_setup(mock: responses.RequestsMock, tmp_path: Path, sleep: Sleep = no_sleep) -> Setup:
+    fake = FakeNotion()
+    stack = contextlib.ExitStack()
+    stack.enter_context(fake.running())
+    RUNNING.append(stack)
+    names = {}
+    for path in sorted(CORPUS.iterdir()):
+        if path.is_file():
+            names[fake.add_page(*page_of_markdown(path.read_text(encoding="utf-8")))] = path.name
+    options = NotionOptions(
+        token=fake.token,
+        database_id=NOTION_DATABASE,
+        where={"Status": "Published"},
+        base_url=fake.url,
+        requests_per_second=0,
+        backoff=0.0,
+    )
+    source = NotionSource("notion", options, sleep=sleep)
+    return Setup(source, CORPUS, lambda ref: names[ref.id], fake, fake.fail, fake.change)
 
 
 RUNNING: list[contextlib.ExitStack] = []  # fake servers on loopback, stopped after each test
@@ -245,6 +269,7 @@ SETUPS: dict[str, Factory] = {
     "markdown-dir": markdown_setup,
     "github-repo": github_setup,
     "gitlab-repo": gitlab_setup,
+    "notion": notion_setup,
     "confluence-cloud": confluence_setup("cloud"),
     "confluence-datacenter": confluence_setup("datacenter"),
     "google-drive": drive_setup,

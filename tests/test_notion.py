@@ -1,0 +1,237 @@
+"""The Notion source on the fake Notion: to-do assignees and date mentions become owners and due
+dates, page properties the front matter, requests are paced, and write-back links and ticks
+items without overwriting a block someone edited meanwhile."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connectors.sources.notion import NotionOptions, NotionSource
+from syncer.pipeline import sync
+from syncer.reading import read_documents
+from syncer.settings import Settings, load_settings
+from tests.fakes.github import FakeGitHub
+from tests.fakes.notion import DATABASE, FakeNotion
+from tests.test_writeback import tracker_toml
+
+DANA = "11111111-aaaa-bbbb-cccc-000000000001"
+SAM = "11111111-aaaa-bbbb-cccc-000000000002"
+
+
+def text(content: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "text", "text": {"content": content}, "plain_text": content, **extra}
+
+
+def person(user_id: str, email: str | None = None) -> dict[str, Any]:
+    user: dict[str, Any] = {"object": "user", "id": user_id}
+    if email:
+        user["person"] = {"email": email}
+    return {"type": "mention", "mention": {"type": "user", "user": user}, "plain_text": "@x"}
+
+
+def day(start: str) -> dict[str, Any]:
+    return {
+        "type": "mention",
+        "mention": {"type": "date", "date": {"start": start}},
+        "plain_text": start,
+    }
+
+
+def todo(checked: bool, *rich: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "to_do", "to_do": {"rich_text": list(rich), "checked": checked}}
+
+
+def page(fake: FakeNotion) -> str:
+    properties = {
+        "Name": {"type": "title", "title": [text("Checkout latency")]},
+        "Incident date": {"type": "date", "date": {"start": "2026-03-04"}},
+        "Severity": {"type": "select", "select": {"name": "SEV2"}},
+        "Team": {"type": "select", "select": {"name": "payments"}},
+        "Owner": {"type": "people", "people": [{"object": "user", "id": SAM}]},
+        "Status": {"type": "select", "select": {"name": "Published"}},
+    }
+    blocks = [
+        {"type": "heading_2", "heading_2": {"rich_text": [text("Summary")]}},
+        {"type": "paragraph", "paragraph": {"rich_text": [text("Checkout slowed for an hour.")]}},
+        {
+            "type": "callout",
+            "callout": {
+                "rich_text": [text("Customer impact: 4% of orders")],
+                "icon": {"emoji": "⚠️"},
+            },
+        },
+        {"type": "heading_2", "heading_2": {"rich_text": [text("Action items")]}},
+        todo(
+            False,
+            text("Alert when the pool is above 90% for 5 minutes "),
+            person(DANA, "dana@acme.test"),
+            text(" "),
+            day("2026-04-01"),
+        ),
+        todo(
+            True,
+            text("Load-test checkout at twice last year's peak "),
+            person(SAM),
+            day("2026-04-15"),
+        ),
+        {
+            "type": "toggle",
+            "toggle": {"rich_text": [text("Later")]},
+            "children": [
+                todo(False, text("Version the settings file "), person(DANA, "dana@acme.test")),
+            ],
+        },
+    ]
+    fake.users[SAM] = {
+        "object": "user",
+        "id": SAM,
+        "name": "Sam Rivera",
+        "person": {"email": "sam@acme.test"},
+    }
+    return fake.add_page(properties, blocks)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeNotion]:
+    server = FakeNotion()
+    with server.running():
+        yield server
+
+
+def _source(fake: FakeNotion, **options: Any) -> NotionSource:
+    settings = {"requests_per_second": 0.0, "backoff": 0.0, **options}
+    return NotionSource(
+        "notion",
+        NotionOptions(token=fake.token, database_id=DATABASE, base_url=fake.url, **settings),
+    )
+
+
+def test_to_do_assignees_and_date_mentions_become_owners_and_due_dates(fake: FakeNotion) -> None:
+    page(fake)
+    reading = read_documents([_source(fake, where={"Status": "Published"})])
+    assert reading.problems == []
+    (pm,) = reading.postmortems
+    assert (pm.title, pm.incident_date, pm.severity, pm.team) == (
+        "Checkout latency",
+        date(2026, 3, 4),
+        "SEV2",
+        "payments",
+    )
+    assert pm.owner == "sam@acme.test"  # a people property, by e-mail (read from /users)
+    assert [(i.title, i.owner, i.due, i.is_done) for i in pm.items] == [
+        (
+            "Alert when the pool is above 90% for 5 minutes",
+            "dana@acme.test",
+            date(2026, 4, 1),
+            False,
+        ),
+        ("Load-test checkout at twice last year's peak", "sam@acme.test", date(2026, 4, 15), True),
+        ("Version the settings file", "dana@acme.test", None, False),
+    ]
+    assert fake.count()["GET users"] == 1  # each person looked up once
+
+
+def test_the_filter_keeps_only_the_pages_asked_for(fake: FakeNotion) -> None:
+    page(fake)
+    draft = page(fake)
+    fake.pages[draft]["properties"]["Status"]["select"]["name"] = "Draft"
+    refs = _source(fake, where={"Status": "Published"}).list()
+    assert [ref.id for ref in refs] != [draft]
+    assert len(refs) == 1
+
+
+def test_requests_are_spaced_to_three_a_second(fake: FakeNotion) -> None:
+    page(fake)
+    now = [0.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(round(seconds, 3))
+        now[0] += seconds
+
+    source = NotionSource(
+        "notion",
+        NotionOptions(token=fake.token, database_id=DATABASE, base_url=fake.url, backoff=0.0),
+        sleep=sleep,
+        clock=lambda: now[0],
+    )
+    read_documents([source])
+    assert source.requests >= 4
+    assert waits == [0.333] * (source.requests - 1)
+
+
+@pytest.fixture
+def synced(
+    tmp_path: Path, fake: FakeNotion, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[FakeNotion, FakeGitHub, Settings]]:
+    page(fake)
+    tracker = FakeGitHub(collaborators={"dana", "sam"})
+    with tracker.running():
+        monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "t" * 36)
+        monkeypatch.setenv("NOTION_TOKEN", fake.token)
+        (tmp_path / "people.toml").write_text(
+            '[[people]]\nname = "Dana Kim"\nemail = "dana@acme.test"\ngithub = "dana"\n\n'
+            '[[people]]\nname = "Sam Rivera"\nemail = "sam@acme.test"\ngithub = "sam"\n'
+        )
+        (tmp_path / "config.toml").write_text(
+            'people_file = "people.toml"\n'
+            f'[sources.notion]\nkind = "notion"\ndatabase_id = "{DATABASE}"\n'
+            f'base_url = "{fake.url}"\nrequests_per_second = 0\nwrite_back = "links+status"\n'
+            + tracker_toml(tracker)
+        )
+        yield fake, tracker, load_settings(tmp_path / "config.toml")
+
+
+def _todos(fake: FakeNotion) -> list[dict[str, Any]]:
+    return [b for p in fake.pages for b in fake.page_blocks(p) if b["type"] == "to_do"]
+
+
+def test_write_back_links_each_item_and_ticks_what_was_completed(
+    synced: tuple[FakeNotion, FakeGitHub, Settings],
+) -> None:
+    fake, tracker, settings = synced
+    first = sync(settings, dry_run=False)
+    assert not first.problems
+    assert sorted(i["assignees"][0]["login"] for i in tracker.issues.values()) == ["dana", "dana"]
+    for block in _todos(fake):
+        runs = block["to_do"]["rich_text"]
+        if block["to_do"]["checked"]:  # done before it was filed: no issue to link
+            continue
+        assert runs[-2]["href"].startswith("https://github.test/acme/incidents/issues/")
+    # The second run reads the links as the items' tickets: nothing new, nothing written.
+    before = [dict(b) for b in _todos(fake)]
+    assert sync(settings, dry_run=False).counts()["created"] == 0
+    assert [b["last_edited_time"] for b in _todos(fake)] == [b["last_edited_time"] for b in before]
+    # An issue closed as completed ticks its to-do.
+    tracker.issues[1].update(state="closed", state_reason="completed", updated_at=tracker.stamp())
+    sync(settings, dry_run=False)
+    assert _todos(fake)[0]["to_do"]["checked"] is True
+
+
+def test_a_block_edited_after_it_was_read_is_left_as_the_person_wrote_it(
+    synced: tuple[FakeNotion, FakeGitHub, Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from syncer import writeback
+
+    fake, _, settings = synced
+    first = _todos(fake)[0]
+    original = writeback.write
+
+    def someone_edits_first(*args: object, **kwargs: object) -> writeback.WriteBack:
+        fake.edit_text(first["id"], "Alert when the pool is above 80% for 5 minutes")
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(writeback, "write", someone_edits_first)
+    run = sync(settings, dry_run=False)
+    runs = fake.blocks[first["id"]]["to_do"]["rich_text"]
+    assert [r["plain_text"] for r in runs] == ["Alert when the pool is above 80% for 5 minutes"]
+    assert any("edited in Notion since pmsync read it" in p.message for p in run.problems)
+    monkeypatch.setattr(writeback, "write", original)
+    again = sync(settings, dry_run=False)  # the next run reads the edit and links it
+    assert not [p for p in again.problems if "edited in Notion" in p.message]
+    assert fake.blocks[first["id"]]["to_do"]["rich_text"][-2]["href"]
