@@ -48,6 +48,7 @@ class _Writer:
         self.document = document
         self.lists: list[str] = []  # "bullet" / "number", innermost last
         self.item_started = False
+        self.item: Paragraph | None = None  # the list item paragraphs go on in
 
     def blocks(self, tokens: list[Token]) -> None:
         i = 0
@@ -64,8 +65,12 @@ class _Writer:
                 self.lists.append("bullet" if kind.startswith("bullet") else "number")
             elif kind in ("bullet_list_close", "ordered_list_close"):
                 self.lists.pop()
+                if not self.lists:
+                    self.item = None
             elif kind == "list_item_open":
                 self.item_started = True
+            elif kind == "list_item_close" and self.item_started:
+                self._paragraph()  # an empty bullet, as a template leaves it
             elif kind == "paragraph_open":
                 paragraph = self._paragraph()
                 # A line of Markdown that starts a sentence is a line the author typed: in
@@ -102,9 +107,13 @@ class _Writer:
             numbering.append(level)
             numbering.append(number)
             paragraph._p.get_or_add_pPr().append(numbering)
+            self.item = paragraph
             return paragraph
-        if self.lists:  # a later paragraph of a list item
-            return self.document.add_paragraph(style="List Continue")
+        if self.lists and self.item is not None:  # a later paragraph of a list item: in
+            run = self.item.add_run()  # Word, an empty line in the item (Shift+Enter twice)
+            run.add_break()
+            run.add_break()
+            return self.item
         return self.document.add_paragraph()
 
     def table(self, tokens: list[Token], i: int) -> int:

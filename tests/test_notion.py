@@ -235,3 +235,16 @@ def test_a_block_edited_after_it_was_read_is_left_as_the_person_wrote_it(
     again = sync(settings, dry_run=False)  # the next run reads the edit and links it
     assert not [p for p in again.problems if "edited in Notion" in p.message]
     assert fake.blocks[first["id"]]["to_do"]["rich_text"][-2]["href"]
+
+
+def test_the_pages_under_a_parent_page(fake: FakeNotion) -> None:
+    page(fake)
+    parent = "22222222-aaaa-bbbb-cccc-000000000009"
+    fake.under(parent)
+    source = NotionSource(
+        "notion",
+        NotionOptions(token=fake.token, page_id=parent, base_url=fake.url, requests_per_second=0),
+    )
+    (pm,) = read_documents([source]).postmortems
+    assert pm.title == "Checkout latency"
+    assert [i.owner for i in pm.items] == ["dana@acme.test", "sam@acme.test", "dana@acme.test"]

@@ -29,6 +29,7 @@ from syncer.model import DocumentRef, Postmortem
 from syncer.pipeline import read_configured
 from syncer.reading import read_documents
 from syncer.settings import Settings
+from tests.docx_corpus import markdown_to_docx
 from tests.fakes.gitlab import FakeGitLab
 from tests.fakes.keys import service_account_file
 from tests.fakes.notion import DATABASE as NOTION_DATABASE
@@ -264,9 +265,24 @@ def markdown_setup(mock: responses.RequestsMock, tmp_path: Path, sleep: Sleep = 
     return Setup(source, CORPUS, lambda ref: ref.id)
 
 
+def word_setup(mock: responses.RequestsMock, tmp_path: Path, sleep: Sleep = no_sleep) -> Setup:
+    """The corpus as Word documents (written by the tests with python-docx) in a folder."""
+    folder = tmp_path / "word"
+    folder.mkdir()
+    originals = {}
+    for path in sorted(CORPUS.iterdir()):
+        if path.is_file():
+            name = path.name.split(".", 1)[0] + ".docx"
+            (folder / name).write_bytes(markdown_to_docx(path.read_text(encoding="utf-8")))
+            originals[name] = path.name
+    source = MarkdownDirSource("word", folder, ("**/*.docx",))
+    return Setup(source, CORPUS, lambda ref: originals[ref.id])
+
+
 Factory = Callable[[responses.RequestsMock, Path, Sleep], Setup]
 SETUPS: dict[str, Factory] = {
     "markdown-dir": markdown_setup,
+    "word-files": word_setup,
     "github-repo": github_setup,
     "gitlab-repo": gitlab_setup,
     "notion": notion_setup,
@@ -274,7 +290,7 @@ SETUPS: dict[str, Factory] = {
     "confluence-datacenter": confluence_setup("datacenter"),
     "google-drive": drive_setup,
 }
-REMOTE = [name for name in SETUPS if name != "markdown-dir"]
+REMOTE = [name for name in SETUPS if name not in ("markdown-dir", "word-files")]
 
 
 def make(name: str, mock: responses.RequestsMock, tmp_path: Path, sleep: Sleep = no_sleep) -> Setup:

@@ -99,6 +99,7 @@ class _Converter(HTMLParser):
         self.stack: list[_Frame] = []
         self.lists: list[str] = []  # "ul" / "ol" of each open list
         self.item_open: list[bool] = []  # whether the current <li> already wrote its first line
+        self.item_lines: list[int] = []  # how many lines there were when each open <li> began
         self.tables: list[_Table] = []
         self.task_status: str | None = None
         self.heading: int | None = None
@@ -212,6 +213,7 @@ class _Converter(HTMLParser):
             self.lists.append("ol" if tag == "ol" else "ul")
         elif tag in _ITEMS:
             self.item_open.append(False)
+            self.item_lines.append(len(self.lines))
             self.task_status = None
             if attr.get("data-inline-task-id"):  # a task in Confluence's rendered HTML
                 self.task_status = "complete" if "checked" in attr.get("class", "") else ""
@@ -227,6 +229,8 @@ class _Converter(HTMLParser):
         if tag not in ("br", "hr", "img", "ri:user", "ri:page", "ac:emoticon"):
             self.stack.append(frame)
         elif tag == "br":
+            if not "".join(self.inline).strip() and self.item_open and self.item_open[-1]:
+                self._blank()  # a second line break in an item: a paragraph of its own
             self._flush()
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -264,6 +268,10 @@ class _Converter(HTMLParser):
                 self.heading = None
         elif tag in _ITEMS:
             self._flush()
+            start = self.item_lines.pop() if self.item_lines else None
+            if tag == "li" and self.lists and start == len(self.lines):
+                depth = len(self.lists) - 1  # an item with nothing in it: a placeholder
+                self._emit("   " * depth + ("1." if self.lists[-1] == "ol" else "-"))
             if self.item_open:
                 self.item_open.pop()
         elif tag in _LISTS:

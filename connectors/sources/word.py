@@ -47,6 +47,7 @@ def word_to_html(raw: bytes, uri: str) -> str:
         result = mammoth.convert_to_html(
             io.BytesIO(raw),
             style_map=_NESTED_LISTS,
+            ignore_empty_paragraphs=False,  # an empty bullet is a template's placeholder item
             convert_image=mammoth.images.img_element(lambda image: {}),
         )
     except Exception as exc:  # mammoth raises many kinds on a damaged file

@@ -98,6 +98,22 @@ class FakeNotion:
             if kids:
                 self._add_children(block_id, kids)
 
+    def under(self, parent: str) -> None:
+        """Every page, as a child page of `parent` (a page tree instead of a database)."""
+        self.children[parent] = []
+        for page_id, page in self.pages.items():
+            title = "".join(t["plain_text"] for t in page["properties"]["Name"]["title"])
+            self.blocks[page_id] = {
+                "object": "block",
+                "id": page_id,
+                "type": "child_page",
+                "child_page": {"title": title},
+                "has_children": True,
+                "last_edited_time": page["last_edited_time"],
+                "created_time": page["created_time"],
+            }
+            self.children[parent].append(page_id)
+
     def page_blocks(self, page_id: str) -> list[dict[str, Any]]:
         """Every block of a page, depth first."""
         found = []
