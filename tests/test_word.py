@@ -165,3 +165,23 @@ def test_word_files_in_a_gitlab_repository_and_on_drive(lab: FakeGitLab, tmp_pat
     assert [
         [(i.title, i.owner, i.due, i.is_done) for i in pm.items] for pm in reading.postmortems
     ] == [expected, expected]
+
+
+def test_word_files_in_a_github_repository(mock: responses.RequestsMock) -> None:
+    from connectors.sources.github_repo import GithubRepoSource
+    from connectors.sources.github_repo import RepoOptions as GithubRepoOptions
+    from connectors.trackers.github import GithubOptions
+    from tests.fakes.sources import FakeGithubRepo
+
+    raw = _word()
+    fake = FakeGithubRepo({"postmortems/checkout.docx": raw, "README.md": b"# x\n"})
+    fake.register(mock)
+    options = GithubRepoOptions(
+        GithubOptions(repo=fake.repo, token=fake.token, backoff=0.0),
+        path="postmortems",
+        globs=("**/*.docx",),
+    )
+    reading = read_documents([GithubRepoSource("repo", options)])
+    assert reading.problems == []
+    (pm,) = reading.postmortems
+    assert [(i.title, i.owner, i.due, i.is_done) for i in pm.items] == _facts(raw)

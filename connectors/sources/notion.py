@@ -188,11 +188,16 @@ class NotionSource:
     def _front_matter(self, ref: DocumentRef, lines: Lines) -> None:
         """The page's properties, as front matter; the title property is the title."""
         values: dict[str, str] = {}
+        dates: Lines = []
         for name, prop in (self._properties.get(ref.id) or {}).items():
             value = self._property(prop)
             if value:
                 key = "title" if prop.get("type") == "title" else _key(name)
                 values.setdefault(key, value)
+                if prop.get("type") == "date":
+                    dates.append(value)
+        if dates and "date" not in values:  # no property is the date: the first date is
+            values["date"] = dates[0]
         if not values:
             return
         lines.append("---")
