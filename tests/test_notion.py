@@ -248,3 +248,26 @@ def test_the_pages_under_a_parent_page(fake: FakeNotion) -> None:
     (pm,) = read_documents([source]).postmortems
     assert pm.title == "Checkout latency"
     assert [i.owner for i in pm.items] == ["dana@acme.test", "sam@acme.test", "dana@acme.test"]
+
+
+def test_an_edit_in_the_same_minute_as_the_read_is_kept_too(
+    synced: tuple[FakeNotion, FakeGitHub, Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Notion keeps edit times to the minute: the block's text tells an edit apart as well."""
+    from syncer import writeback
+    from tests.fakes.notion import rich_text
+
+    fake, _, settings = synced
+    first = _todos(fake)[0]
+    original = writeback.write
+
+    def someone_edits_first(*args: object, **kwargs: object) -> writeback.WriteBack:
+        first["to_do"]["rich_text"] = rich_text("Alert at 80% instead")  # same last_edited_time
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(writeback, "write", someone_edits_first)
+    run = sync(settings, dry_run=False)
+    assert [r["plain_text"] for r in fake.blocks[first["id"]]["to_do"]["rich_text"]] == [
+        "Alert at 80% instead"
+    ]
+    assert any("edited in Notion since pmsync read it" in p.message for p in run.problems)

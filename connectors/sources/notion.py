@@ -140,7 +140,7 @@ class NotionSource:
             origins: dict[int, _Line] = {}
             self._front_matter(ref, lines)
             self._blocks(ref.id, 0, "", lines, origins)
-        except (SkippableError, UncertainError) as exc:
+        except (SkippableError, RetriableError) as exc:
             raise DocumentError(ref.uri, str(exc)) from None
         self._lines[ref.id] = origins
         title = ref.uri.removeprefix("notion:")
@@ -386,7 +386,11 @@ class NotionSource:
 
     def _update(self, ref: DocumentRef, origin: _Line, old: str, new: str) -> None:
         current = self._call("GET", f"blocks/{origin.block}")
-        if str(current.get("last_edited_time") or "") != origin.edited:
+        now = current.get(origin.kind) or {}
+        # Notion keeps edit times to the minute: the text is compared too.
+        if str(current.get("last_edited_time") or "") != origin.edited or _plain(
+            now.get("rich_text") or []
+        ) != _plain(origin.rich_text):
             raise DocumentError(
                 ref.uri,
                 f"block {origin.block} was edited in Notion since pmsync read it: left as it "
@@ -525,6 +529,10 @@ def _styled(run: Mapping[str, Any]) -> str:
         text = f"~~{text}~~"
     url = run.get("href") or ((run.get("text") or {}).get("link") or {}).get("url")
     return f"[{text}]({url})" if url else text
+
+
+def _plain(rich: Sequence[Mapping[str, Any]]) -> str:
+    return "".join(str(run.get("plain_text") or "") for run in rich)
 
 
 def _writable(run: Mapping[str, Any]) -> dict[str, Any]:

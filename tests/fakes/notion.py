@@ -127,7 +127,7 @@ class FakeNotion:
     def edit_text(self, block_id: str, text: str) -> None:
         """A person edits a block in Notion: its text and its page's edit time change."""
         block = self.blocks[block_id]
-        block[block["type"]]["rich_text"] = _rich(text)
+        block[block["type"]]["rich_text"] = rich_text(text)
         self.touch(block)
 
     def touch(self, block: dict[str, Any]) -> None:
@@ -335,7 +335,7 @@ def _read_back(run: dict[str, Any]) -> dict[str, Any]:
 # --- a post-mortem as a Notion page ---------------------------------------------------------
 
 
-def _rich(text: str, **annotations: bool) -> list[dict[str, Any]]:
+def rich_text(text: str, **annotations: bool) -> list[dict[str, Any]]:
     if not text:
         return []
     return [_read_back({"type": "text", "text": {"content": text}, "annotations": annotations})]
@@ -353,11 +353,11 @@ def page_of_markdown(text: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
                 continue
             name = key.strip()
             if name == "title":
-                properties["Name"] = {"type": "title", "title": _rich(value)}
+                properties["Name"] = {"type": "title", "title": rich_text(value)}
             elif name == "date":
                 properties["Date"] = {"type": "date", "date": {"start": value[:10]}}
             else:
-                properties[name.title()] = {"type": "rich_text", "rich_text": _rich(value)}
+                properties[name.title()] = {"type": "rich_text", "rich_text": rich_text(value)}
         text = text[front.end() :]
     tokens = MarkdownIt("commonmark").enable("table").parse(text)
     blocks, _ = _blocks(tokens, 0, None)
@@ -368,7 +368,7 @@ def page_of_markdown(text: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
             if title
             else "Untitled"
         )
-        properties["Name"] = {"type": "title", "title": _rich(name)}
+        properties["Name"] = {"type": "title", "title": rich_text(name)}
     properties["Status"] = {"type": "select", "select": {"name": "Published"}}
     return properties, blocks
 
@@ -453,7 +453,7 @@ def _blocks(tokens: list[Token], i: int, stop: str | None) -> tuple[list[dict[st
                 {
                     "type": "code",
                     "code": {
-                        "rich_text": _rich(token.content.rstrip("\n")),
+                        "rich_text": rich_text(token.content.rstrip("\n")),
                         "language": "plain text",
                     },
                 }
@@ -461,7 +461,7 @@ def _blocks(tokens: list[Token], i: int, stop: str | None) -> tuple[list[dict[st
         elif kind == "html_block":
             stripped = re.sub(r"<[^>]+>", "", token.content).strip()
             if stripped:
-                out.append({"type": "paragraph", "paragraph": {"rich_text": _rich(stripped)}})
+                out.append({"type": "paragraph", "paragraph": {"rich_text": rich_text(stripped)}})
         elif kind == "hr":
             out.append({"type": "divider", "divider": {}})
         elif kind == "blockquote_open":
