@@ -271,3 +271,42 @@ def test_an_edit_in_the_same_minute_as_the_read_is_kept_too(
         "Alert at 80% instead"
     ]
     assert any("edited in Notion since pmsync read it" in p.message for p in run.problems)
+
+
+def test_items_in_a_table_get_their_link_in_the_row(
+    tmp_path: Path, fake: FakeNotion, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.fakes.notion import page_of_markdown
+
+    properties, blocks = page_of_markdown(
+        "---\ntitle: DNS failures\ndate: 2026-03-25\n---\n# DNS failures\n\n## Action items\n\n"
+        "| Action | Owner | Due |\n|---|---|---|\n"
+        "| Add a PodDisruptionBudget for CoreDNS | Dana Kim | 2026-04-01 |\n"
+        "| Add a synthetic probe for five internal names | Sam Rivera | 2026-05-30 |\n"
+    )
+    fake.add_page(properties, blocks)
+    tracker = FakeGitHub(collaborators={"dana", "sam"})
+    with tracker.running():
+        monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "t" * 36)
+        (tmp_path / "people.toml").write_text(
+            '[[people]]\nname = "Dana Kim"\ngithub = "dana"\n\n'
+            '[[people]]\nname = "Sam Rivera"\ngithub = "sam"\n'
+        )
+        (tmp_path / "config.toml").write_text(
+            'people_file = "people.toml"\n'
+            f'[sources.notion]\nkind = "notion"\ndatabase_id = "{DATABASE}"\ntoken = "{fake.token}"\n'
+            f'base_url = "{fake.url}"\nrequests_per_second = 0\nwrite_back = "links"\n'
+            + tracker_toml(tracker)
+        )
+        settings = load_settings(tmp_path / "config.toml")
+        assert not sync(settings, dry_run=False).problems
+        rows = [b for p in fake.pages for b in fake.page_blocks(p) if b["type"] == "table_row"]
+        header, *items = rows
+        assert [r["plain_text"] for r in header["table_row"]["cells"][-1]] == ["Due"]
+        for row in items:
+            last = row["table_row"]["cells"][-1]
+            assert last[-2]["href"].startswith("https://github.test/acme/incidents/issues/")
+        again = sync(settings, dry_run=False)
+        assert not again.problems
+        assert again.counts()["created"] == 0
+        assert len(tracker.issues) == 2

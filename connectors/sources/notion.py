@@ -11,9 +11,10 @@ its due date. A page's `last_edited_time` is its version: an unchanged page is n
 again. Requests are spaced to Notion's average of three a second, and a 429 waits exactly as
 long as `Retry-After` asks, within the run's wait budget.
 
-Write-back appends the issue's link to the item's block and ticks a `to_do` closed as
-completed. A block changed in Notion since pmsync read the page is left as it is (the next run
-reads it again): a person's edit is never overwritten.
+Write-back appends the issue's link to the item's block (a table row's ticket cell, else its
+last cell: a Notion table keeps its columns) and ticks a `to_do` closed as completed. A block
+changed in Notion since pmsync read the page is left as it is (the next run reads it again):
+a person's edit is never overwritten.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ log = logs.get_logger("pmsync.notion")
 
 NOTION_VERSION = "2022-06-28"  # databases are queried as databases (not data sources)
 MAX_DEPTH = 8  # nested blocks read at most this deep
+_SEPARATOR_RE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 _LINK_RE = re.compile(r"\[([^\]]*)\]\((https?://[^)\s]+)\)\)?\s*$")
 
 
@@ -84,9 +86,10 @@ class _Line:
     """Where a line of the Markdown came from: a block, as it was read."""
 
     block: str
-    kind: str
+    kind: str  # the block's type; "table_header" for a table's first row
     edited: str
     rich_text: list[dict[str, Any]]
+    cells: list[list[dict[str, Any]]] = field(default_factory=list)  # a table row's
 
 
 class NotionSource:
@@ -262,7 +265,7 @@ class NotionSource:
                 code = self._inline(rich, item=False).splitlines()
                 lines += [indent + "```", *(indent + line for line in code), indent + "```"]
             elif kind == "table":
-                self._table(block, lines, indent)
+                self._table(block, lines, indent, origins)
             elif kind == "divider":
                 lines.append(indent + "***")
             elif kind in ("bookmark", "link_preview", "embed") and content.get("url"):
@@ -279,12 +282,11 @@ class NotionSource:
         if lines and lines[-1] != "" and not indent:
             lines.append("")
 
-    def _table(self, block: Mapping[str, Any], lines: Lines, indent: str) -> None:
+    def _table(
+        self, block: Mapping[str, Any], lines: Lines, indent: str, origins: dict[int, _Line]
+    ) -> None:
         rows = [
-            [
-                self._inline(cell, item=False).replace("|", "\\|").replace("\n", "<br>")
-                for cell in (row.get("table_row") or {}).get("cells") or []
-            ]
+            row
             for row in self._paged(
                 "GET", f"blocks/{block['id']}/children", query={"page_size": 100}
             )
@@ -292,11 +294,20 @@ class NotionSource:
         ]
         if not rows:
             return
-        width = max(len(row) for row in rows)
-        rows = [row + [""] * (width - len(row)) for row in rows]
-        lines.append(indent + "| " + " | ".join(rows[0]) + " |")
-        lines.append(indent + "|" + "---|" * width)
-        lines += [indent + "| " + " | ".join(row) + " |" for row in rows[1:]]
+        width = max(len((row.get("table_row") or {}).get("cells") or []) for row in rows)
+        for number, row in enumerate(rows):
+            cells = [[*cell] for cell in (row.get("table_row") or {}).get("cells") or []]
+            cells += [[] for _ in range(width - len(cells))]
+            shown = [
+                self._inline(cell, item=False).replace("|", "\\|").replace("\n", "<br>")
+                for cell in cells
+            ]
+            kind = "table_header" if number == 0 else "table_row"
+            edited = str(row.get("last_edited_time") or "")
+            origins[len(lines) + 1] = _Line(str(row["id"]), kind, edited, [], cells)
+            lines.append(indent + "| " + " | ".join(shown) + " |")
+            if number == 0:
+                lines.append(indent + "|" + "---|" * width)
 
     def _inline(self, rich: Sequence[Mapping[str, Any]], item: bool) -> str:
         """Rich text as Markdown. In an item, a person mention is its owner and a date mention
@@ -369,10 +380,10 @@ class NotionSource:
             raise DocumentError(document.ref.uri, "the edit adds lines: not written to Notion")
         skipped = []
         for number, (old, new) in enumerate(zip(before, after, strict=True), start=1):
-            if old == new:
-                continue
             origin = origins.get(number)
-            if origin is None:  # a table row or plain text: Notion tables keep their columns
+            if old == new or _SEPARATOR_RE.match(new) or (origin and origin.kind == "table_header"):
+                continue  # a table's header and rule: Notion tables keep their columns
+            if origin is None:
                 skipped.append(number)
                 continue
             self._update(document.ref, origin, old, new)
@@ -380,29 +391,34 @@ class NotionSource:
             lines = ", ".join(map(str, skipped))
             raise DocumentError(
                 document.ref.uri,
-                f"line(s) {lines} are not list or to-do items (a table row?): not written to "
-                "Notion; the items' issues are filed all the same",
+                f"line(s) {lines} are not items of a list, to-do list or table: not written "
+                "to Notion; the items' issues are filed all the same",
             )
 
     def _update(self, ref: DocumentRef, origin: _Line, old: str, new: str) -> None:
         current = self._call("GET", f"blocks/{origin.block}")
         now = current.get(origin.kind) or {}
         # Notion keeps edit times to the minute: the text is compared too.
-        if str(current.get("last_edited_time") or "") != origin.edited or _plain(
-            now.get("rich_text") or []
-        ) != _plain(origin.rich_text):
+        if str(current.get("last_edited_time") or "") != origin.edited or [
+            _plain(cell) for cell in now.get("cells") or [now.get("rich_text") or []]
+        ] != [_plain(cell) for cell in origin.cells or [origin.rich_text]]:
             raise DocumentError(
                 ref.uri,
                 f"block {origin.block} was edited in Notion since pmsync read it: left as it "
                 "is, the next run reads it again",
             )
+        if origin.kind == "table_row":
+            cells = _row_edit(origin.cells, _row(old), _row(new))
+            body: dict[str, Any] = {
+                "table_row": {"cells": [[_writable(r) for r in c] for c in cells]}
+            }
+            self._call("PATCH", f"blocks/{origin.block}", body=body)
+            return
         content: dict[str, Any] = {}
         rich = [*origin.rich_text]
         link = _LINK_RE.search(new)
         if link and not _LINK_RE.search(old):
-            rich.append({"type": "text", "text": {"content": " ("}})
-            rich.append({"type": "text", "text": {"content": link[1], "link": {"url": link[2]}}})
-            rich.append({"type": "text", "text": {"content": ")"}})
+            rich += _link_runs(link[1], link[2])
         content["rich_text"] = [_writable(run) for run in rich]
         if origin.kind == "to_do" and "- [x] " in new and "- [x] " not in old:
             content["checked"] = True
@@ -529,6 +545,38 @@ def _styled(run: Mapping[str, Any]) -> str:
         text = f"~~{text}~~"
     url = run.get("href") or ((run.get("text") or {}).get("link") or {}).get("url")
     return f"[{text}]({url})" if url else text
+
+
+def _row(line: str) -> Lines:
+    """A Markdown table row's cells (escaped pipes kept in their cell)."""
+    inner = line.strip().removeprefix("|").removesuffix("|")
+    return [cell.strip() for cell in re.split(r"(?<!\\)\|", inner)]
+
+
+def _link_runs(text: str, url: str) -> Clauses:
+    return [
+        {"type": "text", "text": {"content": " ("}},
+        {"type": "text", "text": {"content": text, "link": {"url": url}}},
+        {"type": "text", "text": {"content": ")"}},
+    ]
+
+
+def _row_edit(cells: Sequence[Sequence[dict[str, Any]]], old: Lines, new: Lines) -> list[Clauses]:
+    """A table row's cells after write-back's edit of its Markdown: a link written in a cell
+    (or in a column Notion's fixed-width table does not have: then in the last cell) is
+    appended to it; any other change of a cell (a status set to Done) replaces its text."""
+    edited = [[*cell] for cell in cells]
+    for index, text in enumerate(new):
+        before = old[index] if index < len(old) else ""
+        if text == before:
+            continue
+        target = min(index, len(edited) - 1)
+        link = _LINK_RE.search(text)
+        if link and not _LINK_RE.search(before):
+            edited[target] += _link_runs(link[1], link[2])
+        elif index < len(edited):
+            edited[index] = [{"type": "text", "text": {"content": text}}]
+    return edited
 
 
 def _plain(rich: Sequence[Mapping[str, Any]]) -> str:

@@ -258,6 +258,8 @@ def _handler(fake: FakeNotion) -> type[JsonHandler]:
                 update = payload.get(kind_) or {}
                 if "rich_text" in update:
                     block[kind_]["rich_text"] = [_read_back(r) for r in update["rich_text"]]
+                if "cells" in update:
+                    block[kind_]["cells"] = [[_read_back(r) for r in c] for c in update["cells"]]
                 if "checked" in update:
                     block[kind_]["checked"] = bool(update["checked"])
                 fake.touch(block)
