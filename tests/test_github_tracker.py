@@ -368,6 +368,17 @@ def test_a_create_whose_response_was_lost_is_adopted_not_repeated(
     assert fake.count()["POST issues"] == 3
 
 
+def test_a_lost_answer_is_adopted_whatever_the_server_s_clock_says(
+    project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake.clock = lambda: datetime(2020, 1, 6, 9, tzinfo=UTC)  # years behind this machine
+    fake.lag = 60.0  # and its lists behind its writes
+    fake.faults.append(Fault("POST", r"/issues$", kind="after", status=502, skip=1))
+    run = _sync(project, monkeypatch)
+    assert _ops(run) == ["create"] * 3
+    assert len(fake.issues) == 3
+
+
 def test_a_run_killed_after_a_lost_create_is_completed_by_the_next(
     project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:

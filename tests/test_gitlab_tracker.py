@@ -287,3 +287,17 @@ def test_every_page_is_read_by_its_link_or_its_page_number(
     notes = list(api.pages(f"{api.project}/issues/{iid}/notes", {"sort": "asc"}))
     assert [n["body"] for n in notes] == [f"note {n}" for n in range(230)]
     assert fake.count()["GET notes"] == 3
+
+
+def test_a_lost_answer_is_adopted_whatever_the_server_s_clock_says(
+    project: Path, fake: FakeGitLab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime
+
+    fake.clock = lambda: datetime(2020, 1, 6, 9, tzinfo=UTC)  # years behind this machine
+    fake.lag = 60.0  # and its lists behind its writes
+    fake.faults.append(Fault("POST", r"/issues$", kind="after", status=502, skip=4, times=3))
+    counts = _sync(project, capsys)
+    assert (counts["created"], counts["failed"]) == (30, 0)
+    titles = [issue["title"] for issue in fake.issues.values()]
+    assert len(titles) == len(set(titles)) == 30

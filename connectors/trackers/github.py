@@ -20,6 +20,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from itertools import chain
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
@@ -308,11 +309,14 @@ class GithubTracker:
         return missing(setting, repr(self.options.repo), self.options.base_url, "the token")
 
     def _newer_than(self, high: int, bot: str) -> list[IssueSnapshot]:
+        """pmsync's issues numbered after `high`: read-your-writes whatever the list lags."""
+        return [snap for data in self._after(high, bot) if (snap := self._snapshot_of(data, bot))]
+
+    def _after(self, high: int, bot: str) -> Iterator[dict[str, Any]]:
         """pmsync's issues numbered after `high` (the highest the list showed), read one by
-        one until a number is unused: read-your-writes whatever the list lags, one request
-        when nothing is new. When the first read is someone else's issue or pull request, the
-        repository's newest number is looked up once, to skip ahead."""
-        found: list[IssueSnapshot] = []
+        one until a number is unused: one request when nothing is new. When the first read is
+        someone else's issue or pull request, the repository's newest number is looked up
+        once, to skip ahead."""
         number, skipped = high + 1, False
         for _ in range(MAX_PROBE):
             try:
@@ -321,15 +325,13 @@ class GithubTracker:
                 number += 1  # a deleted issue keeps its number
                 continue
             except (SkippableError, NotAllowed):
-                break  # not made yet
-            snap = self._snapshot_of(data, bot) if isinstance(data, dict) else None
-            if snap is not None:
-                found.append(snap)
+                return  # not made yet
+            if isinstance(data, dict) and self._snapshot_of(data, bot) is not None:
+                yield data
             elif not skipped:
                 skipped = True
                 number = max(number, self._newest_number())
             number += 1
-        return found
 
     def _newest_number(self) -> int:
         """The repository's newest issue or pull request number (0 when there is none)."""
@@ -351,8 +353,7 @@ class GithubTracker:
         if meant:
             payload["labels"] = sorted({*payload["labels"], NEEDS_OWNER_LABEL})
         self._due_fields(payload, draft.due)
-        started = datetime.now(UTC)
-        data = self._create_once(payload, draft, started)
+        data = self._create_once(payload, draft)
         ref = self._ref(data)
         self._labels[int(data["number"])] = tuple(payload["labels"])
         if meant:
@@ -525,9 +526,7 @@ class GithubTracker:
                 wait, RetriableError(f"github {self.name}: rate limit quota used up")
             )
 
-    def _create_once(
-        self, payload: dict[str, Any], draft: IssueDraft, started: datetime
-    ) -> dict[str, Any]:
+    def _create_once(self, payload: dict[str, Any], draft: IssueDraft) -> dict[str, Any]:
         """POST the issue. After an uncertain failure, adopt the issue if it was in fact made."""
 
         def post() -> dict[str, Any]:
@@ -543,28 +542,34 @@ class GithubTracker:
 
         return create_once(
             post,
-            lambda: self._find_created(draft.item_key, started),
+            lambda: self._find_created(draft.item_key),
             attempts=self.options.attempts,
             budget=self._budget,
             adopted=adopted,
         )
 
-    def _find_created(self, item_key: str, since: datetime) -> dict[str, Any] | None:
-        """The issue carrying this item's marker, made by pmsync since `since`, if any."""
+    def _find_created(self, item_key: str) -> dict[str, Any] | None:
+        """The issue carrying this item's marker, if pmsync made it: among the newest issues
+        (one page, newest first), then those numbered after them (a list that lags). No time
+        filter: the server's clock need not agree with this machine's."""
         bot = self._bot_login()
         params = {
             "labels": SYNC_LABEL,
             "state": "all",
             "sort": "created",
             "direction": "desc",
-            "since": (since.replace(microsecond=0)).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "per_page": 100,
         }
-        for data in self._pages(f"{self._repo_path}/issues", params):
-            marker = parse_marker(data.get("body"))
-            login = (data.get("user") or {}).get("login")
+        _, data = self._request("GET", f"{self._repo_path}/issues", params=params)
+        newest = [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
+        high = max(
+            (int(d["number"]) for d in newest if str(d.get("number", "")).isdigit()), default=0
+        )
+        for entry in chain(newest, self._after(high, bot)):
+            marker = parse_marker(entry.get("body"))
+            login = (entry.get("user") or {}).get("login")
             if marker is not None and marker.item_key == item_key and login == bot:
-                return dict(data)
+                return dict(entry)
         return None
 
     # --- helpers ---------------------------------------------------------------------------------

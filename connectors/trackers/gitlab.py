@@ -20,7 +20,8 @@ import re
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
+from itertools import chain
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -306,24 +307,25 @@ class GitlabTracker:
         return found
 
     def _newer_than(self, high: int) -> list[IssueSnapshot]:
-        """pmsync's issues numbered after `high`, read one by one until an iid is unused:
-        read-your-writes whatever the list lags, one request when nothing is new. When the
-        first read is someone else's issue, the project's newest iid is looked up once."""
-        found: list[IssueSnapshot] = []
+        """pmsync's issues numbered after `high`: read-your-writes whatever the list lags."""
+        return [snap for data in self._after(high) if (snap := self._snapshot_of(data))]
+
+    def _after(self, high: int) -> Iterator[dict[str, Any]]:
+        """The issues numbered after `high`, read one by one until an iid is unused: one
+        request when nothing is new. When the first read is someone else's issue, the
+        project's newest iid is looked up once, to skip ahead."""
         iid, skipped = high + 1, False
         for _ in range(MAX_PROBE):
             try:
                 data = self.api.get(f"{self._issues}/{iid}")
             except (NotFound, SkippableError):
-                break  # not made yet
-            snap = self._snapshot_of(data) if isinstance(data, dict) else None
-            if snap is not None:
-                found.append(snap)
+                return  # not made yet
+            if isinstance(data, dict) and self._snapshot_of(data) is not None:
+                yield data
             elif not skipped:
                 skipped = True
                 iid = max(iid, self._newest_iid())
             iid += 1
-        return found
 
     def _newest_iid(self) -> int:
         params = {"scope": "all", "order_by": "created_at", "sort": "desc", "per_page": 1}
@@ -348,7 +350,7 @@ class GitlabTracker:
             payload["due_date"] = draft.due.isoformat()
         if self.options.milestone:
             payload["milestone_id"] = self._milestone()
-        data = self._create_once(payload, draft, datetime.now(UTC))
+        data = self._create_once(payload, draft)
         ref = self._ref(data)
         self._note_refused(ref, data, draft.assignees, labelled=bool(meant))
         return ref
@@ -410,9 +412,7 @@ class GitlabTracker:
 
     # --- creating exactly once ---------------------------------------------------------------
 
-    def _create_once(
-        self, payload: dict[str, Any], draft: IssueDraft, started: datetime
-    ) -> dict[str, Any]:
+    def _create_once(self, payload: dict[str, Any], draft: IssueDraft) -> dict[str, Any]:
         """POST the issue. After an uncertain failure, adopt the issue if it was in fact made."""
 
         def post() -> dict[str, Any]:
@@ -429,27 +429,31 @@ class GitlabTracker:
 
         return create_once(
             post,
-            lambda: self._find_created(draft.item_key, started),
+            lambda: self._find_created(draft.item_key),
             attempts=self.options.attempts,
             budget=self.api.budget,
             adopted=adopted,
         )
 
-    def _find_created(self, item_key: str, since: datetime) -> dict[str, Any] | None:
-        """The issue carrying this item's marker, made by pmsync since `since`, if any."""
-        bot = self._bot_account()
+    def _find_created(self, item_key: str) -> dict[str, Any] | None:
+        """The issue carrying this item's marker, if pmsync made it: among its newest issues
+        (one page, newest first), then those numbered after them (a list that lags). No time
+        filter: the server's clock need not agree with this machine's."""
         params = {
             "labels": SYNC_LABEL,
-            "author_id": bot["id"],
+            "author_id": self._bot_account()["id"],
             "scope": "all",
             "order_by": "created_at",
             "sort": "desc",
-            "created_after": (since - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "per_page": 100,
         }
-        for data in self.api.pages(self._issues, params):
-            marker = parse_marker(data.get("description"))
-            if marker is not None and marker.item_key == item_key and self._ours(data):
-                return data
+        data = self.api.get(self._issues, params)
+        newest = [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
+        high = max((int(d["iid"]) for d in newest if str(d.get("iid", "")).isdigit()), default=0)
+        for entry in chain(newest, self._after(high)):
+            marker = parse_marker(entry.get("description"))
+            if marker is not None and marker.item_key == item_key and self._ours(entry):
+                return entry
         return None
 
     # --- helpers ------------------------------------------------------------------------------
