@@ -436,15 +436,11 @@ class NotionSource:
     ) -> Iterator[dict[str, Any]]:
         cursor: str | None = None
         while True:
-            if verb == "GET":
-                page = {**(query or {}), **({"start_cursor": cursor} if cursor else {})}
-                data = self._call(verb, path, query=page)
+            more = {"start_cursor": cursor} if cursor else {}
+            if verb == "GET":  # the cursor goes where the request's other parameters are
+                data = self._call(verb, path, query={**(query or {}), **more})
             else:
-                data = self._call(
-                    verb,
-                    path,
-                    body={**(body or {}), **({"start_cursor": cursor} if cursor else {})},
-                )
+                data = self._call(verb, path, body={**(body or {}), **more})
             results = data.get("results")
             if not isinstance(results, list):
                 raise SkippableError(f"{verb} {path}: unexpected answer (no results)")
