@@ -68,12 +68,7 @@ def run_lock(settings: Settings, wait: float = 0.0) -> Iterator[Path]:
             if time.monotonic() < deadline and not STOPPING.is_set():
                 time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
                 continue
-            try:
-                handle.seek(0)
-                holder = handle.read().strip() or "unknown"
-            except OSError:  # Windows keeps a locked byte from other processes
-                holder = "unknown"
-            raise Locked(f"another pmsync run is active ({holder}); lock: {path}")
+            raise Locked(f"another pmsync run is active ({_holder(handle)}); lock: {path}")
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()} since {datetime.now(UTC).isoformat(timespec='seconds')}")
@@ -81,6 +76,21 @@ def run_lock(settings: Settings, wait: float = 0.0) -> Iterator[Path]:
         yield path
     finally:
         handle.close()  # closing drops the lock
+
+
+def _holder(handle: IO[str]) -> str:
+    """Who holds the lock, as they wrote it in the file. A run that has just taken the lock
+    writes that a moment later: an empty file is read again, briefly, before "unknown"."""
+    for _ in range(20):
+        try:
+            handle.seek(0)
+            written = handle.read().strip()
+        except OSError:  # Windows keeps a locked byte from other processes
+            return "unknown"
+        if written:
+            return written
+        time.sleep(0.025)
+    return "unknown"
 
 
 def _try_lock(handle: IO[str]) -> bool:

@@ -411,3 +411,23 @@ def test_sigterm_cuts_a_long_rate_limit_wait_short(tmp_path: Path) -> None:
     assert took < 5
     assert '"event": "tracker_waiting"' in err
     assert _items(fake) == 0
+
+
+def test_a_run_that_has_only_just_taken_the_lock_is_named(tmp_path: Path) -> None:
+    """The holder writes who it is a moment after it takes the lock: a run refused in that
+    moment still says who holds it."""
+    from syncer.scheduler import LOCK_FILE, _try_lock
+
+    settings = _config(tmp_path)
+    with (settings.state_folder() / LOCK_FILE).open("a+", encoding="utf-8") as handle:
+        assert _try_lock(handle)  # taken, nothing written yet
+
+        def write() -> None:
+            handle.write("pid 4242 since 2026-03-04T10:00:00+00:00")
+            handle.flush()
+
+        later = threading.Timer(0.1, write)
+        later.start()
+        with pytest.raises(Locked, match=r"\(pid 4242 since"), run_lock(settings):
+            pass
+        later.join()
