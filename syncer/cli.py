@@ -827,8 +827,9 @@ def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
 
     settings = _settings(args, required=True)
     built = report.collect(settings, now=_now(args.now))
+    numbers = report.figures(built)  # computed once, for the export and the summary
     render = {"html": report.render, "json": report.render_json, "csv": report.render_csv}
-    text = render[args.format](built)
+    text = render[args.format](built, numbers)
     target = args.out or f"report.{args.format}"
     if target == "-":
         sys.stdout.write(text)
@@ -839,7 +840,7 @@ def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
             Path(target).write_text(text, encoding="utf-8", newline="")
         except OSError as exc:
             raise UsageError(f"--out {target}: cannot write: {exc.strerror or exc}") from None
-    totals = report.figures(built)["totals"]
+    totals = numbers["totals"]
     out.write(
         f"{target}: {totals['postmortems']} post-mortems, {totals['items']} items, "
         f"{totals['open']} open, {totals['done']} done, {totals['overdue']} overdue, "

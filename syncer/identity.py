@@ -35,6 +35,11 @@ def render_marker(marker: Marker) -> str:
     return f"<!-- pmsync:v1 {' '.join(parts)} -->"
 
 
+def with_marker(draft: IssueDraft) -> str:
+    """An issue's body as pmsync writes it: the draft's body, then its marker."""
+    return f"{draft.body.rstrip()}\n\n{render_marker(draft.marker)}\n"
+
+
 def parse_marker(body: str | None) -> Marker | None:
     """The last pmsync marker in an issue body, or None when there is none."""
     if not body:

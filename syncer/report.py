@@ -264,12 +264,15 @@ def _record(row: Row) -> dict[str, Any]:
     }
 
 
-def render_json(report: Report) -> str:
-    return json.dumps({**figures(report), "rows": [_record(r) for r in report.rows]}, indent=2)
+def render_json(report: Report, data: Mapping[str, Any] | None = None) -> str:
+    """The figures (`data`, when already computed) and every row."""
+    shown = {**(data or figures(report)), "rows": [_record(r) for r in report.rows]}
+    return json.dumps(shown, indent=2)
 
 
-def render_csv(report: Report) -> str:
-    """RFC 4180: a header row, then one row per item; yes/no for flags; CRLF line ends."""
+def render_csv(report: Report, data: Mapping[str, Any] | None = None) -> str:
+    """RFC 4180: a header row, then one row per item; yes/no for flags; CRLF line ends.
+    (`data` is taken as the other renderers take it: the rows alone need no figures.)"""
     out = io.StringIO()
     writer = csv.DictWriter(out, COLUMNS, lineterminator="\r\n")
     writer.writeheader()
@@ -350,9 +353,10 @@ _SCRIPT = """
 """
 
 
-def render(report: Report) -> str:
+def render(report: Report, data: Mapping[str, Any] | None = None) -> str:
+    """The page; `data` is `figures(report)` when the caller has it already."""
     e = html.escape
-    data = figures(report)
+    data = data or figures(report)
     totals = data["totals"]
     cards = "".join(
         f'<div class="figure" data-figure="{key}"><b>{totals[key]}</b>{e(label)}</div>'

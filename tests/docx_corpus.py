@@ -20,6 +20,8 @@ from docx.text.paragraph import Paragraph
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from tests.markdown_runs import runs
+
 _FRONT = re.compile(r"\A---\n(.*?)\n---\n", re.S)
 _BOX = re.compile(r"^\[([ xX])\]\s+")
 
@@ -140,43 +142,20 @@ class _Writer:
         bold: bool = False,
         after_line: Callable[[], Paragraph] | None = None,
     ) -> None:
-        style: dict[str, Any] = {"bold": bold, "italic": False, "code": False}
-        link: str | None = None
         first = True
-        for n, child in enumerate(token.children or []):
-            kind = child.type
-            if kind == "text":
-                content = child.content
-                if first and (box := _BOX.match(content)):
-                    content = ("☑ " if box.group(1) in "xX" else "☐ ") + content[box.end() :]
-                self._run(paragraph, content, style, link)
-            elif kind == "code_inline":
-                self._run(paragraph, child.content, {**style, "code": True}, link)
-            elif kind == "strong_open":
-                style["bold"] = True
-            elif kind == "strong_close":
-                style["bold"] = bold
-            elif kind == "em_open":
-                style["italic"] = True
-            elif kind == "em_close":
-                style["italic"] = False
-            elif kind == "link_open":
-                link = str(child.attrs.get("href") or "")
-            elif kind == "link_close":
-                link = None
-            elif kind == "softbreak" and after_line is not None and _new_line(token, n):
+        for run in runs(token):
+            if run.kind == "softbreak" and after_line is not None and _new_line(token, run.at):
                 paragraph = after_line()
                 first = True
                 continue
-            elif kind == "softbreak":
-                self._run(paragraph, " ", style, link)
-            elif kind == "hardbreak":
+            if run.kind == "hardbreak":
                 paragraph.add_run().add_break()
-            elif kind == "html_inline":
-                if child.content.lower().startswith("<br"):
-                    paragraph.add_run().add_break()
-            elif kind == "image":
-                self._run(paragraph, child.content, style, link)
+            else:
+                content = " " if run.kind == "softbreak" else run.text
+                if first and run.kind == "text" and (box := _BOX.match(content)):
+                    content = ("☑ " if box.group(1) in "xX" else "☐ ") + content[box.end() :]
+                style = {"bold": bold or run.bold, "italic": run.italic, "code": run.kind == "code"}
+                self._run(paragraph, content, style, run.link)
             first = False
 
     def _run(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlparse
 
@@ -25,12 +25,13 @@ from connectors.sources.repository import (
     TITLE,
     Files,
     FolderSettings,
+    RepoOptions,
     already_proposed,
     commit_message,
     description,
     fingerprint,
     gather,
-    matches,
+    relative,
 )
 from connectors.trackers.github import (
     GithubAuth,
@@ -50,21 +51,15 @@ log = logs.get_logger("pmsync.sources")
 Entries = list[dict[str, Any]]  # JSON objects of a listing
 
 
-@dataclass(frozen=True, slots=True)
-class RepoOptions:
-    auth: GithubOptions  # repository, address and credentials
-    branch: str | None = None  # None: the repository's default branch
-    path: str = ""  # the folder holding the post-mortems; "" for the whole repository
-    globs: tuple[str, ...] = ("**/*.md",)
-    exclude: tuple[str, ...] = ()
-    write_back_branch: str = "pmsync/write-back"  # the one pull request write-back keeps
-
-
 class GithubRepoSource:
     remote = True
 
     def __init__(
-        self, name: str, options: RepoOptions, *, sleep: Callable[[float], None] | None = None
+        self,
+        name: str,
+        options: RepoOptions[GithubOptions],
+        *,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.name = name
         self.options = options
@@ -89,17 +84,15 @@ class GithubRepoSource:
             path = str(entry.get("path", ""))
             if entry.get("type") != "blob" or not entry.get("sha"):
                 continue
-            relative = self._relative(path)
-            if relative is None or not matches(relative, self.options.globs):
+            below = self.options.document_id(path)
+            if below is None:
                 continue
-            if self.options.exclude and matches(relative, self.options.exclude):
-                continue
-            self._sizes[relative] = int(entry.get("size") or 0)
-            self._modes[relative] = str(entry.get("mode") or "100644")
+            self._sizes[below] = int(entry.get("size") or 0)
+            self._modes[below] = str(entry.get("mode") or "100644")
             refs.append(
                 DocumentRef(
                     source=self.name,
-                    id=relative,
+                    id=below,
                     uri=f"{self.options.auth.repo}:{path}",
                     version=str(entry["sha"]),
                     link=f"{self._web_root()}/blob/{quote(branch)}/{quote(path)}",
@@ -274,16 +267,7 @@ class GithubRepoSource:
         """Whether a subfolder is on the way to the configured folder or inside it."""
         if not self._prefix:
             return True
-        return self._prefix.startswith(path + "/") or self._relative(path) is not None
-
-    def _relative(self, path: str) -> str | None:
-        if not self._prefix:
-            return path
-        if path == self._prefix:
-            return ""
-        return (
-            path.removeprefix(self._prefix + "/") if path.startswith(self._prefix + "/") else None
-        )
+        return self._prefix.startswith(path + "/") or relative(path, self._prefix) is not None
 
     def _web_root(self) -> str:
         """https://github.com/owner/repo, or the same on a GitHub Enterprise Server host."""
@@ -312,12 +296,5 @@ class Config(GithubAuth, FolderSettings, SourceSection):
 
 
 def build(name: str, config: Config, context: BuildContext) -> GithubRepoSource:
-    options = RepoOptions(
-        auth=auth_options(f"sources.{name}", config.repo, config, context),
-        branch=config.branch,
-        path=config.path,
-        globs=config.globs,
-        exclude=tuple(config.exclude),
-        write_back_branch=config.write_back_branch,
-    )
+    options = RepoOptions.of(auth_options(f"sources.{name}", config.repo, config, context), config)
     return GithubRepoSource(name, options)

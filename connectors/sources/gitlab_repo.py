@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -25,12 +25,12 @@ from connectors.sources.repository import (
     TITLE,
     Files,
     FolderSettings,
+    RepoOptions,
     already_proposed,
     commit_message,
     description,
     fingerprint,
     gather,
-    matches,
 )
 from connectors.trackers.gitlab import (
     GitlabApi,
@@ -46,21 +46,15 @@ from syncer.model import Document, DocumentRef
 log = logs.get_logger("pmsync.sources")
 
 
-@dataclass(frozen=True, slots=True)
-class RepoOptions:
-    auth: GitlabOptions  # project, address and token
-    branch: str | None = None  # None: the project's default branch
-    path: str = ""  # the folder holding the post-mortems; "" for the whole repository
-    globs: tuple[str, ...] = ("**/*.md",)
-    exclude: tuple[str, ...] = ()
-    write_back_branch: str = "pmsync/write-back"  # the one merge request write-back keeps
-
-
 class GitlabRepoSource:
     remote = True
 
     def __init__(
-        self, name: str, options: RepoOptions, *, sleep: Callable[[float], None] | None = None
+        self,
+        name: str,
+        options: RepoOptions[GitlabOptions],
+        *,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.name = name
         self.options = options
@@ -97,15 +91,13 @@ class GitlabRepoSource:
             path = str(entry.get("path", ""))
             if entry.get("type") != "blob" or not entry.get("id"):
                 continue
-            relative = self._relative(path)
-            if relative is None or not matches(relative, self.options.globs):
-                continue
-            if self.options.exclude and matches(relative, self.options.exclude):
+            below = self.options.document_id(path)
+            if below is None:
                 continue
             refs.append(
                 DocumentRef(
                     source=self.name,
-                    id=relative,
+                    id=below,
                     uri=f"{self.options.auth.project}:{path}",
                     version=str(entry["id"]),
                     link=f"{self._web_root()}/-/blob/{quote(branch)}/{quote(path)}",
@@ -220,13 +212,6 @@ class GitlabRepoSource:
             self._project = data
         return self._project
 
-    def _relative(self, path: str) -> str | None:
-        if not self._prefix:
-            return path
-        return (
-            path.removeprefix(self._prefix + "/") if path.startswith(self._prefix + "/") else None
-        )
-
     def _web_root(self) -> str:
         about = self._about()
         return str(about.get("web_url") or f"{self.options.auth.url}/{self.options.auth.project}")
@@ -245,12 +230,7 @@ class Config(GitlabAuth, FolderSettings, SourceSection):
 
 
 def build(name: str, config: Config, context: BuildContext) -> GitlabRepoSource:
-    options = RepoOptions(
-        auth=auth_options(f"sources.{name}", config.project, config, context),
-        branch=config.branch,
-        path=config.path,
-        globs=config.globs,
-        exclude=tuple(config.exclude),
-        write_back_branch=config.write_back_branch,
+    options = RepoOptions.of(
+        auth_options(f"sources.{name}", config.project, config, context), config
     )
     return GitlabRepoSource(name, options)

@@ -25,7 +25,6 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -41,6 +40,7 @@ from connectors.config import (
     secrets_from_files,
 )
 from connectors.sources.folder import Results
+from connectors.sources.http import timestamp
 from connectors.trackers.retry import WaitBudget, WriteThrottle, interruptible_sleep, with_retries
 from syncer import logs
 from syncer.errors import (
@@ -131,8 +131,8 @@ class NotionSource:
                     uri=f"notion:{title}",
                     version=str(page.get("last_edited_time") or ""),
                     link=str(page.get("url") or ""),
-                    updated_at=_timestamp(page.get("last_edited_time")),
-                    created_at=_timestamp(page.get("created_time")),
+                    updated_at=timestamp(page.get("last_edited_time")),
+                    created_at=timestamp(page.get("created_time")),
                 )
             )
         return sorted(refs, key=lambda ref: (ref.uri, ref.id))
@@ -598,12 +598,6 @@ def _key(name: str) -> str:
     """A property's name as a front matter key: `Incident date` -> `incident_date`."""
     key = re.sub(r"\W+", "_", name.strip().casefold()).strip("_")
     return {"date": "date", "incident_date": "date", "sev": "severity"}.get(key, key or "property")
-
-
-def _timestamp(value: Any) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
 # --- settings ------------------------------------------------------------------------------

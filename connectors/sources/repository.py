@@ -8,8 +8,9 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import cache
-from typing import Annotated
+from typing import Annotated, Generic, TypeVar
 
 from pydantic import Field
 
@@ -21,6 +22,7 @@ from syncer.errors import PmsyncError
 TITLE = "pmsync: link post-mortem action items to their issues"
 FINGERPRINT_RE = re.compile(r"^pmsync-write-back: (\w+)$", re.MULTILINE)
 Files = dict[str, tuple[str, str]]  # path -> (new text, what changed)
+Auth = TypeVar("Auth")  # how a source reaches its service: GithubOptions, GitlabOptions
 
 
 class FolderSettings(Section):
@@ -36,6 +38,44 @@ class FolderSettings(Section):
     @property
     def globs(self) -> tuple[str, ...]:
         return (self.glob,) if isinstance(self.glob, str) else tuple(self.glob)
+
+
+@dataclass(frozen=True, slots=True)
+class RepoOptions(Generic[Auth]):
+    auth: Auth  # repository, address and credentials
+    branch: str | None = None  # None: the repository's default branch
+    path: str = ""  # the folder holding the post-mortems; "" for the whole repository
+    globs: tuple[str, ...] = ("**/*.md",)
+    exclude: tuple[str, ...] = ()
+    write_back_branch: str = "pmsync/write-back"  # the one request write-back keeps
+
+    def document_id(self, path: str) -> str | None:
+        """The id of the file at `path` (its path below the folder) when it is one of the
+        documents this source reads, else None."""
+        below = relative(path, self.path.strip("/"))
+        if below is None or not matches(below, self.globs):
+            return None
+        return None if self.exclude and matches(below, self.exclude) else below
+
+    @classmethod
+    def of(cls, auth: Auth, config: FolderSettings) -> RepoOptions[Auth]:
+        return cls(
+            auth=auth,
+            branch=config.branch,
+            path=config.path,
+            globs=config.globs,
+            exclude=tuple(config.exclude),
+            write_back_branch=config.write_back_branch,
+        )
+
+
+def relative(path: str, folder: str) -> str | None:
+    """A path below `folder` ("" for the whole repository), else None."""
+    if not folder:
+        return path
+    if path == folder:
+        return ""
+    return path.removeprefix(folder + "/") if path.startswith(folder + "/") else None
 
 
 @cache

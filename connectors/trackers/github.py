@@ -43,6 +43,7 @@ from connectors.trackers.retry import (
     first_contact,
     interruptible_sleep,
     missing,
+    next_link,
     no_answer_is_uncertain,
     retry_after_seconds,
     with_retries,
@@ -502,10 +503,10 @@ class GithubTracker:
             if condition and data is None and isinstance(before, dict):  # 304 Not Modified
                 data, following = (
                     before.get("body") or [],
-                    _next_link(headers) or before.get("next"),
+                    next_link(headers) or before.get("next"),
                 )
             else:
-                following = _next_link(headers)
+                following = next_link(headers)
             if fresh is not None and headers.get("etag"):
                 fresh[key] = {
                     "etag": headers.get("etag"),
@@ -534,18 +535,14 @@ class GithubTracker:
             _, data = self._request("POST", path, body=payload, write=True, repeat=False)
             return dict(data)
 
-        def adopted(data: dict[str, Any], cause: UncertainError) -> None:
-            ref = f"#{data['number']}"
-            log.warning(
-                "issue_adopted", tracker=self.name, item=draft.item_key, ref=ref, cause=str(cause)
-            )
-
         return create_once(
             post,
             lambda: self._find_created(draft.item_key),
             attempts=self.options.attempts,
             budget=self._budget,
-            adopted=adopted,
+            named=lambda data: f"#{data['number']}",
+            tracker=self.name,
+            item=draft.item_key,
         )
 
     def _find_created(self, item_key: str) -> dict[str, Any] | None:
@@ -787,14 +784,6 @@ def _message(exc: GithubException) -> str:
         if isinstance(e, dict)
     ]
     return "; ".join(filter(None, [message, *details]))
-
-
-def _next_link(headers: dict[str, Any]) -> str | None:
-    link = next((v for k, v in headers.items() if k.lower() == "link"), None)
-    if not link:
-        return None
-    match = re.search(r'<([^>]+)>;\s*rel="next"', str(link))
-    return match.group(1) if match else None
 
 
 def _number(ref: TrackerRef) -> int:

@@ -16,11 +16,10 @@ does not record, is said in a note.
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date
 from itertools import chain
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -38,6 +37,7 @@ from connectors.config import (
     check_readable,
     secrets_from_files,
 )
+from connectors.sources.http import timestamp
 from connectors.trackers.retry import (
     WaitBudget,
     WriteThrottle,
@@ -45,6 +45,7 @@ from connectors.trackers.retry import (
     first_contact,
     interruptible_sleep,
     missing,
+    next_link,
     no_answer_is_uncertain,
     retry_after_seconds,
     with_retries,
@@ -59,7 +60,7 @@ from syncer.errors import (
     SkippableError,
     UncertainError,
 )
-from syncer.identity import parse_marker, render_marker
+from syncer.identity import parse_marker, with_marker
 from syncer.model import Activity, IssueDraft, IssueSnapshot, TrackerRef
 
 log = logs.get_logger("pmsync.gitlab")
@@ -232,7 +233,7 @@ class GitlabApi:
             if not isinstance(data, list):
                 raise SkippableError(f"GET {path}: unexpected answer (not a list)")
             yield from (entry for entry in data if isinstance(entry, dict))
-            following = _next_link(headers)
+            following = next_link(headers)
             if following is None and headers.get("x-next-page", "").strip().isdigit() and data:
                 # No Link header (some proxies drop it): the page number says where to go on.
                 url, query = path, {**(query or {}), "page": headers["x-next-page"].strip()}
@@ -341,7 +342,7 @@ class GitlabTracker:
             labels = sorted({*labels, NEEDS_OWNER_LABEL})
         payload: dict[str, Any] = {
             "title": draft.title,
-            "description": _with_marker(draft),
+            "description": with_marker(draft),
             "labels": ",".join(labels),
         }
         if ids:
@@ -359,7 +360,7 @@ class GitlabTracker:
         return create_each(self.create, drafts)
 
     def update(self, ref: TrackerRef, draft: IssueDraft, fields: Collection[str]) -> None:
-        payload: dict[str, Any] = {"description": _with_marker(draft)}
+        payload: dict[str, Any] = {"description": with_marker(draft)}
         if "title" in fields:
             payload["title"] = draft.title
         meant: list[str] = []
@@ -402,7 +403,7 @@ class GitlabTracker:
         entries = [
             (
                 (note.get("author") or {}).get("username"),
-                _timestamp(note.get("created_at")),
+                timestamp(note.get("created_at")),
                 str(note.get("body") or ""),
             )
             for note in self.api.pages(f"{self._path(ref)}/notes", {"sort": "asc"})
@@ -421,18 +422,14 @@ class GitlabTracker:
                 raise UncertainError(f"POST {self._issues}: unexpected answer")
             return data
 
-        def adopted(data: dict[str, Any], cause: UncertainError) -> None:
-            ref = f"#{data['iid']}"
-            log.warning(
-                "issue_adopted", tracker=self.name, item=draft.item_key, ref=ref, cause=str(cause)
-            )
-
         return create_once(
             post,
             lambda: self._find_created(draft.item_key),
             attempts=self.options.attempts,
             budget=self.api.budget,
-            adopted=adopted,
+            named=lambda data: f"#{data['iid']}",
+            tracker=self.name,
+            item=draft.item_key,
         )
 
     def _find_created(self, item_key: str) -> dict[str, Any] | None:
@@ -504,9 +501,9 @@ class GitlabTracker:
             assignees=_assignees(data),
             due=date.fromisoformat(due) if due else None,
             labels=labels,
-            created_at=_timestamp(data.get("created_at")),
-            updated_at=_timestamp(data.get("updated_at")),
-            closed_at=_timestamp(data.get("closed_at")) if closed else None,
+            created_at=timestamp(data.get("created_at")),
+            updated_at=timestamp(data.get("updated_at")),
+            closed_at=timestamp(data.get("closed_at")) if closed else None,
             synced_hash=marker.content_hash,
             policy=marker.policy,
         )
@@ -604,21 +601,6 @@ def _classify(exc: gitlab.GitlabError, headers: Mapping[str, str], what: str) ->
     if status == 404:
         return NotFound(f"{what}: not found (404)")
     return SkippableError(f"{what}: GitLab refused it ({status}): {message}")
-
-
-def _next_link(headers: Mapping[str, str]) -> str | None:
-    match = re.search(r'<([^>]+)>;\s*rel="next"', headers.get("link", ""))
-    return match.group(1) if match else None
-
-
-def _timestamp(value: Any) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-
-
-def _with_marker(draft: IssueDraft) -> str:
-    return f"{draft.body.rstrip()}\n\n{render_marker(draft.marker)}\n"
 
 
 def _unassignable_note(usernames: Sequence[str]) -> str:

@@ -24,7 +24,7 @@ from syncer.errors import (
     RetriableError,
     SkippableError,
 )
-from syncer.identity import parse_marker, render_marker
+from syncer.identity import parse_marker, with_marker
 from syncer.model import Activity, IssueDraft, IssueSnapshot, TrackerRef
 
 BOT = "pmsync"
@@ -203,7 +203,7 @@ class LocalTracker:
                     " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         draft.title,
-                        _with_marker(draft),
+                        with_marker(draft),
                         json.dumps(list(draft.assignees)),
                         draft.due.isoformat() if draft.due else None,
                         json.dumps(sorted({SYNC_LABEL, *draft.labels})),
@@ -222,7 +222,7 @@ class LocalTracker:
             row = db.execute("SELECT labels FROM issues WHERE number = ?", (number,)).fetchone()
             if row is None:
                 raise SkippableError(f"local tracker {self.name}: no issue {ref.key}")
-            values: dict[str, object] = {"body": _with_marker(draft)}
+            values: dict[str, object] = {"body": with_marker(draft)}
             if "title" in fields:
                 values["title"] = draft.title
             if "assignees" in fields:
@@ -327,10 +327,6 @@ _RECOVER = (
     "the store is damaged: restore it from a backup, or move it aside and run again (pmsync "
     "then files every item once more, into a new store)"
 )
-
-
-def _with_marker(draft: IssueDraft) -> str:
-    return f"{draft.body.rstrip()}\n\n{render_marker(draft.marker)}\n"
 
 
 # --- settings ------------------------------------------------------------------------------

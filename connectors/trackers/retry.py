@@ -3,6 +3,7 @@ waiting in all, and which calls may be repeated."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
@@ -34,6 +35,13 @@ def retry_after_seconds(headers: Mapping[str, Any]) -> float | None:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:
         return None
+
+
+def next_link(headers: Mapping[str, Any]) -> str | None:
+    """The `Link: <…>; rel="next"` of a paginated answer (any case of its name), or None."""
+    link = next((v for k, v in headers.items() if str(k).lower() == "link"), None)
+    match = re.search(r'<([^>]+)>;\s*rel="next"', str(link or ""))
+    return match.group(1) if match else None
 
 
 def interruptible_sleep(seconds: float) -> None:
@@ -111,11 +119,14 @@ def create_once(
     *,
     attempts: int,
     budget: WaitBudget,
-    adopted: Callable[[T, UncertainError], None],
+    named: Callable[[T], str],
+    tracker: str,
+    item: str,
 ) -> T:
     """Create something exactly once: `post` is never repeated blindly. After an uncertain
     failure (a 5xx, a timeout, a dropped connection) give the service time, then `find` what
-    the post may have made; adopt it if so (telling `adopted`), else post again."""
+    the post may have made; adopt it if so (logged with the reference `named` gives), else
+    post again."""
     for attempt in range(1, attempts + 1):
         try:
             return post()
@@ -123,7 +134,13 @@ def create_once(
             budget.pause(exc.retry_after or budget.backoff(attempt), exc)
             found = find()
             if found is not None:
-                adopted(found, exc)
+                log.warning(
+                    "issue_adopted",
+                    tracker=tracker,
+                    item=item,
+                    ref=named(found),
+                    cause=str(exc),
+                )
                 return found
             if attempt == attempts:
                 raise

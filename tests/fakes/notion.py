@@ -21,6 +21,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from tests.fakes.loopback import JsonHandler, serve
+from tests.markdown_runs import runs
 
 DATABASE = "d0d0d0d0-1111-2222-3333-444444444444"
 _FRONT = re.compile(r"\A---\n(.*?)\n---\n", re.S)
@@ -479,32 +480,14 @@ def _blocks(tokens: list[Token], i: int, stop: str | None) -> tuple[list[dict[st
 
 
 def _inline(token: Token) -> list[dict[str, Any]]:
-    runs: list[dict[str, Any]] = []
-    style = {"bold": False, "italic": False, "code": False}
-    link: str | None = None
-    for child in token.children or []:
-        kind = child.type
-        if kind in ("text", "code_inline", "softbreak", "hardbreak", "html_inline"):
-            content = {"softbreak": "\n", "hardbreak": "\n"}.get(kind, child.content)
-            if kind == "html_inline":
-                content = "\n" if child.content.lower().startswith("<br") else ""
-            if not content:
-                continue
-            annotations = {**style, "code": kind == "code_inline"}
-            text: dict[str, Any] = {"content": content}
-            if link:
-                text["link"] = {"url": link}
-            runs.append(_read_back({"type": "text", "text": text, "annotations": annotations}))
-        elif kind == "strong_open":
-            style["bold"] = True
-        elif kind == "strong_close":
-            style["bold"] = False
-        elif kind == "em_open":
-            style["italic"] = True
-        elif kind == "em_close":
-            style["italic"] = False
-        elif kind == "link_open":
-            link = str(child.attrs.get("href") or "")
-        elif kind == "link_close":
-            link = None
-    return runs
+    """A paragraph's runs as rich text (an image is a block of its own in Notion, not text)."""
+    found = []
+    for run in runs(token):
+        if run.kind == "image" or not run.text:
+            continue
+        text: dict[str, Any] = {"content": run.text}
+        if run.link:
+            text["link"] = {"url": run.link}
+        notes = {"bold": run.bold, "italic": run.italic, "code": run.kind == "code"}
+        found.append(_read_back({"type": "text", "text": text, "annotations": notes}))
+    return found
