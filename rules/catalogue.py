@@ -11,6 +11,7 @@ from syncer.model import Severity
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 POLICY_CODES = frozenset({"PM105", "PM205"})  # what a policy fills in: information only
+INFERRED_CODE = "PM305"  # an item read from prose, for its author to confirm or mark
 
 CATALOGUE: tuple[Rule, ...] = (
     ItemRule(
@@ -198,6 +199,25 @@ CATALOGUE: tuple[Rule, ...] = (
         ),
         checks.placeholder_or_short,
         placeholders=True,
+    ),
+    ItemRule(
+        INFERRED_CODE,
+        "inferred-item",
+        INFO,
+        RuleDoc(
+            what="The item was read from prose, not stated as an action: a commitment such as "
+            '"we will …" in a paragraph, or a line in a Mitigation, Resolution or Recovery '
+            "section, or in a document with no action section. With `[extract] file_inferred "
+            "= false` (the default) it is not filed until its author settles it.",
+            why="A sentence that reads as a promise may be one, or may describe a design or "
+            "restate a lesson. Only the author knows; a ticket nobody meant is noise in "
+            "someone's tracker.",
+            example="## Mitigation\nWe will add a second relay before the next release.",
+            instead="## Action items\n- Add a second relay before the next release (owner: "
+            "@dana)\n\nor, to keep the sentence and never file it:\nWe will add a second relay. "
+            "<!-- pmsync: not-an-item -->",
+        ),
+        checks.inferred,
     ),
     DocumentRule(
         "PM401",

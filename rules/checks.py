@@ -234,6 +234,15 @@ def several_actions(item: ActionItem, pm: Postmortem, context: RuleContext) -> s
     return None
 
 
+def inferred(item: ActionItem, pm: Postmortem, context: RuleContext) -> str | None:
+    if item.basis != "inferred":
+        return None
+    return (
+        f"reads as a commitment: {_quote(item.title)}; make it an action item, or mark it "
+        "`<!-- pmsync: not-an-item -->`"
+    )
+
+
 def placeholder_or_short(item: ActionItem, pm: Postmortem, context: RuleContext) -> str | None:
     if item.placeholder:
         return f"placeholder, not an action: {_quote(item.title or '(empty)')}"

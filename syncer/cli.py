@@ -397,6 +397,7 @@ def _document_json(pm: Postmortem) -> dict[str, Any]:
                 "status": item.status,
                 "placeholder": item.placeholder,
                 "line": item.line,
+                "basis": item.basis,
             }
             for item in pm.items
         ],
@@ -408,13 +409,13 @@ def _print_document_table(pm: Postmortem, out: TextIO) -> None:
 
     label = " (template)" if pm.template else ""
     out.write(f"{pm.ref.uri}: {pm.title}{label} — {lintformat.counted(len(pm.items), 'item')}\n")
-    rows = [("LINE", "OWNER", "DUE", "STATUS", "TITLE")]
+    rows = [("LINE", "BASIS", "OWNER", "DUE", "STATUS", "TITLE")]
     for item in pm.items:
         due = item.due.isoformat() if item.due else (item.due_text or "-")
         title = _short(item.title, 70)
         if item.placeholder:
             title = f"[placeholder] {title}"
-        rows.append((str(item.line), item.owner or "-", due, item.status or "-", title))
+        rows.append((str(item.line), item.basis, item.owner or "-", due, item.status or "-", title))
     _write_table(rows, out, indent="  ")
     out.write("\n")
 
@@ -582,6 +583,7 @@ def _action_json(outcome: Outcome) -> dict[str, Any]:
         "op": action.op,
         "item": action.item.key if action.item else None,
         "title": action.item.title if action.item else None,
+        "basis": action.item.basis if action.item else None,
         "tracker": action.tracker,
         "ref": outcome.ref.key if outcome.ref else None,
         "url": outcome.ref.url if outcome.ref else None,
@@ -620,6 +622,8 @@ def _print_sync_text(run: SyncRun, counts: dict[str, int], out: TextIO) -> None:
             if action.due and action.due_why:
                 due += " (tracker)" if action.due_why == KEPT else " (policy)"
                 why.append(f"  {title}: due {action.due}, {action.due_why}")
+        if action.item is not None and action.item.basis == "inferred":
+            title = f"{title} (inferred)"
         rows.append((op, action.tracker, ref, title or "-", owner, due, reason))
     _write_table(rows, out)
     if why:

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from rules import Rule
+from rules.catalogue import INFERRED_CODE
 from syncer.model import Finding, Postmortem, Severity
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -209,6 +210,11 @@ def summary(findings: Sequence[Finding], rules: Sequence[Rule], documents: int) 
         lines += [
             f"| {code} | {names.get(code, '')} | {n} |" for code, n in sorted(by_code.items())
         ]
+        inferred = [f for f in findings if f.code == INFERRED_CODE]
+        if inferred:
+            # Items read from prose, listed apart: the author confirms or marks each one.
+            lines += ["", f"### Read from prose ({counted(len(inferred), 'item')})", ""]
+            lines += [f"- `{f.doc}:{f.line}` {f.message}" for f in inferred[:100]]
         lines += ["", "<details><summary>Findings</summary>", ""]
         lines += [f"- `{f.doc}:{f.line}` **{f.code}** {f.message}" for f in findings[:100]]
         if len(findings) > 100:

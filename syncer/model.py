@@ -56,12 +56,18 @@ class Document:
     format: Literal["markdown", "html"] = "markdown"
 
 
+Basis = Literal["explicit", "inferred"]
+
+
 @dataclass(frozen=True, slots=True)
 class ActionItem:
     """One action item as the document states it.
 
     `due` is set only when the due text was understood without doubt; `due_text` keeps what the
     document said either way. `placeholder` items (template leftovers) are never synced.
+    `basis` is how the document states the item: `explicit` (a row of an action table, a
+    checklist entry, an entry or labelled line in an action section) or `inferred` (a
+    commitment read from prose or from a section that is not about actions).
     """
 
     key: str
@@ -81,6 +87,7 @@ class ActionItem:
     suppressed: frozenset[str] = frozenset()
     snooze: date | None = None  # no follow-up before this day
     end_line: int = 0  # where the item's first paragraph ends (a list item's), else 0
+    basis: Basis = "explicit"
 
     @property
     def is_done(self) -> bool:

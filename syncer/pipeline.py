@@ -265,6 +265,7 @@ def sync(
             settings.sync,
             policy,
             today,
+            file_inferred=settings.extract.file_inferred,
         )
 
     the_plan = planned()

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
-from rules.catalogue import POLICY_CODES
+from rules.catalogue import INFERRED_CODE, POLICY_CODES
 from syncer.identity import RETITLE_THRESHOLD, strip_comments, title_similarity
 from syncer.model import (
     ActionItem,
@@ -49,10 +49,12 @@ def plan(
     settings: SyncSettings,
     policy: Policy | None = None,
     today: date | None = None,
+    file_inferred: bool = False,
 ) -> SyncPlan:
     """The plan for every tracker. `postmortems` carry their resolved route in `.route`;
     `policy` fills owners and due dates the documents leave out; `today` is the day new
-    issues are filed (for a due-date policy counted from filing).
+    issues are filed (for a due-date policy counted from filing). Inferred items (read from
+    prose) get new issues only with `file_inferred`; one already filed is followed either way.
 
     A tracker missing from `snapshots` could not be read; its items are skipped, not created,
     since creating without knowing what exists is how duplicates are made.
@@ -73,7 +75,9 @@ def plan(
                 if not item.placeholder
             ]
             continue
-        actions += _plan_tracker(routed, snapshots[name], target, findings, settings, policy, today)
+        actions += _plan_tracker(
+            routed, snapshots[name], target, findings, settings, policy, today, file_inferred
+        )
     return SyncPlan(tuple(actions))
 
 
@@ -85,6 +89,7 @@ def _plan_tracker(
     settings: SyncSettings,
     policy: Policy,
     today: date | None,
+    file_inferred: bool,
 ) -> list[PlannedAction]:
     current, actions = deduplicate(target.name, snapshots)
 
@@ -107,6 +112,10 @@ def _plan_tracker(
             # The link write-back put in the document names the issue itself, not a ticket.
             own = existing.ref.url
             item = replace(item, tickets=tuple(t for t in item.tickets if t != own))
+        if existing is None and item.basis == "inferred" and not file_inferred:
+            reason = f"inferred from prose: not filed (file_inferred = false; lint {INFERRED_CODE})"
+            actions.append(PlannedAction("skip", target.name, reason, item=item))
+            continue
         found = () if settings.findings == "ignore" else tuple(findings.get(item.key, ()))
         # What the policies fill in is said in the issue's own rows, not as a check.
         found = tuple(f for f in found if f.code not in POLICY_CODES)

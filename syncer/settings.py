@@ -161,6 +161,15 @@ class PolicySettings(_Section):
     owner: OwnerPolicySettings = Field(default_factory=OwnerPolicySettings)
 
 
+class ExtractSettings(_Section):
+    """How items read from prose are treated. An item is `explicit` when the document states
+    it as an action (an action table's row, a checklist entry, an entry in an action section)
+    and `inferred` when it is a commitment read from prose; `file_inferred = false` files only
+    the explicit ones, and lint asks the author to settle the others."""
+
+    file_inferred: bool = False
+
+
 class VaguePhrase(_Section):
     phrase: str
     rewrite: str = "say what will exist or be true when the item is done"
@@ -267,6 +276,7 @@ class CoreSettings(BaseSettings):
     teams: dict[str, TeamSettings] = Field(default_factory=dict)
     policy: PolicySettings = Field(default_factory=PolicySettings)
     rules: RulesSettings = Field(default_factory=RulesSettings)
+    extract: ExtractSettings = Field(default_factory=ExtractSettings)
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
     _origin: str = PrivateAttr(default="")

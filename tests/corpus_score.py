@@ -200,6 +200,18 @@ def by_organisation(scores: list[DocScore]) -> dict[str, Totals]:
     return {org: totals(group) for org, group in sorted(groups.items())}
 
 
+def pooled(scores: list[DocScore]) -> Totals:
+    """The figures averaged over organisations, each weighing the same however many documents
+    and items it has: what a new organisation can expect, not what the largest one gets."""
+    groups = list(by_organisation(scores).values())
+    return Totals(
+        *(
+            sum(getattr(t, name) for t in groups) / len(groups)
+            for name in ("precision", "recall", "owner", "ticket", "status", "due")
+        )
+    )
+
+
 def org_table(scores: list[DocScore]) -> str:
     """Leave-one-organisation-out: each organisation's documents scored on their own."""
     orgs = organisations()
@@ -208,8 +220,12 @@ def org_table(scores: list[DocScore]) -> str:
         mine = [s for s in scores if orgs.get(s.name, "unknown") == org]
         items = sum(s.expected for s in mine)
         lines.append(f"{org[:24]:24} {len(mine):4} {items:5}  {_figures(t)}")
-    lines.append(f"{'all':24} {len(scores):4} {sum(s.expected for s in scores):5}  ")
+    lines.append(f"{'all, per item':24} {len(scores):4} {sum(s.expected for s in scores):5}  ")
     lines[-1] += _figures(totals(scores))
+    lines.append(
+        f"{'all, per organisation':24} {len(scores):4} {sum(s.expected for s in scores):5}  "
+    )
+    lines[-1] += _figures(pooled(scores))
     return "\n".join(lines)
 
 

@@ -51,6 +51,7 @@ class _Writer:
         self.lists: list[str] = []  # "bullet" / "number", innermost last
         self.item_started = False
         self.item: Paragraph | None = None  # the list item paragraphs go on in
+        self.quoted = 0  # inside how many block quotes
 
     def blocks(self, tokens: list[Token]) -> None:
         i = 0
@@ -69,6 +70,8 @@ class _Writer:
                 self.lists.pop()
                 if not self.lists:
                     self.item = None
+            elif kind in ("blockquote_open", "blockquote_close"):
+                self.quoted += 1 if kind == "blockquote_open" else -1
             elif kind == "list_item_open":
                 self.item_started = True
             elif kind == "list_item_close" and self.item_started:
@@ -94,6 +97,8 @@ class _Writer:
             i += 1
 
     def _paragraph(self) -> Paragraph:
+        if self.quoted and not self.lists:
+            return self.document.add_paragraph(style="Quote")  # a quote, as Word styles it
         if self.lists and self.item_started:
             self.item_started = False
             bullet = self.lists[-1] == "bullet"

@@ -166,8 +166,10 @@ def test_extract_json_has_the_public_shape(capsys: pytest.CaptureFixture[str]) -
         "status",
         "placeholder",
         "line",
+        "basis",
     }
     assert (first["owner"], first["due"], first["status"]) == ("Lee Park", "2026-06-05", "open")
+    assert first["basis"] == "explicit"
 
 
 def test_lint_reports_path_line_code_and_fails_on_errors(

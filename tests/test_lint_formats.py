@@ -40,7 +40,7 @@ def test_sarif_validates_against_the_2_1_0_schema(
     ).validate(log)
     (run,) = log["runs"]
     rules = run["tool"]["driver"]["rules"]
-    assert len(rules) == 20
+    assert len(rules) == 21
     assert len(run["results"]) > 100
     driver = run["tool"]["driver"]
     assert driver["informationUri"].startswith("https://")
@@ -112,7 +112,7 @@ def test_json_output_and_statistics(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = _lint(capsys, str(CORPUS), "--format", "json", "--statistics")
     payload = json.loads(out)
     stats = payload["statistics"]
-    assert (stats["documents"], stats["templates"], stats["items"]) == (27, 5, 164)
+    assert (stats["documents"], stats["templates"], stats["items"]) == (58, 7, 308)
     assert stats["codes"]["PM101"]["items"] == sum(
         1 for f in payload["findings"] if f["code"] == "PM101"
     )
@@ -122,17 +122,17 @@ def test_json_output_and_statistics(capsys: pytest.CaptureFixture[str]) -> None:
 def test_text_statistics_go_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, err = _lint(capsys, str(CORPUS), "--statistics", "--select", "PM101")
     assert out.rstrip().endswith("documents")
-    assert err.startswith("164 action items in 27 documents (5 templates left out)")
+    assert err.startswith("308 action items in 58 documents (7 templates left out)")
     assert re.search(r"PM101 no-owner\s+\d+ items\s+\d+\.\d%", err)
 
 
 def test_rules_lists_the_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 26
+    assert len(lines) == 27
     assert lines[0].startswith("PM101  no-owner")
     assert main(["rules", "--format", "json"]) == 0
-    assert len(json.loads(capsys.readouterr().out)["rules"]) == 26
+    assert len(json.loads(capsys.readouterr().out)["rules"]) == 27
 
 
 def test_docs_rules_md_is_generated_from_the_catalogue() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from connectors.extract.dates import first_iso_date, parse_due, stated_date
-from connectors.extract.fields import is_placeholder, template_tokens
+from connectors.extract.fields import is_placeholder, square_blank_template, template_tokens
 from connectors.extract.frontmatter import split_front_matter
 from connectors.extract.markdown import RawItem, Scan, TooManyItems, scan
 from syncer.errors import DocumentError
@@ -85,6 +85,7 @@ def extract(document: Document, options: ExtractOptions | None = None) -> Postmo
     template = (
         bool(front.data.get("template"))
         or stand_ins >= 3
+        or square_blank_template(front.body)
         or (not real and (bool(items) or found.has_action_section or stand_ins > 0))
     )
     if template:
@@ -232,6 +233,7 @@ def _item(raw: RawItem, pm_id: str, incident: date | None, opts: ExtractOptions)
         # A bullet that is only `#2127` points at an existing ticket: real, not a placeholder.
         placeholder=is_placeholder(_without_code(raw)) and not _only_tickets(raw),
         suppressed=raw.suppressed,
+        basis=raw.basis,
     )
 
 

@@ -18,25 +18,36 @@ from typing import Literal
 
 from connectors.extract.lazy import lazy
 
-SectionKind = Literal["action", "maybe", "past"]
+SectionKind = Literal["action", "maybe", "lessons", "past"]
 
 # Headings that announce actions: the nouns teams use for them, and the questions and phrases
 # that say "what we will do" (`How are we preventing it from happening again?`).
 _ACTION_WORDS = lazy(
     r"\b(?:action(?:\s*items?|\s+plan)?s?|follow[\s-]*ups?|remediations?|corrective|correction"
-    r"|prevent(?:ive|ative|ion)|next\s+steps?|improvements?|to\s?-?dos?|tasks|countermeasures?"
+    r"|prevent(?:ive|ative|ion)|next\s+steps?|improvements?|todos?|to-dos?|to\s+dos\b"
+    r"|to\s+do\s+(?:list|items?)|tasks|countermeasures?"
     r"|recommendations?|future\s+(?:work|plans?|steps)"
     r"|what(?:'s|’s|\s+is)\s+next|work\s+items|open\s+items|outstanding\s+(?:work|items)"
     r"|changes\s+(?:we(?:'re|’re|\s+are|\s+will)|to\s+be)|we(?:'ll|’ll|\s+will)\s+do)\b"
     r"|\bprevent(?:s|ing)?\b.*\b(?:again|recurr\w*|future|happening|repeat\w*)\b"
     r"|\b(?:we(?:'re|’re|\s+are|\s+will\s+be)|we\s+will|we(?:'ll|’ll))\s+"
-    r"(?:doing|taking|making|changing|improving|fixing|addressing)\b",
+    r"(?:doing|taking|making|changing|improving|fixing|addressing)\b"
+    # questions: `What is being done about this?`, `What are we doing about it?`
+    r"|\bwhat(?:'s|’s|\s+is|\s+are|\s+will|\s+has)\s+(?:being|been|we|our\s+team)\s+"
+    r"(?:done|doing|do|changing|change|fixing|fix|improving|improve|taking)\b",
     re.IGNORECASE,
 )
 # Sections that may hold future work beside what was done: only committed lines count there.
 _MAYBE_WORDS = lazy(
-    r"\b(?:mitigations?|mitigating|resolution|recovery|lessons?|learnings?|takeaways?"
-    r"|going\s+forward|moving\s+forward)\b",
+    r"\b(?:mitigations?|mitigating|resolution|recovery|going\s+forward|moving\s+forward)\b",
+    re.IGNORECASE,
+)
+# Sections that reflect on the incident: what they say "should" or "will" be restates the
+# actions or states a principle; they are read for commitments only in a document that lists
+# no actions anywhere else.
+_LESSON_WORDS = lazy(
+    r"\b(?:lessons?|learnings?|learned|learnt|takeaways?|conclusions?|concluding|reflections?"
+    r"|retrospective|closing\s+thoughts|final\s+thoughts|wrap[\s-]*up)\b",
     re.IGNORECASE,
 )
 # Sections about the past, or about something other than the team's own work.
@@ -45,7 +56,7 @@ _PAST_WORDS = lazy(
     r"|(?:got|were|get)\s+lucky|impact|root\s+causes?|contributing|trigger|detection|summary"
     r"|background|instructions?|how\s+to|template|steps\s+to\s+close|supporting|appendix"
     r"|references?|symptoms?|taken|performed|what\s+happened|customers?|users?\s+should"
-    r"|workarounds?|faq)\b",
+    r"|workarounds?|faq|you|your)\b",
     re.IGNORECASE,
 )
 
@@ -59,25 +70,48 @@ def section_kind(heading: str) -> SectionKind | None:
         return "maybe" if past else "action"
     if past:
         return "past"
+    if _LESSON_WORDS.search(heading):
+        return "lessons"
     if _MAYBE_WORDS.search(heading):
         return "maybe"
     return None
 
 
-def is_label(text: str) -> bool:
-    """A short plain line that names an action section (`Action Items`, `Next steps:`)."""
-    words = text.rstrip(":").split()
-    return 0 < len(words) <= 6 and section_kind(text) == "action" and "." not in text
-
-
-# A text that commits to future work: a modal or future form with the team, a named group or
-# the item itself as subject. Hedges (`might`, `could`, `probably`) are not commitments.
-_FUTURE = lazy(
-    r"\b(?:will|shall|should|must|need(?:s)?\s+to|needs?\s+to\s+be|plan(?:s|ned)?\s+to"
-    r"|going\s+to|intend(?:s)?\s+to|aim(?:s)?\s+to|to\s+be\s+(?:done|implemented|added|fixed))\b"
-    r"|(?:'ll|’ll)\b|\b(?:TODO|follow[\s-]*up|next\s+step)\b",
+# A sentence, not a name: a verb of being or a modal, the reader addressed, a trailing `to`.
+_NOT_A_LABEL = lazy(
+    r"\b(?:are|is|were|was|be|been|should|would|could|can|may|might|you|your)\b|\bto\s*:?\s*$",
     re.IGNORECASE,
 )
+
+
+# Past sections whose lists are never the team's work, however a sentence there leads into
+# one: what went wrong or right, luck, a timeline, advice to readers, instructions.
+_ASIDE_WORDS = lazy(
+    r"\b(?:what\s+went|lucky|timeline|chronology|sequence\s+of\s+events|you|your|customers?"
+    r"|users?\s+should|instructions?|how\s+to|workarounds?|faq)\b",
+    re.IGNORECASE,
+)
+
+
+def is_aside(heading: str) -> bool:
+    """A section that may announce lists, but never as the team's actions."""
+    return section_kind(heading) in ("past", "lessons") and bool(
+        _ASIDE_WORDS.search(heading) or section_kind(heading) == "lessons"
+    )
+
+
+def is_label(text: str) -> bool:
+    """A short plain line that names an action section (`Action Items`, `Next steps:`), not a
+    sentence that leads into a list (`Our recommendations are to:`)."""
+    words = text.rstrip(":").split()
+    if not 0 < len(words) <= 6 or "." in text or _NOT_A_LABEL.search(text):
+        return False
+    # The action words end the label (`Corrective actions`, `Next steps:`); in `Follow up
+    # commit workflow runs` they qualify something else.
+    end = len(text.rstrip(": "))
+    ends = any(match.end() == end for match in _ACTION_WORDS.finditer(text))
+    return ends and section_kind(text) == "action"
+
 
 _HEDGE = lazy(
     r"\b(?:might|may|could|would|probably|perhaps|possibly|hopefully|maybe|likely)\b",
@@ -102,19 +136,43 @@ _OUTCOME = lazy(
 )
 
 
-def may_commit(text: str) -> bool:
-    """A cheap first test for `commits`: whether the text has any word of the future."""
-    return bool(_FUTURE.search(text))
+# What a modal sentence says that is not work to do: what there will be (`there will be one
+# queue per region`), what something will be able to do, what will no longer happen.
+_NOT_WORK = lazy(
+    r"\bthere\s+(?:will|would|should|must|shall)\s+(?:(?:also|now|then)\s+)?be\b"
+    r"|\b(?:will|shall|should)\s+(?:(?:also|now)\s+)?(?:be\s+able|no\s+longer|not|never|have\s+to\s+wait)\b",
+    re.IGNORECASE,
+)
+# Who can need to do something: the team, a team, a person or role, not a thing (`the database
+# needs to replay its log` describes how it works).
+_AGENT_NEED = lazy(
+    r"^(?:we|our\s+(?:[\w-]+\s+){0,2}teams?|the\s+(?:[\w-]+\s+){0,3}(?:teams?|owners?|engineers?"
+    r"|on-?call)|[A-Z][\w-]*\s+teams?|someone|everyone|each\s+team)\s+needs?\s+to\b",
+    re.IGNORECASE,
+)
+_RELATIVE_THEN_VERB = lazy(
+    r"\b(?:which|that|who)\b\s+(?:\w+\s+){0,6}?(?:had|has|have|was|were|is|are|did|does|do"
+    r"|\w+ed)\b",
+    re.IGNORECASE,
+)
 
 
 def commits(text: str) -> bool:
     """Whether a line in a mixed section (Mitigation, Resolution) states future work: its
-    first sentence says what will be done, in its main clause, without a hedge."""
+    first sentence says what will be done, in its main clause, without a hedge. What there
+    will be, or what a thing needs to do, describes a design or a mechanism: not work."""
     first = sentences(text)[0] if text.strip() else ""
     match = _MAIN_MODAL.search(first)
-    if match is None or _HEDGE.search(first) or _OUTCOME.search(first):
+    if match is None or _HEDGE.search(first) or _OUTCOME.search(first) or _NOT_WORK.search(first):
         return False
-    return not _RELATIVE.search(match[0])
+    if re.search(r"\bneeds?\s+to\b", match[0], re.I) and not _AGENT_NEED.match(first):
+        return False
+    relative = _RELATIVE.search(match[0])
+    if relative and relative[0].casefold() in ("which", "that", "who"):
+        # `The owners who were liquidated will be compensated`: the clause has its own verb,
+        # so the modal is the main clause's.
+        return bool(_RELATIVE_THEN_VERB.search(match[0]))
+    return relative is None
 
 
 # Commitments in prose: `we will …`, `we'll …`, `<team> will …`, and enumerated ones
@@ -163,23 +221,48 @@ def commitment(sentence: str) -> tuple[str, str | None, str | None] | None:
         if _NOT_COMMITMENT.search(text) or _HEDGE.search(text.split(",")[0]):
             return None
         return text, _subject(text), lead_due
+    if (done_and := _DONE_AND_WILL.match(text)) and not _NOT_COMMITMENT.search(text):
+        return text, _subject_of(done_and["subject"]), None
     match = _COMMITMENT.search(text)
     if match is None or _NOT_COMMITMENT.search(text):
         return None
     before = text[: match.start()]
     if _HEDGE.search(text[match.start() : match.end() + 20]) or re.search(r"\bif\b", before, re.I):
         return None
-    if before.strip() and not re.fullmatch(r"[\w\s’'-]{0,40},\s*", before):
+    if before.strip() and not _LEAD.fullmatch(before):
         return None  # the commitment is not what the sentence says first
     return text[match.start() :], _subject(text[match.start() :]), None
 
 
 def _subject(text: str) -> str | None:
     match = _COMMITMENT.match(text)
-    if match is None:
+    return None if match is None else _subject_of(match["subject"])
+
+
+def _subject_of(subject: str) -> str | None:
+    if subject.casefold() in _GENERIC_SUBJECTS:
         return None
-    subject = re.sub(r"^(?:the|our)\s+", "", match["subject"], flags=re.I)
-    return None if match["subject"].casefold() in _GENERIC_SUBJECTS else subject
+    return re.sub(r"^(?:the|our)\s+", "", subject, flags=re.I)
+
+
+# What may stand before the promise in its sentence: a short lead with a comma (`Lastly,`), a
+# time phrase (`In the coming weeks we will …`), or a clause that concedes or sets the time
+# (`Though the bug is fixed, we will …`, `Once the freeze ends, the team will …`).
+_LEAD = lazy(
+    r"[\w\s’'-]{0,40},\s*"
+    r"|(?:(?:in|over|during|within|for)\s+the\s+(?:coming|next|following|upcoming|near)\s+"
+    r"(?:\w+\s+){0,2}?(?:days?|weeks?|months?|quarters?|sprints?|releases?|future)"
+    r"|(?:this|next)\s+(?:week|month|quarter|sprint|year)|going\s+forward|moving\s+forward"
+    r"|from\s+now\s+on|soon|then|now|also|later)\s*,?\s*"
+    r"|(?:though|although|even\s+though|while|whilst|since|because|as|now\s+that|once|after"
+    r"|before|until|when|given\s+that)\b[^.;:]{3,160},\s*",
+    re.IGNORECASE,
+)
+# `We have already rotated the keys, and will continue to audit them`: done, then promised.
+_DONE_AND_WILL = lazy(
+    rf"^(?P<subject>{_SUBJECT})\s+(?:have|has|'ve|’ve)\s+[^.;:]{{3,160}}?,?\s+and\s+"
+    r"(?:will|(?:are|is)\s+going\s+to|plan\s+to)\s+(?:also\s+)?[a-z]+",
+)
 
 
 _SENTENCE_END = lazy(r"(?<!\be\.g)(?<!\bi\.e)(?<!\betc)(?<!\bvs)(?<=[.!?])\s+(?=[A-Z\"“(])")
@@ -210,12 +293,27 @@ def one_per_line(lines: list[str]) -> bool:
 
 
 @cache
-def _imperatives() -> frozenset[str]:
+def _words(name: str) -> frozenset[str]:
+    """A word list of data/verbs.toml: `imperatives`, `not_verbs` or `objects`."""
     text = (Path(__file__).parent / "data" / "verbs.toml").read_text(encoding="utf-8")
-    return frozenset(tomllib.loads(text)["imperatives"])
+    return frozenset(tomllib.loads(text)[name])
+
+
+_NOT_A_VERB_FORM = lazy(
+    r"(?:ing|ed|tion|sion|ness|ment|ity|ance|ence|ship|ism|ous|ful|less|able|ible|ive|ic|ly"
+    r"|[^s]s)$"
+)
 
 
 def starts_imperative(text: str) -> bool:
-    """Whether a line opens with a verb in the imperative, as a to-do does."""
-    first = re.match(r"[\W_]*([A-Za-z-]+)", text)
-    return bool(first) and first[1].casefold() in _imperatives()  # type: ignore[index]
+    """Whether a line opens with a verb in the imperative, as a to-do does: a verb of the
+    common list, or any word of a verb's form followed by an object or a particle."""
+    words = re.findall(r"[A-Za-z][A-Za-z'-]*", text[:80])
+    if not words:
+        return False
+    first = words[0].casefold()
+    if first in _words("imperatives"):
+        return True
+    if first in _words("not_verbs") or _NOT_A_VERB_FORM.search(first) or len(words) < 2:
+        return False
+    return words[1].casefold() in _words("objects")

@@ -58,6 +58,13 @@ _STATUS_SUFFIX_RE = lazy(
     re.IGNORECASE,
 )
 
+# `(added in v2.3)`, `(filed <url>)`: a closing bracket that says what was done.
+_DONE_BRACKET_RE = re.compile(
+    r"\((?:(?:now|already)\s+)?(?:added|filed|wrote|written|created|shipped|deployed"
+    r"|released|implemented|enabled|disabled|removed|migrated|documented|configured"
+    r"|rolled\s+out|set\s+up|landed|rotated|updated|upgraded|published)\b[^()]*\)\s*\.?\s*$",
+    re.I,
+)
 # Status said in words: `DONE in PR #5`, `(issue created)`, `PR exists`, `work in progress`.
 _STATUS_PHRASES = (
     (
@@ -79,6 +86,7 @@ _STATUS_PHRASES = (
         re.compile(r"\((?:[^()]*\s)?(?P<value>done|completed|fixed|merged)(?:\s[^()]*)?\)", re.I),
         None,
     ),
+    (_DONE_BRACKET_RE, "done"),
     (
         re.compile(
             r"\((?P<value>(?:issue|ticket|pr)\s+(?:created|raised|opened|open|exists)|in\s+progress|wip|ongoing|blocked|not\s+started)\)",
@@ -125,7 +133,7 @@ _SUBJECT_OWNER_RE = lazy(
     r"^(?:[Tt]he\s+|[Oo]ur\s+)?(?P<owner>(?:[\w&/-]+\s+){1,3}?(?:team|squad|guild)s?"
     r"|[A-Z][a-z]+[A-Z]\w*|[A-Z]{2,5}s?|(?:[A-Z][a-z]+\s+)?(?:[Ll]eads|[Mm]anagers|[Mm]aintainers"
     r"|[Oo]n-?call(?:\s+engineers?)?))"
-    r"\s+(?P<modal>will|should|must|shall|needs?\s+to|to)\s+(?P<next>[a-z]+)"
+    r"\s+(?P<modal>will|should|must|shall|needs?\s+to|to|has|have|did)\s+(?P<next>[a-z]+)"
 )
 _GENERIC = frozenset(
     re.findall(
@@ -146,8 +154,12 @@ def subject_owner(text: str) -> str | None:
     if words[0].casefold() in _GENERIC:
         return None
     acronym = bool(re.fullmatch(r"[A-Z][a-z]+[A-Z]\w*|[A-Z]{2,5}s?", owner))
-    if acronym and (match["next"] == "be" or match["modal"] == "to"):
+    if acronym and (match["next"] in ("be", "been", "not") or match["modal"] == "to"):
         return None  # `API should be rate-limited`, `CI to run tests`: a thing, not a team
+    if match["modal"] in ("has", "have", "did") and not (
+        acronym or match["next"].endswith("ed") or match["modal"] == "did"
+    ):
+        return None  # `Platform team has to …` is a need, `… has a backlog` no action
     return owner
 
 
@@ -171,6 +183,23 @@ _STATUS_WORDS = (
     "open)",
     "released",
     "shipped",
+    # what a closing bracket says was done: `(added in v2.3)`, `(filed …)`
+    "added",
+    "filed",
+    "wr",
+    "deployed",
+    "abled",
+    "removed",
+    "migrated",
+    "documented",
+    "configured",
+    "rolled",
+    "set up",
+    "landed",
+    "rotated",
+    "updated",
+    "upgraded",
+    "published",
 )
 
 
@@ -295,7 +324,7 @@ def read_fields(text: str) -> Fields:
         found.due_text = match["value"]
         found.rest = found.rest[: match.start()]
     found.rest = found.rest.rstrip(_TRAILING)
-    if found.owner is None and "@" in text and (mention := _MENTION_RE.search(found.rest)):
+    if found.owner is None and "@" in text and (mention := _owner_mention(found.rest)):
         found.owner = "@" + mention["handle"]
         if found.rest.endswith(mention.group(0)):
             found.rest = found.rest[: mention.start()]
@@ -310,8 +339,9 @@ def read_fields(text: str) -> Fields:
     if found.status is None:
         found.status = status_phrase(found.rest)
         trailing = _TRAILING_PAREN_RE.search(found.rest)
-        if found.status and trailing and found.status.casefold() in trailing[0].casefold():
-            found.rest = found.rest[: trailing.start()]  # `Fix it (issue created)`
+        said = trailing and found.status and found.status.casefold() in trailing[0].casefold()
+        if trailing and (said or (found.status and _DONE_BRACKET_RE.match(trailing[0].strip()))):
+            found.rest = found.rest[: trailing.start()]  # `Fix it (issue created)`, `(added …)`
     if found.owner is None and (match := _LABEL_OWNER_RE.match(found.rest)):
         found.owner = match["owner"]
         found.rest = found.rest[match.end() :]
@@ -357,7 +387,30 @@ def read_fields(text: str) -> Fields:
     if not found.rest.strip(_TRAILING) and (tickets := find_tickets(text)):
         found.rest = short_ref(tickets[0])  # a checklist entry that is only an issue
     found.rest = re.sub(r"\s+", " ", found.rest).strip().rstrip(_TRAILING).lstrip(" -–—:;,")
+    # What taking the fields out left behind: `… renewal (` of `… renewal (@alex, due …)`.
+    found.rest = _EMPTY_BRACKETS_RE.sub("", found.rest).rstrip(_TRAILING)
     return found
+
+
+_EMPTY_BRACKETS_RE = lazy(r"\s*[(\[][\s,;:]*[)\]]|\s*[(\[][\s,;:]*$")
+# Mentions that call a channel or a rota to look, not a person to own the work.
+_CHAT_ROLES = frozenset({"here", "channel", "everyone", "all", "oncall", "on-call", "team"})
+_CALL_WORDS_RE = lazy(r"\b(?:ping|cc|notify|page|alert|tell|let|message|post|ask)\b|\bin\s+#", re.I)
+
+
+def _owner_mention(text: str) -> re.Match[str] | None:
+    """The first @-mention that names a person: not `@here`, not one a bracket only calls to
+    look (`(ping @oncall in #ops)`)."""
+    for mention in _MENTION_RE.finditer(text):
+        if mention["handle"].casefold() in _CHAT_ROLES:
+            continue
+        opened = text.rfind("(", 0, mention.start())
+        if opened > text.rfind(")", 0, mention.start()) and _CALL_WORDS_RE.search(
+            text[opened : text.find(")", mention.end()) % (len(text) + 1)]
+        ):
+            continue
+        return mention
+    return None
 
 
 # Timeframes and conditions written into an action: kept as its due text, since the policy and
@@ -370,6 +423,16 @@ _TIMEFRAME_RE = lazy(
     r"|\b(?P<cond>(?:before|prior\s+to)\s+(?:re-?enabling|enabling|turning|the\s+next|next"
     r"|launch|release|GA|the\s+(?:freeze|migration|upgrade|launch|release|holidays?))\b[^.;,()]*)",
 )
+
+
+def timeframe_of(text: str) -> str | None:
+    """A timeframe or condition a heading or label states for what it holds: `within the next
+    2 weeks`, `before re-enabling sync`."""
+    if not _TIMEFRAME_HINT.search(text) or not (match := _TIMEFRAME_RE.search(text)):
+        return None
+    return (match["next"] or match["cond"] or "").strip() or None
+
+
 _TIMEFRAME_HINT = lazy(r"\(|\bnext\b|\bbefore\b|\bprior\b", re.IGNORECASE)
 _CELL_STATUS_RE = lazy(
     r"(?-i:\b(?P<word>DONE|TODO|FIXED|WIP|DOING|IN PROGRESS|BLOCKED|COMPLETED?|MERGED|CLOSED"
@@ -521,6 +584,22 @@ def template_tokens(text: str) -> int:
         return 0  # none at all, in code or out of it
     prose = _CODE_RE.sub(" ", text)
     return sum(1 for token in _TEMPLATE_TOKEN_RE.findall(prose) if not token.startswith("<"))
+
+
+# `[Date]`, `[Title]`, `[Summary of the incident]`: a capitalised blank in square brackets that
+# is no link, no checkbox and no status (`[DONE]`).
+_SQUARE_BLANK_RE = lazy(r"(?<![\]!\\])\[(?P<word>[A-Z][a-z][^\[\]\n]{0,40})\](?![(\[:])")
+_SAYS_TEMPLATE_RE = lazy(
+    r"\btemplate\b|\bfill\s+(?:in|out)\b|\breplace\s+(?:the|each|this)\b", re.I
+)
+
+
+def square_blank_template(text: str) -> bool:
+    """A template whose blanks are square-bracketed words and whose opening says what it is
+    (`This is a template: copy it …`)."""
+    prose = _CODE_RE.sub(" ", text) if "[" in text else ""
+    blanks = [m for m in _SQUARE_BLANK_RE.finditer(prose) if not m["word"].isupper()]
+    return len(blanks) >= 2 and bool(_SAYS_TEMPLATE_RE.search(prose[: max(600, blanks[0].end())]))
 
 
 _PLACEHOLDER_RE = lazy(

@@ -156,7 +156,8 @@ class _Converter(HTMLParser):
                 self._emit(f"{indent}   {text}")
             return
         self._blank()
-        self._emit(_checkbox(text))
+        # A quotation (a template's prompt, a customer's words) stays one: never an item.
+        self._emit(("> " if self._in("blockquote") else "") + _checkbox(text))
         self._blank()
 
     def _blank(self) -> None:

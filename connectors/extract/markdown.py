@@ -19,8 +19,8 @@ from markdown_it.token import Token
 from connectors.extract.evidence import (
     commitment,
     commits,
+    is_aside,
     is_label,
-    may_commit,
     one_per_line,
     section_kind,
     sentences,
@@ -36,8 +36,11 @@ from connectors.extract.fields import (
     read_fields,
     status_phrase,
     strip_symbols,
+    subject_owner,
+    timeframe_of,
 )
 from connectors.extract.lazy import lazy
+from syncer.model import Basis
 
 MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 # The same parser without inline parsing: `scan` parses a paragraph's emphasis, links and code
@@ -58,6 +61,8 @@ _NOT_ACTION_SUBHEADING = lazy(
 )
 _ROOT_CAUSE_HEADING = lazy(r"\b(?:root\s+causes?|contributing\s+factors)\b", re.IGNORECASE)
 _SUPPRESS_RE = lazy(r"<!--\s*pmsync:\s*ignore\s+(?P<codes>[A-Z0-9,\s]+?)\s*-->")
+# The author's word that what follows (or the line it ends) is not an action item.
+_NOT_ITEM_RE = lazy(r"<!--\s*pmsync:\s*not[\s-]an[\s-]item\s*-->", re.IGNORECASE)
 _PARENTHETICAL_RE = lazy(r"\s*\((?P<inner>[^()]*)\)\s*$")
 _TIMEFRAME_RE = lazy(r"\bQ[1-4]\b|\b(?:19|20)\d\d\b|\b(?:week|month|quarter|sprint)s?\b", re.I)
 _STATUS_HEADING_RE = lazy(
@@ -85,6 +90,7 @@ class Inline:
     struck: bool = False
     bold_lead: str | None = None
     code: list[str] = field(default_factory=list)  # the code spans' text
+    not_item: bool = False  # `<!-- pmsync: not-an-item -->` stands in it
 
 
 @dataclass(slots=True)
@@ -110,6 +116,8 @@ class RawItem:
     linked: list[str] = field(default_factory=list)  # issues linked after the item's text
     group: int = 0  # which (sub-)section of the document the item is in
     code: list[str] = field(default_factory=list)  # code spans in the title: never stand-ins
+    basis: Basis = "explicit"  # stated as an action, or read from prose (`inferred`)
+    definition: bool = False  # `Term - what it means` (a table's vocabulary), not an action
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +148,8 @@ class Group:
             status, kind = text, None  # `### Completed`, `**In progress:**`
         else:
             kind = kind_of(text)
+        # `**To complete before re-enabling sync:**`: a condition every item under it shares.
+        due = due or timeframe_of(text)
         tickets = tuple(url for url, label in heading.links if is_ticket_url(url, label or "issue"))
         base = parent or cls()
         ignored = base.ignored or bool(_NOT_ACTION_SUBHEADING.search(text))
@@ -239,6 +249,8 @@ def render_inline(token: Token) -> Inline:
                 bold_lead.append("\0")  # the lead ends with the first bold run
         elif kind == "html_inline" and child.content.startswith("<br"):
             parts.append(" ")
+        elif kind == "html_inline" and _NOT_ITEM_RE.search(child.content):
+            found.not_item = True
     found.text = " ".join("".join(parts).split())
     letters = len(found.text.replace(" ", ""))
     found.struck = bool(letters) and struck_chars >= letters
@@ -285,9 +297,14 @@ def scan(text: str, line_offset: int = 0) -> Scan:
     _ENV.set(env)
     found = Scan()
     found.prose = _prose(tokens, line_offset)
+    title_at = _title_heading(tokens)
     action_level: int | None = None
     cause_level: int | None = None
     past_level: int | None = None  # a section about the past: only items marked as such count
+    lessons_level: int | None = None  # lessons and conclusions: read only as prose
+    aside_level: int | None = None  # what went wrong, advice to readers: announces no actions
+    pending_not_item = False  # `<!-- pmsync: not-an-item -->` stood alone before this block
+    past_intro = False  # the previous paragraph introduced steps already taken
     groups: list[tuple[int, Group, int]] = []  # open headings of the action section: level,
     # what they say, and their number
     group_number = 0
@@ -303,6 +320,13 @@ def scan(text: str, line_offset: int = 0) -> Scan:
             heading = (int(first.tag[1:]), render_inline(tokens[start + 1]))
             if found.title is None and first.tag == "h1":
                 found.title = heading[1].text
+            if start == title_at:
+                # The document's title names the incident; it opens no section, whatever words
+                # it holds (`Follow-up Actions outage`).
+                found.headings.append(
+                    ((first.map[0] if first.map else 0) + line_offset + 1, heading[1].text)
+                )
+                continue
         elif first.type == "paragraph_open":
             content = tokens[start + 1].content.strip()
             if _starts_bold(tokens[start + 1]):
@@ -324,6 +348,10 @@ def scan(text: str, line_offset: int = 0) -> Scan:
                 cause_level = None
             if past_level is not None and level <= past_level:
                 past_level = None
+            if lessons_level is not None and level <= lessons_level:
+                lessons_level = None
+            if aside_level is not None and level <= aside_level:
+                aside_level = None
             group_number += 1
             kind = section_kind(inline.text)
             if action_level is not None:
@@ -343,19 +371,31 @@ def scan(text: str, line_offset: int = 0) -> Scan:
                 cause_level = level
             if kind == "past" and action_level is None and past_level is None:
                 past_level = level
+            if kind == "lessons" and action_level is None and lessons_level is None:
+                lessons_level = level
+            if action_level is None and aside_level is None and is_aside(inline.text):
+                aside_level = level
             previous = None
-            intro = False
+            intro = past_intro = False
             continue
 
         if first.type == "html_block" and (match := _SUPPRESS_RE.search(first.content)):
             pending_suppress = frozenset(re.findall(r"PM\d+", match["codes"]))
             continue
+        if first.type == "html_block" and _NOT_ITEM_RE.search(first.content):
+            pending_not_item = True
+            continue
+        if pending_not_item:
+            pending_not_item = intro = False
+            continue  # the author said the block after the mark holds no action item
 
         block = tokens[start:end]
         group = groups[-1][1] if groups and action_level is not None else Group()
         structure = first.type in ("table_open", "bullet_list_open", "ordered_list_open")
-        if intro and structure:
-            group = replace(group, maybe=False, ignored=False)  # `We will:` and its list
+        # Commitments read outside a section that says it holds actions are inferred.
+        inferred = group.maybe or action_level is None
+        if intro and structure and not group.ignored:
+            group = replace(group, maybe=False)  # `We will:` and its list
         in_section = action_level is not None or (intro and structure)
         if action_level is not None and first.type == "bullet_list_open" and _labelled_list(block):
             action_level = None  # `- **Next label**:` ends a labelled section
@@ -374,8 +414,11 @@ def scan(text: str, line_offset: int = 0) -> Scan:
                 else list(_section_block(block, line_offset))
             )
             if group.maybe:
-                found_here = [item for item in found_here if _committed(item)]
+                found_here = [item for item in found_here if _committed(item, past_intro)]
             items = [group.apply(item, group_number) for item in found_here]
+            for raw in items:
+                stated = raw.task or raw.origin in ("explicit", "table")
+                raw.basis = "inferred" if inferred and not stated else "explicit"
             if items and pending_suppress:
                 items[0].suppressed = pending_suppress
             found.items.extend(items)
@@ -410,11 +453,13 @@ def scan(text: str, line_offset: int = 0) -> Scan:
                     group_number += 1
             if past_level is None and action_level is None:
                 statements.extend(_statements(block))
-        intro = (
-            first.type == "paragraph_open"
-            and tokens[start + 1].content.rstrip().endswith(":")
-            and _introduces(render_inline(tokens[start + 1]))
-        )
+        colon = first.type == "paragraph_open" and tokens[start + 1].content.rstrip().endswith(":")
+        # A list announced in a timeline, a what-went-wrong or an advice-to-readers section, or
+        # in lessons, is not announced as the team's work.
+        aside = action_level is None and aside_level is not None
+        intro = colon and not aside and not group.ignored
+        past_intro = colon and bool(_PAST_INTRO.search(tokens[start + 1].content))
+        intro = intro and not past_intro and _introduces(render_inline(tokens[start + 1]))
         pending_suppress = frozenset()
 
     if not found.items and not found.has_action_section:
@@ -425,16 +470,46 @@ def scan(text: str, line_offset: int = 0) -> Scan:
 
 def _may_hold_commitment(block: list[Token]) -> bool:
     """A cheap first test in a mixed section: a paragraph that opens in bold (`**Action
-    item:**`) or one of whose lines commits, or a list or table with any word of the future."""
+    item:**`) or one of whose lines commits or opens with a verb, or a list or table."""
     if block[0].type == "paragraph_open":
         lines = block[1].content.splitlines()
-        return _starts_bold(block[1]) or any(commits(line) for line in lines)
-    return may_commit(" ".join(token.content for token in block if token.type == "inline"))
+        return _starts_bold(block[1]) or any(commits(x) or starts_imperative(x) for x in lines)
+    return True
 
 
-def _committed(item: RawItem) -> bool:
-    """In a section that mixes past and future (Mitigation, Resolution), only the future."""
-    return item.task or item.origin == "explicit" or commits(f"{item.title} {item.description}")
+def _committed(item: RawItem, after_past_intro: bool) -> bool:
+    """In a section that mixes past and future (Mitigation, Resolution), only the future: a
+    line that commits, or a to-do line in the imperative (not a list of steps the team says it
+    took)."""
+    if item.task or item.origin == "explicit" or commits(f"{item.title} {item.description}"):
+        return True
+    told_as_past = after_past_intro or bool(_TOLD_AS_PAST.search(sentences(item.title)[0]))
+    return not told_as_past and starts_imperative(item.title)
+
+
+_TOLD_AS_PAST = lazy(r"\b(?:was|were|had)\b", re.IGNORECASE)
+# A sentence that introduces steps already taken: `We took the following steps:`.
+_PAST_INTRO = lazy(
+    r"\b(?:took|did|ran|made|performed|followed|executed|applied|tried|were\s+(?:taken|done"
+    r"|performed|made)|was\s+(?:done|performed)|(?:we|they|the\s+team)\s+(?:\w+\s+)?\w+ed)\b",
+    re.IGNORECASE,
+)
+
+
+def _title_heading(tokens: Sequence[Token]) -> int | None:
+    """Where the document's title stands: a level-1 heading that is the document's first
+    block, or its first heading with deeper ones under it. `# Action items` first, followed by
+    more level-1 sections, is a section."""
+    headings = [i for i, token in enumerate(tokens) if token.type == "heading_open"]
+    if not headings or tokens[headings[0]].tag != "h1":
+        return None
+    first = headings[0]
+    deeper_next = len(headings) > 1 and tokens[headings[1]].tag != "h1"
+    if deeper_next:
+        return first
+    if first == 0 and not (len(headings) > 1 and is_label(tokens[first + 1].content)):
+        return first
+    return None
 
 
 _INTRODUCES = lazy(
@@ -470,6 +545,8 @@ def _commitments(statements: list[Token], offset: int) -> list[RawItem]:
         if not _MAY_COMMIT.search(token.content):
             continue
         line, inline = token.map[0] if token.map else 0, render_inline(token)
+        if inline.not_item:
+            continue
         current: RawItem | None = None
         text, linked = without_ticket_suffix(inline)  # write-back's link to the issue
         current_paragraph = False
@@ -491,6 +568,7 @@ def _commitments(statements: list[Token], offset: int) -> list[RawItem]:
                 tickets=find_tickets(sentence, [x for x in inline.links if x[1] in sentence]),
                 linked=[] if current_paragraph else linked,
                 origin="prose",
+                basis="inferred",
             )
             current_paragraph = True
             items.append(current)
@@ -562,7 +640,8 @@ def _labelled_sections(block: list[Token], offset: int) -> tuple[list[RawItem], 
             for sub in sublists:
                 for sub_item in sub.children:
                     items.extend(_list_item(sub_item, offset))
-            rest = lead.text[len(lead.bold_lead or "") :].lstrip(" :")
+            text, linked = without_ticket_suffix(lead)  # write-back's link to the issue
+            rest = text[len(lead.bold_lead or "") :].lstrip(" :")
             if rest and not sublists:
                 # `- **Review actions**: Teams will test on the non-production ingress.`
                 fields = read_fields(rest)
@@ -574,6 +653,7 @@ def _labelled_sections(block: list[Token], offset: int) -> tuple[list[RawItem], 
                         due_text=fields.due_text,
                         status=fields.status,
                         tickets=find_tickets(rest, lead.links),
+                        linked=linked,
                         snooze=fields.snooze,
                     )
                 )
@@ -615,12 +695,18 @@ def _list_item(node: Node, offset: int) -> Iterator[RawItem]:
     lead.text, linked = without_ticket_suffix(lead)
     lead.links = [link for link in lead.links if link[0] not in linked]
     more = [_node_inline(p) for p in paragraphs[1:]]
-    bold_status = None
+    definition = bool(_DEFINITION_RE.match(lead.text))
+    bold_status = bold_priority = None
     if lead.bold_lead and _BOLD_STATUS_RE.fullmatch(lead.bold_lead):
         # `- **DONE** Rotate the keys`: the bold word is the status, the rest the action.
         bold_status = lead.bold_lead.rstrip(": ")
+    elif lead.bold_lead and _BOLD_PRIORITY_RE.fullmatch(lead.bold_lead):
+        # `- **HIGH** Include …`: the bold word is the priority, the rest the action.
+        bold_priority = priority_of(lead.bold_lead.rstrip(": "))
+    if (bold_status or bold_priority) and lead.bold_lead:
         lead.text = lead.text[len(lead.bold_lead) :].lstrip(" :-–—")
         lead.bold_lead = None
+        definition = False
     fields = read_fields(lead.text)
     fields.status = bold_status or fields.status
     title = fields.rest
@@ -630,6 +716,10 @@ def _list_item(node: Node, offset: int) -> Iterator[RawItem]:
         title = lead.bold_lead.rstrip(":").strip()
         rest = fields.rest[len(lead.bold_lead) :] if fields.rest.startswith(lead.bold_lead) else ""
         description = (rest.lstrip(" :.") + " " + description).strip()
+        # `**Monitor errors**: The error tracking team should …`: the subject owns it.
+        fields.owner = fields.owner or subject_owner(description)
+    # `[Add retries](https://…)`: a link around the whole action is where it is tracked.
+    around = [url for url, label in lead.links if label and _covers(label, title)]
     lead_map = paragraphs[0].map
     raw = RawItem(
         title=title,
@@ -638,16 +728,22 @@ def _list_item(node: Node, offset: int) -> Iterator[RawItem]:
         description=description.strip(),
         owner=fields.owner,
         due_text=fields.due_text,
-        priority=fields.priority,
+        priority=bold_priority or fields.priority,
         status=("done" if lead.struck else fields.status) or _later_status(more),
         code=lead.code,
         task=bool(_TASK_BOX_RE.match(lead.text)),
         snooze=fields.snooze,
-        tickets=find_tickets(
-            " ".join(i.text for i in (lead, *more)),
-            [link for i in (lead, *more) for link in i.links],
+        tickets=list(
+            dict.fromkeys(
+                around
+                + find_tickets(
+                    " ".join(i.text for i in (lead, *more)),
+                    [link for i in (lead, *more) for link in i.links],
+                )
+            )
         ),
         linked=linked,
+        definition=definition,
     )
     subitems: list[RawItem] = []
     for sub in node.children:
@@ -663,8 +759,21 @@ def _list_item(node: Node, offset: int) -> Iterator[RawItem]:
                 subitems.extend(found)
         elif sub.type == "bullet_list":
             _attach_details(raw, sub)
-    yield raw
+    if not lead.not_item:
+        yield raw
     yield from subitems
+
+
+def _covers(label: str, title: str) -> bool:
+    """Whether a link's text is the whole action (a link around the item, not a word in it)."""
+    words = set(re.findall(r"\w+", label.casefold()))
+    title_words = re.findall(r"\w+", title.casefold())
+    return len(title_words) >= 2 and sum(w in words for w in title_words) >= 0.8 * len(title_words)
+
+
+# `Prevent - stops it happening again`, `**P0**: critical`: a term and what it means.
+_DEFINITION_RE = lazy(r"^[\w/&+]+(?:\s[\w/&+]+){0,2}\s*(?:\s[-–—]|:)\s")
+_BOLD_PRIORITY_RE = lazy(r"(?:P[0-4]|critical|high|medium|low|urgent)\s*:?", re.IGNORECASE)
 
 
 def _separate_actions(parent: str, bullets: Node) -> bool:
@@ -925,6 +1034,7 @@ def _keep_actions(found: Scan) -> None:
         for item in found.items
         if item.origin in ("table", "explicit", "prose")
         or (item.origin == "list" and (item.task or item.group not in with_tables))
+        or (item.origin == "list" and not item.definition and starts_imperative(item.title))
         or (
             item.origin == "paragraph"
             and item.group not in with_tables | with_lists | found.parents
@@ -997,14 +1107,20 @@ def _paragraph_item(inline: Inline, line: int, end_line: int = 0) -> RawItem | N
     lead = _explicit_lead(inline)
     description = ""
     status = None
+    if inline.not_item:
+        return None
     if lead:
         text = text[len(inline.bold_lead or "") :].lstrip(" :")
         if _BOLD_STATUS_RE.fullmatch(lead):
             status = lead.rstrip(": ")
         first, _, description = text.partition(". ")
         text = first if description else text
-    elif not text or text.endswith(":") or len(text) > 400 or _NO_ACTIONS_RE.match(text):
+    elif not text or text.endswith(":") or _NO_ACTIONS_RE.match(text) or _aside(text):
         return None
+    elif len(text) > 400:
+        # A long paragraph: its first sentence is the action, the rest explains it.
+        first, *more = sentences(text)
+        text, description = first.rstrip(" ."), " ".join(more)
     fields = read_fields(text + (" " + description if description else ""))
     if description:
         fields.rest = read_fields(text).rest
@@ -1023,6 +1139,35 @@ def _paragraph_item(inline: Inline, line: int, end_line: int = 0) -> RawItem | N
         origin="explicit" if lead else "paragraph",
         code=inline.code,
     )
+
+
+# A paragraph that looks back at the list (`The changes outlined above will …`) or muses
+# (`We could also think about …`, `We should probably revisit …`): no action of its own.
+_LOOKS_BACK = lazy(
+    r"\b(?:outlined|listed|described|mentioned|noted)\s+(?:above|below|here)\b"
+    r"|\b(?:the\s+)?above\s+(?:changes|items|actions|steps|improvements|measures)\b"
+    r"|\ball\s+of\s+(?:the\s+above|these|this)\b",
+    re.IGNORECASE,
+)
+_MUSING = lazy(
+    r"^(?:we|i|they|it|this|one)\s+(?:could|might|may|would)\b"
+    r"|^(?:\w+\s+){0,3}?(?:should|will|could|might|may|need\s+to)\s+(?:\w+\s+)?(?:probably|perhaps"
+    r"|maybe|possibly)\b|\b(?:think|thinking)\s+about\b|\bat\s+some\s+point\b",
+    re.IGNORECASE,
+)
+
+
+def _aside(text: str) -> bool:
+    """A paragraph in an action section that wraps up or muses rather than states an action."""
+    first = sentences(text)[0]
+    return bool(_LOOKS_BACK.search(first) or _MUSING.search(first) or _OUTCOME_START.match(first))
+
+
+_OUTCOME_START = lazy(
+    r"^(?:the|these|this|those|such|all)\s+(?:[\w-]+\s+){0,2}?(?:improvements|changes|measures"
+    r"|steps|actions|items|fixes)\s+(?:\w+\s+){0,3}?(?:will|should|would)\b",
+    re.IGNORECASE,
+)
 
 
 # `**Action item:** …`: a paragraph its author marked as an action.

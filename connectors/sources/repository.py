@@ -53,7 +53,7 @@ class RepoOptions(Generic[Auth]):
         """The id of the file at `path` (its path below the folder) when it is one of the
         documents this source reads, else None."""
         below = relative(path, self.path.strip("/"))
-        if below is None or not matches(below, self.globs):
+        if below is None or not chosen(below, self.globs):
             return None
         return None if self.exclude and matches(below, self.exclude) else below
 
@@ -104,6 +104,21 @@ def glob_pattern(glob: str) -> re.Pattern[str]:
 
 def matches(path: str, globs: Sequence[str]) -> bool:
     return any(glob_pattern(glob).match(path) for glob in globs)
+
+
+def chosen(path: str, globs: Sequence[str]) -> bool:
+    """The one rule every folder and repository source picks its files by: a path its globs
+    match, and, where they ask for all Markdown (`**/*.md`), a file with no extension outside
+    dot-folders (post-mortems saved as `2024-01-outage`). A folder on disk also checks that
+    such a file reads as text."""
+    if matches(path, globs):
+        return True
+    parts = path.split("/")
+    return (
+        "**/*.md" in globs
+        and "." not in parts[-1]
+        and not any(part.startswith(".") for part in parts)
+    )
 
 
 def gather(

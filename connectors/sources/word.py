@@ -28,6 +28,17 @@ _NESTED_LISTS = "\n".join(
     for kind, tag in (("Bullet", "ul"), ("Number", "ol"))
     for depth in (2, 3)
 )
+# Word's own paragraph styles that carry meaning: a quote (a template's prompt, a customer's
+# words) is read as one, never as an action; the title is the document's title.
+_STYLES = "\n".join(
+    [
+        _NESTED_LISTS,
+        "p[style-name='Quote'] => blockquote > p:fresh",
+        "p[style-name='Intense Quote'] => blockquote > p:fresh",
+        "p[style-name='Title'] => h1:fresh",
+        "p[style-name='Subtitle'] => p:fresh",
+    ]
+)
 
 
 def word_to_html(raw: bytes, uri: str) -> str:
@@ -46,7 +57,7 @@ def word_to_html(raw: bytes, uri: str) -> str:
     try:
         result = mammoth.convert_to_html(
             io.BytesIO(raw),
-            style_map=_NESTED_LISTS,
+            style_map=_STYLES,
             ignore_empty_paragraphs=False,  # an empty bullet is a template's placeholder item
             convert_image=mammoth.images.img_element(lambda image: {}),
         )

@@ -141,9 +141,10 @@ class FakeNotion:
                 self.pages[page_id]["last_edited_time"] = stamp
 
     def change(self, page_id: str) -> None:
-        """A person appends to the first paragraph of a page."""
-        block = next(b for b in self.page_blocks(page_id) if b["type"] == "paragraph")
-        text = "".join(r["plain_text"] for r in block["paragraph"]["rich_text"])
+        """A person appends to the first paragraph of a page (or its first text block)."""
+        blocks = [b for b in self.page_blocks(page_id) if "rich_text" in b.get(b["type"], {})]
+        block = next((b for b in blocks if b["type"] == "paragraph"), blocks[0])
+        text = "".join(r["plain_text"] for r in block[block["type"]]["rich_text"])
         self.edit_text(block["id"], text + " Edited after the review.")
 
     def fail(self, page_id: str, failure: Any) -> None:
