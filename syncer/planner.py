@@ -159,7 +159,8 @@ def _plan_tracker(
                 PlannedAction(
                     "close",
                     target.name,
-                    "no longer in the post-mortem",
+                    # Where it was removed from, for whoever reads the closing comment.
+                    f"no longer in the post-mortem {snap.postmortem_id}",
                     target=snap.ref,
                     close_reason="not_planned",
                 )

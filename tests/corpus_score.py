@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from difflib import SequenceMatcher
 from pathlib import Path
+from statistics import fmean
 from typing import Any
 
 from connectors.extract import extract_file
@@ -204,12 +205,7 @@ def pooled(scores: list[DocScore]) -> Totals:
     """The figures averaged over organisations, each weighing the same however many documents
     and items it has: what a new organisation can expect, not what the largest one gets."""
     groups = list(by_organisation(scores).values())
-    return Totals(
-        *(
-            sum(getattr(t, name) for t in groups) / len(groups)
-            for name in ("precision", "recall", "owner", "ticket", "status", "due")
-        )
-    )
+    return Totals(*(fmean(getattr(t, f.name) for t in groups) for f in fields(Totals)))
 
 
 def org_table(scores: list[DocScore]) -> str:

@@ -488,3 +488,23 @@ def test_inferred_items_are_filed_only_when_the_team_says_so_and_filed_ones_are_
     assert ops(False) == ["skip"]
     assert ops(True) == ["create"]
     assert ops(False) == ["unchanged"]  # once filed, followed: never closed for the setting
+
+
+def test_an_empty_entry_in_a_mixed_section_is_read_without_error() -> None:
+    pm = _extract("## Mitigation\n\n-\n- Add a second relay\n")
+    assert _titles(pm) == ["Add a second relay"]
+
+
+def test_a_mark_before_a_heading_marks_nothing_under_it() -> None:
+    pm = _extract(
+        """
+        # Outage
+
+        <!-- pmsync: not-an-item -->
+
+        ## Action items
+
+        - Add a second relay
+        """
+    )
+    assert _titles(pm) == ["Add a second relay"]

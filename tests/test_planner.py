@@ -126,7 +126,7 @@ def test_an_unrelated_new_title_is_a_new_item_and_the_old_one_is_closed() -> Non
     snaps = _synced([_pm(_item("Add alerting"))])
     assert _plan([_pm(_item("Rotate every credential"))], snaps) == [
         ("create", "new item at pm-1:3", None),
-        ("close", "no longer in the post-mortem", "#1"),
+        ("close", "no longer in the post-mortem pm-1", "#1"),
     ]
 
 

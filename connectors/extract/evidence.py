@@ -95,9 +95,8 @@ _ASIDE_WORDS = lazy(
 
 def is_aside(heading: str) -> bool:
     """A section that may announce lists, but never as the team's actions."""
-    return section_kind(heading) in ("past", "lessons") and bool(
-        _ASIDE_WORDS.search(heading) or section_kind(heading) == "lessons"
-    )
+    kind = section_kind(heading)
+    return kind == "lessons" or (kind == "past" and bool(_ASIDE_WORDS.search(heading)))
 
 
 def is_label(text: str) -> bool:
@@ -140,7 +139,8 @@ _OUTCOME = lazy(
 # queue per region`), what something will be able to do, what will no longer happen.
 _NOT_WORK = lazy(
     r"\bthere\s+(?:will|would|should|must|shall)\s+(?:(?:also|now|then)\s+)?be\b"
-    r"|\b(?:will|shall|should)\s+(?:(?:also|now)\s+)?(?:be\s+able|no\s+longer|not|never|have\s+to\s+wait)\b",
+    r"|\b(?:will|shall|should)\s+(?:(?:also|now)\s+)?"
+    r"(?:be\s+able|no\s+longer|not|never|have\s+to\s+wait)\b",
     re.IGNORECASE,
 )
 # Who can need to do something: the team, a team, a person or role, not a thing (`the database
@@ -173,6 +173,29 @@ def commits(text: str) -> bool:
         # so the modal is the main clause's.
         return bool(_RELATIVE_THEN_VERB.search(match[0]))
     return relative is None
+
+
+# A paragraph that looks back at the list (`The changes outlined above will …`) or muses
+# (`We could also think about …`, `We should probably revisit …`).
+_LOOKS_BACK = lazy(
+    r"\b(?:outlined|listed|described|mentioned|noted)\s+(?:above|below|here)\b"
+    r"|\b(?:the\s+)?above\s+(?:changes|items|actions|steps|improvements|measures)\b"
+    r"|\ball\s+of\s+(?:the\s+above|these|this)\b",
+    re.IGNORECASE,
+)
+_MUSING = lazy(
+    r"^(?:we|i|they|it|this|one)\s+(?:could|might|may|would)\b"
+    r"|^(?:\w+\s+){0,3}?(?:should|will|could|might|may|need\s+to)\s+(?:\w+\s+)?(?:probably|perhaps"
+    r"|maybe|possibly)\b|\b(?:think|thinking)\s+about\b|\bat\s+some\s+point\b",
+    re.IGNORECASE,
+)
+
+
+def wraps_up(text: str) -> bool:
+    """Whether a paragraph in an action section wraps up the list, promises an outcome of it,
+    or muses, rather than states an action of its own."""
+    first = sentences(text)[0] if text.strip() else ""
+    return bool(_LOOKS_BACK.search(first) or _MUSING.search(first) or _OUTCOME.search(first))
 
 
 # Commitments in prose: `we will …`, `we'll …`, `<team> will …`, and enumerated ones
@@ -293,10 +316,14 @@ def one_per_line(lines: list[str]) -> bool:
 
 
 @cache
-def _words(name: str) -> frozenset[str]:
-    """A word list of data/verbs.toml: `imperatives`, `not_verbs` or `objects`."""
+def _word_lists() -> dict[str, frozenset[str]]:
+    """The word lists of data/verbs.toml: `imperatives`, `not_verbs` and `objects`."""
     text = (Path(__file__).parent / "data" / "verbs.toml").read_text(encoding="utf-8")
-    return frozenset(tomllib.loads(text)[name])
+    return {name: frozenset(words) for name, words in tomllib.loads(text).items()}
+
+
+def _words(name: str) -> frozenset[str]:
+    return _word_lists()[name]
 
 
 _NOT_A_VERB_FORM = lazy(

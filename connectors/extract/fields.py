@@ -156,10 +156,8 @@ def subject_owner(text: str) -> str | None:
     acronym = bool(re.fullmatch(r"[A-Z][a-z]+[A-Z]\w*|[A-Z]{2,5}s?", owner))
     if acronym and (match["next"] in ("be", "been", "not") or match["modal"] == "to"):
         return None  # `API should be rate-limited`, `CI to run tests`: a thing, not a team
-    if match["modal"] in ("has", "have", "did") and not (
-        acronym or match["next"].endswith("ed") or match["modal"] == "did"
-    ):
-        return None  # `Platform team has to …` is a need, `… has a backlog` no action
+    if match["modal"] in ("has", "have") and not match["next"].endswith("ed"):
+        return None  # `Platform team has to …` is a need, `DevEx has a backlog` no action
     return owner
 
 
@@ -186,9 +184,11 @@ _STATUS_WORDS = (
     # what a closing bracket says was done: `(added in v2.3)`, `(filed …)`
     "added",
     "filed",
-    "wr",
+    "wrote",
+    "written",
     "deployed",
-    "abled",
+    "enabled",
+    "disabled",
     "removed",
     "migrated",
     "documented",
@@ -405,10 +405,10 @@ def _owner_mention(text: str) -> re.Match[str] | None:
         if mention["handle"].casefold() in _CHAT_ROLES:
             continue
         opened = text.rfind("(", 0, mention.start())
-        if opened > text.rfind(")", 0, mention.start()) and _CALL_WORDS_RE.search(
-            text[opened : text.find(")", mention.end()) % (len(text) + 1)]
-        ):
-            continue
+        if opened > text.rfind(")", 0, mention.start()):  # inside a bracket
+            closed = text.find(")", mention.end())
+            if _CALL_WORDS_RE.search(text[opened : closed if closed >= 0 else len(text)]):
+                continue
         return mention
     return None
 

@@ -25,6 +25,7 @@ from connectors.extract.evidence import (
     section_kind,
     sentences,
     starts_imperative,
+    wraps_up,
 )
 from connectors.extract.fields import (
     cell_status,
@@ -376,7 +377,7 @@ def scan(text: str, line_offset: int = 0) -> Scan:
             if action_level is None and aside_level is None and is_aside(inline.text):
                 aside_level = level
             previous = None
-            intro = past_intro = False
+            intro = past_intro = pending_not_item = False  # a mark never reaches a new section
             continue
 
         if first.type == "html_block" and (match := _SUPPRESS_RE.search(first.content)):
@@ -483,7 +484,8 @@ def _committed(item: RawItem, after_past_intro: bool) -> bool:
     took)."""
     if item.task or item.origin == "explicit" or commits(f"{item.title} {item.description}"):
         return True
-    told_as_past = after_past_intro or bool(_TOLD_AS_PAST.search(sentences(item.title)[0]))
+    first = sentences(item.title)[:1]
+    told_as_past = after_past_intro or any(_TOLD_AS_PAST.search(s) for s in first)
     return not told_as_past and starts_imperative(item.title)
 
 
@@ -1115,7 +1117,7 @@ def _paragraph_item(inline: Inline, line: int, end_line: int = 0) -> RawItem | N
             status = lead.rstrip(": ")
         first, _, description = text.partition(". ")
         text = first if description else text
-    elif not text or text.endswith(":") or _NO_ACTIONS_RE.match(text) or _aside(text):
+    elif not text or text.endswith(":") or _NO_ACTIONS_RE.match(text) or wraps_up(text):
         return None
     elif len(text) > 400:
         # A long paragraph: its first sentence is the action, the rest explains it.
@@ -1139,35 +1141,6 @@ def _paragraph_item(inline: Inline, line: int, end_line: int = 0) -> RawItem | N
         origin="explicit" if lead else "paragraph",
         code=inline.code,
     )
-
-
-# A paragraph that looks back at the list (`The changes outlined above will …`) or muses
-# (`We could also think about …`, `We should probably revisit …`): no action of its own.
-_LOOKS_BACK = lazy(
-    r"\b(?:outlined|listed|described|mentioned|noted)\s+(?:above|below|here)\b"
-    r"|\b(?:the\s+)?above\s+(?:changes|items|actions|steps|improvements|measures)\b"
-    r"|\ball\s+of\s+(?:the\s+above|these|this)\b",
-    re.IGNORECASE,
-)
-_MUSING = lazy(
-    r"^(?:we|i|they|it|this|one)\s+(?:could|might|may|would)\b"
-    r"|^(?:\w+\s+){0,3}?(?:should|will|could|might|may|need\s+to)\s+(?:\w+\s+)?(?:probably|perhaps"
-    r"|maybe|possibly)\b|\b(?:think|thinking)\s+about\b|\bat\s+some\s+point\b",
-    re.IGNORECASE,
-)
-
-
-def _aside(text: str) -> bool:
-    """A paragraph in an action section that wraps up or muses rather than states an action."""
-    first = sentences(text)[0]
-    return bool(_LOOKS_BACK.search(first) or _MUSING.search(first) or _OUTCOME_START.match(first))
-
-
-_OUTCOME_START = lazy(
-    r"^(?:the|these|this|those|such|all)\s+(?:[\w-]+\s+){0,2}?(?:improvements|changes|measures"
-    r"|steps|actions|items|fixes)\s+(?:\w+\s+){0,3}?(?:will|should|would)\b",
-    re.IGNORECASE,
-)
 
 
 # `**Action item:** …`: a paragraph its author marked as an action.

@@ -88,10 +88,14 @@ class MarkdownDirSource:
         # extension are read when they are text. Of a folder named on the command line, every
         # file not read is counted; a configured source reads what its globs choose.
         named = self.globs == DOCUMENT_GLOBS
-        every = named or "**/*.md" in self.globs
         paths = [path for pattern in self.globs for path in self.root.glob(pattern)]
-        if every:
-            paths += [path for path in self.root.rglob("*") if _extensionless_text(path, self.root)]
+        if "**/*.md" in self.globs:
+            paths += [
+                path
+                for path in self.root.rglob("*")
+                if extensionless_document(path.relative_to(self.root).as_posix(), self.globs)
+                and _reads_as_text(path)
+            ]
         top = self.root.resolve()
         self.outside = []
         for path in paths:
@@ -221,12 +225,22 @@ def _replace_file(path: Path, data: bytes) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def _extensionless_text(path: Path, root: Path) -> bool:
-    """A file with no extension whose start reads as text (a `POSTMORTEM` or `2024-01-outage`
-    file); Git's and other tools' dot-folders are not post-mortems."""
-    if path.suffix or path.name.startswith(".") or not path.is_file():
-        return False
-    if any(part.startswith(".") for part in path.relative_to(root).parts[:-1]):
+def extensionless_document(relative: str, globs: Sequence[str]) -> bool:
+    """The rule every folder and repository source shares for files with no extension: where
+    the globs ask for all Markdown (`**/*.md`), a `POSTMORTEM` or `2024-01-outage` file is a
+    post-mortem too, outside dot-folders (Git's and other tools'). A folder on disk also checks
+    that it reads as text."""
+    parts = relative.split("/")
+    return (
+        "**/*.md" in globs
+        and "." not in parts[-1]
+        and not any(part.startswith(".") for part in parts)
+    )
+
+
+def _reads_as_text(path: Path) -> bool:
+    """A file whose start reads as UTF-8 text."""
+    if not path.is_file():
         return False
     try:
         with path.open("rb") as handle:

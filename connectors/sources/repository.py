@@ -16,7 +16,7 @@ from pydantic import Field
 
 from connectors.base import DocumentEdit
 from connectors.config import Section
-from connectors.sources.folder import Results
+from connectors.sources.folder import Results, extensionless_document
 from syncer.errors import PmsyncError
 
 TITLE = "pmsync: link post-mortem action items to their issues"
@@ -107,18 +107,8 @@ def matches(path: str, globs: Sequence[str]) -> bool:
 
 
 def chosen(path: str, globs: Sequence[str]) -> bool:
-    """The one rule every folder and repository source picks its files by: a path its globs
-    match, and, where they ask for all Markdown (`**/*.md`), a file with no extension outside
-    dot-folders (post-mortems saved as `2024-01-outage`). A folder on disk also checks that
-    such a file reads as text."""
-    if matches(path, globs):
-        return True
-    parts = path.split("/")
-    return (
-        "**/*.md" in globs
-        and "." not in parts[-1]
-        and not any(part.startswith(".") for part in parts)
-    )
+    """A path the globs match, or a file with no extension that a folder source would read."""
+    return matches(path, globs) or extensionless_document(path, globs)
 
 
 def gather(
