@@ -36,6 +36,12 @@ class ExtractOptions:
     day_first: bool = False
 
 
+def plain_lines(text: str) -> str:
+    """`text` with every line ending a newline: Windows (CRLF), old Mac (CR) and mixed endings
+    read exactly as Unix ones, and a leading byte-order mark dropped."""
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
 def extract(document: Document, options: ExtractOptions | None = None) -> Postmortem:
     opts = options or ExtractOptions()
     path = document.ref.uri or document.ref.id
@@ -47,7 +53,7 @@ def extract(document: Document, options: ExtractOptions | None = None) -> Postmo
         # A GitHub issue form: the template people fill in, never a post-mortem with items.
         return Postmortem(id=document.ref.id, ref=document.ref, title=document.title, template=True)
     line_map: list[int] | None = None
-    text = document.text
+    text = plain_lines(document.text)
     if document.format == "html":
         from connectors.extract.html import html_to_markdown  # HTML documents alone need it
 
