@@ -2,7 +2,7 @@
 teams fall behind; then what needs them (escalated items, items with no owner); then, team by
 team, overdue items (with days overdue), stalled ones (with days since people last touched
 them) and those due soon; each item once, in its most urgent section, the rest as badges; then
-the progress of each post-mortem with open items, and what was completed.
+the progress of each post-mortem with open items, what was completed, and what was dropped.
 
 Building is pure (entries, post-mortems and the clock in; digests out), on the same figures
 as the report and the metrics (`syncer.progress`). Delivery goes through Apprise, one URL per
@@ -63,6 +63,12 @@ BADGES = {
     "stalled": "stalled",
     "due_soon": "due soon",
 }
+# What ended since the last digest: done, and dropped (abandoned or removed from the
+# post-mortem), which a program manager wants to see apart.
+ENDED = {
+    "completed": "Completed since the last digest",
+    "dropped": "Dropped since the last digest",
+}
 STATE_FILE = "digest-state.json"
 _KEEP_PERIODS = 8
 
@@ -103,8 +109,9 @@ class Changes:
 
     since: str  # "the last digest" or "Monday 2026-03-16"
     opened: int
-    closed: int
+    closed: int  # closed as done
     newly_overdue: int
+    dropped: int = 0  # closed as not planned, or removed from the post-mortem
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +119,8 @@ class Digest:
     recipient: str
     period: str
     now: datetime
-    # Keyed by condition (escalated, unowned, overdue, stalled, due_soon) and "completed".
+    # Keyed by condition (escalated, unowned, overdue, stalled, due_soon), "completed" and
+    # "dropped".
     sections: Mapping[str, Sequence[Entry]]
     figures: Figures
     previous: Figures | None
@@ -221,7 +229,7 @@ def figures_of(entries: Sequence[Entry], context: FollowupContext) -> Figures:
     ages = [
         days
         for e in entries
-        if not e.done and (days := _since(e.incident, context.today)) is not None
+        if e.outcome == "open" and (days := _since(e.incident, context.today)) is not None
     ]
     return Figures(
         open=counted.open,
@@ -250,7 +258,7 @@ def build(
     mine = [e for e in entries if recipient.wants(e)]
     period, start, _ = period_of(now, settings.period)
     previous = _previous(state, period)
-    sections: dict[str, list[Entry]] = {key: [] for key in (*BADGES, "completed")}
+    sections: dict[str, list[Entry]] = {key: [] for key in (*BADGES, *ENDED)}
     was_open = set(previous.get("open", ())) if previous else set()
     last_sent = datetime.fromisoformat(previous["at"]) if previous and "at" in previous else None
     # What changed is counted from the last digest, else from the period's first day.
@@ -263,17 +271,17 @@ def build(
     for entry in mine:
         snap = entry.snapshot
         opened += bool(entry.filed and snap.created_at and snap.created_at > since)
-        if entry.done:
+        if entry.outcome != "open":
             if not entry.filed:
                 continue  # done before it was filed: counted, not listed
             if previous is not None:  # open then, or opened since, and closed now
                 created = snap.created_at
-                done = entry.key in was_open or bool(created and created > since)
+                ended = entry.key in was_open or bool(created and created > since)
             else:  # no history: what closed since the period began
                 closed = snap.closed_at or snap.updated_at
-                done = closed is not None and closed >= since
-            if done:
-                sections["completed"].append(entry)
+                ended = closed is not None and closed >= since
+            if ended:
+                sections["completed" if entry.done else "dropped"].append(entry)
             continue
         status = statuses[entry.key] = status_of(entry, context)
         if status.overdue and snap.due:
@@ -301,13 +309,14 @@ def build(
         sections=sections,
         figures=figures_of(mine, context),
         previous=Figures(**before) if before else None,
-        open_keys=tuple(sorted(e.key for e in mine if not e.done)),
+        open_keys=tuple(sorted(e.key for e in mine if e.outcome == "open")),
         attachments=tuple(attachments),
         badges=badges,
         changes=Changes(
             since="the last digest" if last_sent else f"{start:%A} {start.isoformat()}",
             opened=opened,
             closed=len(sections["completed"]),
+            dropped=len(sections["dropped"]),
             newly_overdue=newly_overdue,
         ),
         behind=tuple(behind(mine, context)),
@@ -401,7 +410,9 @@ def headline(digest: Digest) -> list[tuple[str, str]]:
         lines.append(
             (
                 f"Since {c.since}",
-                f"{c.opened} opened, {c.closed} closed, {c.newly_overdue} newly overdue",
+                f"{c.opened} opened, {c.closed} closed"
+                + (f", {c.dropped} dropped" if c.dropped else "")
+                + f", {c.newly_overdue} newly overdue",
             )
         )
     if digest.behind:
@@ -463,15 +474,17 @@ def _blocks(digest: Digest) -> Iterator[_Block]:
     for team in sorted(teams, key=lambda t: (order.get(t, len(order)), t)):
         lists = teams[team]
         yield _Block(team, sum(len(found) for _, found in lists), tuple(lists))
-    done = tuple(digest.sections["completed"])
-    if done:
-        yield _Block("Completed since the last digest", len(done), (("", done),))
+    for key, title in ENDED.items():
+        if ended := tuple(digest.sections[key]):
+            yield _Block(title, len(ended), (("", ended),))
 
 
 def _progress_line(item: Progress) -> str:
     pm = item.postmortem
     team = f" ({pm.team})" if pm.team else ""
-    line = f"{pm.title}{team}: {item.done} of {item.items} done"
+    line = f"{pm.title}{team}: {item.done} of {item.items - item.dropped} done"
+    if item.dropped:
+        line += f", {item.dropped} dropped"
     if item.overdue:
         line += f", {item.overdue} overdue"
     if item.review is not None:

@@ -10,13 +10,14 @@ from itertools import product
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 from connectors.base import observe_requests, observe_source_requests
-from syncer.model import IssueSnapshot
+from syncer.model import IssueSnapshot, ItemOutcome, outcome_of
 from syncer.progress import Tally
 
 ITEMS = Gauge(
     "pmsync_items",
-    "Issues pmsync files (action items and follow-up reviews), by tracker and state (open or "
-    "closed): the states do not overlap, so they sum to the issues tracked",
+    "Issues pmsync files (action items and follow-up reviews), by tracker and state: open, "
+    "done, or dropped (closed as not planned or removed from the post-mortem: not done); the "
+    "states do not overlap, so they sum to the issues tracked",
     ["tracker", "state"],
 )
 FLAGGED = {
@@ -48,6 +49,7 @@ JOB_FAILURES = Counter(
     "pmsync_job_failures_total", "Job runs that ended with a non-zero exit code", ["job"]
 )
 JOBS = ("sync", "check", "digest")
+STATES: tuple[ItemOutcome, ...] = ("open", "done", "dropped")
 VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 OUTCOMES = ("ok", "error")
 CODES = ("0", "1", "3")  # done; item failures or findings; fatal
@@ -74,7 +76,7 @@ def prepare(trackers: Iterable[str], sources: Iterable[str]) -> None:
     for tracker in trackers:
         for verb, outcome in product(VERBS, OUTCOMES):
             REQUESTS.labels(tracker, verb, outcome)
-        for state in ("open", "closed"):
+        for state in STATES:
             ITEMS.labels(tracker, state)
         for gauge in FLAGGED.values():
             gauge.labels(tracker)
@@ -98,12 +100,13 @@ def record_job(job: str, seconds: float, code: int) -> None:
 def record_items(
     tracker: str, snapshots: Sequence[IssueSnapshot], flagged: Tally, *, reviews_opened: int = 0
 ) -> None:
-    """Open and closed issues (with the review issues this check opened), and how many open
+    """Open, done and dropped issues (with the review issues this check opened), and how many open
     action items are overdue, stalled, escalated or have nobody assigned, counted as the
     report and the digest count them (`flagged`)."""
-    states = {"open": reviews_opened, "closed": 0}
+    states = dict.fromkeys(STATES, 0)
+    states["open"] = reviews_opened
     for snap in snapshots:
-        states[snap.state] += 1
+        states[outcome_of(snap)] += 1
     for state, count in states.items():
         ITEMS.labels(tracker, state).set(count)
     for flag, gauge in FLAGGED.items():

@@ -215,6 +215,24 @@ class IssueSnapshot:
     policy: tuple[tuple[str, str], ...] = ()  # from the marker: fields set by policy
 
 
+ItemOutcome = Literal["open", "done", "dropped"]
+# How trackers say an issue was closed without being done: abandoned, a duplicate, removed.
+DROPPED_REASONS = frozenset({"not_planned", "duplicate"})
+# Where a tracker has no close reason of its own (GitLab; Jira workflows that set no
+# resolution), pmsync labels an issue it closes without it being done.
+NOT_PLANNED_LABEL = "not-planned"
+
+
+def outcome_of(snap: IssueSnapshot) -> ItemOutcome:
+    """Where an issue stands: `open`; `done` (closed as completed, or moved to a done status);
+    or `dropped` (closed as not planned or as a duplicate, or removed from its post-mortem).
+    Every count of done items (the report, the digest, the CSV, the metrics, the review
+    table) reads this one mapping: a dropped item is never done."""
+    if snap.state != "closed":
+        return "open"
+    return "dropped" if snap.state_reason in DROPPED_REASONS else "done"
+
+
 @dataclass(frozen=True, slots=True)
 class IssueDraft:
     """What an issue should look like, before a tracker gives it an identity."""

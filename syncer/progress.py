@@ -17,7 +17,7 @@ from typing import Any
 
 from connectors.base import Tracker
 from rules.followup import FollowupContext, due_soon, overdue, stalled
-from syncer.model import IssueSnapshot, Postmortem, TrackerRef
+from syncer.model import IssueSnapshot, ItemOutcome, Postmortem, TrackerRef, outcome_of
 from syncer.people import Directory
 from syncer.pipeline import read_snapshots
 from syncer.reading import Problem
@@ -50,8 +50,17 @@ class Entry:
         return bool(self.snapshot.ref.key)
 
     @property
+    def outcome(self) -> ItemOutcome:
+        """Done in the post-mortem, else as its issue stands (`outcome_of`)."""
+        return "done" if self.done_in_document else outcome_of(self.snapshot)
+
+    @property
     def done(self) -> bool:
-        return self.done_in_document or self.snapshot.state == "closed"
+        return self.outcome == "done"
+
+    @property
+    def dropped(self) -> bool:
+        return self.outcome == "dropped"
 
     @property
     def key(self) -> str:
@@ -184,6 +193,7 @@ def _done_unfiled(
 @dataclass(frozen=True, slots=True)
 class Status:
     done: bool
+    dropped: bool = False  # closed as not planned or removed from the post-mortem: not done
     overdue: bool = False
     stalled: bool = False
     unowned: bool = False
@@ -202,8 +212,8 @@ def status_of(entry: Entry, context: FollowupContext) -> Status:
     nudges); stalled when `check` labelled it so or nothing changed on it for the stale period;
     unowned with nobody assigned; due soon within the due-soon days."""
     snap = entry.snapshot
-    if entry.done:
-        return Status(done=True)
+    if entry.done or entry.dropped:
+        return Status(done=entry.done, dropped=entry.dropped)
     late = overdue(snap, None, None, replace(context, grace=timedelta(0))) is not None
     return Status(
         done=False,
@@ -221,6 +231,7 @@ class Tally:
     items: int = 0
     open: int = 0
     done: int = 0
+    dropped: int = 0  # abandoned: neither open nor done, and not in the completion rate
     overdue: int = 0
     stalled: int = 0
     unowned: int = 0
@@ -230,7 +241,9 @@ class Tally:
 
     @property
     def completion_rate(self) -> float:
-        return self.done / self.items if self.items else 0.0
+        """Done of the items still meant to be done (dropped ones left out)."""
+        meant = self.done + self.open
+        return self.done / meant if meant else 0.0
 
     def as_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -241,10 +254,10 @@ def tally(entries: Iterable[Entry], context: FollowupContext) -> Tally:
     for entry in entries:
         status = status_of(entry, context)
         counts["items"] += 1
-        counts["done" if status.done else "open"] += 1
+        counts[entry.outcome] += 1
         for name in CONDITIONS:
             counts[name] += getattr(status, name)
-        counts["no_due_date"] += not status.done and entry.snapshot.due is None
+        counts["no_due_date"] += entry.outcome == "open" and entry.snapshot.due is None
     return Tally(**counts)
 
 
@@ -290,6 +303,7 @@ class Progress:
     done: int
     open: int
     overdue: int
+    dropped: int
     review_day: date | None
     review: IssueSnapshot | None
 
@@ -323,6 +337,7 @@ def progress(
                 done=counted.done,
                 open=counted.open,
                 overdue=counted.overdue,
+                dropped=counted.dropped,
                 review_day=review_day(pm, review_after_weeks),
                 review=reviews.get(pm.id),
             )
@@ -382,13 +397,13 @@ def on_target(
 ) -> list[dict[str, Any]]:
     """Completion within the due date: per quarter of the due date and per group (`by`), the
     items due whose outcome is known (closed, or past their due date) and the share closed by
-    their due date. Items with no due date, or open and not yet due, are not counted."""
+    their due date. Items with no due date, open and not yet due, or dropped are not counted."""
     zone = now.tzinfo
     today = _day(now, zone)
     groups: dict[tuple[str, str], list[int]] = {}
     for entry in entries:
         snap = entry.snapshot
-        if snap.due is None or not entry.filed:
+        if snap.due is None or not entry.filed or entry.dropped:
             continue
         closed = closed_at(snap)
         if closed is None and snap.due >= today:
@@ -409,13 +424,13 @@ def on_target(
 
 
 def time_to_close(entries: Sequence[Entry], by: Callable[[Entry], str]) -> list[dict[str, Any]]:
-    """Days from filing to closing of the closed issues, per group: how many, the median and
+    """Days from filing to closing of the issues closed as done, per group: how many, the median and
     the 90th percentile (linear between the closest ranks, as spreadsheets' PERCENTILE)."""
     groups: dict[str, list[float]] = {}
     for entry in entries:
         snap = entry.snapshot
         closed = closed_at(snap)
-        if closed is None or snap.created_at is None or not entry.filed:
+        if closed is None or snap.created_at is None or not entry.filed or entry.dropped:
             continue
         days = (closed - snap.created_at).total_seconds() / 86400
         groups.setdefault(by(entry), []).append(max(days, 0.0))

@@ -46,6 +46,7 @@ TOTALS = (
     ("items", "action items"),
     ("open", "open"),
     ("done", "done"),
+    ("dropped", "dropped"),
     ("overdue", "overdue"),
     ("stalled", "stalled"),
     ("unowned", "unowned"),
@@ -68,7 +69,7 @@ class Row:
     due: date | None
     issue: str  # tracker and number, e.g. "jira PAY-3"; empty when not synced
     issue_link: str  # its web address, else empty
-    status: str  # "open", "done" or "not synced"
+    status: str  # "open", "done", "dropped" (abandoned or removed: not done) or "not synced"
     flags: tuple[str, ...]  # of FLAGS
     days_overdue: int | None
     created: datetime | None
@@ -154,9 +155,9 @@ def _row(entry: Entry, pm: Postmortem | None, context: FollowupContext) -> Row:
     snap = entry.snapshot
     status = status_of(entry, context)
     flags = [name for name in FLAGS[:4] if getattr(status, name)]
-    if not status.done and snap.status_category == "indeterminate":
+    if entry.outcome == "open" and snap.status_category == "indeterminate":
         flags.append("in progress")
-    if not status.done and snap.due is None:
+    if entry.outcome == "open" and snap.due is None:
         flags.append("no due date")
     return Row(
         postmortem=entry.postmortem_title,
@@ -169,7 +170,7 @@ def _row(entry: Entry, pm: Postmortem | None, context: FollowupContext) -> Row:
         due=snap.due,
         issue=issue_name(snap.ref) if entry.filed else "",
         issue_link=web_link(snap.ref) or "",
-        status="done" if status.done else "open",
+        status=entry.outcome,
         flags=tuple(flags),
         days_overdue=status.days_overdue,
         created=snap.created_at,
@@ -212,6 +213,7 @@ def figures(report: Report) -> dict[str, Any]:
                 "items": p.items,
                 "done": p.done,
                 "open": p.open,
+                "dropped": p.dropped,
                 "overdue": p.overdue,
                 "review_day": p.review_day.isoformat() if p.review_day else None,
                 "review_issue": issue_name(p.review.ref) if p.review else None,
@@ -315,7 +317,7 @@ td.n,th.n{text-align:right}
 .flag-overdue{background:#ffebe9;color:#82071e}.flag-stalled{background:#fff8c5;color:#6b4f00}
 .flag-escalated{background:#fbefff;color:#6e2b8a}.flag-unowned{background:#ddf4ff;color:#0a3069}
 .flag-in-progress,.flag-no-due-date{background:#eaeef2;color:#424a53}
-.status-done{color:#1a7f37}.status-not-synced{color:#656d76}
+.status-done{color:#1a7f37}.status-dropped{color:#9a6700}.status-not-synced{color:#656d76}
 progress{width:120px;max-width:100%;vertical-align:middle}
 @media (max-width:700px){
   table.cards thead{display:none}
@@ -588,9 +590,10 @@ def _postmortem_table(postmortems: Sequence[Mapping[str, Any]]) -> str:
             + _cell("Team", e(p["team"] or "-"))
             + _cell(
                 "Done",
-                f'<progress max="{p["items"]}" value="{p["done"]}"></progress> '
-                f"{p['done']} of {p['items']}"
-                + (f", {p['overdue']} overdue" if p["overdue"] else ""),
+                f'<progress max="{p["items"] - p["dropped"]}" value="{p["done"]}"></progress> '
+                f"{p['done']} of {p['items'] - p['dropped']}"
+                + (f", {p['overdue']} overdue" if p["overdue"] else "")
+                + (f", {p['dropped']} dropped" if p["dropped"] else ""),
             )
             + _cell("Review", review)
             + "</tr>"
@@ -616,7 +619,7 @@ def _filters(rows: Sequence[Row]) -> str:
         + _select("team", "Team", sorted({r.team for r in rows}))
         + _select("owner", "Owner", sorted({r.owner for r in rows if r.owner}))
         + _select("priority", "Priority", sorted({r.priority for r in rows if r.priority}))
-        + _select("status", "Status", ["open", "done", "not synced"])
+        + _select("status", "Status", ["open", "done", "dropped", "not synced"])
         + _select("flag", "Flag", list(FLAGS))
         + f'<span>Showing <b id="shown">{len(rows)}</b> of {len(rows)}</span></div>'
     )

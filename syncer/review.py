@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 
 from syncer.identity import content_hash
-from syncer.model import IssueDraft, IssueSnapshot, Person, Postmortem
+from syncer.model import IssueDraft, IssueSnapshot, Person, Postmortem, outcome_of
 from syncer.render import SYNC_LABEL, safe_text
 
 REVIEW_LABEL = "pmsync-review"
@@ -42,8 +42,8 @@ def review_day(postmortem: Postmortem, weeks: int) -> date | None:
 def _status(snap: IssueSnapshot | None) -> str:
     if snap is None:
         return "not filed"
-    if snap.state == "closed":
-        return "done" if snap.state_reason in (None, "completed") else "closed"
+    if (outcome := outcome_of(snap)) != "open":
+        return outcome
     flags = [label for label in ("overdue", "stalled", "escalated") if label in snap.labels]
     base = "in progress" if snap.status_category == "indeterminate" else "open"
     return f"{base} ({', '.join(flags)})" if flags else base

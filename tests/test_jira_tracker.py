@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from syncer.model import outcome_of
 from syncer.pipeline import SyncRun, build_trackers, sync
 from syncer.settings import load_settings
 from tests import openapi_check
@@ -384,3 +385,16 @@ def test_closing_times_are_the_resolution_date_else_when_the_status_became_done(
     assert snaps["OPS-1"].closed_at == datetime(2026, 4, 2, 10, tzinfo=UTC)
     assert snaps["OPS-2"].closed_at == datetime(2026, 4, 3, 11, tzinfo=UTC)
     assert all(s.closed_at is None for s in snaps.values() if s.state == "open")
+
+
+def test_an_issue_resolved_as_wont_do_is_dropped_not_done(project: Path, fake: FakeJira) -> None:
+    """A person's "Won't Do" (or any resolution that abandons the work) is dropped; a done
+    status with no resolution, or "Done", is done."""
+    _sync(project)
+    tracker = build_trackers(load_settings(project))["jira"]
+    for key, resolution in (("OPS-1", {"name": "Won't Do"}), ("OPS-2", {"name": "Done"})):
+        fields = fake.issues[key]["fields"]
+        fields["status"] = {"name": "Done", "statusCategory": {"key": "done"}}
+        fields["resolution"] = resolution
+    outcomes = {snap.ref.key: outcome_of(snap) for snap in tracker.snapshot()}
+    assert outcomes == {"OPS-1": "dropped", "OPS-2": "done", "OPS-3": "open"}

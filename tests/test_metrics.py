@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -88,6 +89,7 @@ def test_item_states_do_not_overlap_and_flags_are_gauges_of_their_own() -> None:
         _snap(2, "open", owner=False, due=-3),
         _snap(3, "open"),
         _snap(4, "closed", ("overdue",), due=-20),  # closed: no longer overdue
+        replace(_snap(6, "closed"), state_reason="not_planned"),  # dropped: not done
         IssueSnapshot(TrackerRef("sum-t", "#5", ""), review_key("pm-1"), "open", "Review", ""),
     ]
     entries = entries_of("sum-t", snapshots, [], Directory(()))
@@ -96,6 +98,8 @@ def test_item_states_do_not_overlap_and_flags_are_gauges_of_their_own() -> None:
     states = {k: v for k, v in values.items() if k.startswith("pmsync_items{") and "sum-t" in k}
     assert sum(states.values()) == len(snapshots)
     assert values['pmsync_items{state="open",tracker="sum-t"}'] == 4
+    assert values['pmsync_items{state="done",tracker="sum-t"}'] == 1
+    assert values['pmsync_items{state="dropped",tracker="sum-t"}'] == 1
     assert values['pmsync_items_overdue{tracker="sum-t"}'] == 2
     assert values['pmsync_items_stalled{tracker="sum-t"}'] == 1
     assert (

@@ -18,7 +18,7 @@ from playwright.sync_api import Browser
 from connectors.extract import extract_file
 from connectors.trackers.local import LocalTracker
 from syncer.cli import main
-from syncer.digest import digest
+from syncer.digest import digest, render_text
 from syncer.pipeline import sync
 from syncer.report import collect, figures
 from syncer.review import review_draft
@@ -264,6 +264,67 @@ def test_items_done_in_the_post_mortem_count_as_done_everywhere(tmp_path: Path) 
     review = review_draft(extract_file(doc), snapshots, None, None, date(2026, 4, 1)).body
     assert "| Raise the queue limit to 10k | Dana Kim | none | done | - |" in review
     assert "| Alert on queue depth | Dana Kim | 2026-03-20 | done |" in review
+
+
+def test_an_item_removed_from_the_post_mortem_is_dropped_never_done(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Removed from its post-mortem, an item's issue is closed as not planned: the report, its
+    CSV, the digest and the review table call it dropped, and the completion rate leaves it
+    out; one closed as completed is done."""
+    (tmp_path / "docs").mkdir()
+    doc = tmp_path / "docs" / "pm-9.md"
+    doc.write_text(
+        "---\nid: PM-9\ntitle: Queue outage\ndate: 2026-03-04\nteam: payments\n---\n"
+        "# Queue outage\n\n## Action items\n\n"
+        "- [ ] Raise the queue limit to 10k (Owner: Dana Kim, Due: 2026-06-20)\n"
+        "- [ ] Alert on queue depth (Owner: Dana Kim, Due: 2026-06-20)\n"
+        "- [ ] Write the failover runbook (Owner: Sam Rivera, Due: 2026-06-20)\n"
+    )
+    (tmp_path / "people.toml").write_text(PEOPLE)
+    (tmp_path / "config.toml").write_text(
+        'people_file = "people.toml"\n[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n'
+        '[digest.lists.ops]\nchannels = ["json://127.0.0.1:9/"]\n'
+    )
+    settings = load_settings(tmp_path / "config.toml")
+    sync(settings, dry_run=False, trackers={"local": _tracker(settings, T0)})
+    doc.write_text(doc.read_text().replace("- [ ] Alert on queue depth", "- [ ] Aside"))
+    doc.write_text(
+        "".join(line for line in doc.read_text().splitlines(True) if "Aside" not in line)
+    )
+    later = NOW - timedelta(hours=1)
+    run = sync(settings, dry_run=False, trackers={"local": _tracker(settings, later)})
+    assert [o.action.close_reason for o in run.outcomes if o.action.op == "close"] == [
+        "not_planned"
+    ]
+    tracker = _tracker(settings, later)
+    runbook = next(s for s in tracker.snapshot() if s.title.startswith("Write"))
+    tracker.close(runbook.ref, "completed")
+
+    numbers = figures(collect(settings, now=NOW))["totals"]
+    assert (numbers["items"], numbers["open"], numbers["done"], numbers["dropped"]) == (3, 1, 1, 1)
+    argv = ["--config", str(tmp_path / "config.toml"), "report", "--now", NOW.isoformat()]
+    assert main([*argv, "--format", "csv", "--out", str(tmp_path / "items.csv")]) == 0
+    capsys.readouterr()
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "items.csv").read_text(), newline="")))
+    assert {r["item"]: r["status"] for r in rows} == {
+        "Raise the queue limit to 10k": "open",
+        "Alert on queue depth": "dropped",
+        "Write the failover runbook": "done",
+    }
+    (built,) = digest(settings, now=NOW, dry_run=True).digests
+    assert built.figures.completion_rate == pytest.approx(1 / 2)
+    assert [e.snapshot.title for e in built.sections["dropped"]] == ["Alert on queue depth"]
+    assert [e.snapshot.title for e in built.sections["completed"]] == ["Write the failover runbook"]
+    text = render_text(built)
+    assert "DROPPED SINCE THE LAST DIGEST (1)\n  - Alert on queue depth" in text
+    assert "0 opened, 1 closed, 1 dropped, 0 newly overdue" in text
+    raised = next(s for s in tracker.snapshot() if s.title.startswith("Raise"))
+    tracker.close(raised.ref, "not_planned")  # abandoned in the tracker
+    snapshots = {s.item_key: s for s in tracker.snapshot()}
+    review = review_draft(extract_file(doc), snapshots, None, None, date(2026, 4, 1)).body
+    assert "| Write the failover runbook | Sam Rivera | 2026-06-20 | done |" in review
+    assert "| Raise the queue limit to 10k | Dana Kim | 2026-06-20 | dropped |" in review
 
 
 def test_the_width_check_catches_a_page_wider_than_a_phone(

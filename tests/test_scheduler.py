@@ -378,9 +378,10 @@ def test_metrics_while_the_loop_runs(tmp_path: Path) -> None:
     }
     opened = sum(issue["state"] == "open" for issue in fake.issues.values())
     assert values['pmsync_items{state="open",tracker="metrics-gh"}'] == opened  # with the review
-    assert values['pmsync_items{state="closed",tracker="metrics-gh"}'] == 0
+    assert values['pmsync_items{state="done",tracker="metrics-gh"}'] == 0
+    assert values['pmsync_items{state="dropped",tracker="metrics-gh"}'] == 0
     states = [v for k, v in values.items() if k.startswith("pmsync_items{")]
-    assert sum(states) == len(fake.issues)  # open and closed do not overlap
+    assert sum(states) == len(fake.issues)  # open, done and dropped do not overlap
     assert values['pmsync_items_overdue{tracker="metrics-gh"}'] <= opened
     assert values['pmsync_api_requests_total{outcome="error",tracker="metrics-gh",verb="PUT"}'] == 0
     assert values['pmsync_rate_limit_remaining{tracker="metrics-gh"}'] == fake.rate_remaining

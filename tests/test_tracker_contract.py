@@ -20,7 +20,7 @@ from connectors.trackers.gitlab import GitlabOptions, GitlabTracker
 from connectors.trackers.jira import JiraOptions, JiraTracker
 from connectors.trackers.local import LocalTracker
 from syncer.identity import content_hash, render_marker, render_nudge_marker
-from syncer.model import IssueDraft, TrackerRef
+from syncer.model import IssueDraft, TrackerRef, outcome_of
 from tests.fakes.github import FakeGitHub
 from tests.fakes.gitlab import FakeGitLab
 from tests.fakes.jira import FakeJira
@@ -32,7 +32,6 @@ class Harness:
     create_as_someone_else: Callable[[IssueDraft], None]
     comment_as_someone_else: Callable[[TrackerRef, str], None]
     people: tuple[str, str] = ("dana", "sam-rivera")  # two assignable handles in this tracker
-    close_reasons: bool = True  # whether the tracker records why an issue was closed
 
 
 def _clock() -> datetime:
@@ -102,9 +101,7 @@ def _jira(deployment: str) -> Callable[[Path], AbstractContextManager[Harness]]:
                 )
 
             people = ("acc-dana", "acc-sam") if cloud else ("dana", "sam")
-            yield Harness(
-                JiraTracker("t", options), create_as_mallory, comment_as_mallory, people, False
-            )
+            yield Harness(JiraTracker("t", options), create_as_mallory, comment_as_mallory, people)
 
     return harness
 
@@ -124,9 +121,7 @@ def _gitlab(tmp_path: Path) -> Iterator[Harness]:
         def comment_as_mallory(ref: TrackerRef, body: str) -> None:
             fake.note_as(int(ref.key.lstrip("#")), "mallory", body)
 
-        yield Harness(
-            GitlabTracker("t", options), create_as_mallory, comment_as_mallory, close_reasons=False
-        )
+        yield Harness(GitlabTracker("t", options), create_as_mallory, comment_as_mallory)
 
 
 # Each tracker kind of connectors.registry has at least one harness, named after it.
@@ -206,12 +201,15 @@ def test_a_changed_due_date_is_read_back(harness: Harness) -> None:
 
 
 def test_close_records_the_reason(harness: Harness) -> None:
+    """Every tracker tells an issue closed without being done (dropped) from a done one."""
     ref = harness.tracker.create(_draft(harness))
+    done = harness.tracker.create(_draft(harness, "Add a runbook", item_key="ba9876543210"))
     harness.tracker.close(ref, "not_planned", "Removed from the post-mortem.")
-    (snap,) = harness.tracker.snapshot()
-    assert (snap.state, snap.status_category) == ("closed", "done")
-    if harness.close_reasons:
-        assert snap.state_reason == "not_planned"
+    harness.tracker.close(done, "completed")
+    snaps = {snap.ref: snap for snap in harness.tracker.snapshot()}
+    assert (snaps[ref].state, snaps[ref].status_category) == ("closed", "done")
+    assert snaps[ref].state_reason == "not_planned"
+    assert (outcome_of(snaps[ref]), outcome_of(snaps[done])) == ("dropped", "done")
 
 
 def test_labels_are_added_and_removed_one_by_one(harness: Harness) -> None:

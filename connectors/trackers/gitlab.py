@@ -61,7 +61,14 @@ from syncer.errors import (
     UncertainError,
 )
 from syncer.identity import parse_marker, with_marker
-from syncer.model import Activity, IssueDraft, IssueSnapshot, TrackerRef
+from syncer.model import (
+    DROPPED_REASONS,
+    NOT_PLANNED_LABEL,
+    Activity,
+    IssueDraft,
+    IssueSnapshot,
+    TrackerRef,
+)
 
 log = logs.get_logger("pmsync.gitlab")
 
@@ -377,8 +384,13 @@ class GitlabTracker:
             self._note_refused(ref, data, draft.assignees, labelled=bool(meant))
 
     def close(self, ref: TrackerRef, reason: CloseReason, comment: str | None = None) -> None:
+        """GitLab has no close reason: one closed without being done gets `not-planned`,
+        in the same write."""
         self.comment(ref, comment or _CLOSE_NOTES[reason])
-        self.api.request("PUT", self._path(ref), body={"state_event": "close"}, write=True)
+        body = {"state_event": "close"}
+        if reason in DROPPED_REASONS:
+            body["add_labels"] = NOT_PLANNED_LABEL
+        self.api.request("PUT", self._path(ref), body=body, write=True)
 
     def comment(self, ref: TrackerRef, body: str) -> None:
         self.api.request("POST", f"{self._path(ref)}/notes", body={"body": body}, write=True)
@@ -496,6 +508,9 @@ class GitlabTracker:
             postmortem_id=marker.postmortem_id,
             state="closed" if closed else "open",
             status_category="done" if closed else "new",
+            state_reason=("not_planned" if NOT_PLANNED_LABEL in labels else "completed")
+            if closed
+            else None,
             title=str(data.get("title") or ""),
             body=str(data.get("description") or ""),
             assignees=_assignees(data),

@@ -58,7 +58,14 @@ from syncer.errors import (
     UncertainError,
 )
 from syncer.identity import parse_marker, render_marker
-from syncer.model import Activity, IssueDraft, IssueSnapshot, TrackerRef
+from syncer.model import (
+    DROPPED_REASONS,
+    NOT_PLANNED_LABEL,
+    Activity,
+    IssueDraft,
+    IssueSnapshot,
+    TrackerRef,
+)
 
 log = logs.get_logger("pmsync.jira")
 
@@ -76,6 +83,7 @@ SEARCH_FIELDS = (
     "labels",
     "created",
     "updated",
+    "resolution",
     "resolutiondate",
     "statuscategorychangedate",
     "creator",
@@ -97,6 +105,24 @@ _OWN_FIELDS = frozenset(
     }
 )
 _STATUS = {"new": "new", "indeterminate": "indeterminate", "done": "done"}
+# Resolutions that close an issue without it being done (Jira's defaults, and common custom
+# ones), by their names in lower case.
+DROPPED_RESOLUTIONS = frozenset(
+    {
+        "won't do",
+        "won't fix",
+        "wont do",
+        "wont fix",
+        "duplicate",
+        "cannot reproduce",
+        "declined",
+        "rejected",
+        "obsolete",
+        "abandoned",
+        "not planned",
+        "not a bug",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,8 +262,12 @@ class JiraTracker:
             self.comment(ref, _unassigned_note(unassigned))
 
     def close(self, ref: TrackerRef, reason: CloseReason, comment: str | None = None) -> None:
+        """Moved to a done status. One closed without being done gets `not-planned` first:
+        many workflows set no resolution, or always the same one."""
         if comment:
             self.comment(ref, comment)
+        if reason in DROPPED_REASONS:
+            self._edit_labels(ref, "add", [NOT_PLANNED_LABEL])
         _, data = self._request("GET", self._api(f"issue/{ref.key}/transitions"))
         for transition in (data or {}).get("transitions", []):
             category = ((transition.get("to") or {}).get("statusCategory") or {}).get("key")
@@ -619,6 +649,8 @@ class JiraTracker:
         if item_key is None or SYNC_LABEL not in labels:
             return None
         category = ((fields.get("status") or {}).get("statusCategory") or {}).get("key", "new")
+        resolution = str((fields.get("resolution") or {}).get("name") or "").casefold()
+        dropped = NOT_PLANNED_LABEL in labels or resolution in DROPPED_RESOLUTIONS
         assignee = _account_of(fields.get("assignee"))
         due = fields.get("duedate")
         return IssueSnapshot(
@@ -627,6 +659,9 @@ class JiraTracker:
             postmortem_id=marker.postmortem_id if marker else None,
             state="closed" if category == "done" else "open",
             status_category=_STATUS.get(category, "new"),  # type: ignore[arg-type]
+            state_reason=("not_planned" if dropped else "completed")
+            if category == "done"
+            else None,
             title=str(fields.get("summary") or ""),
             body=body,
             assignees=(assignee,) if assignee else (),
