@@ -234,24 +234,31 @@ def test_csv_and_json_carry_the_page_s_figures(
     assert exported["weeks"] == numbers["weeks"]
 
 
-def test_items_done_in_the_post_mortem_count_as_done_everywhere(tmp_path: Path) -> None:
-    """One item done before it was ever filed, one done in the document after filing: both are
-    done in the report, the digest's completion rate and the review issue's table."""
+def _queue_outage(tmp_path: Path, items: str) -> tuple[Path, Settings]:
+    """The post-mortem PM-9 with `items` in its action section, and a digest list."""
     (tmp_path / "docs").mkdir()
     doc = tmp_path / "docs" / "pm-9.md"
     doc.write_text(
         "---\nid: PM-9\ntitle: Queue outage\ndate: 2026-03-04\nteam: payments\n---\n"
-        "# Queue outage\n\n## Action items\n\n"
-        "- [x] Raise the queue limit to 10k (Owner: Dana Kim)\n"
-        "- [ ] Alert on queue depth (Owner: Dana Kim, Due: 2026-03-20)\n"
-        "- [ ] Write the failover runbook (Owner: Sam Rivera, Due: 2026-05-20)\n"
+        "# Queue outage\n\n## Action items\n\n" + items
     )
     (tmp_path / "people.toml").write_text(PEOPLE)
     (tmp_path / "config.toml").write_text(
         'people_file = "people.toml"\n[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n'
         '[digest.lists.ops]\nchannels = ["json://127.0.0.1:9/"]\n'
     )
-    settings = load_settings(tmp_path / "config.toml")
+    return doc, load_settings(tmp_path / "config.toml")
+
+
+def test_items_done_in_the_post_mortem_count_as_done_everywhere(tmp_path: Path) -> None:
+    """One item done before it was ever filed, one done in the document after filing: both are
+    done in the report, the digest's completion rate and the review issue's table."""
+    doc, settings = _queue_outage(
+        tmp_path,
+        "- [x] Raise the queue limit to 10k (Owner: Dana Kim)\n"
+        "- [ ] Alert on queue depth (Owner: Dana Kim, Due: 2026-03-20)\n"
+        "- [ ] Write the failover runbook (Owner: Sam Rivera, Due: 2026-05-20)\n",
+    )
     sync(settings, dry_run=False, trackers={"local": _tracker(settings, T0)})
     doc.write_text(doc.read_text().replace("- [ ] Alert", "- [x] Alert"))  # not synced since
     numbers = figures(collect(settings, now=NOW))["totals"]
@@ -272,26 +279,15 @@ def test_an_item_removed_from_the_post_mortem_is_dropped_never_done(
     """Removed from its post-mortem, an item's issue is closed as not planned: the report, its
     CSV, the digest and the review table call it dropped, and the completion rate leaves it
     out; one closed as completed is done."""
-    (tmp_path / "docs").mkdir()
-    doc = tmp_path / "docs" / "pm-9.md"
-    doc.write_text(
-        "---\nid: PM-9\ntitle: Queue outage\ndate: 2026-03-04\nteam: payments\n---\n"
-        "# Queue outage\n\n## Action items\n\n"
+    alert = "- [ ] Alert on queue depth (Owner: Dana Kim, Due: 2026-06-20)\n"
+    doc, settings = _queue_outage(
+        tmp_path,
         "- [ ] Raise the queue limit to 10k (Owner: Dana Kim, Due: 2026-06-20)\n"
-        "- [ ] Alert on queue depth (Owner: Dana Kim, Due: 2026-06-20)\n"
-        "- [ ] Write the failover runbook (Owner: Sam Rivera, Due: 2026-06-20)\n"
+        + alert
+        + "- [ ] Write the failover runbook (Owner: Sam Rivera, Due: 2026-06-20)\n",
     )
-    (tmp_path / "people.toml").write_text(PEOPLE)
-    (tmp_path / "config.toml").write_text(
-        'people_file = "people.toml"\n[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n'
-        '[digest.lists.ops]\nchannels = ["json://127.0.0.1:9/"]\n'
-    )
-    settings = load_settings(tmp_path / "config.toml")
     sync(settings, dry_run=False, trackers={"local": _tracker(settings, T0)})
-    doc.write_text(doc.read_text().replace("- [ ] Alert on queue depth", "- [ ] Aside"))
-    doc.write_text(
-        "".join(line for line in doc.read_text().splitlines(True) if "Aside" not in line)
-    )
+    doc.write_text(doc.read_text().replace(alert, ""))
     later = NOW - timedelta(hours=1)
     run = sync(settings, dry_run=False, trackers={"local": _tracker(settings, later)})
     assert [o.action.close_reason for o in run.outcomes if o.action.op == "close"] == [
