@@ -78,7 +78,8 @@ class Tracker(Protocol):
 
     def create_many(self, drafts: Sequence[IssueDraft]) -> list[TrackerRef | PmsyncError]:
         """File several drafts (in bulk where the tracker can): a ref or an error for each,
-        in order. A FatalError still stops the whole call."""
+        in order. A FatalError (credentials revoked, say) stops the call: the drafts filed
+        before it keep their refs, and the error stands for each draft not filed."""
         ...
 
     def update(self, ref: TrackerRef, draft: IssueDraft, fields: Collection[str]) -> None:
@@ -88,7 +89,10 @@ class Tracker(Protocol):
         """
         ...
 
-    def close(self, ref: TrackerRef, reason: CloseReason, comment: str | None = None) -> None: ...
+    def close(self, ref: TrackerRef, reason: CloseReason, comment: str | None = None) -> None:
+        """Close the issue, then post `comment`: a close that fails posts nothing, so a close
+        tried again by a later run never leaves the comment twice."""
+        ...
 
     def comment(self, ref: TrackerRef, body: str) -> None: ...
 
@@ -166,8 +170,8 @@ def create_each(
             continue
         try:
             results.append(create(draft))
-        except FatalError:
-            raise
+        except FatalError as exc:
+            return results + [exc] * (len(drafts) - len(results))
         except PmsyncError as exc:
             results.append(exc)
     return results

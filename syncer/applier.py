@@ -100,7 +100,12 @@ def _create_all(
     outcomes = {}
     for index, action, result in zip(indexes, actions, results, strict=True):
         item = action.item.key if action.item else None
-        if isinstance(result, PmsyncError):
+        if isinstance(result, FatalError):  # what was filed before it stands
+            if tracker.name not in broken:
+                broken[tracker.name] = str(result)
+                log.info("tracker_failed", tracker=tracker.name, error=str(result))
+            outcomes[index] = Outcome(action, ok=False, error=str(result), fatal=True)
+        elif isinstance(result, PmsyncError):
             log.info(
                 "action_failed", op="create", tracker=tracker.name, item=item, error=str(result)
             )
@@ -192,9 +197,10 @@ def _write(tracker: Tracker, action: PlannedAction) -> TrackerRef | None:
         reason = action.close_reason or "completed"
         comment = f"Closed by pmsync: {action.reason}."
         if action.keeper is not None:
-            _point_to_keeper(tracker, action.target, action.keeper)
             comment = f"Closed by pmsync: a duplicate of {_show_ref(action.keeper)}."
         tracker.close(action.target, reason, comment)
+        if action.keeper is not None:  # once closed: a failed close is tried again whole
+            _point_to_keeper(tracker, action.target, action.keeper)
         event = "duplicate_closed" if reason == "duplicate" else "issue_closed"
         log.info(
             event, tracker=tracker.name, item=item, ref=action.target.key, reason=action.reason

@@ -476,6 +476,29 @@ def test_a_duplicate_is_closed_with_a_link_and_its_comments_are_pointed_to(
     assert "people commented there" in pointer
 
 
+def test_a_duplicate_whose_close_failed_gets_one_closing_comment(
+    project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 500 on closing a duplicate leaves no comment behind; the next run closes it and
+    comments once."""
+    _sync(project, monkeypatch)
+    original = fake.issues[1]
+    copy = fake.add_issue(original["title"], original["body"], user=fake.bot, labels=["pmsync"])
+    fake.comment_as(copy, "dana", "Started on this one.")
+    fake.faults.append(Fault("PATCH", rf"/issues/{copy}$", status=500, times=20))
+    failed = _sync(project, monkeypatch)
+    assert [o.ok for o in failed.outcomes if o.action.op == "close"] == [False]
+    assert fake.issues[copy]["state"] == "open"
+    fake.faults.clear()
+    _sync(project, monkeypatch)
+    assert fake.issues[copy]["state"] == "closed"
+    closing = [c for c in fake.comments[copy] if c["body"].startswith("Closed by pmsync")]
+    assert len(closing) == 1
+    assert len(fake.comments[1]) == 1  # the pointer to the people's comments, once
+    _sync(project, monkeypatch)
+    assert len(fake.comments[copy]) == 2  # the person's, and pmsync's closing comment
+
+
 def test_removed_items_are_closed_as_not_planned(
     project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:

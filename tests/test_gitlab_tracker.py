@@ -161,6 +161,30 @@ def test_a_failed_create_is_finished_by_the_next_run_without_a_duplicate(
     assert len(titles) == len(set(titles)) == 30
 
 
+def test_a_token_revoked_mid_run_reports_the_issues_made_before_it(
+    project: Path, fake: FakeGitLab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Twelve issues are made, then the token is revoked: the run stops, says `created 12`
+    in its summary and its JSON, and logs an `issue_created` event for each of the twelve."""
+    fake.faults.append(Fault("POST", r"/issues$", status=401, skip=12, times=100))
+    capsys.readouterr()
+    try:
+        code = main(["--config", str(project), "sync", "--format", "json", "--log-level", "info"])
+    finally:
+        structlog.reset_defaults()
+    printed = capsys.readouterr()
+    shown = json.loads(printed.out)
+    assert code == 3
+    assert (shown["created"], shown["failed"]) == (12, 18)
+    assert len(fake.issues) == 12
+    events = [json.loads(line) for line in printed.err.splitlines() if line.startswith("{")]
+    made = [e["ref"] for e in events if e.get("event") == "issue_created"]
+    assert sorted(made) == sorted(f"#{issue['iid']}" for issue in fake.issues.values())
+    fake.faults.clear()
+    assert _sync(project, capsys)["created"] == 18
+    assert len(fake.issues) == 30
+
+
 def test_an_issue_a_person_made_with_a_pasted_marker_is_never_edited(
     project: Path, fake: FakeGitLab, capsys: pytest.CaptureFixture[str]
 ) -> None:

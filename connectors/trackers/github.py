@@ -396,11 +396,10 @@ class GithubTracker:
             self._set_due_field(ref, draft.due)
 
     def close(self, ref: TrackerRef, reason: CloseReason, comment: str | None = None) -> None:
-        number = _number(ref)
+        body = {"state": "closed", "state_reason": _GITHUB_CLOSE_REASONS[reason]}
+        self._request("PATCH", f"{self._repo_path}/issues/{_number(ref)}", body=body, write=True)
         if comment:
             self.comment(ref, comment)
-        body = {"state": "closed", "state_reason": _GITHUB_CLOSE_REASONS[reason]}
-        self._request("PATCH", f"{self._repo_path}/issues/{number}", body=body, write=True)
 
     def comment(self, ref: TrackerRef, body: str) -> None:
         path = f"{self._repo_path}/issues/{_number(ref)}/comments"

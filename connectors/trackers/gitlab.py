@@ -386,11 +386,11 @@ class GitlabTracker:
     def close(self, ref: TrackerRef, reason: CloseReason, comment: str | None = None) -> None:
         """GitLab has no close reason: one closed without being done gets `not-planned`,
         in the same write."""
-        self.comment(ref, comment or _CLOSE_NOTES[reason])
         body = {"state_event": "close"}
         if reason in DROPPED_REASONS:
             body["add_labels"] = NOT_PLANNED_LABEL
         self.api.request("PUT", self._path(ref), body=body, write=True)
+        self.comment(ref, comment or _CLOSE_NOTES[reason])
 
     def comment(self, ref: TrackerRef, body: str) -> None:
         self.api.request("POST", f"{self._path(ref)}/notes", body={"body": body}, write=True)

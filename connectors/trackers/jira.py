@@ -236,7 +236,10 @@ class JiraTracker:
             if STOPPING.is_set():
                 results.extend(Interrupted() for _ in batch)
                 continue
-            results.extend(self._create_batch(batch))
+            try:
+                results.extend(self._create_batch(batch))
+            except FatalError as exc:  # what was filed before it stands
+                return results + [exc] * (len(drafts) - len(results))
         return results
 
     def update(self, ref: TrackerRef, draft: IssueDraft, fields: Collection[str]) -> None:
@@ -264,8 +267,6 @@ class JiraTracker:
     def close(self, ref: TrackerRef, reason: CloseReason, comment: str | None = None) -> None:
         """Moved to a done status. One closed without being done gets `not-planned` first:
         many workflows set no resolution, or always the same one."""
-        if comment:
-            self.comment(ref, comment)
         if reason in DROPPED_REASONS:
             self._edit_labels(ref, "add", [NOT_PLANNED_LABEL])
         _, data = self._request("GET", self._api(f"issue/{ref.key}/transitions"))
@@ -276,6 +277,8 @@ class JiraTracker:
                 self._request(
                     "POST", self._api(f"issue/{ref.key}/transitions"), body=body, write=True
                 )
+                if comment:
+                    self.comment(ref, comment)
                 return
         raise SkippableError(f"jira {self.name}: {ref.key} has no transition to a done status")
 
