@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -221,6 +221,11 @@ DROPPED_REASONS = frozenset({"not_planned", "duplicate"})
 # Where a tracker has no close reason of its own (GitLab; Jira workflows that set no
 # resolution), pmsync labels an issue it closes without it being done.
 NOT_PLANNED_LABEL = "not-planned"
+# Labels that say what an issue lacks: pmsync puts them on while it is so, and takes them off
+# when it is no longer so (an owner set in the document or by a policy, the checks met).
+NEEDS_OWNER_LABEL = "needs-owner"
+NEEDS_REFINEMENT_LABEL = "needs-refinement"
+STATE_LABELS = frozenset({NEEDS_OWNER_LABEL, NEEDS_REFINEMENT_LABEL})
 
 
 def outcome_of(snap: IssueSnapshot) -> ItemOutcome:
@@ -253,6 +258,12 @@ class IssueDraft:
     @property
     def marker(self) -> Marker:
         return Marker(self.item_key, self.content_hash, self.postmortem_id, self.policy)
+
+
+def stale_labels(draft: IssueDraft, present: Iterable[str], keep: Iterable[str] = ()) -> set[str]:
+    """The state labels on an issue (`present`) that its draft no longer calls for; `keep`
+    are those the tracker puts on itself (an owner it refused to assign)."""
+    return set(STATE_LABELS.intersection(present)) - set(draft.labels) - set(keep)
 
 
 @dataclass(frozen=True, slots=True)

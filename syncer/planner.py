@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from rules.catalogue import INFERRED_CODE, POLICY_CODES
 from syncer.identity import RETITLE_THRESHOLD, strip_comments, title_similarity
 from syncer.model import (
+    NEEDS_REFINEMENT_LABEL,
     ActionItem,
     Finding,
     IssueDraft,
@@ -23,10 +24,11 @@ from syncer.model import (
     Postmortem,
     Severity,
     SyncPlan,
+    stale_labels,
 )
 from syncer.people import Directory, handle_for
 from syncer.policy import Due, Owner, Policy
-from syncer.render import NEEDS_REFINEMENT_LABEL, issue_title, render_draft, safe_text
+from syncer.render import issue_title, render_draft, safe_text
 from syncer.review import is_review
 from syncer.settings import SyncSettings
 
@@ -385,8 +387,9 @@ def _changes(draft: IssueDraft, snap: IssueSnapshot) -> dict[str, tuple[object, 
     if draft.due != snap.due:
         changes["due"] = (snap.due, draft.due)
     missing = sorted(set(draft.labels) - set(snap.labels))
-    if missing:
-        changes["labels"] = ((), tuple(missing))
+    stale = sorted(stale_labels(draft, snap.labels))
+    if missing or stale:
+        changes["labels"] = (tuple(stale), tuple(missing))
     return changes
 
 
@@ -395,8 +398,9 @@ def _describe(name: str, old: object, new: object) -> str:
         return "description changed"
     if name == "title":
         return "title changed"
-    if name == "labels":
-        return f"labels added: {_show(new)}"
+    if name == "labels":  # (removed, added)
+        said = [f"labels added: {_show(new)}"] if new else []
+        return "; ".join([*said, *([f"labels removed: {_show(old)}"] if old else [])])
     return f"{name} {_show(old)} → {_show(new)}"
 
 

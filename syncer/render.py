@@ -15,12 +15,10 @@ import re
 from collections.abc import Mapping, Sequence
 
 from syncer.identity import content_hash, strip_comments
-from syncer.model import ActionItem, Finding, IssueDraft, Postmortem
+from syncer.model import NEEDS_OWNER_LABEL, ActionItem, Finding, IssueDraft, Postmortem
 from syncer.policy import Due, Owner
 
 SYNC_LABEL = "pmsync"
-NEEDS_OWNER_LABEL = "needs-owner"
-NEEDS_REFINEMENT_LABEL = "needs-refinement"
 ZERO_WIDTH = "\u200b"
 _LIVE_RE = re.compile(
     r"(?<![\w.+-])@(?=[A-Za-z0-9])"  # @name, @org/team (not the @ of an e-mail address)

@@ -476,6 +476,28 @@ def test_a_duplicate_is_closed_with_a_link_and_its_comments_are_pointed_to(
     assert "people commented there" in pointer
 
 
+def test_needs_owner_comes_off_with_one_write_once_an_owner_is_named(
+    project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc = project.parent / "docs" / "pm-1.md"
+    doc.write_text(doc.read_text().replace("| Sam Rivera |", "|  |"))
+    _sync(project, monkeypatch)
+    labels = {label["name"] for label in fake.issues[2]["labels"]}
+    assert {"needs-owner", "needs-refinement"} <= labels  # no owner is an error the check finds
+    doc.write_text(doc.read_text().replace("pipeline |  |", "pipeline | Sam Rivera |"))
+    fake.reset_counts()
+    _sync(project, monkeypatch)
+    assert fake.writes() == 1
+    assert [a["login"] for a in fake.issues[2]["assignees"]] == ["sam-rivera"]
+    state = {"needs-owner", "needs-refinement"}
+    assert {label["name"] for label in fake.issues[2]["labels"]} == labels - state
+    doc.write_text(doc.read_text().replace("pipeline | Sam Rivera |", "pipeline |  |"))
+    fake.reset_counts()
+    _sync(project, monkeypatch)
+    assert fake.writes() == 1
+    assert {label["name"] for label in fake.issues[2]["labels"]} == labels
+
+
 def test_a_duplicate_whose_close_failed_gets_one_closing_comment(
     project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:

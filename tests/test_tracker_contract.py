@@ -221,6 +221,24 @@ def test_labels_are_added_and_removed_one_by_one(harness: Harness) -> None:
     assert not {"stalled", "never-there"} & set(snap.labels)
 
 
+def test_state_labels_follow_the_draft_and_people_s_labels_stay(harness: Harness) -> None:
+    """`needs-owner` and `needs-refinement` come off when the draft no longer has them and go
+    back on when it has them again; a label a person added stays."""
+    lacking = ("needs-owner", "needs-refinement", "pmsync", "postmortem")
+    ref = harness.tracker.create(_draft(harness, assignees=(), labels=lacking))
+    harness.tracker.add_labels(ref, ["triaged"])
+    harness.tracker.snapshot()
+    fields = {"body", "assignees", "labels"}
+    harness.tracker.update(ref, _draft(harness), fields)
+    (snap,) = harness.tracker.snapshot()
+    assert {"pmsync", "postmortem", "triaged"} <= set(snap.labels)
+    assert not {"needs-owner", "needs-refinement"} & set(snap.labels)
+    harness.tracker.update(ref, _draft(harness, assignees=(), labels=lacking[:1]), fields)
+    (snap,) = harness.tracker.snapshot()
+    assert {"needs-owner", "pmsync", "triaged"} <= set(snap.labels)
+    assert "needs-refinement" not in snap.labels
+
+
 def test_comments_do_not_disturb_the_issue(harness: Harness) -> None:
     ref = harness.tracker.create(_draft(harness))
     harness.tracker.comment(ref, "Any progress on this?")

@@ -59,12 +59,19 @@ from syncer.errors import (
     UncertainError,
 )
 from syncer.identity import parse_marker, render_marker
-from syncer.model import Activity, IssueDraft, IssueSnapshot, TrackerRef
+from syncer.model import (
+    NEEDS_OWNER_LABEL,
+    STATE_LABELS,
+    Activity,
+    IssueDraft,
+    IssueSnapshot,
+    TrackerRef,
+    stale_labels,
+)
 
 log = logs.get_logger("pmsync.github")
 
 SYNC_LABEL = "pmsync"
-NEEDS_OWNER_LABEL = "needs-owner"
 _DUE_LINE_RE = re.compile(r"^Due: (\d{4}-\d{2}-\d{2})\s*$", re.MULTILINE)
 MAX_PROBE = 5000  # issues read by number after the newest the list shows, at most
 _GITHUB_CLOSE_REASONS = {
@@ -381,10 +388,13 @@ class GithubTracker:
         new_labels = set(draft.labels) | ({NEEDS_OWNER_LABEL} if meant else set())
         if "labels" in fields or meant:
             current = self._labels.get(number)
-            if current is None:
+            if current is None:  # not listed this run: labels by their own calls
                 self.add_labels(ref, sorted(new_labels))
-            else:
-                payload["labels"] = sorted({*current, *new_labels})
+                if "labels" in fields:
+                    self.remove_labels(ref, stale_labels(draft, STATE_LABELS, new_labels))
+            else:  # one write: the labels it has, with the draft's, less the stale ones
+                stale = stale_labels(draft, current, new_labels) if "labels" in fields else set()
+                payload["labels"] = sorted({*current, *new_labels} - stale)
         if "due" in fields and self.options.due_date == "milestone":
             payload["milestone"] = self._milestone(draft.due) if draft.due else None
         self._request("PATCH", f"{self._repo_path}/issues/{number}", body=payload, write=True)

@@ -63,17 +63,19 @@ from syncer.errors import (
 from syncer.identity import parse_marker, with_marker
 from syncer.model import (
     DROPPED_REASONS,
+    NEEDS_OWNER_LABEL,
     NOT_PLANNED_LABEL,
+    STATE_LABELS,
     Activity,
     IssueDraft,
     IssueSnapshot,
     TrackerRef,
+    stale_labels,
 )
 
 log = logs.get_logger("pmsync.gitlab")
 
 SYNC_LABEL = "pmsync"
-NEEDS_OWNER_LABEL = "needs-owner"
 MAX_PROBE = 5000  # issues read by iid after the newest the list shows, at most
 _CLOSE_NOTES = {
     "completed": "Closed as completed.",
@@ -379,6 +381,8 @@ class GitlabTracker:
         added = set(draft.labels) | ({NEEDS_OWNER_LABEL} if meant else set())
         if ("labels" in fields or meant) and added:
             payload["add_labels"] = ",".join(sorted(added))
+        if "labels" in fields and (stale := stale_labels(draft, STATE_LABELS, added)):
+            payload["remove_labels"] = ",".join(sorted(stale))  # absent ones are no matter
         _, data = self.api.request("PUT", self._path(ref), body=payload, write=True)
         if "assignees" in fields:
             self._note_refused(ref, data, draft.assignees, labelled=bool(meant))

@@ -60,18 +60,20 @@ from syncer.errors import (
 from syncer.identity import parse_marker, render_marker
 from syncer.model import (
     DROPPED_REASONS,
+    NEEDS_OWNER_LABEL,
     NOT_PLANNED_LABEL,
+    STATE_LABELS,
     Activity,
     IssueDraft,
     IssueSnapshot,
     TrackerRef,
+    stale_labels,
 )
 
 log = logs.get_logger("pmsync.jira")
 
 SYNC_LABEL = "pmsync"
 _KEY_LABEL_RE = re.compile(r"(?:review-)?[0-9a-f]{12}")
-NEEDS_OWNER_LABEL = "needs-owner"
 BULK_SIZE = 50
 MAX_PROBE = 5000  # issues read by key after the newest search shows, at most
 SEARCH_FIELDS = (
@@ -258,6 +260,9 @@ class JiraTracker:
             labels.add(NEEDS_OWNER_LABEL)
         if labels:
             update["labels"] = [{"add": label} for label in sorted(labels)]
+        if "labels" in fields:  # removing an absent label is no matter to Jira
+            stale = stale_labels(draft, STATE_LABELS, labels)
+            update.setdefault("labels", []).extend({"remove": label} for label in sorted(stale))
         if update:
             payload["update"] = update
         self._request("PUT", self._api(f"issue/{ref.key}"), body=payload, write=True)

@@ -25,7 +25,7 @@ from syncer.errors import (
     SkippableError,
 )
 from syncer.identity import parse_marker, with_marker
-from syncer.model import Activity, IssueDraft, IssueSnapshot, TrackerRef
+from syncer.model import Activity, IssueDraft, IssueSnapshot, TrackerRef, stale_labels
 
 BOT = "pmsync"
 SYNC_LABEL = "pmsync"
@@ -230,7 +230,9 @@ class LocalTracker:
             if "due" in fields:
                 values["due"] = draft.due.isoformat() if draft.due else None
             if "labels" in fields:
-                values["labels"] = json.dumps(sorted({*json.loads(row[0]), *draft.labels}))
+                current = json.loads(row[0])
+                stale = stale_labels(draft, current)
+                values["labels"] = json.dumps(sorted({*current, *draft.labels} - stale))
             values["updated_at"] = self._clock().isoformat()
             columns = ", ".join(f"{column} = ?" for column in values)
             db.execute(f"UPDATE issues SET {columns} WHERE number = ?", (*values.values(), number))
