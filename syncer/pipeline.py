@@ -70,16 +70,17 @@ def read_configured(
     rule_select: Sequence[str] = ("PM",),
     rule_ignore: Sequence[str] = (),
     context: RuleContext | None = None,
+    now: datetime | None = None,
 ) -> Reading:
     """`read_documents` on the configured sources (or `sources`), each with its own options.
 
     Remote sources keep their documents in `<state_dir>/sources/`, so that a document whose
-    version did not change is not fetched again."""
+    version did not change is not fetched again (`now`: when this run reads)."""
     folder = settings.path(settings.state_dir) / "sources"
     readers: list[DocumentSource] = []
     for source in sources if sources is not None else build_sources(settings):
         remote = getattr(source, "remote", False)
-        readers.append(CachedSource(source, folder) if remote else source)
+        readers.append(CachedSource(source, folder, now) if remote else source)
     reading = read_documents(
         readers,
         options={n: ExtractOptions(day_first=c.day_first) for n, c in settings.sources.items()},
@@ -227,6 +228,7 @@ def sync(
         rule_select=settings.rules.select,
         rule_ignore=settings.rules.ignore,
         context=rule_context(settings, directory, today, policy),
+        now=now,
     )
     if offline:
         active: dict[str, Tracker] = {}

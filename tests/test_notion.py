@@ -5,7 +5,7 @@ items without overwriting a block someone edited meanwhile."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -271,6 +271,36 @@ def test_an_edit_in_the_same_minute_as_the_read_is_kept_too(
         "Alert at 80% instead"
     ]
     assert any("edited in Notion since pmsync read it" in p.message for p in run.problems)
+
+
+def test_a_second_edit_within_the_minute_of_a_read_is_filed_by_the_next_sync(
+    synced: tuple[FakeNotion, FakeGitHub, Settings],
+) -> None:
+    """Notion keeps edit times to the minute: a page edited at 10:00:15, read at 10:00:30 and
+    edited again at 10:00:45 shows the same `last_edited_time` both times. The next sync
+    reads it again and files the second edit."""
+    fake, tracker, settings = synced
+    fake.timed_edits = True
+    at = datetime(2026, 10, 5, 10, 0, tzinfo=UTC)
+    fake.clock = lambda: at
+    sync(settings, dry_run=False, now=at)
+    block = _todos(fake)[2]
+    fake.clock = lambda: at + timedelta(seconds=15)
+    fake.edit_text(block["id"], "Version the settings file and review it ")
+    sync(settings, dry_run=False, now=at + timedelta(seconds=30))
+    fake.clock = lambda: at + timedelta(seconds=45)
+    fake.edit_text(block["id"], "Add a canary stage to the settings deploy ")
+    first_stamp = fake.pages[next(iter(fake.pages))]["last_edited_time"]
+    assert first_stamp == "2026-10-05T10:00:00.000Z"
+    run = sync(settings, dry_run=False, now=at + timedelta(seconds=50))
+    assert [o.action.op for o in run.outcomes].count("create") == 1
+    titles = sorted(issue["title"] for issue in tracker.issues.values())
+    assert "Add a canary stage to the settings deploy" in titles
+    # Read after the minute has passed, the page is served from the state again.
+    bodies = len(fake.bodies)
+    sync(settings, dry_run=False, now=at + timedelta(minutes=5))
+    sync(settings, dry_run=False, now=at + timedelta(minutes=6))
+    assert len(fake.bodies) == bodies + 1
 
 
 def test_items_in_a_table_get_their_link_in_the_row(

@@ -3,6 +3,11 @@ run is read from `<state_dir>/sources/<source>.json` instead of being fetched ag
 
 The state is a convenience, never a requirement: a missing, unreadable or unwritable state file
 only means more reads. A source whose listing failed keeps its entries for the next run.
+
+A source whose version is a coarse edit time (Notion's, to the minute: `version_resolution`)
+can be edited again without its version changing. Its document is served from the state only
+when it was read after that time had passed; until then it is read again, so no edit made in
+the same minute as a read is lost.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import json
 import os
 import re
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +32,11 @@ STATE_VERSION = 1
 class CachedSource:
     """`source`, with bodies of unchanged documents served from its state file."""
 
-    def __init__(self, source: DocumentSource, folder: Path) -> None:
+    def __init__(self, source: DocumentSource, folder: Path, now: datetime | None = None) -> None:
         self.name = source.name
         self.inner = source
+        self.now = now or datetime.now(UTC)  # when this run reads
+        self.resolution: timedelta | None = getattr(source, "version_resolution", None)
         self.path = folder / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', source.name)}.json"
         self.entries = _load(self.path)
         self._listed: set[str] | None = None
@@ -42,7 +50,8 @@ class CachedSource:
 
     def fetch(self, ref: DocumentRef) -> Document:
         entry = self.entries.get(ref.id)
-        if ref.version and entry is not None and entry.get("version") == ref.version:
+        same = ref.version and entry is not None and entry.get("version") == ref.version
+        if same and entry is not None and self._settled(ref, entry):
             self.reused += 1
             return Document(ref, str(entry["title"]), str(entry["text"]), entry["format"])
         document = self.inner.fetch(ref)
@@ -52,8 +61,20 @@ class CachedSource:
             "title": document.title,
             "text": document.text,
             "format": document.format,
+            "read_at": self.now.isoformat(),
         }
         return document
+
+    def _settled(self, ref: DocumentRef, entry: dict[str, Any]) -> bool:
+        """Whether the entry holds the version's last edit: always, unless the version is a
+        coarse time and the entry was read before that time had passed."""
+        if self.resolution is None or ref.updated_at is None:
+            return True
+        try:
+            read_at = datetime.fromisoformat(str(entry.get("read_at")))
+        except ValueError:
+            return False
+        return read_at >= ref.updated_at + self.resolution
 
     def save(self) -> None:
         """Write the state: the documents listed this run (all of them, if listing failed)."""

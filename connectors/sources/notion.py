@@ -8,8 +8,10 @@ paragraphs, lists, tables, toggles, callouts, quotes and code — and each `to_d
 item, ticked when checked. In a list or to-do item, a person mention is the item's owner (by
 the person's e-mail, which the people directory matches, else their name) and a date mention
 its due date. A page's `last_edited_time` is its version: an unchanged page is not fetched
-again. Requests are spaced to Notion's average of three a second, and a 429 waits exactly as
-long as `Retry-After` asks, within the run's wait budget.
+again, unless it was read within the minute of that time (Notion keeps edit times to the
+minute, so a later edit in that minute leaves the version as it was). Requests are spaced to
+Notion's average of three a second, and a 429 waits exactly as long as `Retry-After` asks,
+within the run's wait budget.
 
 Write-back appends the issue's link to the item's block (a table row's ticket cell, else its
 last cell: a Notion table keeps its columns) and ticks a `to_do` closed as completed. A block
@@ -25,6 +27,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -94,6 +97,9 @@ class _Line:
 
 class NotionSource:
     remote = True
+    # Notion gives edit times to the minute: a page edited again within the minute of a read
+    # keeps its version, so it is read again until a read comes after that minute.
+    version_resolution = timedelta(minutes=1)
 
     def __init__(
         self,

@@ -54,13 +54,15 @@ class FakeNotion:
     requests: list[tuple[str, str]] = field(default_factory=list)
     bodies: list[str] = field(default_factory=list)  # pages whose blocks were read
     edits: int = 0
+    timed_edits: bool = False  # edit times from the clock, rounded to the minute as Notion's
     url: str = ""
     clock: Callable[[], datetime] = lambda: datetime(2026, 10, 1, 8, tzinfo=UTC)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _ids: Iterator[int] = field(default_factory=itertools.count)
 
     def stamp(self) -> str:
-        return self.clock().strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        """The clock's time as Notion gives edit times: to the minute."""
+        return self.clock().strftime("%Y-%m-%dT%H:%M:00.000Z")
 
     def new_id(self) -> str:
         return str(uuid.UUID(int=next(self._ids) + 1))
@@ -132,9 +134,12 @@ class FakeNotion:
         self.touch(block)
 
     def touch(self, block: dict[str, Any]) -> None:
-        """A block changed now: it and its page get a new edit time (a minute on each time)."""
+        """A block changed now: it and its page get a new edit time (a minute on each time;
+        with `timed_edits`, the clock's, to the minute)."""
         self.edits += 1
         stamp = f"2026-10-02T{self.edits // 60:02d}:{self.edits % 60:02d}:00.000Z"
+        if self.timed_edits:
+            stamp = self.stamp()
         block["last_edited_time"] = stamp
         for page_id in self.pages:
             if any(b["id"] == block["id"] for b in self.page_blocks(page_id)):
