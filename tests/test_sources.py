@@ -18,7 +18,7 @@ from connectors.sources import folder
 from connectors.sources.confluence import ConfluenceOptions, ConfluenceSource, confluence_cql
 from connectors.sources.folder import MarkdownDirSource
 from connectors.sources.github_repo import GithubRepoSource, RepoOptions
-from connectors.sources.google_drive import DriveOptions, GoogleDriveSource
+from connectors.sources.google_drive import WORD_MIME, DriveOptions, GoogleDriveSource
 from connectors.sources.repository import matches
 from connectors.trackers.github import GithubOptions
 from syncer.cli import main
@@ -245,6 +245,38 @@ def test_subfolders_are_read_unless_turned_off(
     assert [ref.uri for ref in deep.list()] == ["gdrive:2025/b.md", "gdrive:a"]
     flat = DriveOptions("root-folder", key, recursive=False)
     assert [ref.uri for ref in GoogleDriveSource("drive", flat).list()] == ["gdrive:a"]
+
+
+def test_uploaded_files_are_picked_as_a_folder_on_disk_picks_them(
+    mock: responses.RequestsMock, tmp_path: Path
+) -> None:
+    """Whatever type Drive gives an uploaded file, the same files are read as a markdown-dir
+    source reads from the same tree: `*.md` and text files with no extension; not other
+    text files, not images; Docs and Word files whatever their name."""
+    tree = {
+        "a.md": ("text/markdown", PM),
+        "b.md": ("application/octet-stream", PM),  # Drive's guess for many uploads
+        "POSTMORTEM": ("text/plain", PM),
+        "notes.txt": ("text/plain", PM),
+        "chart.png": ("image/png", b"\x89PNG\r\n\x1a\n"),
+    }
+    files = {
+        f"f{n}": DriveFile(name, mime, data) for n, (name, (mime, data)) in enumerate(tree.items())
+    }
+    files["doc"] = DriveFile("Outage review", DOC, PM)
+    files["w"] = DriveFile("review.docx", WORD_MIME, b"")
+    FakeDrive(files).register(mock)
+    key = str(service_account_file(tmp_path))
+    drive = GoogleDriveSource("drive", DriveOptions("root-folder", key), sleep=no_sleep)
+    listed = sorted(ref.uri.removeprefix("gdrive:") for ref in drive.list())
+    assert listed == ["Outage review", "POSTMORTEM", "a.md", "b.md", "review.docx"]
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    for name, (_, data) in tree.items():
+        (disk / name).write_bytes(data)
+    on_disk = [ref.id for ref in MarkdownDirSource("disk", disk, history=False).list()]
+    assert on_disk == [name for name in listed if name in tree]
 
 
 def test_unusable_credentials_are_one_clear_problem(tmp_path: Path) -> None:

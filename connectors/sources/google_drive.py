@@ -3,7 +3,9 @@ subfolders, read with a service account.
 
 A listing per folder gives each file's `modifiedTime` (the version) and the formats Drive can
 export it to; a Doc is exported as Markdown where Drive offers that, else as HTML, and goes
-through the same extraction as a file on disk.
+through the same extraction as a file on disk. Files uploaded to the folder are picked by the
+rule every folder and repository source shares (`repository.chosen`): the paths `glob`
+matches (`**/*.md`), and text files with no extension; Word files are read as they are.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from pydantic import Field, field_validator
 
 from connectors.config import BuildContext, Remote, SourceSection, check_readable
 from connectors.sources.content import MAX_FILE_BYTES, WORD_SUFFIX, decode_text, document_of
+from connectors.sources.folder import extensionless_document
 from connectors.sources.http import HttpReader, timestamp
+from connectors.sources.repository import matches
 from syncer.errors import DocumentError, FatalError, SkippableError
 from syncer.model import Document, DocumentRef
 
@@ -44,6 +48,7 @@ class DriveOptions:
     credentials_file: str | None = None  # a service account's JSON key; else the environment's
     export: Literal["auto", "markdown", "html"] = "auto"
     recursive: bool = True
+    globs: tuple[str, ...] = ("**/*.md",)  # uploaded files read, by their path in the folder
     api: str = API
     timeout: float = 30.0
     max_wait: float = 600.0
@@ -149,10 +154,8 @@ class GoogleDriveSource:
         return Document(ref, title, text, "html" if how == "text/html" else "markdown")
 
     def _children(self, folder: str) -> Entries:
-        kinds = " or ".join(
-            f"mimeType = '{kind}'" for kind in (DOC, FOLDER, *MARKDOWN_FILES, WORD_MIME)
-        )
-        query = f"'{folder}' in parents and trashed = false and ({kinds})"
+        """Every file and folder in `folder`: uploaded files are picked by their path."""
+        query = f"'{folder}' in parents and trashed = false"
         params: dict[str, Any] = {
             "q": query,
             "fields": _FIELDS,
@@ -183,10 +186,12 @@ class GoogleDriveSource:
                 self.options.export == "auto" and "text/markdown" in offered
             )
             self._exports[file_id] = "text/markdown" if wants_markdown else "text/html"
-        elif kind in MARKDOWN_FILES:
-            self._exports[file_id] = "media"
         elif kind == WORD_MIME:
             self._exports[file_id] = "word"
+        elif matches(path, self.options.globs) or (
+            extensionless_document(path, self.options.globs) and _text(kind)
+        ):
+            self._exports[file_id] = "media"
         else:
             return None
         return DocumentRef(
@@ -199,6 +204,11 @@ class GoogleDriveSource:
             author=_owner(entry.get("owners")),
             created_at=timestamp(entry.get("createdTime")),
         )
+
+
+def _text(kind: object) -> bool:
+    """A file Drive says holds text (as a folder on disk checks a file with no extension)."""
+    return isinstance(kind, str) and (kind.startswith("text/") or kind in MARKDOWN_FILES)
 
 
 def _owner(owners: object) -> str:
@@ -220,6 +230,9 @@ class Config(Remote, SourceSection):
     credentials_file: Path | None = None
     export: Literal["auto", "markdown", "html"] = "auto"  # auto: Markdown where Drive offers it
     recursive: bool = True
+    # Files uploaded to the folder that are read, by path (as `markdown-dir` and the repository
+    # sources pick them); Google Docs and Word files are read whatever their names.
+    glob: str | list[str] = "**/*.md"
 
     _check_files = field_validator("credentials_file")(check_readable)
 
@@ -238,6 +251,7 @@ def build(name: str, config: Config, context: BuildContext) -> GoogleDriveSource
         credentials_file=str(context.path(credentials)) if credentials else None,
         export=config.export,
         recursive=config.recursive,
+        globs=(config.glob,) if isinstance(config.glob, str) else tuple(config.glob),
         **config.patience(),
     )
     return GoogleDriveSource(name, options)

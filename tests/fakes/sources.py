@@ -627,11 +627,11 @@ class FakeDrive(_Fake):
             return _json(400, {"error": {"code": 400, "message": "Invalid Value"}})
         if failed := self._failure(f"folder:{match[1]}"):
             return failed
-        wanted = set(re.findall(r"mimeType = '([^']+)'", query["q"]))
+        wanted = set(re.findall(r"mimeType = '([^']+)'", query["q"]))  # none: every file
         ids = [
             i
             for i, f in sorted(self.files.items(), key=lambda kv: kv[1].name)
-            if f.parent == match[1] and f.mime in wanted
+            if f.parent == match[1] and (f.mime in wanted or not wanted)
         ]
         start = int(query.get("pageToken", 0))
         size = min(int(query.get("pageSize", 100)), self.page_size)
