@@ -205,4 +205,10 @@ def _write(tracker: Tracker, action: PlannedAction) -> TrackerRef | None:
         log.info(
             event, tracker=tracker.name, item=item, ref=action.target.key, reason=action.reason
         )
+    elif action.op == "reopen":
+        assert action.draft is not None
+        tracker.reopen(action.target, f"Reopened by pmsync: {action.reason}.")
+        if action.changes:
+            tracker.update(action.target, action.draft, {*action.changes, "body"})
+        log.info("issue_reopened", tracker=tracker.name, item=item, ref=action.target.key)
     return action.target

@@ -15,6 +15,7 @@ from datetime import datetime
 from connectors.base import DocumentSource, Tracker
 from syncer import logs
 from syncer.applier import apply
+from syncer.continuity import as_filed
 from syncer.errors import STOPPING, FatalError, Interrupted, PmsyncError
 from syncer.followup import (
     FollowAction,
@@ -102,9 +103,6 @@ def check(
     directory = load_directory(settings)
     policy = Policy.of(settings, directory)
     reading = read_configured(settings, sources)
-    items: dict[str, tuple[Postmortem, ActionItem]] = {
-        item.key: (pm, item) for pm in reading.postmortems for item in pm.items
-    }
     run = CheckRun(problems=list(reading.problems), dry_run=dry_run)
     active = trackers if trackers is not None else build_trackers(settings, clock=lambda: now)
     context = context_of(settings.followup, now)
@@ -112,6 +110,11 @@ def check(
         snapshots = read_snapshots(name, tracker, run.problems)
         if snapshots is None:
             continue
+        # The post-mortems as this tracker's issues know them (moved, retitled items).
+        postmortems = as_filed(reading.postmortems, snapshots, reading.present({}))
+        items: dict[str, tuple[Postmortem, ActionItem]] = {
+            item.key: (pm, item) for pm in postmortems for item in pm.items
+        }
         for snap in snapshots:
             pm, item = items.get(snap.item_key, (None, None))
             run.titles[snap.item_key] = (
@@ -119,7 +122,7 @@ def check(
                 pm.title if pm else (snap.postmortem_id or ""),
                 f"{name} {snap.ref.key}",
             )
-        for pm in reading.postmortems:
+        for pm in postmortems:
             run.titles.setdefault(review_key(pm.id), ("Follow-up review", pm.title, name))
         needed = [snap.ref for snap in snapshots if needs_activity(snap, context)]
         activities, unread = read_activities(name, tracker, needed, run.problems)
@@ -135,7 +138,7 @@ def check(
             settings.followup,
             now,
         )
-        routed = [pm for pm in reading.postmortems if route_for(pm, settings.routing) == name]
+        routed = [pm for pm in postmortems if route_for(pm, settings.routing) == name]
         # Reviews show the issues as they will be once this run's flags are set.
         flagged = _after(snapshots, actions)
         actions += plan_reviews(
@@ -147,7 +150,7 @@ def check(
             outcomes = _converge_reviews(name, tracker, outcomes, run.problems)
         run.outcomes += outcomes
         opened = sum(o.ok and o.action.op == "review-open" for o in outcomes)
-        counted = tally(entries_of(name, flagged, reading.postmortems, directory), context)
+        counted = tally(entries_of(name, flagged, postmortems, directory), context)
         record_items(name, flagged, counted, reviews_opened=0 if dry_run else opened)
         if not dry_run:
             _write_invitations(settings, routed, snapshots, outcomes, now)

@@ -563,6 +563,7 @@ def _cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
         payload: dict[str, Any] = {**counts, "dry_run": run.dry_run, "offline": run.offline}
         payload["actions"] = [_action_json(o) for o in run.outcomes]
         payload["problems"] = [{"where": p.where, "message": p.message} for p in run.problems]
+        payload["notes"] = run.notes
         payload["write_back"] = [
             {"document": e.document.ref.uri, "change": e.summary, "diff": writeback.diff(e)}
             for e in run.write_back.edits
@@ -637,12 +638,15 @@ def _print_sync_text(run: SyncRun, counts: dict[str, int], out: TextIO) -> None:
             out.write(f"wrote back to {where}: {edit.summary}\n")
     if run.dry_run and run.write_back.unfiled and run.write_back.edits:
         out.write(f"(the {run.write_back.unfiled} new items get their links once filed)\n")
+    out.writelines(f"{note}\n" for note in run.notes)
     for problem in run.problems:
         out.write(f"problem: {problem.where}: {problem.message}\n")
     prefix = "dry run, would have: " if run.dry_run else ""
     if run.offline:
         prefix = "offline (no tracker read), a merge would have: "
-    summary = ", ".join(f"{name} {number}" for name, number in counts.items())
+    summary = ", ".join(
+        f"{name} {number}" for name, number in counts.items() if number or name != "reopened"
+    )
     out.write(f"{prefix}{summary}\n")
 
 

@@ -744,7 +744,9 @@ def digest(
     run = DigestRun(problems=list(reading.problems), dry_run=dry_run)
     active = trackers if trackers is not None else build_trackers(settings, clock=lambda: now)
     reviews: dict[str, IssueSnapshot] = {}
-    entries = tracked_entries(active, reading.postmortems, directory, run.problems, reviews)
+    entries, postmortems = tracked_entries(
+        active, reading.postmortems, directory, run.problems, reviews, reading.present({})
+    )
     state = DigestState.load(settings.path(settings.state_dir) / STATE_FILE)
     followup = settings.followup
     context = replace(
@@ -753,7 +755,7 @@ def digest(
     recipients = recipients_of(settings.digest, directory)
     activities = _quiet(active, entries, context, run.problems) if recipients else {}
     attachments = review_attachments(
-        reading.postmortems,
+        postmortems,
         followup.review_after_weeks,
         settings.path(settings.state_dir) / "reviews",
         now,
@@ -767,7 +769,7 @@ def digest(
             settings=settings.digest,
             state=state.of(recipient.name),
             attachments=attachments,
-            postmortems=reading.postmortems,
+            postmortems=postmortems,
             reviews=reviews,
             activities=activities,
             review_after_weeks=followup.review_after_weeks,

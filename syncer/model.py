@@ -276,7 +276,7 @@ class Finding:
     item_key: str | None = None
 
 
-Op = Literal["create", "update", "close", "unchanged", "skip"]
+Op = Literal["create", "update", "close", "reopen", "unchanged", "skip"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,14 +15,15 @@ from typing import cast
 from connectors import registry
 from connectors.base import DocumentSource, Guarded, Leasing, Tracker
 from connectors.config import BuildContext, SourceSection, TrackerSection
-from connectors.extract import ExtractOptions
+from connectors.extract import ExtractOptions, plain_lines
 from connectors.sources.cache import CachedSource
 from rules import RuleContext
-from syncer import logs, writeback
+from syncer import continuity, logs, writeback
 from syncer.applier import Outcome, apply, converge, hand_over
 from syncer.errors import ConfigError, FatalError, PmsyncError, SkippableError
 from syncer.model import (
     Activity,
+    Finding,
     IssueSnapshot,
     PlannedAction,
     Postmortem,
@@ -30,7 +31,7 @@ from syncer.model import (
     TrackerRef,
 )
 from syncer.people import load_directory
-from syncer.planner import Target, plan
+from syncer.planner import Life, Target, plan
 from syncer.policy import Policy, rule_context
 from syncer.reading import Problem, Reading, read_documents
 from syncer.settings import RoutingSettings, Settings
@@ -47,19 +48,27 @@ class SyncRun:
     dry_run: bool
     write_back: writeback.WriteBack = field(default_factory=lambda: writeback.WriteBack())
     offline: bool = False
+    notes: list[str] = field(default_factory=list)  # documents moved, missing, held as torn
 
     @property
     def failed(self) -> int:
         return sum(1 for o in self.outcomes if not o.ok)
 
     def counts(self) -> dict[str, int]:
-        counts = {"created": 0, "updated": 0, "unchanged": 0, "closed": 0, "failed": 0}
-        names = {"create": "created", "update": "updated", "unchanged": "unchanged"}
+        counts = dict.fromkeys(("created", "updated", "unchanged", "closed", "reopened"), 0)
+        counts["failed"] = 0
+        names = {
+            "create": "created",
+            "update": "updated",
+            "unchanged": "unchanged",
+            "close": "closed",
+            "reopen": "reopened",
+        }
         for outcome in self.outcomes:
             if not outcome.ok:
                 counts["failed"] += 1
-            elif outcome.action.op in names or outcome.action.op == "close":
-                counts[names.get(outcome.action.op, "closed")] += 1
+            elif outcome.action.op in names:
+                counts[names[outcome.action.op]] += 1
         return counts
 
 
@@ -247,7 +256,11 @@ def sync(
     snapshots: dict[str, Sequence[IssueSnapshot]] = {}
     if offline:
         snapshots = dict.fromkeys({pm.route or "" for pm in routed} & set(targets), ())
-    for name in sorted({pm.route or "" for pm in routed} & set(active)):
+    history = continuity.History.load(settings.path(settings.state_dir))
+    wanted = {pm.route or "" for pm in routed}
+    if set(history.documents) - {pm.id for pm in routed}:
+        wanted = set(active)  # a document read before is missing: its issues may be anywhere
+    for name in sorted(wanted & set(active)):
         try:
             snapshots[name] = active[name].snapshot()
         except ConfigError:
@@ -257,20 +270,30 @@ def sync(
             problems.append(Problem(f"tracker {name}", str(exc), fatal))
             log.info("tracker_unreadable", tracker=name, error=str(exc))
 
+    routed, findings, life, notes = _follow(settings, reading, routed, snapshots, history, now)
+
     def planned() -> SyncPlan:
         return plan(
             routed,
             snapshots,
             targets,
             directory,
-            reading.findings_by_item(),
+            findings,
             settings.sync,
             policy,
             today,
             file_inferred=settings.extract.file_inferred,
+            life=life,
         )
 
     the_plan = planned()
+    held = _torn(the_plan, routed, reading, snapshots, history, sources)
+    if held:
+        life = replace(life, held=held)
+        notes += [
+            f"warning: {pm_id}: read held, nothing changed: {why}" for pm_id, why in held.items()
+        ]
+        the_plan = planned()
     with ExitStack() as leases:
         if dry_run:
             outcomes = [Outcome(a, ref=a.target) for a in the_plan.actions]
@@ -293,7 +316,107 @@ def sync(
     else:
         written = writeback.write(edits, sources)
         problems += [Problem(where, message) for where, message in written.problems]
-    return SyncRun(reading, the_plan, outcomes, problems, dry_run, written, offline)
+        if not offline:
+            for pm in routed:
+                document = reading.documents.get((pm.ref.source, pm.ref.id))
+                text = document.text if document else ""
+                continuity.seen_now(history, pm, text, held=pm.id in life.held)
+            history.save()
+    return SyncRun(reading, the_plan, outcomes, problems, dry_run, written, offline, notes)
+
+
+def _follow(
+    settings: Settings,
+    reading: Reading,
+    routed: list[Postmortem],
+    snapshots: Mapping[str, Sequence[IssueSnapshot]],
+    history: continuity.History,
+    now: datetime,
+) -> tuple[list[Postmortem], dict[str, list[Finding]], Life, list[str]]:
+    """The documents as their issues know them (moved ones under their old id, items under
+    their issues' keys), their findings, what happened to documents since the last runs, and
+    what the run says about it."""
+    issues = [snap for group in snapshots.values() for snap in group]
+    known = {pm_id: (seen.source, seen.ref) for pm_id, seen in history.documents.items()}
+    present = reading.present(known)
+    moves = [] if reading.incomplete else continuity.find_moves(routed, issues, present)
+    routed, rekeyed = continuity.follow(routed, moves, issues)
+    findings = continuity.rekey_findings(reading.findings, rekeyed)
+    by_item: dict[str, list[Finding]] = {}
+    for finding in findings:
+        if finding.item_key:
+            by_item.setdefault(finding.item_key, []).append(finding)
+    notes: list[str] = []
+    moved: dict[str, str] = {}
+    for move, pm in ((m, next(p for p in routed if p.id == m.old)) for m in moves):
+        moved[move.old] = move.new
+        notes.append(f"moved {move.old} → {move.new}: its issues follow it")
+        log.info("document_moved", old=move.old, new=move.new, uri=pm.ref.uri)
+    returned = frozenset(
+        item.key
+        for pm in routed
+        if (seen := history.documents.get(pm.id)) is not None and seen.items
+        for item in pm.items
+        if item.key not in seen.items
+    )
+    expired: dict[str, str] = {}
+    present |= {pm.id for pm in routed}
+    gone: dict[str, int] = {}
+    for snap in issues:
+        if snap.state == "open" and snap.postmortem_id and snap.postmortem_id not in present:
+            gone[snap.postmortem_id] = gone.get(snap.postmortem_id, 0) + 1
+    if reading.incomplete:
+        gone = {}  # a source that could not be listed hides what it holds
+    else:  # forget documents that are gone and whose issues are all closed
+        for pm_id in set(history.documents) - present - set(gone):
+            del history.documents[pm_id]
+    grace = settings.sync.grace
+    for pm_id, count in sorted(gone.items()):
+        since = continuity.missing(history, pm_id, now)
+        if now - since >= grace:
+            expired[pm_id] = (
+                f"its post-mortem {pm_id} is gone from its source since {since:%Y-%m-%d %H:%M} UTC"
+            )
+        else:
+            until = since + grace
+            notes.append(
+                f"{pm_id} is missing from its source: its {count} open issues stay open; "
+                f"they close if it is still missing on {until:%Y-%m-%d %H:%M} UTC "
+                f"([sync] vanished_grace = {settings.sync.vanished_grace!r})"
+            )
+            log.info("document_missing", postmortem=pm_id, since=since.isoformat(), issues=count)
+    return routed, by_item, Life(moved, {}, expired, returned), notes
+
+
+def _torn(
+    the_plan: SyncPlan,
+    routed: Sequence[Postmortem],
+    reading: Reading,
+    snapshots: Mapping[str, Sequence[IssueSnapshot]],
+    history: continuity.History,
+    sources: Sequence[DocumentSource],
+) -> dict[str, str]:
+    """The documents about to change issues whose read may be torn, and why."""
+    whole = {source.name: bool(getattr(source, "whole_reads", False)) for source in sources}
+    owner = {snap.ref: snap.postmortem_id for group in snapshots.values() for snap in group}
+    writes = [a for a in the_plan.actions if a.op in ("create", "update", "close", "reopen")]
+    changing = {
+        a.item.postmortem_id if a.item else owner.get(a.target) if a.target else None
+        for a in writes
+    }
+    keys = {a.item.key for a in writes if a.item}
+    held: dict[str, str] = {}
+    for pm in routed:
+        if pm.id not in changing:
+            continue
+        document = reading.documents.get((pm.ref.source, pm.ref.id))
+        text = plain_lines(document.text) if document else ""
+        seen = history.documents.get(pm.id)
+        why = continuity.suspect(pm, text, seen, whole.get(pm.ref.source, False), keys)
+        if why is not None:
+            held[pm.id] = why
+            log.warning("read_held", postmortem=pm.id, uri=pm.ref.uri, reason=why)
+    return held
 
 
 def _under_leases(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 from rules.catalogue import INFERRED_CODE, POLICY_CODES
@@ -24,6 +24,7 @@ from syncer.model import (
     Postmortem,
     Severity,
     SyncPlan,
+    outcome_of,
     stale_labels,
 )
 from syncer.people import Directory, handle_for
@@ -31,6 +32,19 @@ from syncer.policy import Due, Owner, Policy
 from syncer.render import issue_title, render_draft, safe_text
 from syncer.review import is_review
 from syncer.settings import SyncSettings
+
+
+@dataclass(frozen=True, slots=True)
+class Life:
+    """What the run knows of the documents' life between runs (`syncer.continuity`): the
+    moves (old id → new path), the documents whose read may be torn and is held (id → why),
+    those deleted longer than the grace whose issues close (id → why), and the items that
+    were taken out of their post-mortem and are back (keys)."""
+
+    moved: Mapping[str, str] = field(default_factory=dict)
+    held: Mapping[str, str] = field(default_factory=dict)
+    expired: Mapping[str, str] = field(default_factory=dict)
+    returned: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +66,7 @@ def plan(
     policy: Policy | None = None,
     today: date | None = None,
     file_inferred: bool = False,
+    life: Life | None = None,
 ) -> SyncPlan:
     """The plan for every tracker. `postmortems` carry their resolved route in `.route`;
     `policy` fills owners and due dates the documents leave out; `today` is the day new
@@ -59,13 +74,18 @@ def plan(
     prose) get new issues only with `file_inferred`; one already filed is followed either way.
 
     A tracker missing from `snapshots` could not be read; its items are skipped, not created,
-    since creating without knowing what exists is how duplicates are made.
+    since creating without knowing what exists is how duplicates are made. `life` says what
+    happened to documents since the last runs (moves, torn reads, deletions, returns).
     """
     policy = policy or Policy(directory)
+    life = life or Life()
     actions: list[PlannedAction] = []
     by_tracker: dict[str, list[Postmortem]] = defaultdict(list)
     for postmortem in postmortems:
         by_tracker[postmortem.route or ""].append(postmortem)
+    if life.expired:  # a deleted post-mortem's issues close where they are
+        for name in snapshots:
+            by_tracker.setdefault(name, [])
     for name, routed in by_tracker.items():
         target = targets.get(name)
         if target is None or name not in snapshots:
@@ -78,7 +98,7 @@ def plan(
             ]
             continue
         actions += _plan_tracker(
-            routed, snapshots[name], target, findings, settings, policy, today, file_inferred
+            routed, snapshots[name], target, findings, settings, policy, today, file_inferred, life
         )
     return SyncPlan(tuple(actions))
 
@@ -92,6 +112,7 @@ def _plan_tracker(
     policy: Policy,
     today: date | None,
     file_inferred: bool,
+    life: Life,
 ) -> list[PlannedAction]:
     current, actions = deduplicate(target.name, snapshots)
 
@@ -101,7 +122,7 @@ def _plan_tracker(
         for item in postmortem.items
         if not item.placeholder
     ]
-    matched = _match(items, current)
+    matched = pair(items, current)
     for postmortem in postmortems:
         for item in postmortem.items:
             if item.placeholder:
@@ -134,7 +155,15 @@ def _plan_tracker(
         draft, unset, owner, due = _draft(
             item, postmortem, owner, due, existing, target, policy.directory, found, labels
         )
-        action = _plan_item(item, draft, existing, target, settings, unset)
+        action = _plan_item(
+            item, draft, existing, target, settings, unset, item.key in life.returned
+        )
+        if postmortem.id in life.moved and action.op == "update":
+            moved = f"moved {postmortem.id} → {life.moved[postmortem.id]}"
+            action = replace(action, reason=f"{moved}; {action.reason}")
+        if postmortem.id in life.held and action.op not in ("unchanged", "skip"):
+            reason = f"held, nothing written: {life.held[postmortem.id]}"
+            action = PlannedAction("skip", target.name, reason, item=item, target=action.target)
         handover = None
         if owner.by_policy and owner.person is not None and "assignee" in dict(draft.policy):
             new_assignee = action.op == "create" or "assignees" in action.changes
@@ -151,12 +180,19 @@ def _plan_tracker(
             )
         )
 
-    routed_ids = {postmortem.id for postmortem in postmortems}
+    routed_ids = {postmortem.id for postmortem in postmortems} - set(life.held)
     used = {snap.ref for snap in matched.values()}
     for snap in current.values():
-        if snap.ref in used or snap.state != "open" or snap.postmortem_id not in routed_ids:
+        if snap.ref in used or snap.state != "open":
             continue
-        if settings.close_removed:
+        gone = life.expired.get(snap.postmortem_id or "")
+        if gone is not None:
+            actions.append(
+                PlannedAction(
+                    "close", target.name, gone, target=snap.ref, close_reason="not_planned"
+                )
+            )
+        elif settings.close_removed and snap.postmortem_id in routed_ids:
             actions.append(
                 PlannedAction(
                     "close",
@@ -281,7 +317,7 @@ def _age(snap: IssueSnapshot) -> tuple[datetime, int, str]:
     return created, int(digits.group(1)) if digits else 0, snap.ref.key
 
 
-def _match(
+def pair(
     items: Sequence[tuple[Postmortem, ActionItem]], current: Mapping[str, IssueSnapshot]
 ) -> dict[str, IssueSnapshot]:
     """Issue for each item: the one the document links the item to (write-back put the link
@@ -335,8 +371,10 @@ def _plan_item(
     target: Target,
     settings: SyncSettings,
     unset: bool,
+    returned: bool = False,
 ) -> PlannedAction:
-    """`unset`: a field set by policy does not hold the policy's value in the tracker yet."""
+    """`unset`: a field set by policy does not hold the policy's value in the tracker yet;
+    `returned`: the item was taken out of its post-mortem and is back."""
     where = f"{item.postmortem_id}:{item.line}"
     if snap is None:
         if item.is_done and settings.close_done:
@@ -352,6 +390,17 @@ def _plan_item(
             item=item,
             target=snap.ref,
             close_reason="completed",
+        )
+    if returned and not item.is_done and outcome_of(snap) == "dropped":
+        changes = _changes(draft, snap)
+        return PlannedAction(
+            "reopen",
+            target.name,
+            f"back in the post-mortem at {where}",
+            item=item,
+            target=snap.ref,
+            draft=draft,
+            changes=changes,
         )
     same = draft.content_hash == snap.synced_hash and draft.item_key == snap.item_key
     if same and not unset:

@@ -17,6 +17,7 @@ from typing import Any
 
 from connectors.base import Tracker
 from rules.followup import FollowupContext, due_soon, overdue, stalled
+from syncer.continuity import as_filed
 from syncer.model import IssueSnapshot, ItemOutcome, Postmortem, TrackerRef, outcome_of
 from syncer.people import Directory
 from syncer.pipeline import read_snapshots
@@ -86,18 +87,27 @@ def tracked_entries(
     directory: Directory,
     problems: list[Problem],
     reviews: dict[str, IssueSnapshot] | None = None,
-) -> list[Entry]:
-    """`entries_of` every tracker, plus the items done before they were filed; a tracker that
-    cannot be read is added to `problems`. Review issues go to `reviews`, by post-mortem id."""
-    entries: list[Entry] = []
+    present: set[str] | None = None,
+) -> tuple[list[Entry], list[Postmortem]]:
+    """`entries_of` every tracker, plus the items done before they were filed, and the
+    post-mortems as the entries name them; a tracker that
+    cannot be read is added to `problems`. Review issues go to `reviews`, by post-mortem id.
+    The post-mortems are taken as their issues know them (`continuity.as_filed`: a moved one
+    under its old id, retitled items under their issues' keys); `present` are the ids of the
+    documents the sources hold."""
+    read = {}
     for name, tracker in trackers.items():
         snapshots = read_snapshots(name, tracker, problems)
-        if snapshots is None:
-            continue
+        if snapshots is not None:
+            read[name] = snapshots
+    every = [snap for snapshots in read.values() for snap in snapshots]
+    postmortems = as_filed(postmortems, every, present or set())
+    entries: list[Entry] = []
+    for name, snapshots in read.items():
         entries += entries_of(name, snapshots, postmortems, directory)
         if reviews is not None:
             reviews.update(reviews_of(snapshots, postmortems))
-    return entries + _done_unfiled(entries, postmortems, directory)
+    return entries + _done_unfiled(entries, postmortems, directory), postmortems
 
 
 def reviews_of(

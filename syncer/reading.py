@@ -35,6 +35,15 @@ class Reading:
     problems: list[Problem] = field(default_factory=list)
     documents: dict[tuple[str, str], Document] = field(default_factory=dict)  # by source, id
     skipped: list[str] = field(default_factory=list)  # files in source folders not read
+    listed: set[tuple[str, str]] = field(default_factory=set)  # (source, id) of every document
+    unread: set[tuple[str, str]] = field(default_factory=set)  # of those that failed to read
+    incomplete: bool = False  # a source could not be listed, or stopped part way
+
+    def present(self, known: Mapping[str, tuple[str, str]]) -> set[str]:
+        """The post-mortem ids whose documents the sources hold now: those read, and those
+        listed but not read (`known` gives the post-mortem ids of documents read before)."""
+        found = {pm.id for pm in self.postmortems} | {ref for _, ref in self.listed}
+        return found | {pm_id for pm_id, where in known.items() if where in self.unread}
 
     def findings_by_item(self) -> dict[str, list[Finding]]:
         grouped: dict[str, list[Finding]] = defaultdict(list)
@@ -61,7 +70,9 @@ def read_documents(
         except PmsyncError as exc:
             reading.problems.append(Problem(f"source {source.name}", str(exc)))
             log.info("source_failed", source=source.name, error=str(exc))
+            reading.incomplete = True
             continue
+        reading.listed |= {(source.name, ref.id) for ref in refs}
         for problem in getattr(source, "unreadable", []):
             reading.problems.append(Problem(f"source {source.name}", problem))
             log.info("folder_unreadable", source=source.name, problem=problem)
@@ -85,12 +96,15 @@ def read_documents(
                 message = f"{exc}; stopped reading this source, the next run reads the rest"
                 reading.problems.append(Problem(f"source {source.name}", message))
                 log.info("source_failed", source=source.name, document=ref.id, error=str(exc))
+                reading.incomplete = True
                 break
             except DocumentError as exc:  # it names the file (and line) itself
+                reading.unread.add((source.name, ref.id))
                 reading.problems.append(Problem(exc.where, exc.reason))
                 log.info("document_failed", source=source.name, document=ref.id, error=str(exc))
                 continue
             except PmsyncError as exc:
+                reading.unread.add((source.name, ref.id))
                 reading.problems.append(Problem(ref.uri, str(exc)))
                 log.info("document_failed", source=source.name, document=ref.id, error=str(exc))
                 continue

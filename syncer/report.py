@@ -113,9 +113,10 @@ def collect(
         review_after_weeks=settings.followup.review_after_weeks,
     )
     active = trackers if trackers is not None else build_trackers(settings, clock=lambda: now)
-    report.entries = tracked_entries(
-        active, postmortems, directory, report.problems, report.reviews
+    report.entries, postmortems = tracked_entries(
+        active, postmortems, directory, report.problems, report.reviews, reading.present({})
     )
+    report.postmortems = postmortems
     by_id = {pm.id: pm for pm in postmortems}
     report.rows = [
         _row(entry, by_id.get(entry.postmortem_id), report.context) for entry in report.entries

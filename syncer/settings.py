@@ -11,7 +11,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, overload
@@ -136,6 +136,22 @@ def _optional_duration(text: str) -> str:
 
 Duration = Annotated[str, AfterValidator(_duration)]
 
+_GRACE_RE = re.compile(r"\s*(?P<n>\d{1,4})\s*(?P<unit>h|hours?|d|days?|w|weeks?)\s*", re.I)
+
+
+def grace_of(text: str) -> timedelta:
+    """`12h`, `1d`, `2w` as a time span; ValueError otherwise."""
+    match = _GRACE_RE.fullmatch(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a time span: write a number and h, d or w (12h, 1d)")
+    unit = match["unit"].casefold()[0]
+    return timedelta(hours=int(match["n"]) * {"h": 1, "d": 24, "w": 168}[unit])
+
+
+def _grace(text: str) -> str:
+    grace_of(text)
+    return text.strip()
+
 
 class DuePolicySettings(_Section):
     """The due date of an item whose post-mortem gives none: its priority's, else its
@@ -191,6 +207,13 @@ class SyncSettings(_Section):
     # Items with error-level findings: "label" files them with a needs-refinement label and
     # the findings in the body; "hold" does not file them until fixed; "ignore" files them as-is.
     findings: Literal["label", "hold", "ignore"] = "label"
+    # How long a post-mortem may be missing from its source (deleted, or moved where no source
+    # reads it) before its open issues are closed as not planned: 12h, 1d, 2w ("0d": at once).
+    vanished_grace: Annotated[str, AfterValidator(_grace)] = "1d"
+
+    @property
+    def grace(self) -> timedelta:
+        return grace_of(self.vanished_grace)
 
 
 class FollowupSettings(_Section):

@@ -527,12 +527,12 @@ def test_removed_items_are_closed_as_not_planned(
     _sync(project, monkeypatch)
     doc = project.parent / "docs" / "pm-1.md"
     doc.write_text(
-        "\n".join(line for line in doc.read_text().splitlines() if "Bob Nobody" not in line)
+        "\n".join(line for line in doc.read_text().splitlines() if "Sam Rivera" not in line)
     )
     run = _sync(project, monkeypatch)
     assert "close" in _ops(run)
-    assert (fake.issues[3]["state"], fake.issues[3]["state_reason"]) == ("closed", "not_planned")
-    assert "no longer in the post-mortem" in fake.comments[3][-1]["body"]
+    assert (fake.issues[2]["state"], fake.issues[2]["state_reason"]) == ("closed", "not_planned")
+    assert "no longer in the post-mortem" in fake.comments[2][-1]["body"]
 
 
 def test_due_dates_as_milestones_due_at_noon_utc(

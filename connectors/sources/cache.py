@@ -12,8 +12,6 @@ the same minute as a read is lost.
 
 from __future__ import annotations
 
-import json
-import os
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -21,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.base import DocumentSource
-from syncer import logs
+from syncer import logs, statefile
 from syncer.model import Document, DocumentRef
 
 log = logs.get_logger("pmsync.sources")
@@ -81,23 +79,13 @@ class CachedSource:
         if self._listed is not None:
             self.entries = {k: v for k, v in self.entries.items() if k in self._listed}
         data = {"version": STATE_VERSION, "source": self.name, "documents": self.entries}
-        temporary = self.path.with_suffix(".tmp")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-            os.replace(temporary, self.path)
-        except OSError as exc:
-            log.warning("source_state_unwritable", path=str(self.path), error=str(exc))
+        statefile.save(self.path, data, "source_state_unwritable")
         log.info("source_read", source=self.name, fetched=self.fetched, unchanged=self.reused)
 
 
 def _load(path: Path) -> dict[str, dict[str, Any]]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        log.warning("source_state_unreadable", path=str(path), error=str(exc))
+    data = statefile.load(path, "source_state_unreadable")
+    if data is None:
         return {}
     documents = data.get("documents") if isinstance(data, dict) else None
     if not isinstance(documents, dict) or data.get("version") != STATE_VERSION:

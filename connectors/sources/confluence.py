@@ -64,6 +64,7 @@ def _quoted(value: str) -> str:
 
 class ConfluenceSource:
     remote = True
+    whole_reads = True  # a page is read at one version: never caught half written
 
     def __init__(
         self,

@@ -41,6 +41,7 @@ DOCUMENT_GLOBS = (
 
 
 Results = list[PmsyncError | None]  # one per edit: None when written
+_READS = 3  # tries at a read during which the file did not change
 
 
 class MarkdownDirSource:
@@ -139,12 +140,23 @@ class MarkdownDirSource:
         return any(relative.match(pattern) for pattern in self.exclude)
 
     def fetch(self, ref: DocumentRef) -> Document:
+        """The file as it stood through one whole read: a file whose size or time changed
+        while it was read (an editor or `git checkout` writing it) is read again."""
         path = Path(ref.uri)
         try:
-            size = path.stat().st_size
-            if size > MAX_FILE_BYTES:
-                raise DocumentError(ref.uri, f"{size:,} bytes is more than the 5 MiB limit")
-            raw = path.read_bytes()
+            for _ in range(_READS):
+                before = path.stat()
+                if before.st_size > MAX_FILE_BYTES:
+                    size = before.st_size
+                    raise DocumentError(ref.uri, f"{size:,} bytes is more than the 5 MiB limit")
+                raw = path.read_bytes()
+                after = path.stat()
+                stamp = (after.st_mtime_ns, after.st_size)
+                if (before.st_mtime_ns, before.st_size) == stamp and len(raw) == after.st_size:
+                    break
+            else:
+                reason = "it changed while it was read (being written?); the next run reads it"
+                raise DocumentError(ref.uri, reason)
         except OSError as exc:
             raise DocumentError(ref.uri, f"cannot read: {exc.strerror or exc}") from None
         version = hashlib.sha256(raw).hexdigest()[:16]

@@ -53,6 +53,7 @@ Entries = list[dict[str, Any]]  # JSON objects of a listing
 
 class GithubRepoSource:
     remote = True
+    whole_reads = True  # a file is read as one committed blob: never caught half written
 
     def __init__(
         self,

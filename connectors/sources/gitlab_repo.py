@@ -48,6 +48,7 @@ log = logs.get_logger("pmsync.sources")
 
 class GitlabRepoSource:
     remote = True
+    whole_reads = True  # a file is read as one committed blob: never caught half written
 
     def __init__(
         self,

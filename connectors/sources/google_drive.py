@@ -81,6 +81,7 @@ def _rate_limited(response: requests.Response) -> bool:
 
 class GoogleDriveSource:
     remote = True
+    whole_reads = True  # a file is exported whole: never caught half written
 
     def __init__(
         self,

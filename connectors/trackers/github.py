@@ -411,6 +411,11 @@ class GithubTracker:
         if comment:
             self.comment(ref, comment)
 
+    def reopen(self, ref: TrackerRef, comment: str) -> None:
+        body = {"state": "open", "state_reason": "reopened"}
+        self._request("PATCH", f"{self._repo_path}/issues/{_number(ref)}", body=body, write=True)
+        self.comment(ref, comment)
+
     def comment(self, ref: TrackerRef, body: str) -> None:
         path = f"{self._repo_path}/issues/{_number(ref)}/comments"
         self._request("POST", path, body={"body": body}, write=True)

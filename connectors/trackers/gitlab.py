@@ -396,6 +396,11 @@ class GitlabTracker:
         self.api.request("PUT", self._path(ref), body=body, write=True)
         self.comment(ref, comment or _CLOSE_NOTES[reason])
 
+    def reopen(self, ref: TrackerRef, comment: str) -> None:
+        body = {"state_event": "reopen", "remove_labels": NOT_PLANNED_LABEL}
+        self.api.request("PUT", self._path(ref), body=body, write=True)
+        self.comment(ref, comment)
+
     def comment(self, ref: TrackerRef, body: str) -> None:
         self.api.request("POST", f"{self._path(ref)}/notes", body={"body": body}, write=True)
 

@@ -287,6 +287,22 @@ class JiraTracker:
                 return
         raise SkippableError(f"jira {self.name}: {ref.key} has no transition to a done status")
 
+    def reopen(self, ref: TrackerRef, comment: str) -> None:
+        """Moved back to a to-do status (else one in progress), without `not-planned`."""
+        _, data = self._request("GET", self._api(f"issue/{ref.key}/transitions"))
+        transitions = (data or {}).get("transitions", [])
+        for wanted in ("new", "indeterminate"):
+            for transition in transitions:
+                category = ((transition.get("to") or {}).get("statusCategory") or {}).get("key")
+                if category == wanted:
+                    body = {"transition": {"id": str(transition["id"])}}
+                    path = self._api(f"issue/{ref.key}/transitions")
+                    self._request("POST", path, body=body, write=True)
+                    self._edit_labels(ref, "remove", [NOT_PLANNED_LABEL])
+                    self.comment(ref, comment)
+                    return
+        raise SkippableError(f"jira {self.name}: {ref.key} has no transition out of done")
+
     def comment(self, ref: TrackerRef, body: str) -> None:
         payload = {"body": to_adf(body) if self._cloud() else to_wiki(body)}
         self._request("POST", self._api(f"issue/{ref.key}/comment"), body=payload, write=True)

@@ -252,6 +252,20 @@ class LocalTracker:
                 (reason, now, now, number),
             )
 
+    def reopen(self, ref: TrackerRef, comment: str) -> None:
+        number = self._number(ref)
+        now = self._clock().isoformat()
+        with self._db() as db:
+            db.execute(
+                "UPDATE issues SET state = 'open', state_reason = 'reopened', updated_at = ?,"
+                " closed_at = NULL WHERE number = ?",
+                (now, number),
+            )
+            db.execute(
+                "INSERT INTO comments (number, author, body, created_at) VALUES (?, ?, ?, ?)",
+                (number, self.user, comment, now),
+            )
+
     def comment(self, ref: TrackerRef, body: str) -> None:
         number = self._number(ref)
         now = self._clock().isoformat()

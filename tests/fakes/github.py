@@ -344,6 +344,8 @@ def _handler(fake: FakeGitHub) -> type[JsonHandler]:
                 issue["updated_at"] = fake.stamp()
                 if payload.get("state") == "closed":
                     issue["closed_at"] = issue["updated_at"]
+                elif payload.get("state") == "open":
+                    issue["closed_at"] = None
                 return 200, issue, {}
             if kind == "comments" and method == "GET":
                 return self._list(fake.comments[number], query, lambda c: True)
