@@ -49,6 +49,7 @@ class Seen:
     ref: str = ""  # the document's id in its source
     items: list[str] = field(default_factory=list)  # item keys of the last whole read, in order
     newline: bool = True  # whether that read ended with a line break
+    hash: str = ""  # of that read's text: a file moved unchanged (a Git rename) has the same
     held: str = ""  # hash of a read held as possibly torn, believed when it repeats
     missing_since: str = ""  # when a run first missed the document (ISO time)
 
@@ -99,11 +100,17 @@ class Move:
 
 
 def find_moves(
-    postmortems: Sequence[Postmortem], snapshots: Iterable[IssueSnapshot], present: set[str]
+    postmortems: Sequence[Postmortem],
+    snapshots: Iterable[IssueSnapshot],
+    present: set[str],
+    same: Mapping[str, str] | None = None,
 ) -> list[Move]:
     """Documents that vanished (their issues name a post-mortem no source holds now: not in
     `present`, the ids of every document listed) paired with documents that appeared (no issue
-    names them) when most titles match; the best pairs first, each document once."""
+    names them): one with the very text the vanished one had when last read (`same`: new id →
+    old id; a file renamed or moved unchanged, as Git sees a rename), else one where most
+    titles match; the best pairs first, each document once."""
+    same = same or {}
     titles: dict[str, list[str]] = {}
     for snap in snapshots:
         if snap.postmortem_id and not is_review(snap.item_key):
@@ -111,7 +118,11 @@ def find_moves(
     gone = sorted(pm_id for pm_id in titles if pm_id not in present)
     new = [pm for pm in postmortems if pm.id not in titles and pm.items]
     scored = sorted(
-        ((_overlap(titles[old], pm.items), old, pm.id) for old in gone for pm in new),
+        (
+            (1.0 if same.get(pm.id) == old else _overlap(titles[old], pm.items), old, pm.id)
+            for old in gone
+            for pm in new
+        ),
         key=lambda entry: (-entry[0], entry[1], entry[2]),
     )
     moves: list[Move] = []
@@ -233,6 +244,7 @@ def seen_now(
         return
     seen.items = [item.key for item in pm.items if not item.placeholder]
     seen.newline = not text or text.endswith(("\n", "\r"))
+    seen.hash = text_hash(text)
     seen.held = ""
 
 

@@ -318,9 +318,7 @@ def sync(
         problems += [Problem(where, message) for where, message in written.problems]
         if not offline:
             for pm in routed:
-                document = reading.documents.get((pm.ref.source, pm.ref.id))
-                text = document.text if document else ""
-                continuity.seen_now(history, pm, text, held=pm.id in life.held)
+                continuity.seen_now(history, pm, _text(reading, pm), held=pm.id in life.held)
             history.save()
     return SyncRun(reading, the_plan, outcomes, problems, dry_run, written, offline, notes)
 
@@ -339,7 +337,13 @@ def _follow(
     issues = [snap for group in snapshots.values() for snap in group]
     known = {pm_id: (seen.source, seen.ref) for pm_id, seen in history.documents.items()}
     present = reading.present(known)
-    moves = [] if reading.incomplete else continuity.find_moves(routed, issues, present)
+    last = {seen.hash: pm_id for pm_id, seen in history.documents.items() if seen.hash}
+    same = {
+        pm.id: last[digest]
+        for pm in routed
+        if (digest := continuity.text_hash(_text(reading, pm))) in last
+    }
+    moves = [] if reading.incomplete else continuity.find_moves(routed, issues, present, same)
     routed, rekeyed = continuity.follow(routed, moves, issues)
     findings = continuity.rekey_findings(reading.findings, rekeyed)
     by_item: dict[str, list[Finding]] = {}
@@ -388,6 +392,12 @@ def _follow(
     return routed, by_item, Life(moved, {}, expired, returned), notes
 
 
+def _text(reading: Reading, pm: Postmortem) -> str:
+    """The text extraction read for `pm`, line endings made plain."""
+    document = reading.documents.get((pm.ref.source, pm.ref.id))
+    return plain_lines(document.text) if document else ""
+
+
 def _torn(
     the_plan: SyncPlan,
     routed: Sequence[Postmortem],
@@ -409,10 +419,9 @@ def _torn(
     for pm in routed:
         if pm.id not in changing:
             continue
-        document = reading.documents.get((pm.ref.source, pm.ref.id))
-        text = plain_lines(document.text) if document else ""
         seen = history.documents.get(pm.id)
-        why = continuity.suspect(pm, text, seen, whole.get(pm.ref.source, False), keys)
+        settled = whole.get(pm.ref.source, False)
+        why = continuity.suspect(pm, _text(reading, pm), seen, settled, keys)
         if why is not None:
             held[pm.id] = why
             log.warning("read_held", postmortem=pm.id, uri=pm.ref.uri, reason=why)

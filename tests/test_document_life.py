@@ -243,3 +243,19 @@ def test_a_document_back_within_the_grace_changes_nothing(world: World) -> None:
     # Missed again later, the grace starts over.
     (world.docs / "e-good.md").unlink()
     assert _counts(world.sync(T0 + timedelta(hours=30))) == (0, 0, 0)
+
+
+def test_a_file_moved_unchanged_is_followed_by_its_content() -> None:
+    """As Git sees a rename: the very text a vanished document had is the same document,
+    whatever its issues are called now (people retitle issues in the tracker)."""
+    from syncer.continuity import find_moves
+    from syncer.model import ActionItem, DocumentRef, Postmortem, TrackerRef
+
+    ref = DocumentRef("docs", "b.md", "b.md")
+    moved = Postmortem("b.md", ref, "Disk", items=(ActionItem("k1", "b.md", "Grow the volume"),))
+    renamed_by_people = IssueSnapshot(
+        TrackerRef("t", "#1", ""), "k0", "open", "Storage: capacity plan", "", postmortem_id="a.md"
+    )
+    assert find_moves([moved], [renamed_by_people], {"b.md"}) == []
+    (move,) = find_moves([moved], [renamed_by_people], {"b.md"}, same={"b.md": "a.md"})
+    assert (move.old, move.new) == ("a.md", "b.md")
