@@ -303,6 +303,22 @@ def test_a_second_edit_within_the_minute_of_a_read_is_filed_by_the_next_sync(
     assert len(fake.bodies) == bodies + 1
 
 
+def test_a_page_edited_while_it_is_read_is_read_again(fake: FakeNotion) -> None:
+    """A block edited after the page was listed: the page is read again, until two reads
+    agree, and the document is the page as it stands."""
+    page_id = page(fake)
+    source = _source(fake)
+    (ref,) = source.list()
+    block = _todos(fake)[0]
+    fake.edit_text(block["id"], "Alert when the pool is above 80% for 5 minutes ")
+    document = source.fetch(ref)
+    assert "above 80%" in document.text
+    assert fake.bodies.count(page_id) == 2
+    untouched = source.fetch(source.list()[0])
+    assert untouched.text == document.text
+    assert fake.bodies.count(page_id) == 3  # listed again after the edit: one read
+
+
 def test_items_in_a_table_get_their_link_in_the_row(
     tmp_path: Path, fake: FakeNotion, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -221,6 +221,18 @@ def test_labels_are_added_and_removed_one_by_one(harness: Harness) -> None:
     assert not {"stalled", "never-there"} & set(snap.labels)
 
 
+def test_a_dropped_issue_is_reopened_with_a_comment(harness: Harness) -> None:
+    ref = harness.tracker.create(_draft(harness))
+    harness.tracker.close(ref, "not_planned", "Removed from the post-mortem.")
+    harness.tracker.reopen(ref, "Back in the post-mortem.")
+    (snap,) = harness.tracker.snapshot()
+    assert (snap.state, outcome_of(snap)) == ("open", "open")
+    assert "not-planned" not in snap.labels
+    harness.tracker.close(ref, "completed")
+    (snap,) = harness.tracker.snapshot()
+    assert outcome_of(snap) == "done"  # closed again as done: not read as dropped
+
+
 def test_state_labels_follow_the_draft_and_people_s_labels_stay(harness: Harness) -> None:
     """`needs-owner` and `needs-refinement` come off when the draft no longer has them and go
     back on when it has them again; a label a person added stays."""

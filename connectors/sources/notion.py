@@ -144,6 +144,23 @@ class NotionSource:
         return sorted(refs, key=lambda ref: (ref.uri, ref.id))
 
     def fetch(self, ref: DocumentRef) -> Document:
+        """The page's blocks, read again when one was edited after the page was listed (a
+        page read while someone edits it), until two reads agree."""
+        before: Lines | None = None
+        for _ in range(3):
+            lines, origins = self._read(ref)
+            newest = max((line.edited for line in origins.values()), default="")
+            if not ref.version or newest <= ref.version or lines == before:
+                break
+            before = lines
+        else:
+            reason = "it changed while it was read (being edited?); the next run reads it"
+            raise DocumentError(ref.uri, reason)
+        self._lines[ref.id] = origins
+        title = ref.uri.removeprefix("notion:")
+        return Document(ref, title, "\n".join(lines) + "\n", "markdown")
+
+    def _read(self, ref: DocumentRef) -> tuple[Lines, dict[int, _Line]]:
         try:
             lines: Lines = []
             origins: dict[int, _Line] = {}
@@ -151,9 +168,7 @@ class NotionSource:
             self._blocks(ref.id, 0, "", lines, origins)
         except (SkippableError, RetriableError) as exc:
             raise DocumentError(ref.uri, str(exc)) from None
-        self._lines[ref.id] = origins
-        title = ref.uri.removeprefix("notion:")
-        return Document(ref, title, "\n".join(lines) + "\n", "markdown")
+        return lines, origins
 
     def _database_pages(self) -> Iterator[dict[str, Any]]:
         database = str(self.options.database_id)
