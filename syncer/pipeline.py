@@ -377,14 +377,14 @@ def _follow(
     grace = settings.sync.grace
     for pm_id, count in sorted(gone.items()):
         since = continuity.missing(history, pm_id, now)
+        seen = history.documents[pm_id]
+        where = pm_id if seen.ref in ("", pm_id) else f"{seen.ref} (post-mortem {pm_id})"
         if now - since >= grace:
-            expired[pm_id] = (
-                f"its post-mortem {pm_id} is gone from its source since {since:%Y-%m-%d %H:%M} UTC"
-            )
+            expired[pm_id] = f"{where} is gone from its source since {since:%Y-%m-%d %H:%M} UTC"
         else:
             until = since + grace
             notes.append(
-                f"{pm_id} is missing from its source: its {count} open issues stay open; "
+                f"{where} is missing from its source: its {count} open issues stay open; "
                 f"they close if it is still missing on {until:%Y-%m-%d %H:%M} UTC "
                 f"([sync] vanished_grace = {settings.sync.vanished_grace!r})"
             )
