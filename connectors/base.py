@@ -83,7 +83,8 @@ class Tracker(Protocol):
         ...
 
     def update(self, ref: TrackerRef, draft: IssueDraft, fields: Collection[str]) -> None:
-        """Write only `fields` (title, body, assignees, due, labels) of the draft.
+        """Write only `fields` (title, body, assignees, due, labels, link: the link back to the
+        post-mortem, where the tracker keeps one besides the body) of the draft.
 
         Labels are added, never removed (people may label issues too), except the state
         labels (`needs-owner`, `needs-refinement`) the draft no longer has: they come off in

@@ -431,6 +431,8 @@ def _changes(draft: IssueDraft, snap: IssueSnapshot) -> dict[str, tuple[object, 
         changes["title"] = (snap.title, draft.title)
     if strip_comments(snap.body).rstrip() != draft.body.rstrip():
         changes["body"] = ("…", "…")
+        if draft.source_url and draft.source_url not in snap.body:
+            changes["link"] = ("…", draft.source_url)  # the post-mortem moved
     if sorted(draft.assignees) != sorted(snap.assignees):
         changes["assignees"] = (tuple(snap.assignees), tuple(draft.assignees))
     if draft.due != snap.due:
@@ -445,6 +447,8 @@ def _changes(draft: IssueDraft, snap: IssueSnapshot) -> dict[str, tuple[object, 
 def _describe(name: str, old: object, new: object) -> str:
     if name == "body":
         return "description changed"
+    if name == "link":
+        return "link to the post-mortem changed"
     if name == "title":
         return "title changed"
     if name == "labels":  # (removed, added)

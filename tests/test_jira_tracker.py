@@ -398,3 +398,16 @@ def test_an_issue_resolved_as_wont_do_is_dropped_not_done(project: Path, fake: F
         fields["resolution"] = resolution
     outcomes = {snap.ref.key: outcome_of(snap) for snap in tracker.snapshot()}
     assert outcomes == {"OPS-1": "dropped", "OPS-2": "done", "OPS-3": "open"}
+
+
+def test_a_moved_post_mortem_moves_the_remote_link_too(project: Path, fake: FakeJira) -> None:
+    _sync(project)
+    docs = project.parent / "docs"
+    (docs / "2026").mkdir()
+    (docs / "pm-1.md").rename(docs / "2026" / "pm-1.md")
+    run = _sync(project)
+    assert _ops(run) == ["update"] * 3
+    for issue in fake.issues.values():
+        (link,) = issue["remotelinks"].values()
+        assert link["object"]["url"] == "https://git.test/acme/postmortems/blob/main/2026/pm-1.md"
+    assert _ops(_sync(project)) == ["unchanged"] * 3

@@ -268,6 +268,8 @@ class JiraTracker:
         self._request("PUT", self._api(f"issue/{ref.key}"), body=payload, write=True)
         if unassigned:
             self.comment(ref, _unassigned_note(unassigned))
+        if "link" in fields:
+            self._link_back(ref, draft)
 
     def close(self, ref: TrackerRef, reason: CloseReason, comment: str | None = None) -> None:
         """Moved to a done status. One closed without being done gets `not-planned` first:
@@ -450,6 +452,11 @@ class JiraTracker:
     def _after_create(self, ref: TrackerRef, draft: IssueDraft, unassigned: list[str]) -> None:
         if unassigned:
             self.comment(ref, _unassigned_note(unassigned))
+        self._link_back(ref, draft)
+
+    def _link_back(self, ref: TrackerRef, draft: IssueDraft) -> None:
+        """The remote link to the post-mortem (one per post-mortem: posting it again with the
+        same `globalId` updates it in place, as after the document moved)."""
         if draft.source_url.startswith(("http://", "https://")):
             link = {
                 "globalId": f"pmsync:postmortem:{draft.postmortem_id}",

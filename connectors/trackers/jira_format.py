@@ -105,7 +105,8 @@ def to_adf(markdown: str) -> dict[str, Any]:
 
 
 def adf_text(document: Any) -> str:
-    """The text of an ADF document, one line per block: enough to find the marker again."""
+    """The text of an ADF document, one line per block: enough to find the marker again; a
+    link as Markdown (`[text](href)`), as pmsync wrote it."""
     if isinstance(document, str):
         return document
     lines: list[str] = []
@@ -114,7 +115,16 @@ def adf_text(document: Any) -> str:
         if not isinstance(node, dict):
             return
         if node.get("type") == "text":
-            line.append(str(node.get("text", "")))
+            text = str(node.get("text", ""))
+            href = next(
+                (
+                    (mark.get("attrs") or {}).get("href")
+                    for mark in node.get("marks") or []
+                    if isinstance(mark, dict) and mark.get("type") == "link"
+                ),
+                None,
+            )
+            line.append(f"[{text}]({href})" if href else text)
             return
         if node.get("type") == "mention":
             line.append("@" + str((node.get("attrs") or {}).get("id", "")))
