@@ -270,7 +270,9 @@ def sync(
             problems.append(Problem(f"tracker {name}", str(exc), fatal))
             log.info("tracker_unreadable", tracker=name, error=str(exc))
 
-    routed, findings, life, notes = _follow(settings, reading, routed, snapshots, history, now)
+    routed, findings, life, notes = _follow(
+        settings, reading, routed, snapshots, history, now, sources
+    )
 
     def planned() -> SyncPlan:
         return plan(
@@ -330,6 +332,7 @@ def _follow(
     snapshots: Mapping[str, Sequence[IssueSnapshot]],
     history: continuity.History,
     now: datetime,
+    sources: Sequence[DocumentSource],
 ) -> tuple[list[Postmortem], dict[str, list[Finding]], Life, list[str]]:
     """The documents as their issues know them (moved ones under their old id, items under
     their issues' keys), their findings, what happened to documents since the last runs, and
@@ -343,6 +346,7 @@ def _follow(
         for pm in routed
         if (digest := continuity.text_hash(_text(reading, pm))) in last
     }
+    same |= _git_renames(routed, issues, present, same, sources)
     moves = [] if reading.incomplete else continuity.find_moves(routed, issues, present, same)
     routed, rekeyed = continuity.follow(routed, moves, issues)
     findings = continuity.rekey_findings(reading.findings, rekeyed)
@@ -390,6 +394,28 @@ def _follow(
             )
             log.info("document_missing", postmortem=pm_id, since=since.isoformat(), issues=count)
     return routed, by_item, Life(moved, {}, expired, returned), notes
+
+
+def _git_renames(
+    routed: Sequence[Postmortem],
+    issues: Sequence[IssueSnapshot],
+    present: set[str],
+    known: Mapping[str, str],
+    sources: Sequence[DocumentSource],
+) -> dict[str, str]:
+    """New documents (no issue names them) that Git says were renamed from a document that
+    vanished (new id → old id). Git is asked only when both exist, about the new ones."""
+    filed = {snap.postmortem_id for snap in issues if snap.postmortem_id}
+    gone = filed - present
+    by_name = {source.name: source for source in sources}
+    found: dict[str, str] = {}
+    for pm in routed:
+        if not gone or pm.id in filed or pm.id in known or pm.id != pm.ref.id:
+            continue
+        earlier = getattr(by_name.get(pm.ref.source), "earlier_paths", None)
+        if earlier is not None and (old := sorted(gone & earlier(pm.ref.id))):
+            found[pm.id] = old[0]
+    return found
 
 
 def _text(reading: Reading, pm: Postmortem) -> str:

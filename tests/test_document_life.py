@@ -259,3 +259,51 @@ def test_a_file_moved_unchanged_is_followed_by_its_content() -> None:
     assert find_moves([moved], [renamed_by_people], {"b.md"}) == []
     (move,) = find_moves([moved], [renamed_by_people], {"b.md"}, same={"b.md": "a.md"})
     assert (move.old, move.new) == ("a.md", "b.md")
+
+
+def test_git_s_rename_detection_pairs_a_document_whose_items_changed_much(
+    tmp_path: Path,
+) -> None:
+    """Half the items rewritten in the commit that renamed the file: the titles alone do not
+    say it is the same post-mortem, Git does. The two kept items keep their issues."""
+    import subprocess
+
+    root = tmp_path
+    (root / "pm").mkdir()
+    (root / "pm" / "e-good.md").write_text(DOC)
+    (root / "people.toml").write_text(PEOPLE)
+    (root / "config.toml").write_text(
+        'people_file = "people.toml"\n[sources.docs]\nkind = "markdown-dir"\npath = "pm"\n'
+        '[trackers.t]\nkind = "local"\n[routing]\ndefault = "t"\n'
+    )
+
+    def git(*args: str) -> None:
+        subprocess.run(
+            ["git", "-c", "user.name=T", "-c", "user.email=t@example.com", *args],
+            cwd=root / "pm",
+            check=True,
+            capture_output=True,
+        )
+
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "Disk post-mortem")
+    world = World(root, None, "local")
+    world.sync()
+    git("mv", "e-good.md", "2026-11-20-disk.md")
+    rewritten = DOC.replace(
+        "Add a runbook step to grow the volume online", "Page the storage on-call at 95%"
+    ).replace("Load-test the cache with a year of artefacts", "Shard the cache per team")
+    (root / "pm" / "2026-11-20-disk.md").write_text(rewritten)
+    git("commit", "-qam", "Rename, and rewrite two items")
+    run = world.sync(T0 + timedelta(hours=1))
+    assert "moved e-good.md → 2026-11-20-disk.md: its issues follow it" in run.notes
+    assert _counts(run) == (2, 2, 2)  # two new items; two kept (link updated); two removed
+    assert sorted(s.state for s in world.issues()) == [
+        "closed",
+        "closed",
+        "open",
+        "open",
+        "open",
+        "open",
+    ]

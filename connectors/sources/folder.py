@@ -130,6 +130,27 @@ class MarkdownDirSource:
             )
         return [found[key] for key in sorted(found)]
 
+    def earlier_paths(self, relative: str) -> set[str]:
+        """The paths (below the folder) the file `relative` had before, as Git's rename
+        detection sees them: renames committed (`git log --follow`) and renames staged
+        (`git mv`). Empty outside a Git checkout."""
+        where = _git(self.root, "rev-parse", "--show-prefix")
+        if where.returncode != 0:
+            return set()
+        prefix = where.stdout.strip()
+        quiet = ("-c", "core.quotePath=false")
+        logged = _git(
+            self.root, *quiet, "log", "--follow", "--name-only", "--format=", "--", relative
+        )
+        found = set(logged.stdout.splitlines()) if logged.returncode == 0 else set()
+        staged = _git(self.root, *quiet, "diff", "-M", "--name-status", "HEAD", "--", ".")
+        for line in staged.stdout.splitlines() if staged.returncode == 0 else []:
+            status, *paths = line.split("\t")
+            if status.startswith("R") and len(paths) == 2 and paths[1] == prefix + relative:
+                found.add(paths[0])
+        below = {path.removeprefix(prefix) for path in found if path.startswith(prefix)}
+        return below - {relative}
+
     def _link(self, relative: str) -> str:
         if not self.link_base_url:
             return ""
