@@ -166,10 +166,10 @@ def follow(
     from syncer.planner import pair  # the planner's pairing, the one way items meet issues
 
     renamed = {move.new: move.old for move in moves}
-    current: dict[str, IssueSnapshot] = {}
+    by_pm: dict[str | None, dict[str, IssueSnapshot]] = {}
     for snap in snapshots:
         if not is_review(snap.item_key):
-            current.setdefault(snap.item_key, snap)
+            by_pm.setdefault(snap.postmortem_id, {}).setdefault(snap.item_key, snap)
     followed: list[Postmortem] = []
     rekeyed: dict[str, str] = {}
     for pm in postmortems:
@@ -177,7 +177,7 @@ def follow(
             old = renamed[pm.id]
             pm = replace(pm, id=old, items=tuple(replace(i, postmortem_id=old) for i in pm.items))
         items = [(pm, item) for item in pm.items if not item.placeholder]
-        paired = pair(items, {k: s for k, s in current.items() if s.postmortem_id == pm.id})
+        paired = pair(items, by_pm.get(pm.id, {}))
         keys = {key: snap.item_key for key, snap in paired.items() if snap.item_key != key}
         if keys:
             rekeyed |= keys

@@ -20,7 +20,7 @@ from connectors.extract.writeback import Filed, edit_markdown, edit_storage
 from syncer import logs
 from syncer.applier import Outcome
 from syncer.errors import PmsyncError
-from syncer.model import Document, IssueSnapshot, Postmortem
+from syncer.model import Document, IssueSnapshot, Postmortem, outcome_of
 from syncer.settings import Settings
 
 log = logs.get_logger("pmsync.writeback")
@@ -40,11 +40,7 @@ def filed_items(
 ) -> dict[str, Filed]:
     """Each item's issue, by item key, and whether it is closed as completed."""
     done = {
-        snap.ref
-        for group in snapshots.values()
-        for snap in group
-        if snap.state == "closed"
-        and (snap.state_reason == "completed" or snap.status_category == "done")
+        snap.ref for group in snapshots.values() for snap in group if outcome_of(snap) == "done"
     }
     filed: dict[str, Filed] = {}
     for outcome in outcomes:
