@@ -258,7 +258,7 @@ def sync(
         snapshots = dict.fromkeys({pm.route or "" for pm in routed} & set(targets), ())
     history = continuity.History.load(settings.path(settings.state_dir))
     wanted = {pm.route or "" for pm in routed}
-    if set(history.documents) - {pm.id for pm in routed}:
+    if any((seen.source, seen.ref) not in reading.listed for seen in history.documents.values()):
         wanted = set(active)  # a document read before is missing: its issues may be anywhere
     for name in sorted(wanted & set(active)):
         try:
@@ -293,7 +293,9 @@ def sync(
     if held:
         life = replace(life, held=held)
         notes += [
-            f"warning: {pm_id}: read held, nothing changed: {why}" for pm_id, why in held.items()
+            f"warning: {_named(pm)}: read held, nothing changed: {held[pm.id]}"
+            for pm in routed
+            if pm.id in held
         ]
         the_plan = planned()
     with ExitStack() as leases:
@@ -356,10 +358,12 @@ def _follow(
             by_item.setdefault(finding.item_key, []).append(finding)
     notes: list[str] = []
     moved: dict[str, str] = {}
-    for move, pm in ((m, next(p for p in routed if p.id == m.old)) for m in moves):
-        moved[move.old] = move.new
-        notes.append(f"moved {move.old} → {move.new}: its issues follow it")
-        log.info("document_moved", old=move.old, new=move.new, uri=pm.ref.uri)
+    for move in moves:
+        was = history.documents[move.old].ref if move.old in history.documents else move.old
+        moved[move.old] = f"{was} → {move.new}"
+        if was != move.new:  # moved since the last run (not a move followed before)
+            notes.append(f"moved {was} → {move.new}: its issues follow it")
+            log.info("document_moved", old=was, new=move.new, postmortem=move.old)
     returned = frozenset(
         item.key
         for pm in routed
@@ -416,6 +420,11 @@ def _git_renames(
         if earlier is not None and (old := sorted(gone & earlier(pm.ref.id))):
             found[pm.id] = old[0]
     return found
+
+
+def _named(pm: Postmortem) -> str:
+    """A document as people find it: its path (or page id), and its id when that differs."""
+    return pm.ref.id if pm.ref.id == pm.id else f"{pm.ref.id} (post-mortem {pm.id})"
 
 
 def _text(reading: Reading, pm: Postmortem) -> str:

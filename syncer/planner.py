@@ -37,9 +37,9 @@ from syncer.settings import SyncSettings
 @dataclass(frozen=True, slots=True)
 class Life:
     """What the run knows of the documents' life between runs (`syncer.continuity`): the
-    moves (old id → new path), the documents whose read may be torn and is held (id → why),
-    those deleted longer than the grace whose issues close (id → why), and the items that
-    were taken out of their post-mortem and are back (keys)."""
+    moves (old id → "old path → new path"), the documents whose read may be torn and is held
+    (id → why), those deleted longer than the grace whose issues close (id → why), and the
+    items that were taken out of their post-mortem and are back (keys)."""
 
     moved: Mapping[str, str] = field(default_factory=dict)
     held: Mapping[str, str] = field(default_factory=dict)
@@ -159,7 +159,7 @@ def _plan_tracker(
             item, draft, existing, target, settings, unset, item.key in life.returned
         )
         if postmortem.id in life.moved and action.op == "update":
-            moved = f"moved {postmortem.id} → {life.moved[postmortem.id]}"
+            moved = f"moved {life.moved[postmortem.id]}"
             action = replace(action, reason=f"{moved}; {action.reason}")
         if postmortem.id in life.held and action.op not in ("unchanged", "skip"):
             reason = f"held, nothing written: {life.held[postmortem.id]}"

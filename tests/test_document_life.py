@@ -307,3 +307,17 @@ def test_git_s_rename_detection_pairs_a_document_whose_items_changed_much(
         "open",
         "open",
     ]
+
+
+def test_a_document_moved_twice_is_named_by_its_last_path(world: World) -> None:
+    world.sync()
+    (world.docs / "e-good.md").rename(world.docs / "disk.md")
+    assert world.sync(T0 + timedelta(hours=1)).notes == [
+        "moved e-good.md → disk.md: its issues follow it"
+    ]
+    assert world.sync(T0 + timedelta(hours=2)).notes == []  # said once
+    (world.docs / "disk.md").rename(world.docs / "2026-disk.md")
+    run = world.sync(T0 + timedelta(hours=3))
+    assert run.notes == ["moved disk.md → 2026-disk.md: its issues follow it"]
+    assert _counts(run) == (0, 4, 0)
+    assert all(BASE + "2026-disk.md" in snap.body for snap in world.issues())
