@@ -22,7 +22,9 @@ from syncer.settings import (
     DuePolicySettings,
     PolicySettings,
     TeamSettings,
+    grace_of,
     parse_duration,
+    span_words,
 )
 
 
@@ -79,9 +81,11 @@ class Policy:
         settings: PolicySettings | None = None,
         teams: Mapping[str, TeamSettings] | None = None,
     ) -> None:
-        settings = settings or PolicySettings()
+        settings = settings or PolicySettings(preset="off")  # none given: no policy
         self.due_settings: DuePolicySettings = settings.due
+        self.window = grace_of(settings.due.min_window)
         self.fallback = tuple(settings.owner.fallback)
+        self.default_owner = settings.owner.default_owner
         self.directory = directory
         self.triage: dict[str, Person] = {}
         names: dict[str, str] = {}
@@ -106,7 +110,12 @@ class Policy:
         """Whether any policy can fill a field."""
         due = self.due_settings
         return bool(
-            self.fallback or self.triage or due.by_priority or due.by_severity or due.default
+            self.fallback
+            or self.triage
+            or self.default_owner
+            or due.by_priority
+            or due.by_severity
+            or due.default
         )
 
     # --- owner ---------------------------------------------------------------------------------
@@ -134,6 +143,11 @@ class Policy:
                 found = self._postmortem_step(postmortem, tried)
             if found is not None:
                 return Owner(found[0], found[1], reason, True, team)
+        if self.default_owner:
+            person = self.directory.resolve(self.default_owner)
+            if person is not None:
+                return Owner(person, "the default owner", reason, True, team)
+            tried.append(f"the default owner {self.default_owner!r} is not in the people directory")
         return Owner(None, reason=reason, team=team, tried=tuple(tried))
 
     def team_of(self, name: str) -> str | None:
@@ -195,9 +209,19 @@ class Policy:
         count, unit = parse_duration(duration)
         plural = "" if count == 1 else "s"
         why = f"{name} policy, {count} {unit}{plural} after {since}"
+        day = add_period(basis, count, unit)
+        if filed is not None and day < filed + self.window:
+            # Never born overdue: a post-mortem written long ago still gives time to act.
+            soonest = filed + self.window
+            window = span_words(self.due_settings.min_window)
+            why += (
+                f" would be {day}, already past or too soon when filed on {filed}; "
+                f"due {soonest}, {window} after filing ([policy.due] min_window)"
+            )
+            day = soonest
         if text:
             why += f"; the post-mortem says {text!r}"
-        return Due(add_period(basis, count, unit), why, True)
+        return Due(day, why, True)
 
     def _basis(self, postmortem: Postmortem, filed: date | None) -> tuple[date | None, str]:
         if self.due_settings.basis == "incident":

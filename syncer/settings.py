@@ -148,6 +148,16 @@ def grace_of(text: str) -> timedelta:
     return timedelta(hours=int(match["n"]) * {"h": 1, "d": 24, "w": 168}[unit])
 
 
+def span_words(text: str) -> str:
+    """`1w` as "1 week", `12h` as "12 hours": a span as a sentence says it."""
+    match = _GRACE_RE.fullmatch(text)
+    if match is None:
+        return text
+    count = int(match["n"])
+    unit = {"h": "hour", "d": "day", "w": "week"}[match["unit"].casefold()[0]]
+    return f"{count} {unit}{'' if count == 1 else 's'}"
+
+
 def _grace(text: str) -> str:
     grace_of(text)
     return text.strip()
@@ -163,18 +173,66 @@ class DuePolicySettings(_Section):
     by_priority: dict[str, Duration] = Field(default_factory=dict)
     by_severity: dict[str, Duration] = Field(default_factory=dict)
     default: Annotated[str, AfterValidator(_optional_duration)] = ""
+    # A date a policy sets is never sooner than this after the issue is filed: an item of a
+    # post-mortem written long ago is not filed already overdue.
+    min_window: Annotated[str, AfterValidator(_grace)] = "1w"
 
 
 class OwnerPolicySettings(_Section):
     """Where the owner of an item that names none comes from, tried in order: `team` (the
-    team's triage person), `postmortem` (the post-mortem's owner, facilitator or author)."""
+    team's triage person), `postmortem` (the post-mortem's owner, facilitator or author);
+    then `default_owner`, a person of the people directory, when set."""
 
     fallback: list[Literal["team", "postmortem"]] = Field(default_factory=list)
+    default_owner: str | None = None
+
+
+# The "standard" preset: what published practice gives, filled in wherever the configuration
+# leaves a key out (docs/policies.md cites the sources). Atlassian gives "priority actions"
+# an SLO of 4 or 8 weeks; GitLab targets 30 days for priority::1 and severity::1, and 60-90
+# days for priority::2, and its older scale ~90 days for P3 and 120 days for P4.
+STANDARD_BY_PRIORITY = {
+    "P0": "4w",
+    "P1": "4w",
+    "P2": "8w",
+    "P3": "12w",
+    "P4": "16w",
+    "Critical": "4w",
+    "High": "4w",
+    "Medium": "8w",
+    "Low": "12w",
+}
+STANDARD_BY_SEVERITY = {"SEV0": "4w", "SEV1": "4w", "SEV2": "8w", "SEV3": "12w", "SEV4": "12w"}
+STANDARD_DEFAULT = "8w"
+STANDARD_FALLBACK: list[Literal["team", "postmortem"]] = ["team", "postmortem"]
 
 
 class PolicySettings(_Section):
+    """`preset = "standard"` (the default) fills owners and due dates as published practice
+    does, wherever a key is left out: a table of durations is merged key by key. `"off"`
+    fills only what is configured."""
+
+    preset: Literal["standard", "off"] = "standard"
     due: DuePolicySettings = Field(default_factory=DuePolicySettings)
     owner: OwnerPolicySettings = Field(default_factory=OwnerPolicySettings)
+
+    @model_validator(mode="after")
+    def _preset(self) -> PolicySettings:
+        if self.preset != "standard":
+            return self
+        due, owner = self.due, self.owner
+        fill: dict[str, Any] = {
+            "by_priority": {**STANDARD_BY_PRIORITY, **due.by_priority},
+            "by_severity": {**STANDARD_BY_SEVERITY, **due.by_severity},
+        }
+        if "default" not in due.model_fields_set:
+            fill["default"] = STANDARD_DEFAULT
+        filled_owner = owner
+        if "fallback" not in owner.model_fields_set:
+            filled_owner = owner.model_copy(update={"fallback": list(STANDARD_FALLBACK)})
+        object.__setattr__(self, "due", due.model_copy(update=fill))
+        object.__setattr__(self, "owner", filled_owner)
+        return self
 
 
 class ExtractSettings(_Section):

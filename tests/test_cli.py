@@ -309,6 +309,7 @@ def test_an_offline_plan_needs_no_account_and_reads_no_tracker(
     )
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    monkeypatch.setenv("PMSYNC_NOW", "2026-03-10T09:00:00+00:00")
     code, out, err = _run(capsys, "plan", "--offline", "pm.md", "--format", "json")
     assert code == 0, err
     payload = json.loads(out)

@@ -126,7 +126,7 @@ def _project(tmp_path: Path, digest_toml: str) -> Settings:
     (tmp_path / "config.toml").write_text(
         'people_file = "people.toml"\n[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n'
         '[trackers.local]\nkind = "local"\n[routing]\ndefault = "local"\n'
-        "[followup]\nstale_after_days = 7\n" + digest_toml
+        '[followup]\nstale_after_days = 7\n[policy]\npreset = "off"\n' + digest_toml
     )
     return load_settings(tmp_path / "config.toml")
 

@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,7 +23,7 @@ from syncer.model import Document, DocumentRef, Marker
 from syncer.people import Directory, load_directory
 from syncer.pipeline import SyncRun, sync
 from syncer.policy import Policy
-from syncer.settings import PersonSettings, load_settings
+from syncer.settings import PersonSettings, PolicySettings, load_settings
 from tests.fakes.github import FakeGitHub
 from tests.fakes.jira import FakeJira
 
@@ -221,11 +221,13 @@ def test_months_end_on_the_last_day_of_a_short_month(tmp_path: Path) -> None:
     text = DOC.replace("date: 2026-03-04", "date: 2026-01-31").replace("severity: SEV2\n", "")
     pm = extract(_postmortem(text))
     page = next(i for i in pm.items if i.title == PAGE)
-    assert policy.due(page, pm, NOW.date()).day == date(2026, 2, 28)
+    assert policy.due(page, pm, date(2026, 1, 31)).day == date(2026, 2, 28)
 
 
 def test_no_policy_fills_nothing() -> None:
-    policy = Policy(Directory.from_entries([PersonSettings(name="Lee Park")]))
+    people = Directory.from_entries([PersonSettings(name="Lee Park")])
+    policy = Policy(people, PolicySettings(preset="off"))
+    assert Policy(people).active is False  # none given: none
     pm = extract(_postmortem())
     page = next(i for i in pm.items if i.title == PAGE)
     assert policy.owner(page, pm).person is None
@@ -653,12 +655,14 @@ def test_check_lists_what_no_policy_could_own_with_the_reason(tmp_path: Path) ->
     )
 
 
-def test_without_a_policy_nothing_changes(tmp_path: Path) -> None:
+def test_with_the_preset_off_nothing_is_filled(tmp_path: Path) -> None:
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "pm-7.md").write_text(DOC)
     config = tmp_path / "config.toml"
     people = _PEOPLE_TOML.replace("lead = true\n", "")
-    config.write_text(people + '[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n')
+    config.write_text(
+        people + '[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n[policy]\npreset = "off"\n'
+    )
     run = _sync(config)
     drafts = {o.action.item.title: o.action.draft for o in run.outcomes if o.action.item}
     assert drafts[PAGE] is not None
@@ -751,3 +755,59 @@ def test_a_policy_due_date_makes_an_item_overdue_like_any_other(tmp_path: Path) 
     by_title = {item.title: item.key for item in pm.items}
     # P1 items (4 weeks) and the SEV2 ones (8 weeks) are all past their day by now.
     assert overdue == keys == {by_title[t] for t in (ALERT, SETTINGS, CANARY, PAGE)}
+
+
+# --- the standard preset --------------------------------------------------------------------
+
+
+def test_without_a_policy_section_the_standard_preset_fills_owners_and_dates(
+    tmp_path: Path,
+) -> None:
+    """A post-mortem of a year ago with no owners and no dates: every item is filed with an
+    owner and a due date, none due before the filing day plus a week, and each says why."""
+    (tmp_path / "docs").mkdir()
+    old = DOC.replace("date: 2026-03-04", "date: 2025-03-04")
+    (tmp_path / "docs" / "pm-7.md").write_text(old)
+    config = tmp_path / "config.toml"
+    config.write_text(_PEOPLE_TOML + '[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n')
+    run = _sync(config)
+    drafts = {o.action.item.title: o for o in run.outcomes if o.action.item and o.action.draft}
+    assert set(drafts) == {ALERT, SETTINGS, CANARY, PAGE}
+    filed = NOW.date()
+    for title, outcome in drafts.items():
+        draft = outcome.action.draft
+        assert draft is not None
+        assert draft.assignees, title
+        assert draft.due is not None, title
+        assert draft.due >= filed + timedelta(weeks=1) or title == ALERT, title
+    assert drafts[ALERT].action.draft.due == date(2026, 4, 1)  # type: ignore[union-attr]  # the document's own
+    page = drafts[PAGE].action
+    assert page.owner == "Lee Park"  # the post-mortem's facilitator
+    assert page.due == "2026-03-17"
+    assert page.due_why == (
+        "SEV2 severity policy, 8 weeks after the incident on 2025-03-04 would be 2025-04-29, "
+        "already past or too soon when filed on 2026-03-10; due 2026-03-17, 1 week after "
+        "filing ([policy.due] min_window)"
+    )
+    assert "| Due | 2026-03-17: SEV2 severity policy" in page.draft.body  # type: ignore[union-attr]
+
+
+def test_the_preset_is_overridden_key_by_key(tmp_path: Path) -> None:
+    policy = _policy('[policy.due]\nby_severity = { SEV2 = "2w" }\n', tmp_path=tmp_path)
+    pm = extract(_postmortem())
+    page = next(i for i in pm.items if i.title == PAGE)
+    settings = next(i for i in pm.items if i.title == SETTINGS)
+    assert policy.due(page, pm, date(2026, 3, 4)).day == date(2026, 3, 18)  # SEV2 = 2w
+    assert policy.due(settings, pm, date(2026, 3, 4)).day == date(2026, 4, 1)  # P1: the preset's 4w
+
+
+def test_a_default_owner_takes_what_nobody_else_can(tmp_path: Path) -> None:
+    toml = '[policy]\npreset = "off"\n[policy.owner]\ndefault_owner = "Dana Kim"\n'
+    policy = _policy(toml, tmp_path=tmp_path)
+    pm = extract(_postmortem())
+    page = next(i for i in pm.items if i.title == PAGE)
+    owner = policy.owner(page, pm)
+    assert (owner.person.key if owner.person else None, owner.role) == (
+        "Dana Kim",
+        "the default owner",
+    )
