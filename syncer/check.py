@@ -141,9 +141,7 @@ def check(
         routed = [pm for pm in postmortems if route_for(pm, settings.routing) == name]
         # Reviews show the issues as they will be once this run's flags are set.
         flagged = _after(snapshots, actions)
-        actions += plan_reviews(
-            name, tracker.kind, routed, flagged, directory, settings.followup, now
-        )
+        actions += plan_reviews(name, tracker.kind, routed, flagged, policy, settings.followup, now)
         run.findings += [_why_unowned(f, items, policy) for f in findings]
         outcomes = [FollowOutcome(a) for a in actions] if dry_run else _apply(tracker, actions)
         if any(o.ok and o.action.op == "review-open" for o in outcomes):

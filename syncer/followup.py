@@ -23,6 +23,7 @@ from syncer.model import (
     TrackerRef,
 )
 from syncer.people import Directory, handle_for
+from syncer.policy import Policy
 from syncer.render import safe_text
 from syncer.review import due_reviews, is_review, review_draft
 from syncer.settings import FollowupSettings
@@ -187,15 +188,16 @@ def plan_reviews(
     tracker_kind: str,
     postmortems: Sequence[Postmortem],
     snapshots: Sequence[IssueSnapshot],
-    directory: Directory,
+    policy: Policy,
     settings: FollowupSettings,
     now: datetime,
 ) -> list[FollowAction]:
-    """Open the review of each post-mortem whose review day has come; keep open ones current."""
+    """Open the review of each post-mortem whose review day has come, assigned to who runs it
+    (`Policy.review_owner`); keep open ones current."""
     by_key = {snap.item_key: snap for snap in snapshots}
     actions = []
     for postmortem, day in due_reviews(postmortems, settings.review_after_weeks, now.date()):
-        facilitator = directory.resolve(postmortem.facilitator)
+        facilitator = policy.review_owner(postmortem)
         assignee = handle_for(facilitator, tracker_kind) if facilitator else None
         draft = review_draft(postmortem, by_key, facilitator, assignee, day)
         existing = by_key.get(draft.item_key)

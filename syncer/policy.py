@@ -150,6 +150,16 @@ class Policy:
             tried.append(f"the default owner {self.default_owner!r} is not in the people directory")
         return Owner(None, reason=reason, team=team, tried=tuple(tried))
 
+    def review_owner(self, postmortem: Postmortem) -> Person | None:
+        """Who runs a post-mortem's follow-up review: its facilitator, else its owner, incident
+        lead or author (as the owner policy reads them), else its team's triage person."""
+        for name in (postmortem.facilitator, postmortem.owner):
+            person = self.directory.resolve(name)
+            if person is not None:
+                return person
+        team = self.team_of(postmortem.team) if postmortem.team else None
+        return self.triage.get(_team_key(team)) if team else None
+
     def team_of(self, name: str) -> str | None:
         """The configured team `name` stands for (`Platform team`, `@acme/platform`), if any."""
         return self.teams.get(_team_key(name))

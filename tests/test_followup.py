@@ -16,6 +16,7 @@ from syncer.check import CheckRun, check
 from syncer.cli import main
 from syncer.model import TrackerRef
 from syncer.pipeline import sync
+from syncer.review import is_review
 from syncer.settings import Settings, load_settings
 
 T0 = datetime(2026, 3, 4, 9, tzinfo=UTC)
@@ -229,3 +230,27 @@ def test_an_idle_check_reads_the_store_a_fixed_number_of_times_whatever_its_size
     assert not [o for o in run.outcomes if o.action.op != "skip"]  # nothing new to do
     reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(reads) == 4  # issues, nudge counts, then the activity of all issues at once
+
+
+@pytest.mark.parametrize(
+    ("front", "who"),
+    [
+        ("incident_lead: Sam Rivera\n", "Sam Rivera"),
+        ("author: Priya N\n", "Priya N"),
+        ("team: payments\n", "Dana Kim"),  # nobody named: the team's triage person
+    ],
+    ids=["incident-lead", "author", "team-triage"],
+)
+def test_a_review_issue_is_assigned_to_who_runs_the_review(
+    settings: Settings, front: str, who: str
+) -> None:
+    doc = settings.path(Path("docs")) / "pm-7.md"
+    doc.write_text(DOC.replace("facilitator: Lee Park\n", front))
+    config = settings.path(Path("config.toml"))
+    config.write_text(config.read_text() + '[teams.payments]\ntriage = "Dana Kim"\n')
+    settings = load_settings(config)
+    sync(settings, dry_run=False, trackers={"local": _as(settings, "pmsync", T0)}, now=T0)
+    later = T0 + timedelta(weeks=4, hours=1)
+    check(settings, now=later, dry_run=False, trackers={"local": _as(settings, "pmsync", later)})
+    (review,) = [s for s in _as(settings, "pmsync", later).snapshot() if is_review(s.item_key)]
+    assert review.assignees == (who,)
