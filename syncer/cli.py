@@ -564,6 +564,7 @@ def _cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
         payload["actions"] = [_action_json(o) for o in run.outcomes]
         payload["problems"] = [{"where": p.where, "message": p.message} for p in run.problems]
         payload["notes"] = run.notes
+        payload["missing"] = run.missing() or None
         payload["write_back"] = [
             {"document": e.document.ref.uri, "change": e.summary, "diff": writeback.diff(e)}
             for e in run.write_back.edits
@@ -648,6 +649,8 @@ def _print_sync_text(run: SyncRun, counts: dict[str, int], out: TextIO) -> None:
         f"{name} {number}" for name, number in counts.items() if number or name != "reopened"
     )
     out.write(f"{prefix}{summary}\n")
+    if missing := run.missing():
+        out.write(f"{missing}\n")
 
 
 def _now(value: str | None) -> datetime:

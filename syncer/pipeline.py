@@ -54,6 +54,33 @@ class SyncRun:
     def failed(self) -> int:
         return sum(1 for o in self.outcomes if not o.ok)
 
+    def missing(self) -> str:
+        """One line for what the issues this run writes still lack, and why no policy could
+        fill it ("2 items have no owner: team search has no triage person; ..."); empty when
+        every one has an owner and a due date."""
+        written = [
+            o.action
+            for o in self.outcomes
+            if o.ok and o.action.op in ("create", "update", "reopen") and o.action.draft
+        ]
+        unowned = [a for a in written if a.draft is not None and not a.draft.assignees]
+        undated = sum(1 for a in written if a.draft is not None and a.draft.due is None)
+        if not unowned and not undated:
+            return ""
+        why: list[str] = []
+        for action in unowned:
+            for clause in action.owner_why.split("; ")[1:]:
+                if clause and clause not in why:
+                    why.append(clause)
+        verb = "would go out" if self.dry_run else "went out"
+        parts = []
+        if unowned:
+            reasons = f" ({'; '.join(why[:3])})" if why else ""
+            parts.append(f"{_items(len(unowned))} {verb} with no owner{reasons}")
+        if undated:
+            parts.append(f"{_items(undated)} {verb} with no due date")
+        return "; ".join(parts) + "; see docs/policies.md"
+
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(("created", "updated", "unchanged", "closed", "reopened"), 0)
         counts["failed"] = 0
@@ -70,6 +97,10 @@ class SyncRun:
             elif outcome.action.op in names:
                 counts[names[outcome.action.op]] += 1
         return counts
+
+
+def _items(count: int) -> str:
+    return f"{count} item" if count == 1 else f"{count} items"
 
 
 def read_configured(

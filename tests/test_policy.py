@@ -811,3 +811,27 @@ def test_a_default_owner_takes_what_nobody_else_can(tmp_path: Path) -> None:
         "Dana Kim",
         "the default owner",
     )
+
+
+def test_the_run_ends_with_what_no_policy_could_fill(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PMSYNC_NOW", NOW.isoformat())
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "pm-7.md").write_text(DOC.replace("facilitator: Lee Park\n", ""))
+    config = tmp_path / "config.toml"
+    base = '[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n'
+    config.write_text(base + '[policy]\npreset = "off"\n')
+    argv = ["--config", str(config), "plan"]
+    assert main(argv) in (0, 1)
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last == (
+        "4 items would go out with no owner; 3 items would go out with no due date; "
+        "see docs/policies.md"
+    )
+    config.write_text(base)  # the standard preset: dates for all, but nobody to own them
+    assert main(argv) in (0, 1)
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith("4 items would go out with no owner (")
+    assert "the post-mortem names no owner, facilitator or author" in last
+    assert "no due date" not in last
