@@ -134,7 +134,7 @@ def check(
             [snap for snap in snapshots if snap.ref not in unread],
             activities,
             items,
-            directory,
+            policy,
             settings.followup,
             now,
         )

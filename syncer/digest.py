@@ -54,7 +54,7 @@ from syncer.settings import DigestSettings, Settings
 
 log = logs.get_logger("pmsync.digest")
 
-NEEDS_YOU = ("escalated", "unowned")
+NEEDS_YOU = {"escalated": "Escalated", "unowned": "Needs an owner"}
 PER_TEAM = (("overdue", "Overdue"), ("stalled", "Stalled"), ("due_soon", "Due soon"))
 BADGES = {
     "escalated": "escalated",
@@ -452,25 +452,29 @@ class _Block:
 
 
 def _blocks(digest: Digest) -> Iterator[_Block]:
-    """Needs you; then each team (those behind first), its overdue, stalled, due-soon items."""
-    needs = tuple(
-        sorted(
-            (e for k in NEEDS_YOU for e in digest.sections[k]),
-            key=lambda e: _order(e, digest.statuses.get(e.key)),
+    """Needs you (escalated items, and those that need an owner: nobody to nudge); then each
+    team (those behind first), its overdue, stalled, due-soon items."""
+    needs = [
+        (f"{title} ({len(found)})", found)
+        for key, title in NEEDS_YOU.items()
+        if (
+            found := tuple(
+                sorted(digest.sections[key], key=lambda e: _order(e, digest.statuses.get(e.key)))
+            )
         )
-    )
+    ]
     if needs:
-        yield _Block("Needs you", len(needs), (("", needs),))
+        yield _Block("Needs you", sum(len(found) for _, found in needs), tuple(needs))
     teams: dict[str, list[tuple[str, tuple[Entry, ...]]]] = {}
     order = {row.team: i for i, row in enumerate(digest.behind)}
     for key, title in PER_TEAM:
         by_team: dict[str, list[Entry]] = {}
         for entry in digest.sections[key]:
             by_team.setdefault(entry.team, []).append(entry)
-        for team, found in by_team.items():
+        for team, listed in by_team.items():
             if key == "due_soon":
                 title = f"Due in the next {_days(digest.due_soon_days)}"
-            teams.setdefault(team, []).append((f"{title} ({len(found)})", tuple(found)))
+            teams.setdefault(team, []).append((f"{title} ({len(listed)})", tuple(listed)))
     for team in sorted(teams, key=lambda t: (order.get(t, len(order)), t)):
         lists = teams[team]
         yield _Block(team, sum(len(found) for _, found in lists), tuple(lists))

@@ -22,7 +22,7 @@ from syncer.model import (
     Postmortem,
     TrackerRef,
 )
-from syncer.people import Directory, handle_for
+from syncer.people import handle_for
 from syncer.policy import Policy
 from syncer.render import safe_text
 from syncer.review import due_reviews, is_review, review_draft
@@ -79,10 +79,14 @@ def plan_follow_up(
     snapshots: Sequence[IssueSnapshot],
     activities: Mapping[TrackerRef, Activity],
     items: Mapping[str, tuple[Postmortem, ActionItem]],
-    directory: Directory,
+    policy: Policy,
     settings: FollowupSettings,
     now: datetime,
 ) -> tuple[list[FollowAction], list[Finding]]:
+    """Flags, nudges and escalations for the issues of one tracker. A nudge always reaches a
+    person: the owner, or for an item nobody owns the triage person of its post-mortem's
+    team; with nobody to reach it is not written (the digest lists the item as needing an
+    owner). An escalation is counted only when a manager is named in it."""
     context = context_of(settings, now)
     actions: list[FollowAction] = []
     findings: list[Finding] = []
@@ -123,7 +127,7 @@ def plan_follow_up(
                 postmortem,
                 found,
                 conditions,
-                directory,
+                policy,
                 tracker,
                 tracker_kind,
                 mention,
@@ -141,7 +145,7 @@ def _nudge(
     postmortem: Postmortem | None,
     found: Sequence[Finding],
     conditions: set[str],
-    directory: Directory,
+    policy: Policy,
     tracker: str,
     kind: str,
     mention: Callable[[str], str],
@@ -151,23 +155,38 @@ def _nudge(
     last = activity.last_nudge
     if last is not None and now - last.at < timedelta(days=settings.nudge_every_days):
         return None
+    directory = policy.directory
+    owner = snap.assignees[0] if snap.assignees else None
+    triage = None if owner else policy.triage_of(postmortem)
+    if owner is None and triage is None:
+        return None  # nobody to address: the digest lists it as needing an owner
     replied = last is not None and activity.last_human is not None and activity.last_human > last.at
     count = 1 if last is None or replied else last.count + 1
-    escalate = count > settings.escalate_after
     reason_kind = "overdue" if "overdue" in conditions else "stalled"
-    owner = snap.assignees[0] if snap.assignees else None
     person = directory.resolve(owner) if owner else None
     manager = directory.resolve(person.manager) if person and person.manager else None
-    lines = [
-        f"{mention(owner) + ', ' if owner else ''}this action item"
+    escalate = count > settings.escalate_after and manager is not None
+    what = (
+        "this action item"
         + (f' from the post-mortem "{safe_text(postmortem.title)}"' if postmortem else "")
         + f" is {' and '.join(sorted(conditions))}: "
         + "; ".join(f.message.split(": ", 1)[-1] for f in found if f.code in FLAGS)
-        + ".",
-        "",
-        "Is it still on track? A short comment on progress is enough. If the plan changed, "
-        "change the owner or due date in the post-mortem and pmsync will follow.",
-    ]
+        + "."
+    )
+    if owner is not None:
+        lines = [
+            f"{mention(owner)}, {what}",
+            "",
+            "Is it still on track? A short comment on progress is enough. If the plan changed, "
+            "change the owner or due date in the post-mortem and pmsync will follow.",
+        ]
+    else:
+        assert triage is not None
+        lines = [
+            f"{mention(handle_for(triage, kind))}, {what} Nobody owns it, and you take your "
+            "team's unowned items: please find it an owner (assign them here, or name them in "
+            "the post-mortem).",
+        ]
     if escalate and manager is not None:
         lines += ["", f"cc {mention(handle_for(manager, kind))}: reminder {count} on this item."]
     lines += ["", render_nudge_marker(reason_kind, count, escalate)]
@@ -176,7 +195,9 @@ def _nudge(
         tracker,
         snap.ref,
         snap.item_key,
-        f"nudge {count}" + (" (escalated to the manager)" if escalate and manager else ""),
+        f"nudge {count}"
+        + (" (escalated to the manager)" if escalate else "")
+        + ("" if owner else " (to the team's triage person: no owner)"),
         labels=(ESCALATED,) if escalate and ESCALATED not in snap.labels else (),
         comment="\n".join(lines),
         escalated=escalate,

@@ -150,6 +150,11 @@ class Policy:
             tried.append(f"the default owner {self.default_owner!r} is not in the people directory")
         return Owner(None, reason=reason, team=team, tried=tuple(tried))
 
+    def triage_of(self, postmortem: Postmortem | None) -> Person | None:
+        """The triage person of a post-mortem's team, if it names a known team that has one."""
+        team = self.team_of(postmortem.team) if postmortem and postmortem.team else None
+        return self.triage.get(_team_key(team)) if team else None
+
     def review_owner(self, postmortem: Postmortem) -> Person | None:
         """Who runs a post-mortem's follow-up review: its facilitator, else its owner, incident
         lead or author (as the owner policy reads them), else its team's triage person."""
@@ -157,8 +162,7 @@ class Policy:
             person = self.directory.resolve(name)
             if person is not None:
                 return person
-        team = self.team_of(postmortem.team) if postmortem.team else None
-        return self.triage.get(_team_key(team)) if team else None
+        return self.triage_of(postmortem)
 
     def team_of(self, name: str) -> str | None:
         """The configured team `name` stands for (`Platform team`, `@acme/platform`), if any."""

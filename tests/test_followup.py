@@ -14,6 +14,7 @@ import pytest
 from connectors.trackers.local import LocalTracker
 from syncer.check import CheckRun, check
 from syncer.cli import main
+from syncer.digest import digest
 from syncer.model import TrackerRef
 from syncer.pipeline import sync
 from syncer.review import is_review
@@ -254,3 +255,64 @@ def test_a_review_issue_is_assigned_to_who_runs_the_review(
     check(settings, now=later, dry_run=False, trackers={"local": _as(settings, "pmsync", later)})
     (review,) = [s for s in _as(settings, "pmsync", later).snapshot() if is_review(s.item_key)]
     assert review.assignees == (who,)
+
+
+def test_every_nudge_reaches_a_person_and_only_a_named_manager_counts_as_escalated(
+    tmp_path: Path,
+) -> None:
+    """Three weeks of checks of items nobody owns and of one whose owner has no manager: an
+    unowned item's nudge goes to its team's triage person; with none, no comment is written and
+    the digest lists the item as having no owner; `escalated` counts only comments that copy a
+    manager."""
+    (tmp_path / "docs").mkdir()
+    head = "---\nid: {id}\ntitle: {id} outage\ndate: 2026-03-04\nteam: {team}\n---\n# Outage\n\n"
+    table = "## Action items\n\n| Action | Owner | Due |\n|---|---|---|\n"
+    (tmp_path / "docs" / "pm-1.md").write_text(
+        head.format(id="PM-1", team="payments")
+        + table
+        + "| Alert when the pool is above 90% for 5 minutes | | 2026-03-14 |\n"
+        + "| Write the failover runbook for the pool | Lee Park | 2026-03-14 |\n"
+    )
+    (tmp_path / "docs" / "pm-2.md").write_text(
+        head.format(id="PM-2", team="search")
+        + table
+        + "| Rebuild the index nightly from the primary | | 2026-03-14 |\n"
+    )
+    (tmp_path / "people.toml").write_text(PEOPLE)
+    (tmp_path / "config.toml").write_text(
+        'people_file = "people.toml"\n[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n'
+        '[trackers.local]\nkind = "local"\n[routing]\ndefault = "local"\n'
+        "[followup]\nstale_after_days = 7\nnudge_every_days = 7\nescalate_after = 1\n"
+        '[policy]\npreset = "off"\n[teams.payments]\ntriage = "Sam Rivera"\n'
+        '[digest.lists.ops]\nchannels = ["json://127.0.0.1:9/"]\n'
+    )
+    settings = load_settings(tmp_path / "config.toml")
+    sync(settings, dry_run=False, trackers={"local": _as(settings, "pmsync", T0)}, now=T0)
+    escalated = 0
+    for day in (14, 21, 28, 35):
+        now = T0 + timedelta(days=day)
+        run = check(
+            settings, now=now, dry_run=False, trackers={"local": _as(settings, "pmsync", now)}
+        )
+        escalated += run.counts()["escalated"]
+    said = {  # the nudges on each issue
+        snap.title: [
+            body
+            for _, body in _as(settings, "pmsync", T0).comments(snap.ref)
+            if "pmsync:nudge" in body
+        ]
+        for snap in _as(settings, "pmsync", T0).snapshot()
+    }
+    alert = said["Alert when the pool is above 90% for 5 minutes"]
+    assert len(alert) == 4
+    assert all(body.startswith("@Sam Rivera, this action item") for body in alert)
+    assert "Nobody owns it" in alert[0]
+    assert said["Rebuild the index nightly from the primary"] == []  # nobody to address
+    runbook = said["Write the failover runbook for the pool"]
+    assert all(body.startswith("@Lee Park, this action item") for body in runbook)
+    copied = sum("cc @" in body for bodies in said.values() for body in bodies)
+    assert escalated == copied == 0  # Lee Park has no manager, the triage person is no owner
+    (built,) = digest(settings, now=T0 + timedelta(days=35), dry_run=True).digests
+    assert "Rebuild the index nightly from the primary" in [
+        e.snapshot.title for e in built.sections["unowned"]
+    ]
