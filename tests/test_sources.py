@@ -501,6 +501,24 @@ def test_a_markdown_folder_reads_text_files_with_no_extension_and_not_binary_one
     assert source.skipped == []  # a configured source reads what its globs choose
 
 
+def test_a_link_to_a_folder_out_of_the_folder_is_named_not_passed_over(tmp_path: Path) -> None:
+    outside = tmp_path / "outside" / "2025"
+    outside.mkdir(parents=True)
+    (outside / "old.md").write_bytes(PM)
+    docs = tmp_path / "docs"
+    (docs / "team").mkdir(parents=True)
+    (docs / "real.md").write_bytes(PM)
+    (docs / "team" / "archive").symlink_to(outside, target_is_directory=True)
+    (docs / "mirror").symlink_to(docs / "team", target_is_directory=True)  # within: fine
+    source = MarkdownDirSource("docs", docs)
+    assert [ref.id for ref in source.list()] == ["real.md"]
+    assert source.outside == [("team/archive/", str(outside.resolve()))]
+    (problem,) = read_documents([source]).problems
+    assert problem.message.startswith("team/archive/: a symbolic link to ")
+    followed = MarkdownDirSource("docs", docs, follow_symlinks=True)
+    assert [ref.id for ref in followed.list()] == ["real.md", "team/archive/old.md"]
+
+
 def test_a_link_out_of_the_folder_is_not_read_unless_asked(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -79,7 +79,7 @@ class MarkdownDirSource:
             raise SkippableError(f"source {self.name}: cannot read the folder {self.root}")
         # Only a search below the folder can miss a folder it cannot read.
         recursive = any("**" in pattern for pattern in self.globs)
-        self.unreadable = _unreadable_folders(self.root) if recursive else []
+        self.unreadable, linked = _scan_folders(self.root) if recursive else ([], [])
         found: dict[str, DocumentRef] = {}
         # Globs without wildcards are files named on the command line: Git is asked about them
         # alone, not about the whole folder.
@@ -99,6 +99,16 @@ class MarkdownDirSource:
             ]
         top = self.root.resolve()
         self.outside = []
+        for link in linked:  # folders a symbolic link below the folder points to
+            target = link.resolve()
+            if target.is_relative_to(top):
+                continue  # read where it really is
+            if not self.follow_symlinks:
+                relative = link.relative_to(self.root).as_posix() + "/"
+                self.outside.append((relative, str(target)))
+                continue
+            recursive_globs = [pattern for pattern in self.globs if pattern.startswith("**/")]
+            paths += [path for pattern in recursive_globs for path in link.glob(pattern)]
         for path in paths:
             relative = path.relative_to(self.root).as_posix()
             if relative in found or not path.is_file() or self._excluded(path):
@@ -284,17 +294,20 @@ def _reads_as_text(path: Path) -> bool:
     return bool(head.strip()) and b"\x00" not in head
 
 
-def _unreadable_folders(root: Path) -> list[str]:
-    """Folders below `root` that cannot be listed (no permission): reported, never passed over
-    in silence. Git's own folder is not looked into."""
+def _scan_folders(root: Path) -> tuple[list[str], list[Path]]:
+    """Folders below `root` that cannot be listed (no permission), reported, never passed over
+    in silence; and the symbolic links to folders below it, which a search does not enter.
+    Git's own folder is not looked into."""
     problems: list[str] = []
+    links: list[Path] = []
 
     def note(error: OSError) -> None:
         problems.append(f"{error.filename}: cannot read the folder ({error.strerror})")
 
-    for _, folders, _ in os.walk(root, onerror=note):
+    for top, folders, _ in os.walk(root, onerror=note):
         folders[:] = [name for name in folders if name != ".git"]
-    return problems
+        links += [Path(top) / name for name in folders if (Path(top) / name).is_symlink()]
+    return problems, links
 
 
 Change = tuple[datetime, str, datetime]  # last commit's time and author, first commit's time
