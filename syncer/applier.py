@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from connectors.base import Tracker
 from syncer import logs
-from syncer.errors import STOPPING, FatalError, Interrupted, PmsyncError
+from syncer.errors import STOPPING, FatalError, Interrupted, NotFound, PmsyncError, Refused
 from syncer.model import IssueSnapshot, PlannedAction, SyncPlan, TrackerRef
 from syncer.planner import deduplicate
 
@@ -65,6 +65,11 @@ def apply(plan: SyncPlan, trackers: Mapping[str, Tracker]) -> list[Outcome]:
             log.info("tracker_failed", tracker=action.tracker, error=str(exc))
             outcomes.append(Outcome(action, ok=False, error=str(exc), fatal=True))
         except PmsyncError as exc:
+            if _lost_race(action, exc):  # another run closed it first: as wanted
+                ref_key = action.target.key if action.target else None
+                log.info("duplicate_already_closed", tracker=action.tracker, ref=ref_key)
+                outcomes.append(Outcome(action, ref=action.target))
+                continue
             log.info(
                 "action_failed",
                 op=action.op,
@@ -76,6 +81,16 @@ def apply(plan: SyncPlan, trackers: Mapping[str, Tracker]) -> list[Outcome]:
         else:
             outcomes.append(Outcome(action, ref=ref))
     return outcomes
+
+
+def _lost_race(action: PlannedAction, exc: PmsyncError) -> bool:
+    """Whether closing a duplicate failed only because another run closed (or removed) it
+    first: the answer of a tracker asked to close what is closed or gone."""
+    if action.op != "close" or action.close_reason != "duplicate":
+        return False
+    return isinstance(exc, NotFound) or (
+        isinstance(exc, Refused) and exc.status in (400, 404, 409, 410, 422)
+    )
 
 
 def _create_all(

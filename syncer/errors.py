@@ -51,6 +51,15 @@ class SkippableError(PmsyncError):
     """This one document, item or request failed; the others go on."""
 
 
+class Refused(SkippableError):
+    """The service refused the request as it stands (a 4xx other than those with a meaning of
+    their own): `status` says which."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class NotFound(SkippableError):
     """The service answered 404: no such thing there (or not visible to these credentials)."""
 

@@ -54,6 +54,7 @@ from syncer.errors import (
     FatalError,
     NotFound,
     PmsyncError,
+    Refused,
     RetriableError,
     SkippableError,
     UncertainError,
@@ -786,7 +787,7 @@ def _classify(exc: GithubException, what: str) -> PmsyncError:
         return Gone(f"{what}: gone (410): {message}")
     if status == 404:
         return NotFound(f"{what}: not found (404)")
-    return SkippableError(f"{what}: GitHub refused it ({status}): {message}")
+    return Refused(f"{what}: GitHub refused it ({status}): {message}", status)
 
 
 def _message(exc: GithubException) -> str:

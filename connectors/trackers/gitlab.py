@@ -56,6 +56,7 @@ from syncer.errors import (
     FatalError,
     NotFound,
     PmsyncError,
+    Refused,
     RetriableError,
     SkippableError,
     UncertainError,
@@ -624,7 +625,7 @@ def _classify(exc: gitlab.GitlabError, headers: Mapping[str, str], what: str) ->
         return NotAllowed(f"{what}: not allowed (403): {message}")
     if status == 404:
         return NotFound(f"{what}: not found (404)")
-    return SkippableError(f"{what}: GitLab refused it ({status}): {message}")
+    return Refused(f"{what}: GitLab refused it ({status}): {message}", status)
 
 
 def _unassignable_note(usernames: Sequence[str]) -> str:

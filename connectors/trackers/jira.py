@@ -53,6 +53,7 @@ from syncer.errors import (
     Interrupted,
     NotFound,
     PmsyncError,
+    Refused,
     RetriableError,
     SkippableError,
     UncertainError,
@@ -287,7 +288,8 @@ class JiraTracker:
                 if comment:
                     self.comment(ref, comment)
                 return
-        raise SkippableError(f"jira {self.name}: {ref.key} has no transition to a done status")
+        # Already done (another run closed it first), or a workflow with no way there.
+        raise Refused(f"jira {self.name}: {ref.key} has no transition to a done status", 409)
 
     def reopen(self, ref: TrackerRef, comment: str) -> None:
         """Moved back to a to-do status (else one in progress), without `not-planned`."""
@@ -792,7 +794,7 @@ def _classify(exc: JIRAError, what: str) -> PmsyncError:
         return FatalError(f"{what}: not allowed (403): {detail}")
     if status == 404:
         return NotFound(f"{what}: not found (404)")
-    return SkippableError(f"{what}: Jira refused it ({status}): {detail}")
+    return Refused(f"{what}: Jira refused it ({status}): {detail}", status)
 
 
 def _response_detail(response: requests.Response | None) -> str:
