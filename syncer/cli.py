@@ -768,8 +768,13 @@ def _cmd_digest(args: argparse.Namespace, out: TextIO) -> int:
 
 def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from syncer import scheduler
+    from syncer.pipeline import build_sources, build_trackers
 
     settings = _settings(args, required=True)
+    # A setting a source or tracker refuses (a missing token) stops the run before it starts,
+    # as it stops every other command: exit 2, the setting named.
+    build_sources(settings)
+    build_trackers(settings)
     clock = lambda: _now(None)  # noqa: E731 - PMSYNC_NOW is honoured, for tests and rehearsals
     if args.once:
         return scheduler.run_once(settings, clock, wait_lock=args.wait_lock, out=out)

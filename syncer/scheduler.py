@@ -40,7 +40,7 @@ from syncer.settings import Settings
 
 log = logs.get_logger("pmsync.run")
 
-EXIT_OK, EXIT_FAILURES, EXIT_FATAL, EXIT_LOCKED = 0, 1, 3, 4
+EXIT_OK, EXIT_FAILURES, EXIT_CONFIG, EXIT_FATAL, EXIT_LOCKED = 0, 1, 2, 3, 4
 LOCK_FILE = "pmsync.lock"
 HEARTBEAT_FILE = "heartbeat.json"
 BEAT_EVERY = 10.0  # seconds between heartbeats while the loop idles
@@ -204,6 +204,9 @@ class Guarded:
         with structlog.contextvars.bound_contextvars(**bound, job=self.name):
             try:
                 code, counts = self.job(self.settings, self.clock())
+            except ConfigError as exc:  # a setting the tracker or source refuses: say which
+                log.error("job_failed", error=str(exc))
+                code, counts = EXIT_CONFIG, {}
             except Exception as exc:
                 log.exception("job_crashed", error=f"{type(exc).__name__}: {exc}")
                 code, counts = EXIT_FATAL, {}
@@ -242,6 +245,10 @@ def run_once(
             guarded = Guarded(name, job, settings, clock, part_of_run=True)
             guarded()
             worst = max(worst, guarded.last_code)
+            if guarded.last_code == EXIT_CONFIG:
+                worst = EXIT_CONFIG  # the same setting fails every job: say it once
+                summary.append(_summary(name, guarded.last_code, guarded.last_counts))
+                break
             totals |= {f"{name}_{key}": value for key, value in guarded.last_counts.items()}
             totals[f"{name}_code"] = guarded.last_code
             summary.append(_summary(name, guarded.last_code, guarded.last_counts))

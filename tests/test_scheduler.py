@@ -132,14 +132,16 @@ def test_the_daemon_runs_on_time_and_stops_cleanly_on_sigterm(tmp_path: Path) ->
     assert took < 5
     # every second or so a sync, every three seconds a check, each with its own run id
     assert len(syncs) >= 6
-    crashed = [e for e in events if e["event"] == "job_crashed"]
+    crashed = [e for e in events if e["event"] == "job_failed"]  # a config error: no traceback
     assert crashed
+    assert not [e for e in events if e["event"] == "job_crashed"]
     assert "people_file: cannot read" in crashed[0]["error"]
+    assert "exception" not in crashed[0]
     assert crashed[0]["run_id"] in {e["run_id"] for e in syncs + checks}
     assert all(
-        e["code"] == 3 for e in syncs + checks if e["run_id"] in {c["run_id"] for c in crashed}
+        e["code"] == 2 for e in syncs + checks if e["run_id"] in {c["run_id"] for c in crashed}
     )
-    after = [e for e in syncs if e["timestamp"] > crashed[-1]["timestamp"] and e["code"] != 3]
+    after = [e for e in syncs if e["timestamp"] > crashed[-1]["timestamp"] and e["code"] != 2]
     assert after
     assert after[0]["code"] == 0
     assert 2 <= len(checks) <= len(syncs)
@@ -432,3 +434,29 @@ def test_a_run_that_has_only_just_taken_the_lock_is_named(tmp_path: Path) -> Non
         with pytest.raises(Locked, match=r"\(pid 4242 since"), run_lock(settings):
             pass
         later.join()
+
+
+def test_a_configuration_error_under_run_once_is_exit_2_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    """A missing token is caught before the run starts; a repository the tracker does not have
+    is found by the first job, which stops the run. Either way: exit 2, the setting named, and
+    no traceback on standard output, standard error or in the JSON log."""
+    fake = FakeGitHub()
+    with fake.running():
+        _config(tmp_path, tracker=_github(fake))
+        done = _pmsync(tmp_path, "run", "--once", env={"GITHUB_TOKEN": ""})
+        out, err = done.communicate(timeout=60)
+        assert done.returncode == 2
+        assert "config error" in err
+        assert "trackers.gh.token" in err
+        assert "Traceback" not in out + err
+        _config(tmp_path, tracker=_github(fake).replace("acme/incidents", "acme/missing"))
+        done = _pmsync(tmp_path, "run", "--once")
+        out, err = done.communicate(timeout=60)
+    assert done.returncode == 2
+    assert out.strip() == "sync: exit 2"
+    assert "Traceback" not in out + err
+    (failed,) = [e for e in _events(err) if e["event"] == "job_failed"]
+    assert "trackers.gh.repo" in failed["error"]
+    assert "exception" not in failed
