@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -203,6 +204,13 @@ def _after(
 
 
 def _apply(tracker: Tracker, actions: Sequence[FollowAction]) -> list[FollowOutcome]:
+    """Each follow-up write, in one transaction where the tracker has them (`batch`)."""
+    batch = getattr(tracker, "batch", None)
+    with batch() if batch is not None and actions else nullcontext():
+        return _apply_each(tracker, actions)
+
+
+def _apply_each(tracker: Tracker, actions: Sequence[FollowAction]) -> list[FollowOutcome]:
     outcomes: list[FollowOutcome] = []
     broken: str | None = None
     for action in actions:

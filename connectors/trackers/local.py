@@ -85,10 +85,27 @@ class LocalTracker:
         self._clock = clock
         self._ready = False
         self._uri: str | None = None
+        self._batch: sqlite3.Connection | None = None
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """The writes made inside in one transaction, committed at the end: a follow-up step
+        of thousands of comments and labels is one commit, not one each."""
+        with self._db() as connection:
+            self._batch = connection
+            try:
+                yield
+            finally:
+                self._batch = None
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        """One connection per call, committed on success; sqlite errors become pmsync errors."""
+        """One connection per call, committed on success (inside `batch`, the batch's); sqlite
+        errors become pmsync errors."""
+        if self._batch is not None:
+            with self._translated():
+                yield self._batch
+            return
         try:
             if not self._ready:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -96,20 +113,25 @@ class LocalTracker:
         except (OSError, sqlite3.Error) as exc:
             raise FatalError(f"local tracker {self.name}: cannot open {self.path}: {exc}") from exc
         try:
-            with connection:
+            with self._translated(), connection:
                 if not self._ready:
                     connection.executescript(_SCHEMA)
                     _upgrade(connection)
                     self._ready = True
                 yield connection
+        finally:
+            connection.close()
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        try:
+            yield
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise RetriableError(f"local tracker {self.name}: {exc}") from exc
             raise FatalError(f"local tracker {self.name}: {self.path}: {exc}") from exc
         except sqlite3.DatabaseError as exc:
             raise FatalError(f"local tracker {self.name}: {self.path}: {exc}; {_RECOVER}") from exc
-        finally:
-            connection.close()
 
     def _ref(self, number: int) -> TrackerRef:
         if self._uri is None:
