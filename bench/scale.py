@@ -4,8 +4,9 @@
 
 For each size: `sync` (first), `check` three weeks later (a third of the issues have a
 comment from their owner), `check` again an hour later, `report` and `digest` (dry run), each
-timed (CPU seconds of this process); and the first `check`'s wall time against its CPU time. The figures are printed with each size's ratio to the
-size before it, against the ratio of the sizes themselves (linear growth matches it).
+timed (CPU seconds of this process), and the first `check`'s wall time against its CPU time.
+The figures are printed with each size's ratio to the size before it, against the ratio of the
+sizes themselves (linear growth matches it).
 
 Then an unchanged sync of the middle size with the first and the last number of people in the
 directory: resolving owners must not grow with the directory.
