@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from connectors.base import DocumentSource, Tracker
 from rules.followup import FollowupContext, last_activity
-from syncer import logs
+from syncer import logs, statefile
 from syncer.errors import STOPPING, Interrupted
 from syncer.followup import context_of
 from syncer.logs import REDACTOR
@@ -666,11 +666,9 @@ class DigestState:
         for old in sorted(periods)[:-_KEEP_PERIODS]:
             del periods[old]
 
-    def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(self.data, indent=2, sort_keys=True), encoding="utf-8")
-        temporary.replace(self.path)
+    def save(self) -> bool:
+        """Whether the state was written (a full disk leaves it as it was, and says so)."""
+        return statefile.save(self.path, self.data, "digest_state_unsaved")
 
 
 @dataclass(frozen=True, slots=True)
@@ -800,12 +798,10 @@ def digest(
             else:
                 run.deliveries.append(Delivery(recipient.name, name, "failed", error))
                 log.info("digest_failed", recipient=recipient.name, channel=name, error=error)
-    if not dry_run and any(d.status == "sent" for d in run.deliveries):
-        try:
-            state.save()
-        except OSError as exc:
-            run.problems.append(Problem(str(state.path), f"cannot save: {exc}", False))
-            log.error("digest_state_unsaved", path=str(state.path), error=str(exc))
+    sent = any(d.status == "sent" for d in run.deliveries)
+    if not dry_run and sent and not state.save():
+        message = "cannot save (disk full or read only?): the next run may send again"
+        run.problems.append(Problem(str(state.path), message, False))
     return run
 
 

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 import schedule
 import structlog
 
-from syncer import logs
+from syncer import logs, statefile
 from syncer.check import check
 from syncer.digest import digest
 from syncer.errors import STOPPING, ConfigError, Locked
@@ -69,10 +69,15 @@ def run_lock(settings: Settings, wait: float = 0.0) -> Iterator[Path]:
                 time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
                 continue
             raise Locked(f"another pmsync run is active ({_holder(handle)}); lock: {path}")
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} since {datetime.now(UTC).isoformat(timespec='seconds')}")
-        handle.flush()
+        try:  # who holds it, for a run that finds it taken; the lock holds without it
+            handle.seek(0)
+            handle.truncate()
+            handle.write(
+                f"pid {os.getpid()} since {datetime.now(UTC).isoformat(timespec='seconds')}"
+            )
+            handle.flush()
+        except OSError as exc:
+            log.warning("lock_holder_unwritten", path=str(path), error=exc.strerror or str(exc))
         yield path
     finally:
         handle.close()  # closing drops the lock
@@ -115,11 +120,12 @@ def _try_lock(handle: IO[str]) -> bool:
 
 
 def beat(settings: Settings, now: datetime, **state: Any) -> None:
-    """Write the heartbeat (atomically: health never reads half a file)."""
+    """Write the heartbeat (atomically: health never reads half a file). On a full or
+    read-only disk the beat is skipped and logged: the loop lives on, and `health` reports it
+    stale until a beat is written again."""
     path = settings.path(settings.state_dir) / HEARTBEAT_FILE
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps({"at": now.isoformat(), "pid": os.getpid(), **state}))
-    temporary.replace(path)
+    data = {"at": now.isoformat(), "pid": os.getpid(), **state}
+    statefile.save(path, data, "heartbeat_unwritten")
 
 
 def health(settings: Settings, now: datetime) -> tuple[bool, str]:

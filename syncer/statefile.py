@@ -3,6 +3,7 @@ file is no file, with a warning), written atomically (a temporary file, then a r
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -24,13 +25,20 @@ def load(path: Path, event: str) -> Any:
         return None
 
 
-def save(path: Path, data: Any, event: str) -> None:
-    """Write `data` to `path` whole or not at all; a failure is logged as `event`, not raised:
-    state is a convenience."""
+def save(path: Path, data: Any, event: str) -> bool:
+    """Write `data` to `path` whole or not at all (a full or read-only disk leaves the file as
+    it was, and no temporary file behind); a failure is logged as `event`, with the file and
+    the space it needs, not raised: state is a convenience. Whether it was written."""
+    text = json.dumps(data, ensure_ascii=False)
     temporary = path.with_suffix(".tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        temporary.write_text(text, encoding="utf-8")
         os.replace(temporary, path)
     except OSError as exc:
-        log.warning(event, path=str(path), error=str(exc))
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        needed = len(text.encode())
+        log.warning(event, path=str(path), needs_bytes=needed, error=exc.strerror or str(exc))
+        return False
+    return True

@@ -460,3 +460,26 @@ def test_a_configuration_error_under_run_once_is_exit_2_without_a_traceback(
     (failed,) = [e for e in _events(err) if e["event"] == "job_failed"]
     assert "trackers.gh.repo" in failed["error"]
     assert "exception" not in failed
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+def test_a_full_disk_skips_state_writes_and_health_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every write to the state folder answers ENOSPC (its files lead to /dev/full): the run
+    does its jobs, skips the heartbeat and the lock's note of who holds it, leaves no
+    temporary file behind, and `health` reports the missing heartbeat."""
+    settings = _config(tmp_path)
+    state = settings.path(settings.state_dir)
+    state.mkdir(parents=True, exist_ok=True)
+    for name in ("heartbeat.tmp", "pmsync.lock", "documents.tmp"):
+        (state / name).symlink_to("/dev/full")
+    config = str(tmp_path / "config.toml")
+    assert main(["--config", config, "run", "--once"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("sync: created")
+    assert "Traceback" not in out + err
+    assert not (state / "heartbeat.json").exists()
+    assert not (state / "heartbeat.tmp").exists()  # nothing half written left
+    assert main(["--config", config, "health"]) == 1
+    assert "no heartbeat" in capsys.readouterr().out

@@ -48,7 +48,7 @@ from connectors.trackers.retry import (
     retry_after_seconds,
     with_retries,
 )
-from syncer import logs
+from syncer import logs, statefile
 from syncer.errors import (
     ConfigError,
     FatalError,
@@ -300,13 +300,7 @@ class GithubTracker:
         path = self.options.etag_file
         if path is None:
             return
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(".tmp")
-            temporary.write_text(json.dumps(pages), encoding="utf-8")
-            temporary.replace(path)
-        except OSError as exc:
-            log.info("etags_not_saved", path=str(path), error=str(exc))
+        statefile.save(path, pages, "etags_not_saved")
 
     def _bot_login_or_config_error(self) -> str:
         """The bot's login; the first request, so a wrong address shows here."""
