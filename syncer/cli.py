@@ -11,8 +11,8 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from syncer.model import Postmortem
     from syncer.pipeline import SyncRun
     from syncer.reading import Reading
+    from syncer.scheduler import Stop
     from syncer.settings import CoreSettings, Settings
 
 # Each command imports what it uses when it runs: `--help`, `lint`, `extract` and `rules` load
@@ -263,13 +264,17 @@ def _wait_lock_option(command: argparse.ArgumentParser) -> None:
     )
 
 
-def _one_writer(args: argparse.Namespace, settings: Settings) -> AbstractContextManager[object]:
-    """The state dir's lock, held while a command writes: one writer per tracker."""
-    if getattr(args, "dry_run", False):
-        return nullcontext()
+@contextmanager
+def _one_writer(args: argparse.Namespace, settings: Settings) -> Iterator[Stop]:
+    """The state dir's lock, held while a command writes: one writer per tracker; and a
+    SIGTERM or SIGINT stops the writing cleanly (`Stop` says whether one did)."""
     from syncer import scheduler
 
-    return scheduler.run_lock(settings, args.wait_lock)
+    if getattr(args, "dry_run", False):
+        yield scheduler.Stop()
+        return
+    with scheduler.run_lock(settings, args.wait_lock), scheduler.stoppable() as stop:
+        yield stop
 
 
 def _settings(args: argparse.Namespace, *, required: bool) -> Settings:
@@ -556,7 +561,7 @@ def _cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
     paths = getattr(args, "paths", None)
     settings = _settings(args, required=not offline)
     sources = _path_sources(paths, history=True) if paths else None
-    with _one_writer(args, settings):
+    with _one_writer(args, settings) as stop:
         run = sync(settings, dry_run=args.dry_run, now=_now(None), sources=sources, offline=offline)
     counts = run.counts()
     if args.format == "json":
@@ -573,7 +578,11 @@ def _cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
         out.write("\n")
     else:
         _print_sync_text(run, counts, out)
-    log.info("sync_finished", dry_run=run.dry_run, **counts)
+    log.info("sync_finished", dry_run=run.dry_run, stopped=stop.signalled, **counts)
+    if stop.signalled:  # stopped cleanly: what was not written, the next run writes
+        if args.format != "json":
+            out.write("stopped by a signal: the next sync writes the rest\n")
+        return EXIT_FINDINGS
     if any(p.fatal for p in run.problems):
         return EXIT_FATAL
     return EXIT_FINDINGS if counts["failed"] or run.problems else EXIT_OK

@@ -240,7 +240,7 @@ def run_once(
     with (
         structlog.contextvars.bound_contextvars(run_id=uuid.uuid4().hex[:12]),
         run_lock(settings, wait_lock),
-        _stoppable(),
+        stoppable(),
     ):
         worst = EXIT_OK
         totals: dict[str, Any] = {}
@@ -298,7 +298,7 @@ def run_forever(
         "check": plan.check_every_minutes * 60,
         "digest": 60.0,  # asks each minute whether the digest is due
     }
-    with run_lock(settings, wait_lock), _stoppable():
+    with run_lock(settings, wait_lock), stoppable():
         if settings.metrics.port is not None:
             prepare(settings.trackers, settings.sources)
             serve(settings.metrics.host, settings.metrics.port)
@@ -320,15 +320,30 @@ def run_forever(
     return EXIT_OK
 
 
+@dataclass(slots=True)
+class Stop:
+    """Whether a signal stopped the block `stoppable` guarded."""
+
+    signalled: bool = False
+
+
 @contextmanager
-def _stoppable() -> Iterator[None]:
-    """SIGTERM and SIGINT set `STOPPING` for the block; it is clear before and after."""
+def stoppable() -> Iterator[Stop]:
+    """SIGTERM and SIGINT set `STOPPING` for the block: every command that writes stops
+    cleanly (the write in flight finishes, waits end, what is left is counted as not done,
+    the lease is released). `STOPPING` is clear before and after, and the signals' own
+    handlers are back after it."""
     STOPPING.clear()
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     _on_signals()
+    stop = Stop()
     try:
-        yield
+        yield stop
     finally:
+        stop.signalled = STOPPING.is_set()
         STOPPING.clear()
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
 
 
 def _on_signals() -> None:

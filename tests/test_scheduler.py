@@ -483,3 +483,43 @@ def test_a_full_disk_skips_state_writes_and_health_says_so(
     assert not (state / "heartbeat.tmp").exists()  # nothing half written left
     assert main(["--config", config, "health"]) == 1
     assert "no heartbeat" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("fault", ["slow", "retry-after"])
+def test_sigterm_stops_a_sync_cleanly_and_the_next_files_the_rest(
+    tmp_path: Path, fault: str
+) -> None:
+    """SIGTERM to `pmsync sync` while it files issues, or while it waits out a long
+    Retry-After: it ends within 5 s with its summary, and the next sync files the rest once."""
+    fake = FakeGitHub(collaborators={"dana"})
+    with fake.running():
+        _config(tmp_path, "", _github(fake))
+        if fault == "slow":
+            fake.faults.append(Fault("POST", r"/issues$", kind="slow", delay=0.3, times=99))
+        else:
+            fake.faults.append(
+                Fault("POST", r"/issues$", status=429, headers={"retry-after": "120"}, skip=2)
+            )
+        sync_process = _pmsync(tmp_path, "sync")
+        deadline = time.monotonic() + 20
+        while _items(fake) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.4)
+        stopped_at = time.monotonic()
+        sync_process.send_signal(signal.SIGTERM)
+        out, err = sync_process.communicate(timeout=10)
+        took = time.monotonic() - stopped_at
+        written = _items(fake)
+        assert took < 5
+        assert sync_process.returncode == 1  # what was not written is counted as failed
+        assert f"created {written}," in out.splitlines()[-2]
+        assert out.splitlines()[-1] == "stopped by a signal: the next sync writes the rest"
+        assert "Traceback" not in err
+        assert 2 <= written < ITEMS
+        fake.faults.clear()
+        again = _pmsync(tmp_path, "sync")
+        out, err = again.communicate(timeout=60)
+    assert again.returncode == 0, err
+    assert f"created {ITEMS - written}," in out
+    assert _items(fake) == ITEMS
+    assert _unique_titles(fake)
