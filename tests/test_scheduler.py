@@ -87,6 +87,21 @@ def _items(fake: FakeGitHub) -> int:
     return sum(1 for i in fake.issues.values() if not i["title"].startswith("Follow-up review"))
 
 
+def _stop_when(
+    process: subprocess.Popen[str], fake: FakeGitHub, items: int, within: float, settle: float = 0
+) -> tuple[str, str, float]:
+    """SIGTERM to `process` once the fake holds `items` item issues (and `settle` s more):
+    its output, and how long it took to end after the signal."""
+    deadline = time.monotonic() + within
+    while _items(fake) < items and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(settle)
+    stopped_at = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=10)
+    return out, err, time.monotonic() - stopped_at
+
+
 def _unique_titles(fake: FakeGitHub) -> bool:
     titles = [issue["title"] for issue in fake.issues.values()]
     return len(titles) == len(set(titles))
@@ -116,13 +131,7 @@ def test_the_daemon_runs_on_time_and_stops_cleanly_on_sigterm(tmp_path: Path) ->
         (tmp_path / "docs" / "pm-2.md").write_text(
             DOC.replace("PM-1", "PM-2").replace("Outage", "Second outage").replace("alert", "probe")
         )
-        deadline = time.monotonic() + 10
-        while _items(fake) < ITEMS + 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        stopped_at = time.monotonic()
-        daemon.send_signal(signal.SIGTERM)
-        _, err = daemon.communicate(timeout=10)
-        took = time.monotonic() - stopped_at
+        _, err, took = _stop_when(daemon, fake, ITEMS + 2, within=10)
         written = _items(fake)
 
     events = _events(err)
@@ -501,14 +510,7 @@ def test_sigterm_stops_a_sync_cleanly_and_the_next_files_the_rest(
                 Fault("POST", r"/issues$", status=429, headers={"retry-after": "120"}, skip=2)
             )
         sync_process = _pmsync(tmp_path, "sync")
-        deadline = time.monotonic() + 20
-        while _items(fake) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.4)
-        stopped_at = time.monotonic()
-        sync_process.send_signal(signal.SIGTERM)
-        out, err = sync_process.communicate(timeout=10)
-        took = time.monotonic() - stopped_at
+        out, err, took = _stop_when(sync_process, fake, 2, within=20, settle=0.4)
         written = _items(fake)
         assert took < 5
         assert sync_process.returncode == 1  # what was not written is counted as failed
