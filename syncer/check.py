@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from connectors.base import DocumentSource, Tracker
+from connectors.base import DocumentSource, Leasing, Tracker
 from syncer import logs
 from syncer.applier import apply
 from syncer.continuity import as_filed
-from syncer.errors import STOPPING, FatalError, Interrupted, PmsyncError
+from syncer.errors import STOPPING, ConfigError, FatalError, Interrupted, PmsyncError
 from syncer.followup import (
     FollowAction,
     context_of,
@@ -46,7 +46,7 @@ from syncer.planner import deduplicate
 from syncer.policy import Policy
 from syncer.progress import entries_of, tally
 from syncer.reading import Problem
-from syncer.review import due_reviews, invitation, review_key
+from syncer.review import due_reviews, invitation, is_review, review_key
 from syncer.settings import Settings
 
 log = logs.get_logger("pmsync.check")
@@ -144,9 +144,12 @@ def check(
         flagged = _after(snapshots, actions)
         actions += plan_reviews(name, tracker.kind, routed, flagged, policy, settings.followup, now)
         run.findings += [_why_unowned(f, items, policy) for f in findings]
-        outcomes = [FollowOutcome(a) for a in actions] if dry_run else _apply(tracker, actions)
-        if any(o.ok and o.action.op == "review-open" for o in outcomes):
-            outcomes = _converge_reviews(name, tracker, outcomes, run.problems)
+        with ExitStack() as lease:
+            if not dry_run and any(a.op == "review-open" for a in actions):
+                actions = _reviews_under_lease(name, tracker, actions, lease, run.problems)
+            outcomes = [FollowOutcome(a) for a in actions] if dry_run else _apply(tracker, actions)
+            if any(o.ok and o.action.op == "review-open" for o in outcomes):
+                outcomes = _converge_reviews(name, tracker, outcomes, run.problems)
         run.outcomes += outcomes
         opened = sum(o.ok and o.action.op == "review-open" for o in outcomes)
         counted = tally(entries_of(name, flagged, postmortems, directory), context)
@@ -154,6 +157,35 @@ def check(
         if not dry_run:
             _write_invitations(settings, routed, snapshots, outcomes, now)
     return run
+
+
+def _reviews_under_lease(
+    name: str,
+    tracker: Tracker,
+    actions: list[FollowAction],
+    lease: ExitStack,
+    problems: list[Problem],
+) -> list[FollowAction]:
+    """Review issues are opened under the tracker's lease, as items are filed: with it held,
+    the tracker is read again and a review another run opened meanwhile is not opened twice;
+    while another run holds it, this run opens none (the next check does)."""
+    if not isinstance(tracker, Leasing) or not tracker.leased:
+        return actions
+    try:
+        if not lease.enter_context(tracker.lease()):
+            return actions  # the tracker offers no lease: convergence alone keeps one review
+    except ConfigError:
+        raise
+    except PmsyncError as exc:  # another run holds it
+        problems.append(Problem(f"tracker {name}", str(exc)))
+        return [a for a in actions if a.op != "review-open"]
+    fresh = read_snapshots(name, tracker, problems)
+    opened = {s.item_key for s in fresh or () if is_review(s.item_key)}
+    return [
+        a
+        for a in actions
+        if a.op != "review-open" or (fresh is not None and a.item_key not in opened)
+    ]
 
 
 def _converge_reviews(
