@@ -289,7 +289,10 @@ def sync(
         snapshots = dict.fromkeys({pm.route or "" for pm in routed} & set(targets), ())
     history = continuity.History.load(settings.path(settings.state_dir))
     wanted = {pm.route or "" for pm in routed}
-    if any((seen.source, seen.ref) not in reading.listed for seen in history.documents.values()):
+    if any(
+        seen.source in reading.sources and (seen.source, seen.ref) not in reading.listed
+        for seen in history.documents.values()
+    ):
         wanted = set(active)  # a document read before is missing: its issues may be anywhere
     for name in sorted(wanted & set(active)):
         try:
@@ -373,6 +376,9 @@ def _follow(
     issues = [snap for group in snapshots.values() for snap in group]
     known = {pm_id: (seen.source, seen.ref) for pm_id, seen in history.documents.items()}
     present = reading.present(known)
+    # Only a run over every configured source can tell a document moved or deleted: one over
+    # files named on the command line (`plan PATH`) has not looked at the others.
+    whole = not reading.incomplete and set(settings.sources) <= reading.sources
     last = {seen.hash: pm_id for pm_id, seen in history.documents.items() if seen.hash}
     same = {
         pm.id: last[digest]
@@ -380,7 +386,7 @@ def _follow(
         if (digest := continuity.text_hash(_text(reading, pm))) in last
     }
     same |= _git_renames(routed, issues, present, same, sources)
-    moves = [] if reading.incomplete else continuity.find_moves(routed, issues, present, same)
+    moves = continuity.find_moves(routed, issues, present, same) if whole else []
     routed, rekeyed = continuity.follow(routed, moves, issues)
     findings = continuity.rekey_findings(reading.findings, rekeyed)
     by_item: dict[str, list[Finding]] = {}
@@ -404,14 +410,21 @@ def _follow(
     )
     expired: dict[str, str] = {}
     present |= {pm.id for pm in routed}
+    # Missing: read before from a source this run read whole, and not there now. A run over
+    # other sources (files named on the command line) says nothing of the configured ones.
+    ours = {
+        pm_id
+        for pm_id, seen in history.documents.items()
+        if seen.source in reading.sources and pm_id not in present
+    }
     gone: dict[str, int] = {}
     for snap in issues:
-        if snap.state == "open" and snap.postmortem_id and snap.postmortem_id not in present:
+        if snap.state == "open" and snap.postmortem_id in ours:
             gone[snap.postmortem_id] = gone.get(snap.postmortem_id, 0) + 1
-    if reading.incomplete:
-        gone = {}  # a source that could not be listed hides what it holds
+    if not whole:
+        gone = {}  # a source not read, or that could not be listed, hides what it holds
     else:  # forget documents that are gone and whose issues are all closed
-        for pm_id in set(history.documents) - present - set(gone):
+        for pm_id in ours - set(gone):
             del history.documents[pm_id]
     grace = settings.sync.grace
     for pm_id, count in sorted(gone.items()):

@@ -38,6 +38,7 @@ class Reading:
     listed: set[tuple[str, str]] = field(default_factory=set)  # (source, id) of every document
     unread: set[tuple[str, str]] = field(default_factory=set)  # of those that failed to read
     incomplete: bool = False  # a source could not be listed, or stopped part way
+    sources: set[str] = field(default_factory=set)  # the names of the sources read
 
     def present(self, known: Mapping[str, tuple[str, str]]) -> set[str]:
         """The post-mortem ids whose documents the sources hold now: those read, and those
@@ -65,6 +66,7 @@ def read_documents(
     rules = select_rules(rule_select, rule_ignore)
     reading = Reading()
     for source in sources:
+        reading.sources.add(source.name)
         try:
             refs = source.list()
         except PmsyncError as exc:

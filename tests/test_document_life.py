@@ -321,3 +321,27 @@ def test_a_document_moved_twice_is_named_by_its_last_path(world: World) -> None:
     assert run.notes == ["moved disk.md → 2026-disk.md: its issues follow it"]
     assert _counts(run) == (0, 4, 0)
     assert all(BASE + "2026-disk.md" in snap.body for snap in world.issues())
+
+
+def test_a_plan_of_other_files_says_nothing_of_the_configured_post_mortems(
+    world: World, tmp_path: Path
+) -> None:
+    """`pmsync plan FILE` reads that file instead of the configured sources: the post-mortems
+    it does not read are not missing, and nothing of theirs closes, however long after."""
+    from connectors.sources.folder import MarkdownDirSource
+
+    world.sync()
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    (other / "draft.md").write_text(DOC.replace("Disk full", "Draft").replace("85%", "80%"))
+    settings = load_settings(world.root / "config.toml")
+    for hours in (1, 48):
+        run = sync(
+            settings,
+            dry_run=True,
+            now=T0 + timedelta(hours=hours),
+            sources=[MarkdownDirSource("cli", other, ["draft.md"], history=False)],
+        )
+        assert run.notes == []  # neither missing nor moved (its titles are much the same)
+        assert {o.action.op for o in run.outcomes} == {"create"}
+    assert _counts(world.sync(T0 + timedelta(hours=49))) == (0, 0, 0)
