@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-import json
 import statistics
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
@@ -622,12 +621,8 @@ class DigestState:
 
     @classmethod
     def load(cls, path: Path) -> DigestState:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return cls(path)
-        except (OSError, ValueError) as exc:
-            log.error("digest_state_unreadable", path=str(path), error=str(exc))
+        data = statefile.load(path, "digest_state_unreadable")
+        if data is None:
             return cls(path)
         if not isinstance(data, dict) or not isinstance(data.get("recipients", {}), dict):
             log.error("digest_state_unreadable", path=str(path), error="not a pmsync state")

@@ -33,7 +33,7 @@ from syncer.model import (
 from syncer.people import load_directory
 from syncer.planner import Life, Target, plan
 from syncer.policy import Policy, rule_context
-from syncer.reading import Problem, Reading, read_documents
+from syncer.reading import Problem, Reading, by_item, read_documents
 from syncer.settings import RoutingSettings, Settings
 
 log = logs.get_logger("pmsync.pipeline")
@@ -379,20 +379,10 @@ def _follow(
     # Only a run over every configured source can tell a document moved or deleted: one over
     # files named on the command line (`plan PATH`) has not looked at the others.
     whole = not reading.incomplete and set(settings.sources) <= reading.sources
-    last = {seen.hash: pm_id for pm_id, seen in history.documents.items() if seen.hash}
-    same = {
-        pm.id: last[digest]
-        for pm in routed
-        if (digest := continuity.text_hash(_text(reading, pm))) in last
-    }
-    same |= _git_renames(routed, issues, present, same, sources)
-    moves = continuity.find_moves(routed, issues, present, same) if whole else []
+    vanished = {snap.postmortem_id for snap in issues if snap.postmortem_id} - present
+    moves = _moves(routed, issues, present, vanished, history, reading, sources) if whole else []
     routed, rekeyed = continuity.follow(routed, moves, issues)
-    findings = continuity.rekey_findings(reading.findings, rekeyed)
-    by_item: dict[str, list[Finding]] = {}
-    for finding in findings:
-        if finding.item_key:
-            by_item.setdefault(finding.item_key, []).append(finding)
+    findings = by_item(continuity.rekey_findings(reading.findings, rekeyed))
     notes: list[str] = []
     moved: dict[str, str] = {}
     for move in moves:
@@ -441,27 +431,48 @@ def _follow(
                 f"([sync] vanished_grace = {settings.sync.vanished_grace!r})"
             )
             log.info("document_missing", postmortem=pm_id, since=since.isoformat(), issues=count)
-    return routed, by_item, Life(moved, {}, expired, returned), notes
+    return routed, findings, Life(moved, {}, expired, returned), notes
+
+
+def _moves(
+    routed: Sequence[Postmortem],
+    issues: Sequence[IssueSnapshot],
+    present: set[str],
+    vanished: set[str],
+    history: continuity.History,
+    reading: Reading,
+    sources: Sequence[DocumentSource],
+) -> list[continuity.Move]:
+    """The documents that moved, looked for only when a document issues name is gone."""
+    if not vanished:
+        return []
+    last = {seen.hash: pm_id for pm_id, seen in history.documents.items() if seen.hash}
+    same = {
+        pm.id: last[digest]
+        for pm in routed
+        if (digest := continuity.text_hash(_text(reading, pm))) in last
+    }
+    same |= _git_renames(routed, issues, vanished, same, sources)
+    return continuity.find_moves(routed, issues, present, same)
 
 
 def _git_renames(
     routed: Sequence[Postmortem],
     issues: Sequence[IssueSnapshot],
-    present: set[str],
+    vanished: set[str],
     known: Mapping[str, str],
     sources: Sequence[DocumentSource],
 ) -> dict[str, str]:
     """New documents (no issue names them) that Git says were renamed from a document that
-    vanished (new id → old id). Git is asked only when both exist, about the new ones."""
+    vanished (new id → old id); Git is asked about the new ones only."""
     filed = {snap.postmortem_id for snap in issues if snap.postmortem_id}
-    gone = filed - present
     by_name = {source.name: source for source in sources}
     found: dict[str, str] = {}
     for pm in routed:
-        if not gone or pm.id in filed or pm.id in known or pm.id != pm.ref.id:
+        if pm.id in filed or pm.id in known or pm.id != pm.ref.id:
             continue
         earlier = getattr(by_name.get(pm.ref.source), "earlier_paths", None)
-        if earlier is not None and (old := sorted(gone & earlier(pm.ref.id))):
+        if earlier is not None and (old := sorted(vanished & earlier(pm.ref.id))):
             found[pm.id] = old[0]
     return found
 

@@ -47,11 +47,16 @@ class Reading:
         return found | {pm_id for pm_id, where in known.items() if where in self.unread}
 
     def findings_by_item(self) -> dict[str, list[Finding]]:
-        grouped: dict[str, list[Finding]] = defaultdict(list)
-        for finding in self.findings:
-            if finding.item_key:
-                grouped[finding.item_key].append(finding)
-        return grouped
+        return by_item(self.findings)
+
+
+def by_item(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
+    """The findings about items, grouped by item key."""
+    grouped: dict[str, list[Finding]] = defaultdict(list)
+    for finding in findings:
+        if finding.item_key:
+            grouped[finding.item_key].append(finding)
+    return grouped
 
 
 def read_documents(
