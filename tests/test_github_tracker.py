@@ -7,13 +7,13 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import structlog
 
-from connectors.trackers.github import GithubOptions, GithubTracker
+from connectors.trackers.github import Busy, GithubOptions, GithubTracker
 from syncer import logs
 from syncer.check import check
 from syncer.errors import ConfigError
@@ -322,6 +322,35 @@ def test_a_lease_left_by_a_run_that_died_is_taken_over_once_expired(
     assert [o.action.op for o in run.outcomes].count("create") == 0
     (problem,) = run.problems
     assert "another pmsync (busy pid 2) is filing issues until 2999-01-01" in problem.message
+
+
+@pytest.mark.parametrize("apart", [timedelta(minutes=40), timedelta(hours=3)])
+def test_machines_whose_clocks_differ_agree_on_who_holds_the_lease(
+    fake: FakeGitHub, apart: timedelta
+) -> None:
+    """The lease is timed on GitHub's clock: a machine far behind does not see the lease of
+    one far ahead as expired, nor the other way round; each says its clock is off."""
+    stream = io.StringIO()
+    logs.configure("info", stream=stream, json=True)
+    options = GithubOptions(repo="acme/incidents", base_url=fake.url, token=TOKEN, write_interval=0)
+    github_now = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+    fake.clock = lambda: github_now
+    for first, second in ((-apart, apart), (apart, -apart)):
+        ahead = GithubTracker("gh", options, wall=lambda d=first: github_now + d)
+        behind = GithubTracker("gh", options, wall=lambda d=second: github_now + d)
+        with ahead.lease() as held:
+            assert held
+            busy = "is filing issues until 2026-12-07T10:30:00"
+            with pytest.raises(Busy, match=busy), behind.lease():
+                pass
+        assert fake.refs == {}
+    github_now += timedelta(minutes=31)  # a lease left behind expires on GitHub's clock
+    fake.refs["refs/pmsync/lease"], _ = next(iter(fake.commits.items()))
+    with GithubTracker("gh", options, wall=lambda: github_now - apart).lease() as held:
+        assert held
+    skews = [line for line in stream.getvalue().splitlines() if '"clock_skew"' in line]
+    assert len(skews) == 5  # once per tracker
+    assert f'"seconds": {round(apart.total_seconds())}' in stream.getvalue()
 
 
 def test_a_lease_the_token_cannot_take_is_a_config_error_only_when_required(

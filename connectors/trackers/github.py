@@ -16,7 +16,7 @@ import re
 import socket
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -110,6 +110,32 @@ class GithubOptions:
 
 
 LEASE_REF = "refs/pmsync/lease"  # not a branch: no push events, nothing in the branch list
+CLOCK_SKEW_WARNING = 60.0  # seconds between this machine's clock and GitHub's worth a warning
+
+
+def _committed(commit: Mapping[str, Any]) -> datetime | None:
+    """When GitHub recorded a commit (its committer date), or None."""
+    value = (commit.get("committer") or {}).get("date")
+    try:
+        stamp = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else None
+
+
+def _lease_expiry(commit: Mapping[str, Any]) -> datetime:
+    """When a lease's commit frees the lease: `minutes` after GitHub recorded it. A lease
+    written by an older pmsync names its own `until`; one that says neither has expired."""
+    message = str(commit.get("message", ""))
+    minutes = re.search(r"^minutes: ([\d.]+)$", message, re.MULTILINE)
+    committed = _committed(commit)
+    if minutes and committed is not None:
+        return committed + timedelta(minutes=float(minutes.group(1)))
+    until = re.search(r"^until: (\S+)$", message, re.MULTILINE)
+    try:
+        return datetime.fromisoformat(until.group(1)) if until else datetime.min.replace(tzinfo=UTC)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
 
 
 class Busy(SkippableError):
@@ -126,8 +152,10 @@ class GithubTracker:
         *,
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] | None = None,
+        wall: Callable[[], datetime] | None = None,
     ) -> None:
         self.name = name
+        self._wall = wall or (lambda: datetime.now(UTC))  # only to tell the clock's skew
         self.options = options
         self._sleep = sleep or interruptible_sleep
         self._clock = clock or time.monotonic
@@ -143,6 +171,7 @@ class GithubTracker:
         self._milestones: dict[str, int] | None = None
         self._due_field_id: int | None = None
         self._no_lease = False  # `auto`, and the repository offers no lease to this token
+        self._skew_told = False
 
     # --- the Tracker protocol -----------------------------------------------------------------
 
@@ -178,15 +207,18 @@ class GithubTracker:
 
     def _take_lease(self) -> str | None:
         """The lease's commit, once held; None when the repository offers no lease to this
-        token (`auto`)."""
-        until = datetime.now(UTC) + timedelta(minutes=self.options.lease_minutes)
+        token (`auto`). Its expiry is read on GitHub's clock, never on this machine's: a lease
+        lasts `lease_minutes` from the time GitHub recorded its commit, and "now" is the time
+        GitHub records for the commit this run has just made."""
         holder = f"{socket.gethostname()} pid {os.getpid()} run {uuid.uuid4().hex[:8]}"
-        message = f"pmsync lease\n\nholder: {holder}\nuntil: {until.isoformat()}\n"
+        minutes = self.options.lease_minutes
+        message = f"pmsync lease\n\nholder: {holder}\nminutes: {minutes:g}\n"
         git = f"{self._repo_path}/git"
         try:
             _, tree = self._request("POST", f"{git}/trees", body={"tree": []}, write=True)
             commit = {"message": message, "tree": tree["sha"], "parents": []}
             _, made = self._request("POST", f"{git}/commits", body=commit, write=True)
+            now = self._server_now(made)
             try:
                 self._request(
                     "POST",
@@ -203,13 +235,8 @@ class GithubTracker:
             _, ref = self._request("GET", f"{git}/ref/{LEASE_REF[5:]}")
             current = str(ref["object"]["sha"])
             _, held = self._request("GET", f"{git}/commits/{current}")
-            found = re.search(r"^until: (\S+)$", str(held.get("message", "")), re.MULTILINE)
-            expires = (
-                datetime.fromisoformat(found.group(1))
-                if found
-                else datetime.min.replace(tzinfo=UTC)
-            )
-            if expires > datetime.now(UTC):
+            expires = _lease_expiry(held)
+            if expires > now:
                 who = re.search(r"^holder: (.+)$", str(held.get("message", "")), re.MULTILINE)
                 raise Busy(
                     f"github {self.name}: another pmsync ({who.group(1) if who else 'unknown'}) "
@@ -241,6 +268,24 @@ class GithubTracker:
             raise ConfigError([problem]) from exc
         except (KeyError, TypeError) as exc:
             raise FatalError(f"github {self.name}: unexpected answer about the lease") from exc
+
+    def _server_now(self, commit: Mapping[str, Any]) -> datetime:
+        """GitHub's time, as it recorded a commit just made; says so in the log once when this
+        machine's clock differs from it by more than a minute."""
+        committed = _committed(commit)
+        wall = self._wall()
+        if committed is None:
+            return wall
+        skew = (wall - committed).total_seconds()
+        if abs(skew) > CLOCK_SKEW_WARNING and not self._skew_told:
+            self._skew_told = True
+            log.warning(
+                "clock_skew",
+                tracker=self.name,
+                seconds=round(skew),
+                note="this machine's clock differs from GitHub's; the lease uses GitHub's",
+            )
+        return committed
 
     def verify(self) -> None:
         """Reach the repository once: a ConfigError naming the setting when the address or

@@ -419,6 +419,13 @@ def _handler(fake: FakeGitHub) -> type[JsonHandler]:
                     "sha": sha,
                     "message": payload.get("message", ""),
                     "parents": [{"sha": p} for p in payload.get("parents", [])],
+                    # Not sent: the authenticated account, at the server's time.
+                    "author": {"name": "pmsync", "email": "bot@github.test", "date": fake.stamp()},
+                    "committer": {
+                        "name": "GitHub",
+                        "email": "noreply@github.com",
+                        "date": fake.stamp(),
+                    },
                 }
                 return 201, fake.commits[sha], {}
             if kind == "git commit":
