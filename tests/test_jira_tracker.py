@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -251,6 +252,58 @@ def test_a_lost_bulk_answer_is_adopted_not_sent_again(
     assert fake.count()["POST issue/bulk"] == 1
     assert _ops(_sync(project)) == ["unchanged"] * 3
     assert len(fake.issues) == 3
+
+
+@pytest.mark.parametrize("state", ["kept", "lost"])
+def test_search_that_shows_a_newer_issue_before_older_ones_files_nothing_twice(
+    tmp_path: Path, fake: FakeJira, state: str
+) -> None:
+    """31 items; the create's answer is lost and the issues adopted. Search lags 90 s and
+    indexes out of order: it shows OPS-31 but not OPS-1 to OPS-30. Over five syncs (each on a
+    new machine, when the state is lost): 31 issues, and every search names the filed
+    issues' ids, none empty."""
+    rows = "".join(f"| Add the alert number {n} to the pool dashboard | | |\n" for n in range(31))
+    doc = DOC.split("| Alert")[0] + rows
+    fake.lag = 90.0
+    fake.indexed.add("OPS-31")
+    fake.faults.append(Fault("POST", r"/issue/bulk$", kind="after", status=504))
+    folders = [tmp_path / (str(n) if state == "lost" else "kept") for n in range(5)]
+    runs = [_sync(_project_with(folder, fake, doc)) for folder in folders]
+    assert sum(1 for o in runs[0].outcomes if o.ok and o.action.op == "create") == 31
+    for run in runs[1:]:
+        assert _ops(run) == ["unchanged"] * 31
+    assert len(fake.issues) == 31
+    named = [q["reconcileIssues"] for _, _, q, _ in fake.requests if "reconcileIssues" in q]
+    assert all(all(ids.split(",")) for ids in named)
+    if fake.deployment == "cloud":
+        assert "10001" in named[0]  # the adopted issues, by id
+    if fake.deployment == "cloud":
+        found = [
+            p
+            for m, path, q, body in fake.requests
+            for p in openapi_check.problems(m, path, q, body)
+        ]
+        assert found == []
+
+
+def test_issues_search_does_not_show_are_read_by_key_until_it_does(
+    tmp_path: Path, fake: FakeJira
+) -> None:
+    """An issue filed an hour ago that search still does not show (a lag longer than pmsync
+    assumes) is found by the key the state folder kept; once search shows it, it is no longer
+    read by key."""
+    config = _project_with(tmp_path, fake, DOC)
+    fake.clock = lambda: datetime(2026, 3, 4, 9, 0, tzinfo=UTC)  # Jira stamps them long ago
+    fake.lag = 3600.0
+    _sync(config)
+    unseen = tmp_path / ".pmsync" / "trackers" / "jira.unseen.json"
+    assert len(json.loads(unseen.read_text())) == 3
+    fake.reset_counts()
+    assert _ops(_sync(config)) == ["unchanged"] * 3
+    assert fake.count()["GET issue/{key}"] == 4  # the three kept, and the one after
+    fake.lag = 0.0
+    assert _ops(_sync(config)) == ["unchanged"] * 3
+    assert json.loads(unseen.read_text()) == {}
 
 
 def test_a_changed_due_date_is_one_edit(project: Path, fake: FakeJira) -> None:

@@ -22,9 +22,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlparse
 
@@ -45,7 +47,7 @@ from connectors.trackers.retry import (
     retry_after_seconds,
     with_retries,
 )
-from syncer import logs
+from syncer import logs, statefile
 from syncer.errors import (
     STOPPING,
     ConfigError,
@@ -77,6 +79,8 @@ SYNC_LABEL = "pmsync"
 _KEY_LABEL_RE = re.compile(r"(?:review-)?[0-9a-f]{12}")
 BULK_SIZE = 50
 MAX_PROBE = 5000  # issues read by key after the newest search shows, at most
+MAX_GAP_PROBE = 1000  # issues read by key below the newest search shows, at most
+SEARCH_LAG = timedelta(minutes=10)  # the longest search is taken to lag behind a create
 SEARCH_FIELDS = (
     "summary",
     "description",
@@ -150,6 +154,9 @@ class JiraOptions:
     timeout: float = 30.0
     attempts: int = 4
     backoff: float = 2.0
+    # Where the issues filed and not yet shown by search are kept between runs; None: nowhere
+    # (the keys below the newest search shows still find them, within `SEARCH_LAG`).
+    unseen_file: Path | None = None
 
 
 class JiraTracker:
@@ -181,8 +188,13 @@ class JiraTracker:
         self._bot: str | None = options.bot_account
         self._users: dict[str, str | None] = {}
         self._meta_checked = False
-        self._recent: dict[str, tuple[str, str]] = {}  # item key -> (issue id, issue key)
+        # Issues filed (by this run or an earlier one) that search has not shown yet: item key
+        # -> (issue id, issue key); kept in the state folder, read by key until search shows them.
+        self._unseen: dict[str, tuple[str, str]] | None = None
+        self._mine: set[str] = set()  # items this process filed or adopted
         self._high: int | None = None  # the highest issue number known to exist
+        self._read: dict[int, dict[str, Any] | None] = {}  # issues read by number, this pass
+        self._server_now: datetime | None = None  # Jira's time, as its last answer said
 
     # --- the Tracker protocol -------------------------------------------------------------
 
@@ -196,14 +208,26 @@ class JiraTracker:
             raise self._project_missing() from exc
 
     def snapshot(self) -> Sequence[IssueSnapshot]:
+        """Every issue pmsync's account filed with the sync label. Search lags behind writes,
+        and not in key order, so what it shows is completed by reading keys, which never lag:
+        every key filed and not yet shown (kept in the state folder); the keys after the
+        highest it shows, until one does not exist; and the keys below it that it does not
+        show, down to an issue created longer before the newest than search can lag."""
         bot = self._first_contact()
         jql = f'project = "{self.options.project}" AND labels = {SYNC_LABEL} ORDER BY created ASC'
         seen: dict[str, IssueSnapshot] = {}
+        shown: dict[int, datetime | None] = {}  # numbers search shows, with their creation
         high: int | None = None  # the highest number search shows
+        unseen = self._pending()
+        self._read = {}
         try:
-            recent = [issue_id for issue_id, _ in self._recent.values()]
-            for data in self._search(jql, recent):
-                high = max(high or 0, _number(str(data.get("key", ""))))
+            # Cloud's read-after-write for this process's own creates. Search then shows them
+            # whether indexed or not, so they stay unseen until a later run's search shows them.
+            ids = [issue_id for item, (issue_id, _) in unseen.items() if item in self._mine]
+            for data in self._search(jql, ids):
+                number = _number(str(data.get("key", "")))
+                high = max(high or 0, number)
+                shown[number] = _timestamp((data.get("fields") or {}).get("created"))
                 snap = self._snapshot_of(data, bot)
                 if snap is not None:
                     seen[snap.ref.key] = snap
@@ -213,14 +237,26 @@ class JiraTracker:
             raise FatalError(
                 f"jira {self.name}: project {self.options.project!r} cannot be searched ({exc})"
             ) from exc
-        for item_key, (_, key) in self._recent.items():  # this run's own, not yet in search
-            if key not in seen and (fetched := self._get_issue(key)) is not None:
-                snap = self._snapshot_of(fetched, bot)
-                if snap is not None and snap.item_key == item_key:
-                    seen[key] = snap
-            high = max(high or 0, _number(key))
+        for item_key, (_, key) in list(unseen.items()):  # filed, not shown by search yet
+            if _number(key) in shown:
+                if item_key not in self._mine:
+                    del unseen[item_key]
+                continue
+            fetched = self._by_number(_number(key))
+            snap = self._snapshot_of(fetched, bot) if fetched is not None else None
+            if snap is None or snap.item_key != item_key:
+                del unseen[item_key]  # gone, or no longer this item's
+                continue
+            seen[key] = snap
         for snap in self._newer_than(high, bot):
             seen[snap.ref.key] = snap
+        for snap in self._below(shown, bot):
+            seen[snap.ref.key] = snap
+        for snap in seen.values():
+            number = _number(snap.ref.key)
+            if number not in shown and (read := self._read.get(number)) is not None:
+                unseen[snap.item_key] = (str(read.get("id") or ""), snap.ref.key)
+        self._save_pending()
         return list(seen.values())
 
     def create(self, draft: IssueDraft) -> TrackerRef:
@@ -243,6 +279,8 @@ class JiraTracker:
                 results.extend(self._create_batch(batch))
             except FatalError as exc:  # what was filed before it stands
                 return results + [exc] * (len(drafts) - len(results))
+            finally:
+                self._save_pending()
         return results
 
     def update(self, ref: TrackerRef, draft: IssueDraft, fields: Collection[str]) -> None:
@@ -474,6 +512,7 @@ class JiraTracker:
         failed (the next run creates it), never re-sent."""
         self._budget.pause(self._budget.backoff(1), cause)
         keys = {draft.item_key for draft in batch}
+        self._read = {}
         found = {
             snap.item_key: snap
             for snap in self._newer_than(self._high, self._bot_account())
@@ -483,7 +522,7 @@ class JiraTracker:
         for draft in batch:
             snap = found.get(draft.item_key)
             if snap is not None:
-                ref = self._remember(draft, {"key": snap.ref.key})
+                ref = self._remember(draft, self._read.get(_number(snap.ref.key)) or {})
                 log.warning("issue_adopted", tracker=self.name, item=draft.item_key, ref=ref.key)
                 results.append(ref)
             else:
@@ -501,7 +540,7 @@ class JiraTracker:
         found: list[IssueSnapshot] = []
         number, skipped = high + 1, False
         for _ in range(MAX_PROBE):
-            data = self._get_issue(f"{self.options.project}-{number}")
+            data = self._by_number(number)
             if data is None:
                 break
             snap = self._snapshot_of(data, bot)
@@ -515,6 +554,65 @@ class JiraTracker:
             log.warning("jira_probe_stopped", tracker=self.name, after=MAX_PROBE)
         self._high = max(self._high or 0, number - 1)
         return found
+
+    def _below(self, shown: Mapping[int, datetime | None], bot: str) -> list[IssueSnapshot]:
+        """pmsync's issues numbered below the highest known that search does not show (it
+        indexes out of order: a newer issue may show while older ones lag), read by key
+        downwards until an issue created more than `SEARCH_LAG` ago by Jira's clock (or,
+        when Jira sends no time, before the newest one read): all below it are older still,
+        so search shows them when they are pmsync's."""
+        made = dict(shown)
+        for number, data in self._read.items():
+            if data is not None:
+                made[number] = _timestamp((data.get("fields") or {}).get("created"))
+        known = [stamp for stamp in made.values() if stamp is not None]
+        if not made or not known:
+            return []
+        oldest_lagging = (self._server_now or max(known)) - SEARCH_LAG
+        found: list[IssueSnapshot] = []
+        reads = 0
+        for number in range(max(made), 0, -1):
+            if number not in made:
+                if reads >= MAX_GAP_PROBE:
+                    log.warning("jira_gap_probe_stopped", tracker=self.name, after=reads)
+                    break
+                reads += 1
+                data = self._by_number(number)
+                if data is None:
+                    continue
+                made[number] = _timestamp((data.get("fields") or {}).get("created"))
+                if number not in shown and (snap := self._snapshot_of(data, bot)) is not None:
+                    found.append(snap)
+            stamp = made[number]
+            if stamp is not None and stamp < oldest_lagging:
+                break
+        return found
+
+    def _by_number(self, number: int) -> dict[str, Any] | None:
+        """The issue numbered `number` in the project, read by key once a pass."""
+        if number not in self._read:
+            self._read[number] = self._get_issue(f"{self.options.project}-{number}")
+        return self._read[number]
+
+    def _pending(self) -> dict[str, tuple[str, str]]:
+        """The issues filed and not yet shown by search, as the state folder keeps them."""
+        if self._unseen is None:
+            self._unseen = {}
+            path = self.options.unseen_file
+            kept = statefile.load(path, "jira_unseen_unreadable") if path else None
+            for item_key, pair in (kept if isinstance(kept, dict) else {}).items():
+                if (
+                    isinstance(pair, list)
+                    and len(pair) == 2
+                    and all(isinstance(p, str) for p in pair)
+                ):
+                    self._unseen[str(item_key)] = (pair[0], pair[1])
+        return self._unseen
+
+    def _save_pending(self) -> None:
+        if self.options.unseen_file is not None:
+            pending = {item: list(pair) for item, pair in self._pending().items()}
+            statefile.save(self.options.unseen_file, pending, "jira_unseen_not_saved")
 
     def _newest_number(self) -> int:
         """The number of the project's newest issue that search shows (0 when none)."""
@@ -531,9 +629,11 @@ class JiraTracker:
         return _number(str(issues[0].get("key", "")))
 
     def _remember(self, draft: IssueDraft, data: Mapping[str, Any]) -> TrackerRef:
-        """This run's own creates: read back through `reconcileIssues` (Cloud) and by key."""
+        """An issue filed (or adopted): read back through `reconcileIssues` (Cloud) and by
+        key until search shows it, by this run and the next ones."""
         key = str(data["key"])
-        self._recent[draft.item_key] = (str(data.get("id", "")), key)
+        self._pending()[draft.item_key] = (str(data.get("id") or ""), key)
+        self._mine.add(draft.item_key)
         self._high = max(self._high or 0, _number(key))
         return TrackerRef(self.name, key, self._browse(key))
 
@@ -752,6 +852,8 @@ class JiraTracker:
             once, attempts=self.options.attempts, repeat=repeat, budget=self._budget
         )
         data = response.json() if response.content else None
+        with suppress(TypeError, ValueError):  # no Date header: none to go by
+            self._server_now = parsedate_to_datetime(response.headers.get("Date", ""))
         return response.headers, data
 
     def _edit_labels(self, ref: TrackerRef, how: str, labels: Collection[str]) -> None:
@@ -900,6 +1002,7 @@ def build(name: str, config: Config, context: BuildContext) -> JiraTracker:
         bot_account=config.bot_account,
         bulk=config.bulk_create,
         write_interval=config.write_interval_seconds,
+        unseen_file=context.state_dir / "trackers" / f"{name}.unseen.json",
         **config.patience(),
     )
     return JiraTracker(name, options)

@@ -43,6 +43,7 @@ class FakeJira:
     required_fields: dict[str, str] = field(default_factory=dict)  # id -> name
     priorities: tuple[str, ...] = ("Highest", "High", "Medium", "Low", "Lowest")
     lag: float = 0.0  # seconds before a new issue shows in search
+    indexed: set[str] = field(default_factory=set)  # keys search shows at once (out of order)
     issues: dict[str, dict[str, Any]] = field(default_factory=dict)
     links: list[tuple[str, str, str]] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
@@ -143,7 +144,7 @@ class FakeJira:
 
     def _searchable(self, key: str, reconcile: set[str]) -> bool:
         fresh = time.monotonic() - self._created_at.get(key, 0) < self.lag
-        return not fresh or self.issues[key]["id"] in reconcile
+        return not fresh or key in self.indexed or self.issues[key]["id"] in reconcile
 
     # --- serving ----------------------------------------------------------------------------
 
