@@ -127,7 +127,7 @@ class Tracker(Protocol):
 @runtime_checkable
 class Leasing(Protocol):
     """A tracker that can hold a lease while filing, so that runs on different machines never
-    file at once (GitHub: a branch made atomically)."""
+    file at once (GitHub: a git reference; Jira: a project version)."""
 
     @property
     def leased(self) -> bool: ...

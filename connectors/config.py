@@ -72,6 +72,16 @@ class TrackerSection(Section):
     labels: list[str] = Field(default_factory=list)
 
 
+class LeaseSection(Section):
+    """A tracker that can hold a lease while filing, so that runs on different machines never
+    file at once: "auto" files without one when the credentials cannot take it, "required"
+    makes that an error, "off" never asks. A holder that died frees it after `lease_minutes`,
+    counted on the tracker's clock."""
+
+    lease: Literal["auto", "required", "off"] = "auto"
+    lease_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = 30
+
+
 class Patience(TypedDict):
     """A connector's options for waiting, as `Remote` sets them."""
 

@@ -39,6 +39,11 @@ class FatalError(PmsyncError):
     """Nothing more can be done in this run (bad credentials, tracker gone). Exit code 3."""
 
 
+class NotAllowed(FatalError):
+    """A 403 that is no rate limit: the credentials may not do this (for a tracker, nothing it
+    would do next is allowed either)."""
+
+
 class RetriableError(PmsyncError):
     """A passing fault (timeout, 5xx, rate limit); the same call may succeed later."""
 
@@ -62,6 +67,10 @@ class Refused(SkippableError):
 
 class NotFound(SkippableError):
     """The service answered 404: no such thing there (or not visible to these credentials)."""
+
+
+class Busy(SkippableError):
+    """Another pmsync holds the tracker's lease: its items wait for the next run."""
 
 
 class DocumentError(SkippableError):

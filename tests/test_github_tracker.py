@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import structlog
 
-from connectors.trackers.github import Busy, GithubOptions, GithubTracker
+from connectors.trackers.github import GithubOptions, GithubTracker
 from syncer import logs
 from syncer.check import check
-from syncer.errors import ConfigError
+from syncer.errors import Busy, ConfigError
 from syncer.pipeline import SyncRun, build_trackers, sync
 from syncer.settings import load_settings
 from tests.fakes.github import FakeGitHub, Fault

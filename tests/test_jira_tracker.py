@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from syncer.check import check
+from syncer.errors import ConfigError
 from syncer.model import outcome_of
 from syncer.pipeline import SyncRun, build_trackers, sync
 from syncer.settings import load_settings
@@ -219,8 +221,10 @@ def test_issues_a_failed_run_made_under_search_lag_are_found_by_the_next(
 def test_two_runs_with_their_own_state_keep_one_issue_per_item(
     tmp_path: Path, fake: FakeJira
 ) -> None:
-    """Two containers sync at the same moment: both file, then each reads the project again
-    and closes the later duplicates, so one issue per item stays open, the same one for both."""
+    """Two containers sync at the same moment with an account that may not manage the
+    project's versions (no lease): both file, then each reads the project again and closes
+    the later duplicates, so one issue per item stays open, the same one for both."""
+    fake.versions_allowed = False
     configs = [_project_with(tmp_path / name, fake, DOC) for name in ("a", "b")]
     fake.faults.append(Fault("POST", r"/issue(/bulk)?$", kind="slow", delay=0.3, times=2))
     runs: list[SyncRun] = []
@@ -237,6 +241,91 @@ def test_two_runs_with_their_own_state_keep_one_issue_per_item(
     kept = [{o.ref.key for o in run.outcomes if o.action.op == "create"} for run in runs]
     assert kept[0] == kept[1] == {"OPS-1", "OPS-2", "OPS-3"}
     assert _ops(_sync(configs[0])) == ["unchanged"] * 3
+
+
+def _at_once(*calls: Callable[[], object]) -> None:
+    threads = [threading.Thread(target=call) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def test_with_a_lease_two_runs_on_two_machines_never_file_at_once(
+    tmp_path: Path, fake: FakeJira
+) -> None:
+    """The lease (a project version Jira will not make twice): two containers with their own
+    state and 200 items each, at once; one files, the other waits for its next run. Not a
+    duplicate is made, and the lease is released."""
+    rows = "".join(f"| Add the alert number {n} to the pool dashboard | | |\n" for n in range(200))
+    doc = DOC.split("| Alert")[0] + rows
+    configs = [_project_with(tmp_path / name, fake, doc) for name in ("a", "b")]
+    fake.lag = 90.0
+    fake.faults.append(Fault("POST", r"/issue/bulk$", kind="slow", delay=0.2, times=8))
+    runs: list[SyncRun] = []
+    _at_once(*(lambda c=c: runs.append(_sync(c)) for c in configs))
+    assert len(fake.issues) == 200
+    waited = [run for run in runs if run.problems]
+    if waited:  # the other run came while the first held the lease
+        (problem,) = waited[0].problems
+        assert "another pmsync" in problem.message
+        assert "is filing issues until" in problem.message
+    assert fake.versions == {}
+    for config in configs:
+        assert _ops(_sync(config)) == ["unchanged"] * 200
+    assert len(fake.issues) == 200
+
+
+def test_a_lease_left_by_a_run_that_died_is_taken_over_once_expired_on_jira_s_clock(
+    project: Path, fake: FakeJira
+) -> None:
+    """A lease's expiry is Jira's time (its Date header), not this machine's."""
+    now = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+    fake.clock = lambda: now
+    fake.versions["20999"] = {
+        "id": "20999",
+        "name": "pmsync-lease",
+        "description": f"pmsync lease; holder: busy pid 2; until: {now + timedelta(minutes=5):%Y-%m-%dT%H:%M:%S%z}",
+    }
+    run = _sync(project)
+    assert [o.action.op for o in run.outcomes].count("create") == 0
+    (problem,) = run.problems
+    assert "another pmsync (busy pid 2) is filing issues until" in problem.message
+    fake.versions["20999"]["description"] = (
+        f"holder: gone; until: {now - timedelta(minutes=1):%Y-%m-%dT%H:%M:%S%z}"
+    )
+    assert _ops(_sync(project)) == ["create"] * 3
+    assert fake.versions == {}
+    assert fake.count()["DELETE version/{id}"] == 2  # the expired one, then its own
+
+
+def test_a_lease_the_account_cannot_take_is_a_config_error_only_when_required(
+    tmp_path: Path, fake: FakeJira
+) -> None:
+    fake.versions_allowed = False
+    config = _project_with(tmp_path, fake, DOC)
+    assert _ops(_sync(config)) == ["create"] * 3  # auto: filed without a lease
+    doc = tmp_path / "docs" / "pm-1.md"
+    doc.write_text(doc.read_text() + "| Add a canary stage | Dana Kim | 2026-05-01 |\n")
+    config.write_text(config.read_text().replace("[routing]", 'lease = "required"\n[routing]'))
+    with pytest.raises(ConfigError, match=r"trackers\.jira\.lease: .*versions of project OPS"):
+        _sync(config)
+    assert len(fake.issues) == 3
+
+
+def test_two_checks_with_their_own_state_open_one_review_issue(
+    tmp_path: Path, fake: FakeJira
+) -> None:
+    configs = [_project_with(tmp_path / name, fake, DOC) for name in ("a", "b")]
+    _sync(configs[0])
+    fake.faults.append(Fault("POST", r"/issue$", kind="slow", delay=0.3, times=2))
+    later = datetime(2026, 4, 10, 9, 0, tzinfo=UTC)  # past the four weeks of the review
+    _at_once(*(lambda c=c: check(load_settings(c), now=later, dry_run=False) for c in configs))
+    reviews = [
+        i for i in fake.issues.values() if i["fields"]["summary"].startswith("Follow-up review")
+    ]
+    assert len(reviews) == 1  # opened once, under the lease: none to close afterwards
+    assert fake.versions == {}
 
 
 @pytest.mark.parametrize("lag", [0.5, 120.0])

@@ -36,14 +36,13 @@ from connectors.sources.repository import (
 from connectors.trackers.github import (
     GithubAuth,
     GithubOptions,
-    NotAllowed,
     auth_options,
     github_client,
     translated,
 )
 from connectors.trackers.retry import WaitBudget, interruptible_sleep, with_retries
 from syncer import logs
-from syncer.errors import DocumentError, PmsyncError, SkippableError, UncertainError
+from syncer.errors import DocumentError, NotAllowed, PmsyncError, SkippableError, UncertainError
 from syncer.model import Document, DocumentRef
 
 log = logs.get_logger("pmsync.sources")

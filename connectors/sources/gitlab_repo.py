@@ -36,11 +36,17 @@ from connectors.trackers.gitlab import (
     GitlabApi,
     GitlabAuth,
     GitlabOptions,
-    NotAllowed,
     auth_options,
 )
 from syncer import logs
-from syncer.errors import DocumentError, NotFound, PmsyncError, SkippableError, UncertainError
+from syncer.errors import (
+    DocumentError,
+    NotAllowed,
+    NotFound,
+    PmsyncError,
+    SkippableError,
+    UncertainError,
+)
 from syncer.model import Document, DocumentRef
 
 log = logs.get_logger("pmsync.sources")

@@ -13,11 +13,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import time
-import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from itertools import chain
@@ -31,11 +29,13 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from connectors.base import CloseReason, activity_of, create_each, report_request
 from connectors.config import (
     BuildContext,
+    LeaseSection,
     Remote,
     TrackerSection,
     check_readable,
     secrets_from_files,
 )
+from connectors.trackers.lease import Lease, holder
 from connectors.trackers.retry import (
     WaitBudget,
     WriteThrottle,
@@ -50,8 +50,10 @@ from connectors.trackers.retry import (
 )
 from syncer import logs, statefile
 from syncer.errors import (
+    Busy,
     ConfigError,
     FatalError,
+    NotAllowed,
     NotFound,
     PmsyncError,
     Refused,
@@ -138,10 +140,6 @@ def _lease_expiry(commit: Mapping[str, Any]) -> datetime:
         return datetime.min.replace(tzinfo=UTC)
 
 
-class Busy(SkippableError):
-    """Another pmsync holds the repository's lease."""
-
-
 class GithubTracker:
     kind = "github"
 
@@ -170,7 +168,8 @@ class GithubTracker:
         self._labels: dict[int, tuple[str, ...]] = {}
         self._milestones: dict[str, int] | None = None
         self._due_field_id: int | None = None
-        self._no_lease = False  # `auto`, and the repository offers no lease to this token
+        needs = f"the git references API with `contents: write` on {options.repo}"
+        self._lease = Lease(name, options.lease, needs, self._take_lease, self._release_lease)
         self._skew_told = False
 
     # --- the Tracker protocol -----------------------------------------------------------------
@@ -178,41 +177,29 @@ class GithubTracker:
     @property
     def leased(self) -> bool:
         """Whether this tracker takes a lease while filing."""
-        return self.options.lease != "off" and not self._no_lease
+        return self._lease.offered
 
-    @contextmanager
-    def lease(self) -> Iterator[bool]:
+    def lease(self) -> AbstractContextManager[bool]:
         """While filing, hold the repository's lease, so that two pmsync runs on different
         machines never file at once; yields whether it is held. The lease is the reference
         `refs/pmsync/lease`, made atomically (creating a reference that exists fails) and
         taken over only by a fast-forward update once expired (of two runs taking it over,
-        one fails). Its commit message says who holds it until when; a holder that died frees
-        it then. Needs `contents: write`; without it, `auto` files without a lease (runs that
-        race then close each other's duplicates) and `required` is a configuration error.
-        Raises `Busy` when someone else holds it."""
-        mine = self._take_lease() if self.leased else None
-        try:
-            yield mine is not None
-        finally:
-            if mine is not None:
-                self._release_lease(mine)
+        one fails). Its commit says who holds it and for how long; a holder that died frees
+        it then. Needs `contents: write`. Raises `Busy` when someone else holds it."""
+        return self._lease.hold()
 
     def _release_lease(self, mine: str) -> None:
-        try:
-            _, data = self._request("GET", f"{self._repo_path}/git/ref/{LEASE_REF[5:]}")
-            if ((data or {}).get("object") or {}).get("sha") == mine:
-                self._request("DELETE", f"{self._repo_path}/git/{LEASE_REF}", write=True)
-        except PmsyncError as exc:  # it expires by itself
-            log.warning("lease_not_released", tracker=self.name, error=str(exc))
+        _, data = self._request("GET", f"{self._repo_path}/git/ref/{LEASE_REF[5:]}")
+        if ((data or {}).get("object") or {}).get("sha") == mine:
+            self._request("DELETE", f"{self._repo_path}/git/{LEASE_REF}", write=True)
 
     def _take_lease(self) -> str | None:
         """The lease's commit, once held; None when the repository offers no lease to this
         token (`auto`). Its expiry is read on GitHub's clock, never on this machine's: a lease
         lasts `lease_minutes` from the time GitHub recorded its commit, and "now" is the time
         GitHub records for the commit this run has just made."""
-        holder = f"{socket.gethostname()} pid {os.getpid()} run {uuid.uuid4().hex[:8]}"
         minutes = self.options.lease_minutes
-        message = f"pmsync lease\n\nholder: {holder}\nminutes: {minutes:g}\n"
+        message = f"pmsync lease\n\nholder: {holder()}\nminutes: {minutes:g}\n"
         git = f"{self._repo_path}/git"
         try:
             _, tree = self._request("POST", f"{git}/trees", body={"tree": []}, write=True)
@@ -257,15 +244,8 @@ class GithubTracker:
                 raise Busy(f"github {self.name}: another pmsync took the lease first") from exc
             return str(taken["sha"])
         except (NotFound, NotAllowed) as exc:
-            if self.options.lease != "required":
-                self._no_lease = True
-                log.info("lease_unavailable", tracker=self.name, error=str(exc))
-                return None
-            problem = (
-                f"trackers.{self.name}.lease: the lease needs the git references API "
-                f"with `contents: write` on {self.options.repo} ({exc})"
-            )
-            raise ConfigError([problem]) from exc
+            self._lease.unavailable(exc)
+            return None
         except (KeyError, TypeError) as exc:
             raise FatalError(f"github {self.name}: unexpected answer about the lease") from exc
 
@@ -755,11 +735,6 @@ class Gone(FatalError):
     """A 410: the issue was deleted, or issues are turned off in the repository."""
 
 
-class NotAllowed(FatalError):
-    """A 403 that is no rate limit: the token may not do this (for a tracker, nothing it
-    would do next is allowed either)."""
-
-
 def github_client(options: GithubOptions) -> Github:
     """PyGithub for explicit requests only: its own retries and pauses off, nothing fetched
     behind our back."""
@@ -901,7 +876,7 @@ class GithubAuth(Remote):
         return self
 
 
-class Config(GithubAuth, TrackerSection):
+class Config(GithubAuth, LeaseSection, TrackerSection):
     kind: Literal["github"]
     repo: Annotated[str, Field(pattern=r"^[\w.-]+/[\w.-]+$")]
     due_date: Literal["body", "milestone", "issue-field"] = "body"
@@ -912,11 +887,7 @@ class Config(GithubAuth, TrackerSection):
     write_interval_seconds: Annotated[float, Field(ge=0)] = 1.0
     # GitHub allows 80 content-creating requests a minute; 0 turns the cap off (test servers).
     max_writes_per_minute: Annotated[int, Field(ge=0, le=80)] = 79
-    # While filing, hold a lease in the repository (the reference refs/pmsync/lease), so that
-    # runs on different machines never file at once. It needs contents: write: "auto" files
-    # without it when the token lacks that; "required" makes that an error; "off" never asks.
-    lease: Literal["auto", "required", "off"] = "auto"
-    lease_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = 30
+    # The lease is the reference refs/pmsync/lease; taking it needs contents: write.
 
 
 def build(name: str, config: Config, context: BuildContext) -> GithubTracker:

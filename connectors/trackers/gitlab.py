@@ -54,6 +54,7 @@ from syncer import logs
 from syncer.errors import (
     ConfigError,
     FatalError,
+    NotAllowed,
     NotFound,
     PmsyncError,
     Refused,
@@ -101,10 +102,6 @@ class GitlabOptions:
     timeout: float = 30.0
     attempts: int = 4
     backoff: float = 2.0
-
-
-class NotAllowed(FatalError):
-    """A 403: the token may not do this (nothing a tracker would do next is allowed either)."""
 
 
 class GitlabApi:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -35,8 +35,9 @@ from jira import JIRA, JIRAError
 from pydantic import Field
 
 from connectors.base import CloseReason, activity_of, report_request
-from connectors.config import AtlassianAuth, BuildContext, TrackerSection
+from connectors.config import AtlassianAuth, BuildContext, LeaseSection, TrackerSection
 from connectors.trackers.jira_format import adf_text, to_adf, to_wiki
+from connectors.trackers.lease import Lease, holder
 from connectors.trackers.retry import (
     WaitBudget,
     WriteThrottle,
@@ -50,9 +51,11 @@ from connectors.trackers.retry import (
 from syncer import logs, statefile
 from syncer.errors import (
     STOPPING,
+    Busy,
     ConfigError,
     FatalError,
     Interrupted,
+    NotAllowed,
     NotFound,
     PmsyncError,
     Refused,
@@ -81,6 +84,7 @@ BULK_SIZE = 50
 MAX_PROBE = 5000  # issues read by key after the newest search shows, at most
 MAX_GAP_PROBE = 1000  # issues read by key below the newest search shows, at most
 SEARCH_LAG = timedelta(minutes=10)  # the longest search is taken to lag behind a create
+LEASE_VERSION = "pmsync-lease"  # the project version a run holds while filing
 SEARCH_FIELDS = (
     "summary",
     "description",
@@ -154,6 +158,8 @@ class JiraOptions:
     timeout: float = 30.0
     attempts: int = 4
     backoff: float = 2.0
+    lease: str = "auto"  # auto | required | off: hold the project's lease while filing
+    lease_minutes: float = 30.0  # the longest a lease is held; a holder that died frees it then
     # Where the issues filed and not yet shown by search are kept between runs; None: nowhere
     # (the keys below the newest search shows still find them, within `SEARCH_LAG`).
     unseen_file: Path | None = None
@@ -195,6 +201,90 @@ class JiraTracker:
         self._high: int | None = None  # the highest issue number known to exist
         self._read: dict[int, dict[str, Any] | None] = {}  # issues read by number, this pass
         self._server_now: datetime | None = None  # Jira's time, as its last answer said
+        needs = f"the permission to manage the versions of project {options.project}"
+        self._lease = Lease(name, options.lease, needs, self._take_lease, self._release_lease)
+
+    # --- the lease --------------------------------------------------------------------------
+
+    @property
+    def leased(self) -> bool:
+        """Whether this tracker takes a lease while filing."""
+        return self._lease.offered
+
+    def lease(self) -> AbstractContextManager[bool]:
+        """While filing, hold the project's lease, so that two pmsync runs on different
+        machines never file at once; yields whether it is held. The lease is the project
+        version `pmsync-lease`: Jira refuses a second version of the same name, so of two
+        runs making it, one fails. Its description says who holds it until when, on Jira's
+        clock (its `Date` header); once expired, a run deletes it by id (of two runs, the
+        second deletes nothing) and makes its own. Needs the permission to manage the
+        project's versions (Administer Projects). Raises `Busy` when someone else holds it."""
+        return self._lease.hold()
+
+    def _release_lease(self, mine: str) -> None:
+        self._request("DELETE", self._api(f"version/{mine}"), write=True)
+
+    def _take_lease(self) -> str | None:
+        """The id of the lease's version, once held; None when the project offers no lease to
+        this account (`auto`)."""
+        who = holder()
+        try:
+            _, project = self._request("GET", self._api(f"project/{quote(self.options.project)}"))
+            for _ in range(2):
+                now = self._server_now or datetime.now(UTC)
+                until = now + timedelta(minutes=self.options.lease_minutes)
+                version = {
+                    "name": LEASE_VERSION,
+                    "projectId": int(project["id"]),
+                    "description": f"pmsync lease; holder: {who}; until: {until.isoformat()}",
+                }
+                try:
+                    _, made = self._request(
+                        "POST", self._api("version"), body=version, write=True, repeat=False
+                    )
+                    return str(made["id"])
+                except Refused as exc:
+                    if "already exists" not in str(exc):
+                        raise NotAllowed(str(exc)) from exc
+                held = self._lease_held()
+                if held is None:
+                    continue  # released meanwhile
+                expires, who, version_id = held
+                if expires > (self._server_now or datetime.now(UTC)):
+                    raise Busy(
+                        f"jira {self.name}: another pmsync ({who}) is filing issues until "
+                        f"{expires.isoformat(timespec='seconds')}; its items wait for the next run"
+                    )
+                with suppress(NotFound):  # another run deleted it first
+                    self._request("DELETE", self._api(f"version/{version_id}"), write=True)
+            raise Busy(f"jira {self.name}: another pmsync took the lease first")
+        except (NotFound, NotAllowed) as exc:
+            self._lease.unavailable(exc)
+            return None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FatalError(f"jira {self.name}: unexpected answer about the lease") from exc
+
+    def _lease_held(self) -> tuple[datetime, str, str] | None:
+        """The lease's version as it stands: when it expires, who holds it, its id."""
+        path = self._api(f"project/{quote(self.options.project)}/versions")
+        _, versions = self._request("GET", path)
+        for version in versions or []:
+            if version.get("name") == LEASE_VERSION:
+                text = str(version.get("description") or "")
+                until = re.search(r"until: (\S+)", text)
+                who = re.search(r"holder: ([^;]+)", text)
+                try:
+                    expires = _timestamp(until.group(1)) if until else None
+                except ValueError:
+                    expires = None
+                if expires is not None and expires.tzinfo is None:
+                    expires = None  # not written by pmsync: treated as expired
+                return (
+                    expires or datetime.min.replace(tzinfo=UTC),
+                    who.group(1) if who else "unknown",
+                    str(version["id"]),
+                )
+        return None
 
     # --- the Tracker protocol -------------------------------------------------------------
 
@@ -893,7 +983,7 @@ def _classify(exc: JIRAError, what: str) -> PmsyncError:
     if status == 401:
         return FatalError(f"{what}: Jira rejected the credentials (401)")
     if status == 403:
-        return FatalError(f"{what}: not allowed (403): {detail}")
+        return NotAllowed(f"{what}: not allowed (403): {detail}")
     if status == 404:
         return NotFound(f"{what}: not found (404)")
     return Refused(f"{what}: Jira refused it ({status}): {detail}", status)
@@ -956,7 +1046,7 @@ def _unassigned_note(handles: Sequence[str]) -> str:
 # --- settings ------------------------------------------------------------------------------
 
 
-class Config(AtlassianAuth, TrackerSection):
+class Config(AtlassianAuth, LeaseSection, TrackerSection):
     kind: Literal["jira"]
     url: Annotated[str, Field(pattern=r"^https?://")]
     deployment: Literal["cloud", "datacenter"] | None = None
@@ -1002,6 +1092,8 @@ def build(name: str, config: Config, context: BuildContext) -> JiraTracker:
         bot_account=config.bot_account,
         bulk=config.bulk_create,
         write_interval=config.write_interval_seconds,
+        lease=config.lease,
+        lease_minutes=config.lease_minutes,
         unseen_file=context.state_dir / "trackers" / f"{name}.unseen.json",
         **config.patience(),
     )

@@ -15,11 +15,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 
 from tests.fakes.github import Fault
 from tests.fakes.loopback import JsonHandler, serve
 
+PROJECT_ID = "10000"
 STATUSES = {
     "To Do": "new",
     "In Progress": "indeterminate",
@@ -44,6 +46,10 @@ class FakeJira:
     priorities: tuple[str, ...] = ("Highest", "High", "Medium", "Low", "Lowest")
     lag: float = 0.0  # seconds before a new issue shows in search
     indexed: set[str] = field(default_factory=set)  # keys search shows at once (out of order)
+    # Project versions (a lease is one); False: the account may not manage them (403).
+    versions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    versions_allowed: bool = True
+    version_ids: list[str] = field(default_factory=list)  # every id handed out, never reused
     issues: dict[str, dict[str, Any]] = field(default_factory=dict)
     links: list[tuple[str, str, str]] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
@@ -161,6 +167,7 @@ class FakeJira:
 def _kind(path: str) -> str:
     path = re.sub(r"^/rest/api/\d/", "", path)
     path = re.sub(r"issue/[A-Z]+-\d+", "issue/{key}", path)
+    path = re.sub(r"^version/\d+$", "version/{id}", path)
     return re.sub(r"issuetypes/\w+$", "issuetypes/{id}", path)
 
 
@@ -210,6 +217,10 @@ def _handler(fake: FakeJira) -> type[JsonHandler]:
                 return
             self._send(status, data)
 
+        def date_time_string(self, timestamp: float | None = None) -> str:
+            """The Date header: the fake's clock, which tests move."""
+            return format_datetime(fake.clock().astimezone(UTC), usegmt=True)
+
         def _send(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
             raw = b"" if data is None else json.dumps(data).encode()
             self.send_response(status)
@@ -253,10 +264,12 @@ def _handler(fake: FakeJira) -> type[JsonHandler]:
                     message = f"The value '{project}' does not exist for the field 'project'."
                     return 400, {"errorMessages": [message], "errors": {}}
                 return 200, self._search(query, rest == "search/jql")
+            if rest.startswith("version") or rest.endswith("/versions"):
+                return self._versions(method, rest, body)
             if rest.startswith("project/") and method == "GET":
                 if rest.split("/", 1)[1] != fake.project:
                     return 404, {"errorMessages": ["No project could be found with key."]}
-                return 200, {"key": fake.project, "name": "Operations"}
+                return 200, {"id": PROJECT_ID, "key": fake.project, "name": "Operations"}
             if rest == "issue" and method == "POST":
                 return self._create(body["fields"])
             if rest == "issue/bulk" and method == "POST":
@@ -387,6 +400,30 @@ def _handler(fake: FakeJira) -> type[JsonHandler]:
                 fields["status"] = {"name": target, "statusCategory": {"key": STATUSES[target]}}
                 fields["updated"] = fake.stamp()
                 fields["resolutiondate"] = fake.stamp() if target == "Done" else None
+                return 204, None
+            return 404, {"errorMessages": ["Not found"]}
+
+        def _versions(self, method: str, rest: str, body: Any) -> tuple[int, Any]:
+            """Project versions, as a lease needs them: names unique in the project."""
+            if rest == f"project/{fake.project}/versions" and method == "GET":
+                return 200, list(fake.versions.values())
+            if rest == "version" and method == "POST":
+                if not fake.versions_allowed:
+                    return 403, {"errorMessages": ["You do not have permission to do this."]}
+                if str(body.get("projectId")) != PROJECT_ID or not body.get("name"):
+                    return 400, {"errorMessages": [], "errors": {"project": "Project required."}}
+                if any(v["name"] == body["name"] for v in fake.versions.values()):
+                    message = "A version with this name already exists in this project."
+                    return 400, {"errorMessages": [], "errors": {"name": message}}
+                number = str(20000 + len(fake.version_ids))
+                fake.version_ids.append(number)
+                made = {**body, "id": number, "projectId": int(PROJECT_ID), "archived": False}
+                fake.versions[number] = made
+                return 201, made
+            match = re.match(r"^version/(\d+)$", rest)
+            if match and method == "DELETE":
+                if fake.versions.pop(match.group(1), None) is None:
+                    return 404, {"errorMessages": ["Could not find version for id"]}
                 return 204, None
             return 404, {"errorMessages": ["Not found"]}
 

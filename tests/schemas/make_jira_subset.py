@@ -27,6 +27,10 @@ PATHS = [
     "/rest/api/3/user/search",
     "/rest/api/3/issue/createmeta/{projectIdOrKey}/issuetypes",
     "/rest/api/3/issue/createmeta/{projectIdOrKey}/issuetypes/{issueTypeId}",
+    "/rest/api/3/project/{projectIdOrKey}",
+    "/rest/api/3/project/{projectIdOrKey}/versions",
+    "/rest/api/3/version",
+    "/rest/api/3/version/{id}",
 ]
 
 

@@ -1,0 +1,71 @@
+"""A tracker's lease while filing, for the trackers that have one (GitHub: a git reference;
+Jira: a project version). Each says how its lease is taken and released; this module holds
+it for a block, names its holder, and says what `lease = "auto"` and `"required"` do when
+the credentials cannot take it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from syncer import logs
+from syncer.errors import ConfigError, PmsyncError
+
+log = logs.get_logger("pmsync.lease")
+
+
+def holder() -> str:
+    """Who takes a lease, as its record names them: host, process and run."""
+    return f"{socket.gethostname()} pid {os.getpid()} run {uuid.uuid4().hex[:8]}"
+
+
+class Lease:
+    """One tracker's lease. `take` returns a token once held (None: the tracker offers no
+    lease to these credentials) or raises `Busy`; `release(token)` gives it back."""
+
+    def __init__(
+        self,
+        tracker: str,
+        mode: str,
+        needs: str,
+        take: Callable[[], str | None],
+        release: Callable[[str], None],
+    ) -> None:
+        self.tracker = tracker
+        self.mode = mode  # auto | required | off
+        self.needs = needs  # what the credentials need for it, for the error
+        self._take = take
+        self._release = release
+        self._unavailable = False
+
+    @property
+    def offered(self) -> bool:
+        """Whether a lease is taken while filing."""
+        return self.mode != "off" and not self._unavailable
+
+    @contextmanager
+    def hold(self) -> Iterator[bool]:
+        """Hold the lease for the block; yields whether it is held. A lease not given back
+        (the tracker unreachable) expires by itself."""
+        mine = self._take() if self.offered else None
+        try:
+            yield mine is not None
+        finally:
+            if mine is not None:
+                try:
+                    self._release(mine)
+                except PmsyncError as exc:
+                    log.warning("lease_not_released", tracker=self.tracker, error=str(exc))
+
+    def unavailable(self, exc: PmsyncError) -> None:
+        """The credentials cannot take the lease: with `auto`, file without one from now on
+        (runs that race then close each other's duplicates); with `required`, a
+        configuration error naming the setting."""
+        if self.mode == "required":
+            problem = f"trackers.{self.tracker}.lease: the lease needs {self.needs} ({exc})"
+            raise ConfigError([problem]) from exc
+        self._unavailable = True
+        log.info("lease_unavailable", tracker=self.tracker, error=str(exc))
