@@ -353,6 +353,19 @@ def test_machines_whose_clocks_differ_agree_on_who_holds_the_lease(
     assert f'"seconds": {round(apart.total_seconds())}' in stream.getvalue()
 
 
+def test_a_server_that_records_no_commit_time_still_keeps_the_lease(fake: FakeGitHub) -> None:
+    """Without a committer date, the lease names its end by the server's Date header."""
+    fake.commit_dates = False
+    options = GithubOptions(repo="acme/incidents", base_url=fake.url, token=TOKEN, write_interval=0)
+    with GithubTracker("gh", options).lease() as held:
+        assert held
+        with (
+            pytest.raises(Busy, match="is filing issues until"),
+            GithubTracker("gh", options).lease(),
+        ):
+            pass
+
+
 def test_a_lease_the_token_cannot_take_is_a_config_error_only_when_required(
     project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:

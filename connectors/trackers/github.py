@@ -35,7 +35,7 @@ from connectors.config import (
     check_readable,
     secrets_from_files,
 )
-from connectors.trackers.lease import Lease, holder
+from connectors.trackers.lease import Lease, date_header, holder
 from connectors.trackers.retry import (
     WaitBudget,
     WriteThrottle,
@@ -197,15 +197,20 @@ class GithubTracker:
         """The lease's commit, once held; None when the repository offers no lease to this
         token (`auto`). Its expiry is read on GitHub's clock, never on this machine's: a lease
         lasts `lease_minutes` from the time GitHub recorded its commit, and "now" is the time
-        GitHub records for the commit this run has just made."""
+        GitHub records for the commit this run has just made. (Where a server records no
+        commit time, its `Date` header stands in: the lease then also names its end.)"""
         minutes = self.options.lease_minutes
-        message = f"pmsync lease\n\nholder: {holder()}\nminutes: {minutes:g}\n"
         git = f"{self._repo_path}/git"
         try:
-            _, tree = self._request("POST", f"{git}/trees", body={"tree": []}, write=True)
+            headers, tree = self._request("POST", f"{git}/trees", body={"tree": []}, write=True)
+            until = (date_header(headers) or self._wall()) + timedelta(minutes=minutes)
+            message = (
+                f"pmsync lease\n\nholder: {holder()}\nminutes: {minutes:g}\n"
+                f"until: {until.isoformat(timespec='seconds')}\n"
+            )
             commit = {"message": message, "tree": tree["sha"], "parents": []}
-            _, made = self._request("POST", f"{git}/commits", body=commit, write=True)
-            now = self._server_now(made)
+            headers, made = self._request("POST", f"{git}/commits", body=commit, write=True)
+            now = self._server_now(_committed(made) or date_header(headers))
             try:
                 self._request(
                     "POST",
@@ -249,10 +254,10 @@ class GithubTracker:
         except (KeyError, TypeError) as exc:
             raise FatalError(f"github {self.name}: unexpected answer about the lease") from exc
 
-    def _server_now(self, commit: Mapping[str, Any]) -> datetime:
-        """GitHub's time, as it recorded a commit just made; says so in the log once when this
-        machine's clock differs from it by more than a minute."""
-        committed = _committed(commit)
+    def _server_now(self, committed: datetime | None) -> datetime:
+        """GitHub's time, as it recorded a commit just made (this machine's when it says
+        none); says so in the log once when this machine's clock differs from it by more than
+        a minute."""
         wall = self._wall()
         if committed is None:
             return wall

@@ -25,7 +25,6 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlparse
@@ -37,7 +36,7 @@ from pydantic import Field
 from connectors.base import CloseReason, activity_of, report_request
 from connectors.config import AtlassianAuth, BuildContext, LeaseSection, TrackerSection
 from connectors.trackers.jira_format import adf_text, to_adf, to_wiki
-from connectors.trackers.lease import Lease, holder
+from connectors.trackers.lease import Lease, date_header, holder
 from connectors.trackers.retry import (
     WaitBudget,
     WriteThrottle,
@@ -942,8 +941,7 @@ class JiraTracker:
             once, attempts=self.options.attempts, repeat=repeat, budget=self._budget
         )
         data = response.json() if response.content else None
-        with suppress(TypeError, ValueError):  # no Date header: none to go by
-            self._server_now = parsedate_to_datetime(response.headers.get("Date", ""))
+        self._server_now = date_header(response.headers) or self._server_now
         return response.headers, data
 
     def _edit_labels(self, ref: TrackerRef, how: str, labels: Collection[str]) -> None:

@@ -8,13 +8,24 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 
 from syncer import logs
 from syncer.errors import ConfigError, PmsyncError
 
 log = logs.get_logger("pmsync.lease")
+
+
+def date_header(headers: Mapping[str, str]) -> datetime | None:
+    """The service's time, as an answer's `Date` header says (None without one)."""
+    value = next((v for k, v in headers.items() if k.lower() == "date"), None)
+    try:
+        return parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError):
+        return None
 
 
 def holder() -> str:

@@ -71,6 +71,7 @@ class FakeGitHub:
     deleted: set[int] = field(default_factory=set)  # numbers answered with 410 Gone
     git_api: bool = True  # answer git objects and references (a lease); False: 404 as a proxy might
     commits: dict[str, dict[str, Any]] = field(default_factory=dict)
+    commit_dates: bool = True  # False: commits come back without author and committer
     refs: dict[str, str] = field(default_factory=dict)
     url: str = ""
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # moved by tests
@@ -419,14 +420,10 @@ def _handler(fake: FakeGitHub) -> type[JsonHandler]:
                     "sha": sha,
                     "message": payload.get("message", ""),
                     "parents": [{"sha": p} for p in payload.get("parents", [])],
-                    # Not sent: the authenticated account, at the server's time.
-                    "author": {"name": "pmsync", "email": "bot@github.test", "date": fake.stamp()},
-                    "committer": {
-                        "name": "GitHub",
-                        "email": "noreply@github.com",
-                        "date": fake.stamp(),
-                    },
                 }
+                if fake.commit_dates:  # not sent: the account, at the server's time
+                    fake.commits[sha]["author"] = {"name": "pmsync", "date": fake.stamp()}
+                    fake.commits[sha]["committer"] = {"name": "GitHub", "date": fake.stamp()}
                 return 201, fake.commits[sha], {}
             if kind == "git commit":
                 found = fake.commits.get(groups[0])
