@@ -10,6 +10,7 @@ from itertools import product
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 from connectors.base import observe_requests, observe_source_requests
+from syncer import statefile
 from syncer.model import IssueSnapshot, ItemOutcome, outcome_of
 from syncer.progress import Tally
 
@@ -48,6 +49,11 @@ JOB_RUNS = Counter("pmsync_job_runs_total", "Job runs, by job and exit code", ["
 JOB_FAILURES = Counter(
     "pmsync_job_failures_total", "Job runs that ended with a non-zero exit code", ["job"]
 )
+STATE_FAULTS = Gauge(
+    "pmsync_state_files_unwritable",
+    "State files whose last write failed (a full or read-only disk); 0 once written again",
+)
+STATE_FAULTS.set_function(lambda: len(statefile.faults()))
 JOBS = ("sync", "check", "digest")
 STATES: tuple[ItemOutcome, ...] = ("open", "done", "dropped")
 VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")

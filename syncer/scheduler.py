@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -124,13 +125,31 @@ def beat(settings: Settings, now: datetime, **state: Any) -> None:
     read-only disk the beat is skipped and logged: the loop lives on, and `health` reports it
     stale until a beat is written again."""
     path = settings.path(settings.state_dir) / HEARTBEAT_FILE
-    data = {"at": now.isoformat(), "pid": os.getpid(), **state}
+    faults = {
+        name: fault
+        for name, fault in statefile.faults().items()
+        if name != str(path) and Path(name).is_relative_to(path.parent)
+    }
+    data = {"at": now.isoformat(), "pid": os.getpid(), **state, "faults": faults}
     statefile.save(path, data, "heartbeat_unwritten")
 
 
 def health(settings: Settings, now: datetime) -> tuple[bool, str]:
-    """Whether the loop beat within `heartbeat_max_age_seconds`, and why not."""
-    path = settings.path(settings.state_dir) / HEARTBEAT_FILE
+    """Whether the loop beat within `heartbeat_max_age_seconds` and can write its state (the
+    state folder takes a small file, and the loop's last beat names no state file it failed
+    to write), and why not."""
+    folder = settings.path(settings.state_dir)
+    path = folder / HEARTBEAT_FILE
+    probe = folder / ".health-probe"
+    try:
+        probe.write_text(str(os.getpid()), encoding="utf-8")
+        probe.unlink()
+    except FileNotFoundError:
+        pass  # no state folder yet: the heartbeat says the loop has not started
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            probe.unlink(missing_ok=True)
+        return False, f"the state folder {folder} cannot be written: {exc.strerror or exc}"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         at = datetime.fromisoformat(data["at"])
@@ -142,6 +161,15 @@ def health(settings: Settings, now: datetime) -> tuple[bool, str]:
     limit = settings.schedule.heartbeat_max_age_seconds
     if age > limit:
         return False, f"last heartbeat {age:.0f} s ago (limit {limit} s): the loop is stuck or gone"
+    faults = data.get("faults") if isinstance(data, dict) else None
+    if isinstance(faults, dict) and faults:
+        failing = "; ".join(
+            f"{name}: {fault.get('error')} (needs {fault.get('needs_bytes')} bytes, "
+            f"since {fault.get('since')})"
+            for name, fault in sorted(faults.items())
+            if isinstance(fault, dict)
+        )
+        return False, f"the loop cannot write its state: {failing}"
     return True, f"healthy: last heartbeat {age:.0f} s ago"
 
 
@@ -309,11 +337,12 @@ def run_forever(
             scheduler.every(seconds).seconds.do(Guarded(name, job, settings, clock))
         log.info("loop_started", **{f"{n}_every_seconds": round(s) for n, s in every.items()})
         scheduler.run_all()
-        last_beat = float("-inf")
+        last_beat, beaten = float("-inf"), set[str]()
         while not STOPPING.is_set():
-            if time.monotonic() - last_beat >= BEAT_EVERY:
+            # A beat every BEAT_EVERY seconds, and at once when a state write fails or mends.
+            if time.monotonic() - last_beat >= BEAT_EVERY or set(statefile.faults()) != beaten:
                 beat(settings, clock(), mode="loop")
-                last_beat = time.monotonic()
+                last_beat, beaten = time.monotonic(), set(statefile.faults())
             scheduler.run_pending()
             STOPPING.wait(tick)
         log.info("loop_stopped")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,31 @@ def load(path: Path, event: str) -> Any:
         return None
 
 
+# State files whose last write failed, since when and why: the heartbeat carries them to
+# `pmsync health`, and the metrics count them. A later write that succeeds clears its file.
+_FAULTS: dict[str, dict[str, Any]] = {}
+
+
+def faults() -> dict[str, dict[str, Any]]:
+    """The state files whose last write failed: path -> {error, needs_bytes, since}."""
+    return {path: dict(fault) for path, fault in _FAULTS.items()}
+
+
+def failed(path: Path, error: str, needs_bytes: int | None = None) -> None:
+    """Note that a state file could not be written (a full or read-only disk)."""
+    since = _FAULTS.get(str(path), {}).get("since")
+    _FAULTS[str(path)] = {
+        "error": error,
+        "needs_bytes": needs_bytes,
+        "since": since or datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def written(path: Path) -> None:
+    """Note that a state file was written: any fault it had is over."""
+    _FAULTS.pop(str(path), None)
+
+
 def save(path: Path, data: Any, event: str) -> bool:
     """Write `data` to `path` whole or not at all (a full or read-only disk leaves the file as
     it was, and no temporary file behind); a failure is logged as `event`, with the file and
@@ -40,5 +66,7 @@ def save(path: Path, data: Any, event: str) -> bool:
             temporary.unlink(missing_ok=True)
         needed = len(text.encode())
         log.warning(event, path=str(path), needs_bytes=needed, error=exc.strerror or str(exc))
+        failed(path, exc.strerror or str(exc), needed)
         return False
+    written(path)
     return True

@@ -494,6 +494,65 @@ def test_a_full_disk_skips_state_writes_and_health_says_so(
     assert "no heartbeat" in capsys.readouterr().out
 
 
+def test_the_daemon_lives_through_a_state_file_it_cannot_write_and_health_names_it(
+    tmp_path: Path,
+) -> None:
+    """The documents' state cannot be written, run after run (its temporary file is taken by
+    a folder): the daemon keeps running its jobs, `health` names the file and the error, and
+    says healthy again once a write succeeds."""
+    settings = _config(tmp_path, "[schedule]\nsync_every_minutes = 0.02\n")
+    state = settings.path(settings.state_dir)
+    (state / "documents.tmp").mkdir(parents=True)
+    daemon = _pmsync(tmp_path, "run")
+    try:
+        answer = _health_until(tmp_path, "the loop cannot write its state")
+        assert "documents.json: Is a directory (needs" in answer
+        time.sleep(3)  # two more syncs
+        assert daemon.poll() is None  # alive
+        assert "documents.json: Is a directory" in _health_until(tmp_path, "cannot write")
+        (state / "documents.tmp").rmdir()  # writable again
+        assert _health_until(tmp_path, "healthy").startswith("healthy")
+        assert daemon.poll() is None
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _, err = daemon.communicate(timeout=30)
+    assert daemon.returncode == 0
+    assert "Traceback" not in err
+    assert any(e["event"] == "document_state_unwritable" for e in _events(err))
+
+
+def _health_until(tmp_path: Path, expected: str, within: float = 30) -> str:
+    """`pmsync health`'s answer, asked until it starts with or holds `expected`."""
+    deadline = time.monotonic() + within
+    while True:
+        probe = _pmsync(tmp_path, "health")
+        answer = probe.communicate(timeout=30)[0]
+        if expected in answer or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.2)
+
+
+def test_state_files_that_cannot_be_written_are_a_metric_until_written(tmp_path: Path) -> None:
+    from prometheus_client import REGISTRY
+
+    from syncer import statefile
+
+    def unwritable() -> float | None:
+        return REGISTRY.get_sample_value("pmsync_state_files_unwritable")
+
+    before = unwritable()
+    assert before is not None
+    path = tmp_path / "pages.json"
+    (tmp_path / "pages.tmp").mkdir()  # the write cannot be made
+    assert not statefile.save(path, {"a": 1}, "test_unsaved")
+    assert not statefile.save(path, {"a": 1}, "test_unsaved")
+    assert unwritable() == before + 1
+    assert not path.exists()
+    (tmp_path / "pages.tmp").rmdir()
+    assert statefile.save(path, {"a": 1}, "test_unsaved")
+    assert unwritable() == before
+
+
 @pytest.mark.parametrize("fault", ["slow", "retry-after"])
 def test_sigterm_stops_a_sync_cleanly_and_the_next_files_the_rest(
     tmp_path: Path, fault: str

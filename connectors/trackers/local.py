@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from connectors.base import CloseReason, activity_of
 from connectors.config import BuildContext, TrackerSection
+from syncer import statefile
 from syncer.errors import (
     STOPPING,
     FatalError,
@@ -119,6 +120,7 @@ class LocalTracker:
                     _upgrade(connection)
                     self._ready = True
                 yield connection
+            statefile.written(self.path)
         finally:
             connection.close()
 
@@ -129,6 +131,8 @@ class LocalTracker:
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise RetriableError(f"local tracker {self.name}: {exc}") from exc
+            if "disk is full" in str(exc) or "readonly" in str(exc):
+                statefile.failed(self.path, str(exc))  # the transaction is rolled back whole
             raise FatalError(f"local tracker {self.name}: {self.path}: {exc}") from exc
         except sqlite3.DatabaseError as exc:
             raise FatalError(f"local tracker {self.name}: {self.path}: {exc}; {_RECOVER}") from exc
