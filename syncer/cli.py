@@ -292,6 +292,14 @@ def _settings(args: argparse.Namespace, *, required: bool) -> Settings:
 def _path_sources(paths: Sequence[str], history: bool) -> list[MarkdownDirSource]:
     from connectors.sources.folder import DOCUMENT_GLOBS, MarkdownDirSource
 
+    missing = [raw for raw in paths if not Path(raw).exists()]
+    if missing:
+        raise UsageError("; ".join(f"no such file or folder: {raw}" for raw in missing))
+    from connectors.sources.git_history import prefetch
+
+    files = [Path(raw) for raw in paths if not Path(raw).is_dir()]
+    # One walk of each repository's history for all the files named.
+    known = prefetch(files) if history and files else {}
     sources = []
     for raw in paths:
         path = Path(raw)
@@ -299,14 +307,16 @@ def _path_sources(paths: Sequence[str], history: bool) -> list[MarkdownDirSource
             sources.append(MarkdownDirSource(raw, path, DOCUMENT_GLOBS, history=history))
         else:
             # A file named on the command line is read wherever a link to it points.
+            change = known.get(path)
             sources.append(
                 MarkdownDirSource(
-                    raw, path.parent, [path.name], follow_symlinks=True, history=history
+                    raw,
+                    path.parent,
+                    [path.name],
+                    follow_symlinks=True,
+                    history={path.name: change} if change else False,
                 )
             )
-    missing = [raw for raw in paths if not Path(raw).exists()]
-    if missing:
-        raise UsageError("; ".join(f"no such file or folder: {raw}" for raw in missing))
     return sources
 
 

@@ -51,10 +51,12 @@ def written(path: Path) -> None:
     _FAULTS.pop(str(path), None)
 
 
-def save(path: Path, data: Any, event: str) -> bool:
+def save(path: Path, data: Any, event: str, *, optional: bool = False) -> bool:
     """Write `data` to `path` whole or not at all (a full or read-only disk leaves the file as
     it was, and no temporary file behind); a failure is logged as `event`, with the file and
-    the space it needs, not raised: state is a convenience. Whether it was written."""
+    the space it needs, not raised: state is a convenience. An `optional` file (a cache kept
+    outside the state folder) that cannot be written is no fault, and logged at debug level.
+    Whether it was written."""
     text = json.dumps(data, ensure_ascii=False)
     temporary = path.with_suffix(".tmp")
     try:
@@ -65,8 +67,12 @@ def save(path: Path, data: Any, event: str) -> bool:
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)
         needed = len(text.encode())
-        log.warning(event, path=str(path), needs_bytes=needed, error=exc.strerror or str(exc))
-        failed(path, exc.strerror or str(exc), needed)
+        error = exc.strerror or str(exc)
+        if optional:
+            log.debug(event, path=str(path), needs_bytes=needed, error=error)
+            return False
+        log.warning(event, path=str(path), needs_bytes=needed, error=error)
+        failed(path, error, needed)
         return False
     written(path)
     return True

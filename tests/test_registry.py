@@ -75,7 +75,8 @@ def test_a_configuration_loads_only_the_kinds_it_uses(tmp_path: Path) -> None:
     )
     assert done.stdout.strip() == (
         "['connectors.sources.content', 'connectors.sources.folder', "
-        "'connectors.sources.markdown_dir', 'connectors.trackers.local']"
+        "'connectors.sources.git_history', 'connectors.sources.markdown_dir', "
+        "'connectors.trackers.local']"
     )
     assert load_settings(config).sources["docs"].kind == "markdown-dir"
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import responses
 
-from connectors.sources import folder
+from connectors.sources import git_history
 from connectors.sources.confluence import ConfluenceOptions, ConfluenceSource, confluence_cql
 from connectors.sources.folder import MarkdownDirSource
 from connectors.sources.github_repo import GithubRepoSource, RepoOptions
@@ -428,13 +428,13 @@ def test_git_is_asked_only_about_the_files_named_and_lint_asks_only_for_policies
     git(repo, "add", ".")
     git(repo, "commit", "-qm", "first")
     asked: list[tuple[str, ...]] = []
-    real = folder._git
+    real = git_history._git
 
     def recorded(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
         asked.append(args)
         return real(where, *args)
 
-    monkeypatch.setattr(folder, "_git", recorded)
+    monkeypatch.setattr(git_history, "_git", recorded)
     monkeypatch.chdir(repo)
     (ref,) = MarkdownDirSource("cli", repo, ["one.md"]).list()
     assert ref.author == "Dana Kim"
@@ -444,11 +444,78 @@ def test_git_is_asked_only_about_the_files_named_and_lint_asks_only_for_policies
     main(["lint", "one.md"])  # no configuration, no policy: Git is not asked at all
     assert asked == []
     (repo / "config.toml").write_text('[policy.owner]\nfallback = ["postmortem"]\n')
-    folder._repository_history.cache_clear()  # (read once per commit checked out)
+    git_history.forget()  # (read once per commit checked out, and kept in the Git folder)
+    (repo / ".git" / git_history.CACHE_FILE).unlink()
     main(["lint", "one.md"])  # the owner policy falls back on the last author
     (log,) = [args for args in asked if "log" in args]
     assert log[log.index("--") + 1 :] == (":(literal)one.md",)
+    git_history.forget()
+    (repo / ".git" / git_history.CACHE_FILE).unlink()
+    asked.clear()
+    main(["lint", "one.md", "two.md"])  # files named one by one: one walk for them all
+    (log,) = [args for args in asked if "log" in args]
+    assert log[log.index("--") + 1 :] == (":(literal)one.md", ":(literal)two.md")
+    assert len([args for args in asked if "rev-parse" in args]) == 1
     capsys.readouterr()
+
+
+def test_git_history_is_walked_once_and_then_only_for_the_commits_since(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long history is read once per repository and kept in its Git folder: a new process
+    at the same commit walks nothing, one after a new commit walks that commit alone, one
+    after a rewritten history walks it all again; the answers are those of a full walk."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    stamps = iter(range(1, 100))
+
+    def commit(name: str, who: str) -> None:
+        (repo / name).write_text(f"{name} {next(stamps)}\n")
+        git(repo, "add", name)
+        day = f"2026-03-{next(stamps):02d}T10:00:00+00:00"
+        env = {"GIT_AUTHOR_DATE": day, "GIT_COMMITTER_DATE": day, "GIT_AUTHOR_NAME": who}
+        done = subprocess.run(["git", "commit", "-qm", name], cwd=repo, env={**os.environ, **env})
+        assert done.returncode == 0
+
+    commit("a.md", "Dana Kim")
+    commit("b.md", "Sam Rivera")
+    commit("a.md", "Lee Park")
+    asked: list[tuple[str, ...]] = []
+    real = git_history._git
+
+    def recorded(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        asked.append(args)
+        return real(where, *args)
+
+    def fresh_process() -> dict[str, git_history.Change]:
+        git_history.forget()
+        asked.clear()
+        return git_history.git_history(repo, ["a.md", "b.md"])
+
+    def full_walk() -> dict[str, git_history.Change]:
+        (repo / ".git" / git_history.CACHE_FILE).unlink()
+        return fresh_process()
+
+    monkeypatch.setattr(git_history, "_git", recorded)
+    first = fresh_process()
+    assert first["a.md"][1] == "Lee Park"
+    assert first["a.md"][2] < first["b.md"][2] < first["a.md"][0]  # first, then last commit
+    assert [a for a in asked if "log" in a]  # walked
+    assert fresh_process() == first
+    assert not [a for a in asked if "log" in a]  # kept: nothing walked
+    commit("b.md", "Priya Shah")
+    head = real(repo, "rev-parse", "HEAD").stdout.strip()
+    moved_on = fresh_process()
+    (walked,) = [a for a in asked if "log" in a]
+    assert any(arg.endswith(f"..{head}") for arg in walked)  # the new commit alone
+    assert moved_on["b.md"][1] == "Priya Shah"
+    assert moved_on == full_walk()
+    git(repo, "commit", "-q", "--amend", "-m", "rewritten")  # the kept commit is gone
+    rewritten = fresh_process()
+    (walked,) = [a for a in asked if "log" in a]
+    assert not any(".." in arg for arg in walked)  # all of it again
+    assert rewritten == full_walk()
 
 
 def test_markdown_dir_is_never_cached(tmp_path: Path) -> None:

@@ -6,16 +6,16 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from connectors.base import DocumentEdit
 from connectors.sources.content import MAX_FILE_BYTES, decode_text, document_of
+from connectors.sources.git_history import Change, git_history
 from syncer import logs
 from syncer.errors import DocumentError, PmsyncError, SkippableError
 from syncer.model import Document, DocumentRef
@@ -56,7 +56,7 @@ class MarkdownDirSource:
         link_base_url: str | None = None,
         commit: bool = False,
         follow_symlinks: bool = False,
-        history: bool = True,
+        history: bool | Mapping[str, Change] = True,
     ) -> None:
         self.name = name
         self.root = root
@@ -65,7 +65,8 @@ class MarkdownDirSource:
         self.link_base_url = link_base_url
         self.commit = commit
         self.follow_symlinks = follow_symlinks
-        # Ask Git when each file was first and last committed, and by whom (else file times).
+        # Ask Git when each file was first and last committed, and by whom (else file times);
+        # or the answers, already read for many files at once (paths relative to `root`).
         self.history = history
         self.skipped: list[str] = []  # files below the folder that are not post-mortems
         # Symbolic links below the folder to files outside it, not read: (path, target).
@@ -84,7 +85,13 @@ class MarkdownDirSource:
         # Globs without wildcards are files named on the command line: Git is asked about them
         # alone, not about the whole folder.
         named_files = [g for g in self.globs if not any(c in g for c in "*?[")]
-        history = git_history(self.root, named_files or None) if self.history else {}
+        history = (
+            self.history
+            if not isinstance(self.history, bool)
+            else git_history(self.root, named_files or None)
+            if self.history
+            else {}
+        )
         # A folder named on the command line, or read for all its Markdown: files with no
         # extension are read when they are text. Of a folder named on the command line, every
         # file not read is counted; a configured source reads what its globs choose.
@@ -308,57 +315,3 @@ def _scan_folders(root: Path) -> tuple[list[str], list[Path]]:
         folders[:] = [name for name in folders if name != ".git"]
         links += [Path(top) / name for name in folders if (Path(top) / name).is_symlink()]
     return problems, links
-
-
-Change = tuple[datetime, str, datetime]  # last commit's time and author, first commit's time
-
-
-def git_history(root: Path, files: Sequence[str] | None = None) -> dict[str, Change]:
-    """When each file below `root` (or each of `files`, paths relative to it) was last
-    committed and by whom, and when it was first committed, if `root` is in a Git checkout;
-    empty when it is not, or Git is missing (a checkout's file times are when it was checked
-    out, not when the post-mortem changed). Git is asked about those paths alone, once per
-    commit checked out, however many sources read them."""
-    where = _git(root, "rev-parse", "--show-toplevel", "HEAD")
-    lines = where.stdout.split()
-    if where.returncode != 0 or len(lines) != 2:
-        return {}
-    top, head = lines
-    try:
-        prefix = root.resolve().relative_to(Path(top).resolve()).as_posix()
-    except ValueError:
-        return {}
-    base = "" if prefix == "." else prefix + "/"
-    paths = tuple(sorted(base + name for name in files)) if files else (prefix,)
-    history = _repository_history(top, head, paths)
-    return {
-        path.removeprefix(base): change for path, change in history.items() if path.startswith(base)
-    }
-
-
-@lru_cache(maxsize=8)
-def _repository_history(top: str, head: str, paths: tuple[str, ...]) -> dict[str, Change]:
-    """Each file's newest commit time and author and its oldest commit time, as of commit
-    `head` of repository `top`, for the files at or below `paths`."""
-    done = _git(
-        Path(top),
-        *("-c", "core.quotePath=false", "log", "--format=%x01%aI%x09%an", "--name-only"),
-        *("--no-renames", head, "--", *(f":(literal){path}" for path in paths)),
-    )
-    if done.returncode != 0:
-        log.debug("git_history_unavailable", root=top, error=done.stderr.strip())
-        return {}
-    history: dict[str, Change] = {}
-    current: tuple[datetime, str] | None = None
-    for line in done.stdout.splitlines():
-        if line.startswith("\x01"):
-            when, _, author = line[1:].partition("\t")
-            try:
-                current = (datetime.fromisoformat(when), author)
-            except ValueError:
-                current = None
-        elif line and current is not None:
-            # Newest first: the first commit seen is the last, the last seen the first.
-            last = history.get(line)
-            history[line] = (last[0], last[1], current[0]) if last else (*current, current[0])
-    return history
