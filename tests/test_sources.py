@@ -428,13 +428,13 @@ def test_git_is_asked_only_about_the_files_named_and_lint_asks_only_for_policies
     git(repo, "add", ".")
     git(repo, "commit", "-qm", "first")
     asked: list[tuple[str, ...]] = []
-    real = git_history._git
+    real = git_history.run_git
 
     def recorded(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
         asked.append(args)
         return real(where, *args)
 
-    monkeypatch.setattr(git_history, "_git", recorded)
+    monkeypatch.setattr(git_history, "run_git", recorded)
     monkeypatch.chdir(repo)
     (ref,) = MarkdownDirSource("cli", repo, ["one.md"]).list()
     assert ref.author == "Dana Kim"
@@ -482,7 +482,7 @@ def test_git_history_is_walked_once_and_then_only_for_the_commits_since(
     commit("b.md", "Sam Rivera")
     commit("a.md", "Lee Park")
     asked: list[tuple[str, ...]] = []
-    real = git_history._git
+    real = git_history.run_git
 
     def recorded(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
         asked.append(args)
@@ -497,7 +497,7 @@ def test_git_history_is_walked_once_and_then_only_for_the_commits_since(
         (repo / ".git" / git_history.CACHE_FILE).unlink()
         return fresh_process()
 
-    monkeypatch.setattr(git_history, "_git", recorded)
+    monkeypatch.setattr(git_history, "run_git", recorded)
     first = fresh_process()
     assert first["a.md"][1] == "Lee Park"
     assert first["a.md"][2] < first["b.md"][2] < first["a.md"][0]  # first, then last commit

@@ -10,18 +10,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from connectors.base import DocumentEdit
 from connectors.sources.content import MAX_FILE_BYTES, decode_text, document_of
-from connectors.sources.git_history import Change, git_history
+from connectors.sources.git_history import Change, git_history, run_git
 from syncer import logs
 from syncer.errors import DocumentError, PmsyncError, SkippableError
 from syncer.model import Document, DocumentRef
-
-if TYPE_CHECKING:
-    import subprocess
 
 log = logs.get_logger("pmsync.sources")
 
@@ -151,16 +147,16 @@ class MarkdownDirSource:
         """The paths (below the folder) the file `relative` had before, as Git's rename
         detection sees them: renames committed (`git log --follow`) and renames staged
         (`git mv`). Empty outside a Git checkout."""
-        where = _git(self.root, "rev-parse", "--show-prefix")
+        where = run_git(self.root, "rev-parse", "--show-prefix")
         if where.returncode != 0:
             return set()
         prefix = where.stdout.strip()
         quiet = ("-c", "core.quotePath=false")
-        logged = _git(
+        logged = run_git(
             self.root, *quiet, "log", "--follow", "--name-only", "--format=", "--", relative
         )
         found = set(logged.stdout.splitlines()) if logged.returncode == 0 else set()
-        staged = _git(self.root, *quiet, "diff", "-M", "--name-status", "HEAD", "--", ".")
+        staged = run_git(self.root, *quiet, "diff", "-M", "--name-status", "HEAD", "--", ".")
         for line in staged.stdout.splitlines() if staged.returncode == 0 else []:
             status, *paths = line.split("\t")
             if status.startswith("R") and len(paths) == 2 and paths[1] == prefix + relative:
@@ -240,28 +236,17 @@ class MarkdownDirSource:
         lines = [f"- {path.relative_to(self.root).as_posix()}: {what}" for path, what in written]
         message = "pmsync: link post-mortem action items to their issues\n\n" + "\n".join(lines)
         who: list[str] = []
-        if _git(self.root, "config", "user.email").returncode != 0:
+        if run_git(self.root, "config", "user.email").returncode != 0:
             who = ["-c", "user.name=pmsync", "-c", "user.email=pmsync@localhost"]
         for step, command in (
             ("git add", ["add", "--", *paths]),
             ("git commit", [*who, "commit", "-q", "-m", message, "--only", "--", *paths]),
         ):
-            done = _git(self.root, *command)
+            done = run_git(self.root, *command)
             if done.returncode != 0:
                 said = (done.stderr or done.stdout).strip().splitlines()
                 return SkippableError(f"{step}: {said[-1] if said else 'failed'}")
         return None
-
-
-def _git(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    import subprocess  # not loaded by commands that never ask Git
-
-    try:
-        return subprocess.run(
-            ["git", *args], cwd=folder, capture_output=True, text=True, timeout=60, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return subprocess.CompletedProcess(["git", *args], 1, "", str(exc))
 
 
 def _replace_file(path: Path, data: bytes) -> None:

@@ -96,7 +96,7 @@ def _by_folder(files: Sequence[Path]) -> dict[Path, list[Path]]:
 def _repository(root: Path) -> tuple[str, str, str, str] | None:
     """The checkout `root` is in: its top, its Git folder, the commit checked out, and where
     `root` is below the top; None outside a checkout (or without Git)."""
-    where = _git(root, "rev-parse", "--show-toplevel", "--git-common-dir", "HEAD")
+    where = run_git(root, "rev-parse", "--show-toplevel", "--git-common-dir", "HEAD")
     lines = where.stdout.splitlines()
     if where.returncode != 0 or len(lines) != 3:
         return None
@@ -114,7 +114,7 @@ def _history(top: str, git_dir: str, head: str, paths: list[str]) -> dict[str, C
     known = _KNOWN.get(top) or _load(git_dir)
     if known is not None and known.head != head:
         # The checkout moved on: read only the commits since, for all that is known.
-        moved = _git(Path(top), "merge-base", "--is-ancestor", known.head, head)
+        moved = run_git(Path(top), "merge-base", "--is-ancestor", known.head, head)
         newer = (
             _walk(top, f"{known.head}..{head}", sorted(known.covered))
             if moved.returncode == 0
@@ -149,7 +149,7 @@ def _history(top: str, git_dir: str, head: str, paths: list[str]) -> dict[str, C
 def _walk(top: str, commits: str, paths: Sequence[str]) -> dict[str, Change] | None:
     """One walk of `commits` (a commit, or a range) for the files at or below `paths`: each
     file's newest commit time and author, and its oldest commit time in that walk."""
-    done = _git(
+    done = run_git(
         Path(top),
         *("-c", "core.quotePath=false", "log", "--format=%x01%aI%x09%an", "--name-only"),
         *("--no-renames", commits, "--", *(f":(literal){path or '.'}" for path in paths)),
@@ -201,7 +201,8 @@ def _save(git_dir: str, known: _Known) -> None:
     statefile.save(Path(git_dir) / CACHE_FILE, data, "git_history_cache_unsaved", optional=True)
 
 
-def _git(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_git(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`git ARGS` in `folder`, its output as text; a missing Git or a hang is a failure."""
     import subprocess  # not loaded by commands that never ask Git
 
     try:
