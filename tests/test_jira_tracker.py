@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from syncer import logs
 from syncer.check import check
 from syncer.errors import ConfigError
 from syncer.model import outcome_of
@@ -297,6 +299,16 @@ def test_a_lease_left_by_a_run_that_died_is_taken_over_once_expired_on_jira_s_cl
     assert _ops(_sync(project)) == ["create"] * 3
     assert fake.versions == {}
     assert fake.count()["DELETE version/{id}"] == 2  # the expired one, then its own
+
+
+def test_a_machine_whose_clock_is_off_says_so(project: Path, fake: FakeJira) -> None:
+    stream = io.StringIO()
+    logs.configure("info", stream=stream, json=True)
+    fake.clock = lambda: datetime(2001, 1, 1, tzinfo=UTC)  # Jira's clock, years from any
+    assert _ops(_sync(project)) == ["create"] * 3
+    (skew,) = [json.loads(line) for line in stream.getvalue().splitlines() if "clock_skew" in line]
+    assert skew["tracker"] == "jira"
+    assert skew["seconds"] > 365 * 24 * 3600
 
 
 def test_a_lease_the_account_cannot_take_is_a_config_error_only_when_required(

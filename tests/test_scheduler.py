@@ -577,6 +577,8 @@ def test_sigterm_stops_a_sync_cleanly_and_the_next_files_the_rest(
         assert out.splitlines()[-1] == "stopped by a signal: the next sync writes the rest"
         assert "Traceback" not in err
         assert 2 <= written < ITEMS
+        assert fake.commits  # the lease was taken
+        assert fake.refs == {}  # and released
         fake.faults.clear()
         again = _pmsync(tmp_path, "sync")
         out, err = again.communicate(timeout=60)

@@ -112,7 +112,6 @@ class GithubOptions:
 
 
 LEASE_REF = "refs/pmsync/lease"  # not a branch: no push events, nothing in the branch list
-CLOCK_SKEW_WARNING = 60.0  # seconds between this machine's clock and GitHub's worth a warning
 
 
 def _committed(commit: Mapping[str, Any]) -> datetime | None:
@@ -170,7 +169,6 @@ class GithubTracker:
         self._due_field_id: int | None = None
         needs = f"the git references API with `contents: write` on {options.repo}"
         self._lease = Lease(name, options.lease, needs, self._take_lease, self._release_lease)
-        self._skew_told = False
 
     # --- the Tracker protocol -----------------------------------------------------------------
 
@@ -210,7 +208,7 @@ class GithubTracker:
             )
             commit = {"message": message, "tree": tree["sha"], "parents": []}
             headers, made = self._request("POST", f"{git}/commits", body=commit, write=True)
-            now = self._server_now(_committed(made) or date_header(headers))
+            now = self._lease.note_clock(_committed(made) or date_header(headers), self._wall())
             try:
                 self._request(
                     "POST",
@@ -252,25 +250,8 @@ class GithubTracker:
             self._lease.unavailable(exc)
             return None
         except (KeyError, TypeError) as exc:
-            raise FatalError(f"github {self.name}: unexpected answer about the lease") from exc
-
-    def _server_now(self, committed: datetime | None) -> datetime:
-        """GitHub's time, as it recorded a commit just made (this machine's when it says
-        none); says so in the log once when this machine's clock differs from it by more than
-        a minute."""
-        wall = self._wall()
-        if committed is None:
-            return wall
-        skew = (wall - committed).total_seconds()
-        if abs(skew) > CLOCK_SKEW_WARNING and not self._skew_told:
-            self._skew_told = True
-            log.warning(
-                "clock_skew",
-                tracker=self.name,
-                seconds=round(skew),
-                note="this machine's clock differs from GitHub's; the lease uses GitHub's",
-            )
-        return committed
+            self._lease.unavailable(FatalError(f"unexpected answer about the lease: {exc!r}"))
+            return None
 
     def verify(self) -> None:
         """Reach the repository once: a ConfigError naming the setting when the address or

@@ -230,7 +230,7 @@ class JiraTracker:
         try:
             _, project = self._request("GET", self._api(f"project/{quote(self.options.project)}"))
             for _ in range(2):
-                now = self._server_now or datetime.now(UTC)
+                now = self._lease.note_clock(self._server_now, datetime.now(UTC))
                 until = now + timedelta(minutes=self.options.lease_minutes)
                 version = {
                     "name": LEASE_VERSION,
@@ -261,7 +261,8 @@ class JiraTracker:
             self._lease.unavailable(exc)
             return None
         except (KeyError, TypeError, ValueError) as exc:
-            raise FatalError(f"jira {self.name}: unexpected answer about the lease") from exc
+            self._lease.unavailable(FatalError(f"unexpected answer about the lease: {exc!r}"))
+            return None
 
     def _lease_held(self) -> tuple[datetime, str, str] | None:
         """The lease's version as it stands: when it expires, who holds it, its id."""
@@ -326,6 +327,7 @@ class JiraTracker:
             raise FatalError(
                 f"jira {self.name}: project {self.options.project!r} cannot be searched ({exc})"
             ) from exc
+        self._lease.note_clock(self._server_now, datetime.now(UTC))
         for item_key, (_, key) in list(unseen.items()):  # filed, not shown by search yet
             if _number(key) in shown:
                 if item_key not in self._mine:

@@ -18,6 +18,8 @@ from syncer.errors import ConfigError, PmsyncError
 
 log = logs.get_logger("pmsync.lease")
 
+CLOCK_SKEW_WARNING = 60.0  # seconds between this machine's clock and a tracker's worth a warning
+
 
 def date_header(headers: Mapping[str, str]) -> datetime | None:
     """The service's time, as an answer's `Date` header says (None without one)."""
@@ -51,6 +53,7 @@ class Lease:
         self._take = take
         self._release = release
         self._unavailable = False
+        self._skew_told = False
 
     @property
     def offered(self) -> bool:
@@ -70,6 +73,23 @@ class Lease:
                     self._release(mine)
                 except PmsyncError as exc:
                     log.warning("lease_not_released", tracker=self.tracker, error=str(exc))
+
+    def note_clock(self, server: datetime | None, wall: datetime) -> datetime:
+        """The tracker's time (this machine's when the tracker said none), which the lease is
+        timed on; says so in the log once when this machine's clock differs from it by more
+        than a minute."""
+        if server is None:
+            return wall
+        skew = (wall - server).total_seconds()
+        if abs(skew) > CLOCK_SKEW_WARNING and not self._skew_told:
+            self._skew_told = True
+            log.warning(
+                "clock_skew",
+                tracker=self.tracker,
+                seconds=round(skew),
+                note="this machine's clock is off; the lease goes by the tracker's",
+            )
+        return server
 
     def unavailable(self, exc: PmsyncError) -> None:
         """The credentials cannot take the lease: with `auto`, file without one from now on
