@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 import structlog
 
+from connectors.trackers import github
 from connectors.trackers.github import GithubOptions, GithubTracker
 from syncer import logs
 from syncer.check import check
@@ -351,6 +353,48 @@ def test_machines_whose_clocks_differ_agree_on_who_holds_the_lease(
     skews = [line for line in stream.getvalue().splitlines() if '"clock_skew"' in line]
     assert len(skews) == 5  # once per tracker
     assert f'"seconds": {round(apart.total_seconds())}' in stream.getvalue()
+
+
+@pytest.mark.parametrize("apart", [timedelta(minutes=40), timedelta(hours=3)])
+def test_two_machines_whose_clocks_differ_file_200_items_once(
+    tmp_path: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch, apart: timedelta
+) -> None:
+    """Two containers, clocks `apart` (more than the 30-minute lease), each with its own
+    state, sync 200 items at the same moment: not one duplicate is made."""
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    rows = "".join(f"| Add the alert number {n} to the pool dashboard | | |\n" for n in range(200))
+    configs = _two_machines(tmp_path, fake)
+    for config in configs:
+        doc = config.parent / "docs" / "pm-1.md"
+        doc.write_text(DOC.split("| Alert")[0] + rows)
+        text = config.read_text()
+        config.write_text(text.replace("[routing]", "max_writes_per_minute = 0\n[routing]"))
+    fake.faults.append(Fault("POST", r"/issues$", kind="slow", delay=0.01, times=200))
+    runs: list[SyncRun] = []
+
+    def machine(config: Path, offset: timedelta) -> None:
+        settings = load_settings(config)
+        section = settings.trackers["gh"]
+        assert isinstance(section, github.Config)
+        built = github.build("gh", section, settings.build_context(lambda: datetime.now(UTC)))
+        skewed = GithubTracker("gh", built.options, wall=lambda: datetime.now(UTC) + offset)
+        runs.append(sync(settings, dry_run=False, trackers={"gh": skewed}))
+
+    threads = [
+        threading.Thread(target=machine, args=(config, offset))
+        for config, offset in zip(configs, (-apart, apart), strict=True)
+    ]
+    threads[0].start()  # the machine whose clock is behind takes the lease
+    while not fake.refs and threads[0].is_alive():
+        time.sleep(0.01)
+    threads[1].start()  # the one ahead must not think it expired
+    for thread in threads:
+        thread.join()
+    assert len(fake.issues) == 200  # filed once: no duplicate made, none to close
+    assert sum(1 for run in runs for o in run.outcomes if o.action.op == "create") == 200
+    for config in configs:
+        assert _ops(_sync(config, monkeypatch)) == ["unchanged"] * 200
+    assert len(fake.issues) == 200
 
 
 def test_a_server_that_records_no_commit_time_still_keeps_the_lease(fake: FakeGitHub) -> None:
