@@ -12,6 +12,7 @@ from syncer.model import Severity
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 POLICY_CODES = frozenset({"PM105", "PM205"})  # what a policy fills in: information only
 INFERRED_CODE = "PM305"  # an item read from prose, for its author to confirm or mark
+UNREADABLE_CODE = "PM400"  # a document that cannot be read at all
 
 CATALOGUE: tuple[Rule, ...] = (
     ItemRule(
@@ -218,6 +219,21 @@ CATALOGUE: tuple[Rule, ...] = (
             "<!-- pmsync: not-an-item -->",
         ),
         checks.inferred,
+    ),
+    DocumentRule(
+        UNREADABLE_CODE,
+        "document-unreadable",
+        ERROR,
+        RuleDoc(
+            what="The document cannot be read: text that is not UTF-8, front matter that is not "
+            "valid YAML, a table too large to be a post-mortem's, a file that cannot be opened. "
+            "Reported where the document is read; nothing in it is checked or filed.",
+            why="Action items in a document pmsync cannot read are never filed, and nobody "
+            "notices unless the author is told where they look.",
+            example="---\ntitle: Outage: DNS\n---",
+            instead='---\ntitle: "Outage: DNS"\n---',
+        ),
+        checks.nothing,
     ),
     DocumentRule(
         "PM401",

@@ -60,7 +60,7 @@ def counted(count: int, noun: str) -> str:
 
 
 def text(findings: Sequence[Finding], documents: int) -> str:
-    lines = [f"{f.doc}:{f.line}: {f.code} {f.message}" for f in findings]
+    lines = [f"{f.doc}:{f.line}: {f.severity} {f.code} {f.message}" for f in findings]
     lines.append(f"{counted(len(findings), 'finding')} in {counted(documents, 'document')}")
     return "\n".join(lines) + "\n"
 

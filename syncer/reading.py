@@ -24,6 +24,8 @@ class Problem:
     where: str
     message: str
     fatal: bool = False
+    path: str = ""  # the document that could not be read, when it is one
+    line: int = 0
 
 
 @dataclass(slots=True)
@@ -107,12 +109,14 @@ def read_documents(
                 break
             except DocumentError as exc:  # it names the file (and line) itself
                 reading.unread.add((source.name, ref.id))
-                reading.problems.append(Problem(exc.where, exc.reason))
+                reading.problems.append(
+                    Problem(exc.where, exc.reason, path=exc.path, line=exc.line or 0)
+                )
                 log.info("document_failed", source=source.name, document=ref.id, error=str(exc))
                 continue
             except PmsyncError as exc:
                 reading.unread.add((source.name, ref.id))
-                reading.problems.append(Problem(ref.uri, str(exc)))
+                reading.problems.append(Problem(ref.uri, str(exc), path=ref.uri))
                 log.info("document_failed", source=source.name, document=ref.id, error=str(exc))
                 continue
             reading.postmortems.append(postmortem)

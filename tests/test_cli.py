@@ -178,7 +178,7 @@ def test_lint_reports_path_line_code_and_fails_on_errors(
     path = str(REPO / "examples" / "2026-07-02-deploy-freeze.md")
     code, out, _ = _run(capsys, "lint", path)
     assert code == 1
-    assert f'{path}:20: PM101 no owner: "Look into why the deploy failed"' in out
+    assert f'{path}:20: error PM101 no owner: "Look into why the deploy failed"' in out
     code, _, _ = _run(capsys, "lint", path, "--select", "PM2")
     assert code == 0
     code, _, _ = _run(capsys, "lint", path, "--select", "PM2", "--fail-on", "warning")

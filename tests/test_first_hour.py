@@ -112,8 +112,14 @@ def test_a_document_error_names_the_path_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "latin1.md").write_bytes(b"# Title\n\n## Action items\n- Caf\xe9 menu\n")
-    code, _, err = _run(capsys, "lint", str(tmp_path / "latin1.md"))
+    code, out, err = _run(capsys, "lint", str(tmp_path / "latin1.md"))
     assert code == 1
+    assert (
+        out == f"{tmp_path / 'latin1.md'}:4: error PM400 not UTF-8 text\n1 finding in 1 document\n"
+    )
+    assert err == ""
+    code, out, err = _run(capsys, "lint", "--ignore", "PM400", str(tmp_path / "latin1.md"))
+    assert code == 1  # ignored as a finding, it is still a problem on stderr
     assert err == f"{tmp_path / 'latin1.md'}:4: error: not UTF-8 text\n"
 
 

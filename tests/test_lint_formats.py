@@ -15,7 +15,8 @@ import jsonschema
 import pytest
 import yaml
 
-from syncer.cli import main, rules_markdown
+from syncer.cli import main
+from syncer.commands.rules import rules_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "tests" / "schemas" / "sarif-schema-2.1.0.json").read_text())
@@ -40,7 +41,7 @@ def test_sarif_validates_against_the_2_1_0_schema(
     ).validate(log)
     (run,) = log["runs"]
     rules = run["tool"]["driver"]["rules"]
-    assert len(rules) == 21
+    assert len(rules) == 22
     assert len(run["results"]) > 100
     driver = run["tool"]["driver"]
     assert driver["informationUri"].startswith("https://")
@@ -129,10 +130,10 @@ def test_text_statistics_go_to_stderr(capsys: pytest.CaptureFixture[str]) -> Non
 def test_rules_lists_the_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 27
+    assert len(lines) == 28
     assert lines[0].startswith("PM101  no-owner")
     assert main(["rules", "--format", "json"]) == 0
-    assert len(json.loads(capsys.readouterr().out)["rules"]) == 27
+    assert len(json.loads(capsys.readouterr().out)["rules"]) == 28
 
 
 def test_docs_rules_md_is_generated_from_the_catalogue() -> None:
@@ -177,6 +178,56 @@ def test_pre_commit_hands_every_kind_of_post_mortem_to_the_hooks(tmp_path: Path)
         text=True,
         env=env,
     )
-    linted = {line.split(":", 1)[0] for line in done.stdout.splitlines() if ": PM" in line}
+    found = (re.match(r"(.+?):\d+: \w+ PM\d{3} ", line) for line in done.stdout.splitlines())
+    linted = {match.group(1) for match in found if match}
     assert linted == {"a.md", "b.mdx", "c.html.md.erb", "d.markdown", "e.html"}, done.stdout
     assert "offline (no tracker read), a merge would have: created 5" in done.stdout
+
+
+def test_a_document_that_cannot_be_read_is_a_finding_in_every_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bad YAML, text that is not UTF-8: a PM400 finding with its file and line, in text,
+    JSON, SARIF (valid) and GitHub annotations, and in the job summary; not stderr alone."""
+    monkeypatch.chdir(tmp_path)
+    Path("docs").mkdir()
+    Path("docs/yaml.md").write_text("---\ntitle: Outage: DNS\n---\n# Outage\n")
+    Path("docs/latin1.md").write_bytes(b"# Title\n\n## Action items\n- Caf\xe9 menu\n")
+    code, out, err = _lint(capsys, "docs", "--summary-out", "summary.md")
+    assert code == 1
+    assert err == ""
+    assert "docs/yaml.md:2: error PM400 front matter is not valid YAML: mapping values" in out
+    assert "docs/latin1.md:4: error PM400 not UTF-8 text" in out
+    assert out.endswith("2 findings in 2 documents\n")
+    assert "PM400" in Path("summary.md").read_text()
+    code, out, _ = _lint(capsys, "docs", "--format", "json")
+    found = {(f["path"], f["line"], f["code"]) for f in json.loads(out)["findings"]}
+    assert found == {("docs/yaml.md", 2, "PM400"), ("docs/latin1.md", 4, "PM400")}
+    code, out, _ = _lint(capsys, "docs", "--format", "sarif")
+    log = json.loads(out)
+    jsonschema.Draft4Validator(SCHEMA).validate(log)
+    results = log["runs"][0]["results"]
+    assert sorted(
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results
+    ) == [
+        "docs/latin1.md",
+        "docs/yaml.md",
+    ]
+    assert {r["ruleId"] for r in results} == {"PM400"}
+    code, out, _ = _lint(capsys, "docs", "--format", "github")
+    assert "::error file=docs/latin1.md,line=4,title=PM400 document-unreadable::not UTF-8" in out
+
+
+def test_lint_with_no_path_reads_the_configured_folders(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = _lint(capsys)
+    assert code == 2
+    assert "name a file or folder to read: there is no config file" in err
+    Path("config.toml").write_text('[sources.docs]\nkind = "markdown-dir"\npath = "pm"\n')
+    Path("pm").mkdir()
+    Path("pm/a.md").write_text("# Outage\n\n## Action items\n\n- Fix the thing\n")
+    code, out, _ = _lint(capsys, "--format", "json")
+    assert code == 1
+    assert {f["path"] for f in json.loads(out)["findings"]} == {str(Path("pm/a.md").resolve())}

@@ -136,7 +136,7 @@ def test_select_and_ignore_by_prefix() -> None:
         "PM204",
         "PM205",
     ]
-    assert [r.code for r in select_rules(["PM40"])] == [f"PM40{n}" for n in range(1, 7)]
+    assert [r.code for r in select_rules(["PM40"])] == [f"PM40{n}" for n in range(7)]
 
 
 @pytest.mark.parametrize(("select", "ignore"), [(["PM9"], []), (["PM"], ["PM1O1"])])
@@ -168,8 +168,8 @@ def test_front_matter_suppresses_for_the_whole_document() -> None:
 
 def test_every_rule_has_a_unique_code_a_name_and_full_docs() -> None:
     codes = [rule.code for rule in CATALOGUE]
-    assert len(codes) == len(set(codes)) == 21
-    assert len({rule.name for rule in CATALOGUE}) == 21
+    assert len(codes) == len(set(codes)) == 22
+    assert len({rule.name for rule in CATALOGUE}) == 22
     for rule in CATALOGUE:
         assert all((rule.doc.what, rule.doc.why, rule.doc.example, rule.doc.instead))
 

@@ -86,6 +86,12 @@ VAGUE = [
     "Follow up on the DNS issues",
     "Improve communication between teams",
     "Evaluate our on-call rotation",
+    "Fix the thing",
+    "Handle it",
+    "Deal with this",
+    "Sort this out",
+    "Fix the stuff.",
+    "Address the issues",
 ]
 
 NOT_MEASURABLE = [

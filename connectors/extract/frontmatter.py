@@ -65,7 +65,11 @@ def split_front_matter(text: str, path: str) -> FrontMatter:
             error = again
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
-        raise DocumentError(path, f"front matter is not valid YAML: {error}", line=line) from None
+        # One line, as every finding is: what is wrong, and at which column.
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        where = f" (column {mark.column + 1})" if mark is not None else ""
+        message = f"front matter is not valid YAML: {problem}{where}"
+        raise DocumentError(path, message, line=line) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
