@@ -15,8 +15,10 @@ from syncer import logs
 from syncer.errors import STOPPING, FatalError, Interrupted, NotFound, PmsyncError, Refused
 from syncer.model import IssueSnapshot, PlannedAction, SyncPlan, TrackerRef
 from syncer.planner import deduplicate
+from syncer.progressbar import bar
 
 log = logs.get_logger("pmsync.applier")
+CREATE_CHUNK = 50  # creates handed to a tracker at once (Jira's bulk size), for the progress
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +40,26 @@ def apply(plan: SyncPlan, trackers: Mapping[str, Tracker]) -> list[Outcome]:
     for index, action in enumerate(plan.actions):
         if action.op == "create":
             creates.setdefault(action.tracker, []).append(index)
-    for name, indexes in creates.items():
-        done.update(
-            _create_all(trackers[name], [plan.actions[i] for i in indexes], indexes, broken)
-        )
+    writes = sum(1 for a in plan.actions if a.op not in ("unchanged", "skip"))
+    with bar(writes, "writing") as advance:
+        for name, indexes in creates.items():
+            for start in range(0, len(indexes), CREATE_CHUNK):
+                chunk = indexes[start : start + CREATE_CHUNK]
+                actions = [plan.actions[i] for i in chunk]
+                done.update(_create_all(trackers[name], actions, chunk, broken))
+                advance(len(chunk))
+        outcomes = _write_each(plan, trackers, done, broken, advance)
+    return outcomes
+
+
+def _write_each(
+    plan: SyncPlan,
+    trackers: Mapping[str, Tracker],
+    done: dict[int, Outcome],
+    broken: dict[str, str],
+    advance: Callable[[int], object],
+) -> list[Outcome]:
+    """The writes other than creates, one by one, in the plan's order among the outcomes."""
     outcomes: list[Outcome] = []
     for index, action in enumerate(plan.actions):
         if index in done:
@@ -50,6 +68,7 @@ def apply(plan: SyncPlan, trackers: Mapping[str, Tracker]) -> list[Outcome]:
         if action.op in ("unchanged", "skip"):
             outcomes.append(Outcome(action, ref=action.target))
             continue
+        advance(1)
         if action.tracker in broken:
             error = f"not attempted: {broken[action.tracker]}"
             outcomes.append(Outcome(action, ok=False, error=error, fatal=True))
@@ -96,6 +115,12 @@ def _lost_race(action: PlannedAction, exc: PmsyncError) -> bool:
 def _create_all(
     tracker: Tracker, actions: list[PlannedAction], indexes: list[int], broken: dict[str, str]
 ) -> dict[int, Outcome]:
+    if tracker.name in broken:  # an earlier chunk found the tracker gone
+        error = f"not attempted: {broken[tracker.name]}"
+        return {
+            index: Outcome(action, ok=False, error=error, fatal=True)
+            for index, action in zip(indexes, actions, strict=True)
+        }
     drafts = [action.draft for action in actions if action.draft is not None]
     try:
         results = tracker.create_many(drafts)

@@ -19,6 +19,10 @@ from syncer.errors import ConfigError, FatalError, Locked, UsageError
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
+    if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions (`pmsync completion`)
+        import argcomplete
+
+        argcomplete.autocomplete(parser)
     args = parser.parse_args(argv)
     # Options valid before and after the command are SUPPRESSed, so fill them in here.
     args.config = getattr(args, "config", None)
@@ -62,10 +66,27 @@ def _parser() -> argparse.ArgumentParser:
         description="Turn post-mortem action items into tracked issues.",
         parents=[common],
     )
+    parser.add_argument(
+        "--version", action=_Version, nargs=0, help="print pmsync's version and exit"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in MODULES:
         module.register(commands, common)
     return parser
+
+
+class _Version(argparse.Action):
+    """`--version`: the installed package's version, looked up only when asked."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("pmsync")
+        except PackageNotFoundError:
+            number = "unknown (not installed)"
+        print(f"pmsync {number}")
+        parser.exit()
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from rules import RuleContext, check, select_rules
 from syncer import logs
 from syncer.errors import DocumentError, FatalError, PmsyncError
 from syncer.model import Document, Finding, Postmortem
+from syncer.progressbar import bar
 
 log = logs.get_logger("pmsync.pipeline")
 
@@ -96,32 +97,34 @@ def read_documents(
         reading.skipped += [f"{source.name}: {name}" for name in skipped]
         if skipped:
             log.info("files_skipped", source=source.name, count=len(skipped))
-        for ref in refs:
-            try:
-                document = source.fetch(ref)
-                postmortem = extract(document, (options or {}).get(source.name))
-            except FatalError as exc:
-                # Credentials gone, budget spent: the rest of this source would fail alike.
-                message = f"{exc}; stopped reading this source, the next run reads the rest"
-                reading.problems.append(Problem(f"source {source.name}", message))
-                log.info("source_failed", source=source.name, document=ref.id, error=str(exc))
-                reading.incomplete = True
-                break
-            except DocumentError as exc:  # it names the file (and line) itself
-                reading.unread.add((source.name, ref.id))
-                reading.problems.append(
-                    Problem(exc.where, exc.reason, path=exc.path, line=exc.line or 0)
-                )
-                log.info("document_failed", source=source.name, document=ref.id, error=str(exc))
-                continue
-            except PmsyncError as exc:
-                reading.unread.add((source.name, ref.id))
-                reading.problems.append(Problem(ref.uri, str(exc), path=ref.uri))
-                log.info("document_failed", source=source.name, document=ref.id, error=str(exc))
-                continue
-            reading.postmortems.append(postmortem)
-            reading.documents[(source.name, ref.id)] = document
-            if rules:
-                reading.findings += check(postmortem, rules, context)
-            log.debug("document_read", document=ref.id, items=len(postmortem.items))
+        with bar(len(refs), f"reading {source.name}") as advance:
+            for ref in refs:
+                advance(1)
+                try:
+                    document = source.fetch(ref)
+                    postmortem = extract(document, (options or {}).get(source.name))
+                except FatalError as exc:
+                    # Credentials gone, budget spent: the rest of this source would fail alike.
+                    message = f"{exc}; stopped reading this source, the next run reads the rest"
+                    reading.problems.append(Problem(f"source {source.name}", message))
+                    log.info("source_failed", source=source.name, document=ref.id, error=str(exc))
+                    reading.incomplete = True
+                    break
+                except DocumentError as exc:  # it names the file (and line) itself
+                    reading.unread.add((source.name, ref.id))
+                    reading.problems.append(
+                        Problem(exc.where, exc.reason, path=exc.path, line=exc.line or 0)
+                    )
+                    log.info("document_failed", source=source.name, document=ref.id, error=str(exc))
+                    continue
+                except PmsyncError as exc:
+                    reading.unread.add((source.name, ref.id))
+                    reading.problems.append(Problem(ref.uri, str(exc), path=ref.uri))
+                    log.info("document_failed", source=source.name, document=ref.id, error=str(exc))
+                    continue
+                reading.postmortems.append(postmortem)
+                reading.documents[(source.name, ref.id)] = document
+                if rules:
+                    reading.findings += check(postmortem, rules, context)
+                log.debug("document_read", document=ref.id, items=len(postmortem.items))
     return reading

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -321,3 +322,84 @@ def test_an_offline_plan_needs_no_account_and_reads_no_tracker(
         ("create", "gh", None, "2026-04-03"),
     ]
     assert not (tmp_path / ".pmsync").exists()  # nothing written, not even the state dir
+
+
+def test_version_and_shell_completion() -> None:
+    """`--version`; `completion bash` loads in a real bash and completes commands and options;
+    zsh and fish get their own scripts."""
+    pmsync = Path(sys.executable).parent / "pmsync"
+    done = subprocess.run([str(pmsync), "--version"], capture_output=True, text=True)
+    assert done.returncode == 0
+    assert re.fullmatch(r"pmsync \d+\.\d+\.\d+\S*\n", done.stdout)
+    env = {**os.environ, "PATH": f"{pmsync.parent}{os.pathsep}{os.environ['PATH']}"}
+    script = (
+        "source <(pmsync completion bash)\n"
+        'complete() { COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}; COMP_WORDS=("$@");\n'
+        '  COMP_CWORD=$(($# - 1)); _python_argcomplete pmsync "${@: -1}" "${@: -2:1}";\n'
+        '  echo "${COMPREPLY[*]}"; }\n'
+        "complete pmsync li\ncomplete pmsync c\ncomplete pmsync lint --fo\n"
+    )
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    lint, c_commands, option = done.stdout.splitlines()
+    assert lint.split() == ["lint"]
+    assert set(c_commands.split()) == {"check", "config", "completion"}
+    assert option.split() == ["--format"]
+    for shell, marker in (("zsh", "#compdef pmsync"), ("fish", "complete --command pmsync")):
+        done = subprocess.run([str(pmsync), "completion", shell], capture_output=True, text=True)
+        assert marker in done.stdout
+
+
+def test_sync_into_a_pipe_prints_changes_and_the_summary_not_every_unchanged_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """900 unchanged items: a file gets the summary alone; --quiet prints nothing at all
+    while nothing changes, and only the change when one does."""
+    from bench.common import write_documents
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "docs").mkdir()
+    documents = write_documents(tmp_path / "docs", 900)
+    (tmp_path / "config.toml").write_text(
+        '[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n'
+        '[trackers.local]\nkind = "local"\n[routing]\ndefault = "local"\n'
+    )
+    assert _run(capsys, "sync")[0] == 0
+    code, out, _ = _run(capsys, "sync")
+    assert code == 0
+    assert out.splitlines() == ["created 0, updated 0, unchanged 900, closed 0, failed 0"]
+    code, out, _ = _run(capsys, "sync", "--quiet")
+    assert (code, out) == (0, "")
+    text = documents[0].read_text()
+    documents[0].write_text(text.replace("2026-05-01 |", "2026-06-01 |", 1))
+    code, out, _ = _run(capsys, "sync", "-q")
+    (header, changed) = out.splitlines()
+    assert header.split()[:3] == ["OP", "TRACKER", "REF"]
+    assert changed.startswith("update")
+
+
+def test_progress_shows_on_a_terminal_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Into a pipe (as here) no bar is drawn; on a terminal a long step draws one."""
+    import io
+
+    from syncer import progressbar
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.md").write_text("# A\n\n## Action items\n\n- Add an alert on lag\n")
+    code, _, err = _run(capsys, "plan", "--offline", "docs")
+    assert code == 0
+    assert "%|" not in err
+    terminal = io.StringIO()
+    progressbar.enable(terminal)
+    try:
+        with progressbar.bar(3, "writing", delay=0) as advance:
+            for _ in range(3):
+                advance(1)
+    finally:
+        progressbar.enable(None)
+    drawn = terminal.getvalue()
+    assert "writing:" in drawn
+    assert "/3 [" in drawn

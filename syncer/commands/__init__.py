@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from syncer.commands import (
     check,
+    completion,
     config,
     digest,
     extract,
@@ -19,4 +20,4 @@ from syncer.commands import (
 )
 
 # In the order `pmsync --help` lists them.
-MODULES = (extract, lint, sync, check, digest, run, report, issues, rules, config)
+MODULES = (extract, lint, sync, check, digest, run, report, issues, rules, config, completion)

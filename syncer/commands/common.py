@@ -235,6 +235,15 @@ def configured_folders(args: argparse.Namespace, history: bool) -> list[Markdown
     return folders
 
 
+def show_progress(args: argparse.Namespace) -> None:
+    """A progress display on stderr, for a person at a terminal: never into a pipe, a file,
+    cron's mail or JSON output, nor with --quiet."""
+    from syncer import progressbar
+
+    wanted = getattr(args, "format", "text") != "json" and not getattr(args, "quiet", False)
+    progressbar.enable(sys.stderr if wanted and sys.stderr.isatty() else None)
+
+
 def write_table(rows: Sequence[Sequence[str]], out: TextIO, indent: str = "") -> None:
     if len(rows) <= 1:
         return

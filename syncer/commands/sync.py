@@ -30,6 +30,7 @@ def register(commands: Commands, common: argparse.ArgumentParser) -> None:
         ],
     )
     plan.add_argument("--format", choices=["text", "json"], default="text")
+    _quiet_option(plan)
     plan.add_argument(
         "paths",
         nargs="*",
@@ -55,8 +56,19 @@ def register(commands: Commands, common: argparse.ArgumentParser) -> None:
         examples=["pmsync sync", "pmsync sync --dry-run --format json", "pmsync sync --quiet"],
     )
     sync.add_argument("--format", choices=["text", "json"], default="text")
+    _quiet_option(sync)
     sync.add_argument("--dry-run", action="store_true", help="write nothing")
     shared.wait_lock_option(sync)
+
+
+def _quiet_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print only changes and problems (a pipe or a file already gets no unchanged "
+        "rows; a terminal gets every row)",
+    )
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
@@ -67,6 +79,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     paths = getattr(args, "paths", None)
     settings = shared.settings_of(args, required=not offline)
     sources = shared.path_sources(paths, history=True) if paths else None
+    shared.show_progress(args)
     with shared.one_writer(args, settings) as stop:
         run = sync(
             settings,
@@ -89,7 +102,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         json.dump(payload, out, indent=2, ensure_ascii=False)
         out.write("\n")
     else:
-        _print_sync_text(run, counts, out)
+        every = out.isatty() and not args.quiet
+        _print_sync_text(run, counts, out, every=every, summary=not args.quiet)
     shared.log.info("sync_finished", dry_run=run.dry_run, stopped=stop.signalled, **counts)
     if stop.signalled:  # stopped cleanly: what was not written, the next run writes
         if args.format != "json":
@@ -124,7 +138,11 @@ def _action_json(outcome: Outcome) -> dict[str, Any]:
     return entry
 
 
-def _print_sync_text(run: SyncRun, counts: dict[str, int], out: TextIO) -> None:
+def _print_sync_text(
+    run: SyncRun, counts: dict[str, int], out: TextIO, *, every: bool, summary: bool
+) -> None:
+    """The run as a table and a summary line. Unchanged items are listed only with `every`
+    (a terminal); without `summary` (--quiet) only changes and problems are printed."""
     from syncer import writeback
     from syncer.planner import KEPT
 
@@ -132,6 +150,8 @@ def _print_sync_text(run: SyncRun, counts: dict[str, int], out: TextIO) -> None:
     why: list[str] = []
     for outcome in run.outcomes:
         action = outcome.action
+        if not every and outcome.ok and action.op == "unchanged":
+            continue
         title = action.item.title if action.item else ""
         title = shared.short(title)
         op = action.op if outcome.ok else f"{action.op} FAILED"
@@ -163,12 +183,14 @@ def _print_sync_text(run: SyncRun, counts: dict[str, int], out: TextIO) -> None:
     out.writelines(f"{note}\n" for note in run.notes)
     for problem in run.problems:
         out.write(f"problem: {problem.where}: {problem.message}\n")
+    if not summary:
+        return
     prefix = "dry run, would have: " if run.dry_run else ""
     if run.offline:
         prefix = "offline (no tracker read), a merge would have: "
-    summary = ", ".join(
+    counted = ", ".join(
         f"{name} {number}" for name, number in counts.items() if number or name != "reopened"
     )
-    out.write(f"{prefix}{summary}\n")
+    out.write(f"{prefix}{counted}\n")
     if missing := run.missing():
         out.write(f"{missing}\n")
