@@ -307,6 +307,7 @@ def sync(
     routed, findings, life, notes = _follow(
         settings, reading, routed, snapshots, history, now, sources
     )
+    notes = [*reading.warnings, *notes]
 
     def planned() -> SyncPlan:
         return plan(

@@ -42,6 +42,7 @@ class Reading:
     unread: set[tuple[str, str]] = field(default_factory=set)  # of those that failed to read
     incomplete: bool = False  # a source could not be listed, or stopped part way
     sources: set[str] = field(default_factory=set)  # the names of the sources read
+    warnings: list[str] = field(default_factory=list)  # a source that holds no documents
 
     def present(self, known: Mapping[str, tuple[str, str]]) -> set[str]:
         """The post-mortem ids whose documents the sources hold now: those read, and those
@@ -83,6 +84,11 @@ def read_documents(
             reading.incomplete = True
             continue
         reading.listed |= {(source.name, ref.id) for ref in refs}
+        if not refs:  # an empty or unmounted folder, a space with no pages: say so
+            where = getattr(source, "root", None)
+            found = f" in {where}" if where is not None else ""
+            reading.warnings.append(f"source {source.name}: no documents found{found}")
+            log.info("source_empty", source=source.name)
         for problem in getattr(source, "unreadable", []):
             reading.problems.append(Problem(f"source {source.name}", problem))
             log.info("folder_unreadable", source=source.name, problem=problem)

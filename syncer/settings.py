@@ -470,7 +470,10 @@ def load_settings(
             model = settings_model(_kinds_in(data, "sources"), _kinds_in(data, "trackers"))
         settings = model(**data)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc), str(path or "settings")) from None
+        problems = format_validation_error(exc)
+        from_environment = all(problem.startswith(ENV_MARK) for problem in problems)
+        where = "" if from_environment else str(path or "settings")  # the variable says where
+        raise ConfigError(problems, where) from None
     finally:
         CONFIG_DIR.reset(token)
     settings._base_dir = base
@@ -560,9 +563,22 @@ def format_validation_error(exc: ValidationError) -> list[str]:
             message = f"unknown kind; expected one of: {allowed}"
         if not loc:
             lines.extend(part.strip() for part in message.split(";"))
+        elif variable := _override(loc):  # set in the environment, not in the file
+            lines.append(
+                f"{ENV_MARK}{variable} ({'.'.join(loc)}): {message[:1].lower()}{message[1:]}"
+            )
         else:
             lines.append(f"{'.'.join(loc)}: {message[:1].lower()}{message[1:]}")
     return lines
+
+
+ENV_MARK = "environment variable "
+
+
+def _override(loc: list[str]) -> str | None:
+    """The environment variable that set the setting at `loc`, if one did."""
+    wanted = ("PMSYNC_" + "__".join(loc)).upper()
+    return next((name for name in os.environ if name.upper() == wanted), None)
 
 
 def secret_values(settings: Settings) -> list[str]:

@@ -403,3 +403,23 @@ def test_progress_shows_on_a_terminal_only(
     drawn = terminal.getvalue()
     assert "writing:" in drawn
     assert "/3 [" in drawn
+
+
+def test_an_empty_source_is_a_warning_and_a_missing_one_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "config.toml").write_text(
+        '[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n'
+        '[trackers.local]\nkind = "local"\n[routing]\ndefault = "local"\n'
+    )
+    code, out, _ = _run(capsys, "sync")
+    assert code == 0
+    assert f"source docs: no documents found in {tmp_path / 'docs'}" in out
+    (tmp_path / "docs").rmdir()  # a volume not mounted
+    code, out, _ = _run(capsys, "sync")
+    assert code == 1
+    assert (
+        f"problem: source docs: {tmp_path / 'docs'} does not exist (a volume not mounted?)" in out
+    )

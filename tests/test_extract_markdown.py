@@ -222,3 +222,11 @@ def test_a_task_list_beside_an_action_table_is_read_too() -> None:
         "- Probe: a synthetic check\n- [ ] Share the results (owner: bob) Due: 2026-10-09\n"
     )
     assert _titles(pm) == ["Add a probe", "Share the results"]
+
+
+def test_a_first_heading_that_names_the_action_section_is_that_section_not_the_title() -> None:
+    pm = _extract("# Action items\n\n- Add an alert on replication lag above 30 s\n", "dns.md")
+    assert pm.title == "pm"  # the document's own name, not "Action items"
+    assert [item.title for item in pm.items] == ["Add an alert on replication lag above 30 s"]
+    pm = _extract("# Follow-up actions for the DNS outage\n\n## Action items\n\n- Add a probe\n")
+    assert pm.title == "Follow-up actions for the DNS outage"

@@ -118,6 +118,14 @@ def test_environment_overrides_the_file(
     assert tracker.kind == "github"
     assert tracker.repo == "acme/x"
     assert secret_values(settings) == ["ghp_fromtheenvironment0000000000000000"]
+    monkeypatch.setenv("PMSYNC_FOLLOWUP__STALE_AFTER_DAYS", "ten")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert caught.value.source == ""  # not the file: the variable is named instead
+    assert caught.value.problems == [
+        "environment variable PMSYNC_FOLLOWUP__STALE_AFTER_DAYS (followup.stale_after_days): "
+        "input should be a valid integer, unable to parse string as an integer"
+    ]
 
 
 def test_secrets_are_read_from_files_and_masked_when_shown(

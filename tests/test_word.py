@@ -185,3 +185,32 @@ def test_word_files_in_a_github_repository(mock: responses.RequestsMock) -> None
     assert reading.problems == []
     (pm,) = reading.postmortems
     assert [(i.title, i.owner, i.due, i.is_done) for i in pm.items] == _facts(raw)
+
+
+def test_the_title_is_the_title_style_or_the_first_heading_never_a_section() -> None:
+    """A Word title comes from the Title style, else the first heading; a document whose
+    first heading is `Action items` is titled by its file name, and that section is read."""
+    import docx
+
+    def built(*blocks: tuple[str, int | None]) -> bytes:
+        document = docx.Document()
+        for text, level in blocks:
+            if level is None:
+                document.add_paragraph(text, style="List Bullet")
+            else:
+                document.add_heading(text, level)
+        raw = io.BytesIO()
+        document.save(raw)
+        return raw.getvalue()
+
+    item = ("Add a p99 latency alert on checkout (owner: Dana Kim)", None)
+    cases = [
+        ((("Checkout outage", 0), ("Action items", 1), item), "Checkout outage"),
+        ((("Checkout outage", 1), ("Action items", 2), item), "Checkout outage"),
+        ((("Action items", 1), item), "2026-03-04-checkout"),
+    ]
+    for blocks, title in cases:
+        name = "2026-03-04-checkout.docx"
+        pm = extract(document_of(DocumentRef("t", name, name), name, built(*blocks)))
+        assert pm.title == title
+        assert [i.title for i in pm.items] == ["Add a p99 latency alert on checkout"]

@@ -313,14 +313,17 @@ def scan(text: str, line_offset: int = 0) -> Scan:
     previous: str | None = None  # the type of the previous block in an action section
     intro = False  # the previous paragraph introduced what follows as actions
     statements: list[Token] = []  # prose outside action and past sections
+    h1_seen = False  # the first level-1 heading is the title, unless it names a section
 
     for start, end in _blocks(tokens):
         first = tokens[start]
         heading: tuple[int, Inline] | None = None
         if first.type == "heading_open":
             heading = (int(first.tag[1:]), render_inline(tokens[start + 1]))
-            if found.title is None and first.tag == "h1":
-                found.title = heading[1].text
+            if first.tag == "h1" and not h1_seen:
+                h1_seen = True
+                if not is_label(heading[1].text):  # `# Action items` names a section
+                    found.title = heading[1].text
             if start == title_at:
                 # The document's title names the incident; it opens no section, whatever words
                 # it holds (`Follow-up Actions outage`).
@@ -500,12 +503,14 @@ _PAST_INTRO = lazy(
 
 def _title_heading(tokens: Sequence[Token]) -> int | None:
     """Where the document's title stands: a level-1 heading that is the document's first
-    block, or its first heading with deeper ones under it. `# Action items` first, followed by
-    more level-1 sections, is a section."""
+    block, or its first heading with deeper ones under it. A heading that names an action
+    section (`# Action items`) is that section, never the title."""
     headings = [i for i, token in enumerate(tokens) if token.type == "heading_open"]
     if not headings or tokens[headings[0]].tag != "h1":
         return None
     first = headings[0]
+    if is_label(tokens[first + 1].content):
+        return None  # `# Action items` names a section, wherever it stands
     deeper_next = len(headings) > 1 and tokens[headings[1]].tag != "h1"
     if deeper_next:
         return first

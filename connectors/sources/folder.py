@@ -23,6 +23,8 @@ log = logs.get_logger("pmsync.sources")
 
 # Every Markdown flavour pmsync reads, for folders named on the command line.
 MARKDOWN_GLOBS = ("**/*.md", "**/*.markdown", "**/*.mdx", "**/*.html.md.erb")
+# What a configured source reads when its `glob` is not set: Markdown and Word documents.
+DEFAULT_GLOBS = ("**/*.md", "**/*.docx")
 # Everything pmsync reads, for folders named on the command line: Markdown and HTML exports,
 # and GitHub issue forms (read as templates: they hold no items of their own).
 DOCUMENT_GLOBS = (
@@ -70,10 +72,12 @@ class MarkdownDirSource:
         self.unreadable: list[str] = []  # folders below it that cannot be listed, and why
 
     def list(self) -> Sequence[DocumentRef]:
+        if not self.root.exists():
+            raise SkippableError(f"{self.root} does not exist (a volume not mounted?)")
         if not self.root.is_dir():
-            raise SkippableError(f"source {self.name}: {self.root} is not a readable folder")
+            raise SkippableError(f"{self.root} is not a folder")
         if not os.access(self.root, os.R_OK | os.X_OK):
-            raise SkippableError(f"source {self.name}: cannot read the folder {self.root}")
+            raise SkippableError(f"cannot read the folder {self.root}")
         # Only a search below the folder can miss a folder it cannot read.
         recursive = any("**" in pattern for pattern in self.globs)
         self.unreadable, linked = _scan_folders(self.root) if recursive else ([], [])

@@ -20,7 +20,7 @@ from pydantic import Field, field_validator
 
 from connectors.config import BuildContext, Remote, SourceSection, check_readable
 from connectors.sources.content import MAX_FILE_BYTES, WORD_SUFFIX, decode_text, document_of
-from connectors.sources.folder import extensionless_document
+from connectors.sources.folder import DEFAULT_GLOBS, extensionless_document
 from connectors.sources.http import HttpReader, timestamp
 from connectors.sources.repository import matches
 from syncer.errors import DocumentError, FatalError, SkippableError
@@ -48,7 +48,7 @@ class DriveOptions:
     credentials_file: str | None = None  # a service account's JSON key; else the environment's
     export: Literal["auto", "markdown", "html"] = "auto"
     recursive: bool = True
-    globs: tuple[str, ...] = ("**/*.md",)  # uploaded files read, by their path in the folder
+    globs: tuple[str, ...] = DEFAULT_GLOBS  # uploaded files read, by their path in the folder
     api: str = API
     timeout: float = 30.0
     max_wait: float = 600.0
@@ -233,7 +233,7 @@ class Config(Remote, SourceSection):
     recursive: bool = True
     # Files uploaded to the folder that are read, by path (as `markdown-dir` and the repository
     # sources pick them); Google Docs and Word files are read whatever their names.
-    glob: str | list[str] = "**/*.md"
+    glob: str | list[str] = Field(default_factory=lambda: list(DEFAULT_GLOBS))
 
     _check_files = field_validator("credentials_file")(check_readable)
 

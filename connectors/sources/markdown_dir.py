@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from connectors.config import BuildContext, SourceSection
-from connectors.sources.folder import MarkdownDirSource
+from connectors.sources.folder import DEFAULT_GLOBS, MarkdownDirSource
 
 
 class Config(SourceSection):
@@ -16,7 +16,7 @@ class Config(SourceSection):
 
     kind: Literal["markdown-dir"]
     path: Path
-    glob: str | list[str] = "**/*.md"
+    glob: str | list[str] = Field(default_factory=lambda: list(DEFAULT_GLOBS))
     exclude: list[str] = Field(default_factory=list)
     # Where people read these files, for links in issues: the file's path is appended, e.g.
     # "https://github.com/acme/postmortems/blob/main/".

@@ -16,7 +16,7 @@ from pydantic import Field
 
 from connectors.base import DocumentEdit
 from connectors.config import Section
-from connectors.sources.folder import Results, extensionless_document
+from connectors.sources.folder import DEFAULT_GLOBS, Results, extensionless_document
 from syncer.errors import PmsyncError
 
 TITLE = "pmsync: link post-mortem action items to their issues"
@@ -30,7 +30,7 @@ class FolderSettings(Section):
 
     branch: str | None = None  # default: the repository's default branch
     path: str = ""  # the folder of post-mortems in the repository; "" for all of it
-    glob: str | list[str] = "**/*.md"
+    glob: str | list[str] = Field(default_factory=lambda: list(DEFAULT_GLOBS))
     exclude: list[str] = Field(default_factory=list)
     # Write-back goes to one pull or merge request from this branch, updated in place.
     write_back_branch: Annotated[str, Field(pattern=r"^[\w./-]+$")] = "pmsync/write-back"
@@ -45,7 +45,7 @@ class RepoOptions(Generic[Auth]):
     auth: Auth  # repository, address and credentials
     branch: str | None = None  # None: the repository's default branch
     path: str = ""  # the folder holding the post-mortems; "" for the whole repository
-    globs: tuple[str, ...] = ("**/*.md",)
+    globs: tuple[str, ...] = DEFAULT_GLOBS
     exclude: tuple[str, ...] = ()
     write_back_branch: str = "pmsync/write-back"  # the one request write-back keeps
 

@@ -198,6 +198,8 @@ def read_paths(
         rule_ignore=ignore,
         context=context,
     )
+    for warning in reading.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     for problem in reading.problems:
         if documents_told or not problem.path:
             print(f"{problem.where}: error: {problem.message}", file=sys.stderr)
