@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import re
 import statistics
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
@@ -551,6 +552,14 @@ _CELL = (
 )
 
 
+_DATE_RE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+
+def _whole_dates(text: str) -> str:
+    """Dates kept on one line: long addresses may break anywhere, a date never."""
+    return _DATE_RE.sub(lambda m: f'<span style="white-space:nowrap">{m.group(0)}</span>', text)
+
+
 def render_html(digest: Digest) -> str:
     """E-mail-safe HTML: tables and inline styles only, every web link also written out;
     two columns at most, so that a phone shows it without scrolling sideways."""
@@ -584,12 +593,12 @@ def render_html(digest: Digest) -> str:
                 parts.append(
                     f"<tr><td {_CELL}>{item}</td><td {_CELL}>"
                     f"{e(entry.team)} / {e(entry.postmortem_title)}<br>"
-                    f"{e(digest.detail(entry))}</td></tr>"
+                    f"{_whole_dates(e(digest.detail(entry)))}</td></tr>"
                 )
             parts.append("</table>")
     if digest.progress:
         parts.append(f"<h3>Post-mortems with open items ({len(digest.progress)})</h3><ul>")
-        parts += [f"<li>{e(_progress_line(item))}</li>" for item in digest.progress]
+        parts += [f"<li>{_whole_dates(e(_progress_line(item)))}</li>" for item in digest.progress]
         parts.append("</ul>")
     if digest.empty:
         parts.append("<p>Nothing overdue, stalled, unowned, escalated or due soon.</p>")

@@ -463,6 +463,48 @@ def percentile(values: Sequence[float], share: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
+def open_age(
+    entries: Sequence[Entry], now: datetime, by: Callable[[Entry], str]
+) -> list[dict[str, Any]]:
+    """How long the open items have been open, in days since filing, per group: how many, the
+    median and the 90th percentile."""
+    groups: dict[str, list[float]] = {}
+    for entry in entries:
+        snap = entry.snapshot
+        if entry.outcome != "open" or not entry.filed or snap.created_at is None:
+            continue
+        days = max((now - snap.created_at).total_seconds() / 86400, 0.0)
+        groups.setdefault(by(entry), []).append(days)
+    return [
+        {
+            "group": group,
+            "open": len(days),
+            "median_days": round(statistics.median(days), 1),
+            "p90_days": round(percentile(days, 0.9), 1),
+        }
+        for group, days in sorted(groups.items())
+    ]
+
+
+def all_done(postmortems: Sequence[Progress]) -> dict[str, Any]:
+    """The post-mortems whose items are all done (dropped ones aside), of those with items."""
+    counted = [p for p in postmortems if p.items - p.dropped > 0]
+    done = sum(1 for p in counted if p.done == p.items - p.dropped)
+    return {
+        "postmortems": len(counted),
+        "all_done": done,
+        "share": round(done / len(counted), 4) if counted else None,
+    }
+
+
+def everyone(entry: Entry) -> str:
+    return "all"
+
+
+def team_of(entry: Entry) -> str:
+    return entry.team
+
+
 def by_priority(entry: Entry) -> str:
     return entry.priority
 
@@ -482,7 +524,10 @@ class Overview:
     weeks: list[dict[str, Any]]
     on_target_priority: list[dict[str, Any]]
     on_target_severity: list[dict[str, Any]]
+    on_target_team: list[dict[str, Any]]
     time_to_close: list[dict[str, Any]]
+    open_age: list[dict[str, Any]]  # everyone first, then per team
+    all_done: dict[str, Any]
 
 
 def overview(
@@ -492,13 +537,17 @@ def overview(
     context: FollowupContext,
     review_after_weeks: int,
 ) -> Overview:
+    progressed = progress(entries, postmortems, reviews, context, review_after_weeks)
     return Overview(
         now=context.now,
         tally=tally(entries, context),
         teams=by_team(entries, context),
-        postmortems=progress(entries, postmortems, reviews, context, review_after_weeks),
+        postmortems=progressed,
         weeks=weekly(entries, context.now),
         on_target_priority=on_target(entries, context.now, by_priority),
         on_target_severity=on_target(entries, context.now, by_severity),
+        on_target_team=on_target(entries, context.now, team_of),
         time_to_close=time_to_close(entries, by_priority),
+        open_age=open_age(entries, context.now, everyone) + open_age(entries, context.now, team_of),
+        all_done=all_done(progressed),
     )

@@ -74,6 +74,7 @@ class Row:
     days_overdue: int | None
     created: datetime | None
     closed: datetime | None
+    age_days: float | None = None  # an open issue's days since it was filed (as `open_age`)
 
 
 @dataclass(slots=True)
@@ -144,8 +145,22 @@ def collect(
                         closed=None,
                     )
                 )
-    report.rows.sort(key=lambda r: (r.postmortem, r.title, r.issue))
+    report.rows.sort(key=urgency)
     return report
+
+
+_STANDING = {"open": 1, "not synced": 3, "done": 4, "dropped": 5}
+
+
+def urgency(row: Row) -> tuple[Any, ...]:
+    """Most urgent first: overdue (the longest overdue first), then open items by due date,
+    open items with no due date, items not synced yet, done, dropped."""
+    if row.days_overdue:
+        return (0, -row.days_overdue, row.postmortem, row.title)
+    standing = _STANDING.get(row.status, 6)
+    if standing == 1 and row.due is None:
+        standing = 2
+    return (standing, row.due or date.max, row.postmortem, row.title, row.issue)
 
 
 def _web(url: str) -> str:
@@ -176,6 +191,9 @@ def _row(entry: Entry, pm: Postmortem | None, context: FollowupContext) -> Row:
         days_overdue=status.days_overdue,
         created=snap.created_at,
         closed=closed_at(snap),
+        age_days=round(max((context.now - snap.created_at).total_seconds() / 86400, 0.0), 1)
+        if entry.outcome == "open" and entry.filed and snap.created_at
+        else None,
     )
 
 
@@ -194,8 +212,14 @@ def figures(report: Report) -> dict[str, Any]:
         "as_of": report.now.isoformat(),
         "totals": totals,
         "weeks": view.weeks,
-        "on_target": {"priority": view.on_target_priority, "severity": view.on_target_severity},
+        "on_target": {
+            "priority": view.on_target_priority,
+            "severity": view.on_target_severity,
+            "team": view.on_target_team,
+        },
         "time_to_close": view.time_to_close,
+        "open_age": view.open_age,
+        "all_done": view.all_done,
         "teams": [
             {
                 "team": row.team,
@@ -220,6 +244,9 @@ def figures(report: Report) -> dict[str, Any]:
                 "review_issue": issue_name(p.review.ref) if p.review else None,
                 "review_link": (web_link(p.review.ref) or "") if p.review else "",
                 "review_state": p.review_state,
+                "review_overdue": p.review is None
+                and p.review_day is not None
+                and p.review_day < report.context.today,
             }
             for p in view.postmortems
         ],
@@ -242,6 +269,7 @@ COLUMNS = (
     "status",
     *(flag.replace(" ", "_") for flag in FLAGS),
     "days_overdue",
+    "age_days",
     "created",
     "closed",
 )
@@ -262,6 +290,7 @@ def _record(row: Row) -> dict[str, Any]:
         "status": row.status,
         **{flag.replace(" ", "_"): flag in row.flags for flag in FLAGS},
         "days_overdue": row.days_overdue,
+        "age_days": row.age_days,
         "created": row.created.isoformat() if row.created else "",
         "closed": row.closed.isoformat() if row.closed else "",
     }
@@ -295,10 +324,12 @@ def render_csv(report: Report, data: Mapping[str, Any] | None = None) -> str:
 _STYLE = """
 *{box-sizing:border-box}
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,Arial,sans-serif;color:#1f2328;
-margin:0 auto;max-width:1200px;padding:16px;overflow-wrap:anywhere}
+margin:0 auto;max-width:1400px;padding:16px;overflow-wrap:normal;word-break:normal;
+hyphens:none}
 h1{font-size:22px;margin:8px 0}h2{font-size:17px;margin:28px 0 8px}
 a{color:#0969da}
 .figures{display:grid;grid-template-columns:repeat(auto-fill,minmax(104px,1fr));gap:8px}
+.measures{grid-template-columns:repeat(auto-fill,minmax(220px,1fr));margin-bottom:8px}
 .figure{border:1px solid #d0d7de;border-radius:6px;padding:6px 10px}
 .figure b{display:block;font-size:22px}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,360px),1fr));gap:16px}
@@ -307,14 +338,19 @@ figcaption{font-weight:600;margin-bottom:4px}
 figure p{color:#656d76;margin:4px 0}
 svg{display:block;max-width:100%;height:auto}
 figure svg{max-width:640px}
-svg text{font-size:11px;fill:#1f2328}
+svg text{font-size:13px;fill:#1f2328}
 .filters{display:flex;gap:8px 12px;flex-wrap:wrap;align-items:center;margin:8px 0}
 .filters select{max-width:100%}
 table{border-collapse:collapse;width:100%}
 th,td{border-bottom:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f6f8fa}
+th{background:#f6f8fa;white-space:nowrap}
+th[data-sort]{cursor:pointer}th[aria-sort=ascending]::after{content:" ▲"}
+th[aria-sort=descending]::after{content:" ▼"}
+.nowrap,td.date{white-space:nowrap}
+.wide{overflow-x:auto}
 td.n,th.n{text-align:right}
-.flag{display:inline-block;border-radius:10px;padding:0 6px;font-size:12px;margin:1px 2px}
+.flag{display:inline-block;border-radius:10px;padding:0 6px;font-size:12px;margin:1px 2px;
+white-space:nowrap}
 .flag-overdue{background:#ffebe9;color:#82071e}.flag-stalled{background:#fff8c5;color:#6b4f00}
 .flag-escalated{background:#fbefff;color:#6e2b8a}.flag-unowned{background:#ddf4ff;color:#0a3069}
 .flag-in-progress,.flag-no-due-date{background:#eaeef2;color:#424a53}
@@ -352,6 +388,26 @@ _SCRIPT = """
   }
   selects.forEach(function (s) { s.addEventListener("change", apply); });
   apply();
+  // Sorting by a column: click its header; click again to reverse.
+  document.querySelectorAll("th[data-sort]").forEach(function (th) {
+    th.addEventListener("click", function () {
+      var table = th.closest("table"), body = table.tBodies[0];
+      var column = Array.prototype.indexOf.call(th.parentNode.children, th);
+      var down = th.getAttribute("aria-sort") === "ascending";
+      table.querySelectorAll("th[aria-sort]").forEach(function (other) {
+        other.removeAttribute("aria-sort");
+      });
+      th.setAttribute("aria-sort", down ? "descending" : "ascending");
+      var numeric = th.dataset.sort === "number";
+      var sorted = Array.prototype.slice.call(body.rows).sort(function (a, b) {
+        var x = a.cells[column].dataset.key || a.cells[column].textContent;
+        var y = b.cells[column].dataset.key || b.cells[column].textContent;
+        var order = numeric ? Number(x) - Number(y) : x.localeCompare(y);
+        return down ? -order : order;
+      });
+      sorted.forEach(function (row) { body.appendChild(row); });
+    });
+  });
 })();
 """
 
@@ -375,10 +431,8 @@ def render(report: Report, data: Mapping[str, Any] | None = None) -> str:
         "<h1>Post-mortem action items</h1>",
         f"<p>As of {e(report.now.strftime('%Y-%m-%d %H:%M %Z'))}. {_trend(weeks)}</p>",
         f'<div class="figures">{cards}</div>',
-        '<h2>Is the backlog growing?</h2><div class="charts">',
-        _line_chart("backlog", "Open items at the end of each week", weeks),
-        _week_bars("opened-closed", "Opened and closed per week", weeks),
-        "</div>",
+        "<h2>Is the backlog growing?</h2>",
+        _trends(weeks),
         "<h2>Are items done by their due date?</h2>",
         "<p>Items due in each quarter whose outcome is known (closed, or past their due date): "
         "the share closed by the due date. Open items not yet due are not counted.</p>",
@@ -386,7 +440,10 @@ def render(report: Report, data: Mapping[str, Any] | None = None) -> str:
         _share_chart("on-target-priority", "By priority", data["on_target"]["priority"]),
         _share_chart("on-target-severity", "By severity", data["on_target"]["severity"]),
         _close_chart("time-to-close", "Days to close, by priority", data["time_to_close"]),
+        _share_chart("on-target-team", "By team", data["on_target"]["team"]),
         "</div>",
+        "<h2>How old are the open items?</h2>",
+        _measures(data),
         "<h2>Teams</h2>",
         _bar_chart(
             "overdue-by-team",
@@ -403,6 +460,60 @@ def render(report: Report, data: Mapping[str, Any] | None = None) -> str:
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"
+
+
+TREND_WEEKS = 4  # weeks of history before a trend is drawn
+
+
+def _trends(weeks: Sequence[Mapping[str, Any]]) -> str:
+    """The backlog's charts, once there are four weeks to draw; until then, says so."""
+    if len(weeks) < TREND_WEEKS:
+        return (
+            f'<p data-note="trends">Trends need {TREND_WEEKS} weeks of history; there '
+            f"{'is 1 week' if len(weeks) == 1 else f'are {len(weeks)} weeks'} so far. "
+            "The figures above are as of today.</p>"
+        )
+    return (
+        '<div class="charts">'
+        + _line_chart("backlog", "Open items at the end of each week", weeks)
+        + _week_bars("opened-closed", "Opened and closed per week", weeks)
+        + "</div>"
+    )
+
+
+def _measures(data: Mapping[str, Any]) -> str:
+    """The measures that compare follow-up across teams: post-mortems with every item done,
+    and the age of open items (median and 90th percentile), overall and by team."""
+    e = html.escape
+    done = data["all_done"]
+    share = f"{100 * done['share']:.0f}%" if done["share"] is not None else "-"
+    ages = data["open_age"]
+    overall = next((a for a in ages if a["group"] == "all"), None)
+    cards = (
+        f'<div class="figure" data-figure="all_done"><b>{share}</b>post-mortems with every '
+        f"item done ({done['all_done']} of {done['postmortems']})</div>"
+        + (
+            f'<div class="figure" data-figure="open_age"><b>{overall["median_days"]:g} d</b>'
+            f"median age of open items (90th percentile {overall['p90_days']:g} d)</div>"
+            if overall
+            else ""
+        )
+    )
+    rows = "".join(
+        f'<tr data-team="{e(a["group"])}"><td>{e(a["group"])}</td>'
+        + _cell("Open", str(a["open"]), True)
+        + _cell("Median age", f"{a['median_days']:g} days", True)
+        + _cell("90th percentile", f"{a['p90_days']:g} days", True)
+        + "</tr>"
+        for a in ages
+        if a["group"] != "all"
+    )
+    table = (
+        '<table id="open-age" class="cards"><thead><tr><th>Team</th><th class="n">Open</th>'
+        '<th class="n">Median age</th><th class="n">90th percentile</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table>"
+    )
+    return f'<div class="figures measures">{cards}</div>{table}'
 
 
 def _trend(weeks: Sequence[Mapping[str, Any]]) -> str:
@@ -550,9 +661,12 @@ def _link(text: str, url: str) -> str:
     return f'<a href="{e(url)}">{e(text)}</a>' if url else e(text)
 
 
-def _cell(label: str, inner: str, numeric: bool = False) -> str:
-    kind = ' class="n"' if numeric else ""
-    return f'<td data-label="{label}"{kind}>{inner}</td>'
+def _cell(label: str, inner: str, numeric: bool = False, key: str = "", kind: str = "") -> str:
+    """A table cell; `key` is what sorting by its column compares (else its text)."""
+    classes = " ".join(filter(None, ("n" if numeric else "", kind)))
+    shown = f' class="{classes}"' if classes else ""
+    sort = f' data-key="{html.escape(key)}"' if key else ""
+    return f'<td data-label="{label}"{shown}{sort}>{inner}</td>'
 
 
 def _team_table(teams: Sequence[Mapping[str, Any]]) -> str:
@@ -584,8 +698,11 @@ def _postmortem_table(postmortems: Sequence[Mapping[str, Any]]) -> str:
         review = (
             f"{_link(p['review_issue'], p['review_link'])} {e(p['review_state'])}"
             if p["review_issue"]
-            else e(f"{p['review_state']}, due {p['review_day']}" if p["review_day"] else "-")
+            else e(f"{p['review_state']}, due " if p["review_day"] else "-")
+            + (f'<span class="nowrap">{p["review_day"]}</span>' if p["review_day"] else "")
         )
+        if p["review_overdue"]:
+            review += ' <span class="flag flag-overdue">review overdue</span>'
         rows.append(
             f'<tr data-postmortem="{e(p["id"])}"><td>{_link(p["title"], p["link"])}</td>'
             + _cell("Team", e(p["team"] or "-"))
@@ -627,19 +744,30 @@ def _filters(rows: Sequence[Row]) -> str:
 
 
 def _item_table(rows: Sequence[Row]) -> str:
+    """Every item, most urgent first (`urgency`); each column sorts on a click."""
     e = html.escape
+    headers = (
+        ("Item", "text"),
+        ("Post-mortem", "text"),
+        ("Team", "text"),
+        ("Owner", "text"),
+        ("Priority", "text"),
+        ("Due", "text"),
+        ("Issue", "text"),
+        ("Status", "number"),
+    )
+    head = "".join(f'<th data-sort="{kind}" scope="col">{name}</th>' for name, kind in headers)
     parts = [
-        '<table id="items" class="cards"><thead><tr><th>Item</th><th>Post-mortem</th>'
-        "<th>Team</th><th>Owner</th><th>Priority</th><th>Due</th><th>Issue</th>"
-        "<th>Status</th></tr></thead><tbody>"
+        f'<div class="wide"><table id="items" class="cards"><thead><tr>{head}</tr></thead><tbody>'
     ]
-    for row in rows:
+    for rank, row in enumerate(rows):
         flags = "".join(
             f'<span class="flag flag-{f.replace(" ", "-")}">'
             + (f"{row.days_overdue} days overdue" if f == "overdue" else f)
             + "</span>"
             for f in row.flags
         )
+        due = row.due.isoformat() if row.due else ""
         parts.append(
             f'<tr data-team="{e(row.team)}" data-owner="{e(row.owner)}" '
             f'data-priority="{e(row.priority)}" data-status="{e(row.status)}" '
@@ -648,15 +776,21 @@ def _item_table(rows: Sequence[Row]) -> str:
             + _cell("Post-mortem", _link(row.postmortem, row.postmortem_link))
             + _cell("Team", e(row.team))
             + _cell("Owner", e(row.owner) or "-")
-            + _cell("Priority", e(row.priority) or "-")
-            + _cell("Due", row.due.isoformat() if row.due else "-")
-            + _cell("Issue", _link(row.issue, row.issue_link) if row.issue else "-")
+            + _cell("Priority", e(row.priority) or "-", key=row.priority or "~")
+            + _cell("Due", due or "-", key=due or "9999-12-31", kind="date")
+            + _cell(
+                "Issue",
+                f'<span class="nowrap">{_link(row.issue, row.issue_link)}</span>'
+                if row.issue
+                else "-",
+            )
             + _cell(
                 "Status",
                 f'<span class="status-{row.status.replace(" ", "-")}">{e(row.status)}</span>'
                 + flags,
+                key=str(rank),
             )
             + "</tr>"
         )
-    parts.append("</tbody></table>")
+    parts.append("</tbody></table></div>")
     return "".join(parts)

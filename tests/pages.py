@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_pla
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
+WIDE = {"width": 1920, "height": 1080}
 
 
 def browser_session() -> Iterator[Browser]:
@@ -76,6 +77,31 @@ class Opened:
         )
         return found
 
+    def broken_words(self) -> list[str]:
+        """Words (and dates) the layout split across two lines. A compound breaks at its
+        hyphen as text does; a date never does."""
+        found: list[str] = self.page.evaluate(
+            r"""() => {
+              const broken = [];
+              const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+              const range = document.createRange();
+              for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                if (node.parentElement.closest("svg,script,style,option")) { continue; }
+                const words = /\d{4}-\d{2}-\d{2}|[^\s\-–—]+/g;
+                for (let m = words.exec(node.textContent); m; m = words.exec(node.textContent)) {
+                  range.setStart(node, m.index);
+                  range.setEnd(node, m.index + m[0].length);
+                  const rects = Array.from(range.getClientRects()).filter(r => r.width > 0);
+                  if (new Set(rects.map(r => Math.round(r.bottom))).size > 1) {
+                    broken.push(m[0]);
+                  }
+                }
+              }
+              return broken.slice(0, 10);
+            }"""
+        )
+        return found
+
     def data(self, selector: str, *names: str) -> list[list[Any]]:
         """Each matching element's `data-*` values, numbers as numbers."""
         script = (
@@ -98,13 +124,16 @@ def _is_local(request: Request) -> bool:
 
 
 def assert_reads_well(browser: Browser, path: Path) -> None:
-    """No console error, no outside request, nothing wider than a desktop or a phone."""
-    for viewport in (DESKTOP, PHONE):
+    """No console error, no outside request, nothing wider than a phone, a laptop or a wide
+    screen, and no word or date broken across two lines at any of them."""
+    for viewport in (PHONE, DESKTOP, WIDE):
         opened = Opened(browser, path, viewport)
         try:
             assert opened.errors == [], f"{viewport}: {opened.errors}"
             assert opened.outside == [], f"{viewport}: {opened.outside}"
             wide = opened.overflow()
             assert wide == [], f"{viewport['width']} px wide: {wide}"
+            broken = opened.broken_words()
+            assert broken == [], f"{viewport['width']} px wide, words broken: {broken}"
         finally:
             opened.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import json
+import re
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -148,11 +149,14 @@ def _seed(settings: Settings) -> dict[str, TrackerRef]:
 
 
 def _html(message: Message) -> str:
+    """The HTML part, less the spans that keep dates on one line (presentation only)."""
     for part in message.walk():
         if part.get_content_type() == "text/html":
             payload = part.get_payload(decode=True)
             assert isinstance(payload, bytes)
-            return payload.decode()
+            return re.sub(
+                r'<span style="white-space:nowrap">([^<]*)</span>', r"\1", payload.decode()
+            )
     raise AssertionError("no HTML part")
 
 

@@ -121,6 +121,30 @@ def test_the_figures(seeded: Settings) -> None:
         ("PM-7", 1, 3),
         ("PM-8", 0, 2),
     ]
+    # PM-7's review was due four weeks after 2026-03-04 and no review issue is open.
+    assert [p["review_overdue"] for p in numbers["postmortems"]] == [True, False]
+    assert numbers["all_done"] == {"postmortems": 2, "all_done": 0, "share": 0.0}
+
+
+def test_the_comparable_measures_equal_those_computed_from_the_tracker(seeded: Settings) -> None:
+    """The age of open items, and on-time completion by team, recomputed here from the
+    tracker's issues alone."""
+    numbers = figures(collect(seeded, now=NOW))
+    issues = _tracker(seeded, NOW).snapshot()
+    ages = sorted((NOW - s.created_at).total_seconds() / 86400 for s in issues if s.state == "open")
+    assert ages == [19.0, 19.0, 40.0, 40.0]
+    overall = numbers["open_age"][0]
+    assert overall == {"group": "all", "open": 4, "median_days": 29.5, "p90_days": 40.0}
+    assert [(a["group"], a["open"], a["median_days"]) for a in numbers["open_age"][1:]] == [
+        ("payments", 2, 40.0),
+        ("platform", 2, 19.0),
+    ]
+    assert [
+        (r["quarter"], r["group"], r["due"], r["on_time"]) for r in numbers["on_target"]["team"]
+    ] == [
+        ("2026-Q1", "payments", 2, 1),
+        ("2026-Q2", "platform", 1, 0),
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -204,6 +228,28 @@ def test_the_page_in_chromium(
     page.select_option('select[name="flag"]', "")
     page.select_option('select[name="owner"]', "Sam Rivera")
     assert shown() == 2
+    page.select_option('select[name="owner"]', "")
+
+    def column(name: str) -> list[str]:
+        index = ["Item", "Post-mortem", "Team", "Owner", "Priority", "Due", "Issue", "Status"]
+        found: list[str] = page.eval_on_selector_all(
+            "#items tbody tr", f"rows => rows.map(r => r.cells[{index.index(name)}].innerText)"
+        )
+        return found
+
+    # Most urgent first: the overdue, longest overdue first; then by due date; done last.
+    assert all(status.startswith("open") for status in column("Status")[:2])
+    assert "30 days overdue" in column("Status")[0]
+    assert "12 days overdue" in column("Status")[1]
+    assert column("Status")[-1].startswith("done")
+    page.click('#items th:has-text("Due")')
+    assert column("Due") == sorted(column("Due"))
+    page.click('#items th:has-text("Due")')
+    assert column("Due") == sorted(column("Due"), reverse=True)
+    assert "review overdue" in page.inner_text('#postmortems tr[data-postmortem="PM-7"]')
+    assert "review overdue" not in page.inner_text('#postmortems tr[data-postmortem="PM-8"]')
+    assert page.inner_text('[data-figure="all_done"] b') == "0%"
+    assert page.inner_text('[data-figure="open_age"] b') == "29.5 d"
     assert opened.errors == []
     assert opened.outside == []
 
@@ -232,6 +278,12 @@ def test_csv_and_json_carry_the_page_s_figures(
     assert {r["days_overdue"] for r in rows if r["overdue"] == "yes"} == {"30", "12"}
     assert exported["totals"] == totals
     assert exported["weeks"] == numbers["weeks"]
+    for key in ("on_target", "time_to_close", "open_age", "all_done", "postmortems"):
+        assert exported[key] == numbers[key], key
+    # The open items' ages, from the CSV's rows alone, are the page's measure.
+    ages = sorted(float(r["age_days"]) for r in rows if r["status"] == "open")
+    assert ages == [19.0, 19.0, 40.0, 40.0]
+    assert numbers["open_age"][0]["median_days"] == (ages[1] + ages[2]) / 2
 
 
 def _queue_outage(tmp_path: Path, items: str) -> tuple[Path, Settings]:
@@ -334,3 +386,27 @@ def test_the_width_check_catches_a_page_wider_than_a_phone(
     )
     with pytest.raises(AssertionError, match="scrolls sideways"):
         assert_reads_well(browser, page)
+
+
+def test_the_word_check_catches_a_word_broken_across_lines(
+    tmp_path: Path, browser: Browser
+) -> None:
+    page = tmp_path / "broken.html"
+    page.write_text(
+        '<!DOCTYPE html><html><head><meta name="viewport" content="width=device-width">'
+        '</head><body><table><tr><td style="overflow-wrap:anywhere;width:30px">Priority '
+        "2026-12-01</td><td>" + "word " * 80 + "</td></tr></table></body></html>"
+    )
+    with pytest.raises(AssertionError, match="words broken: \\['Priority', '2026-12-01'"):
+        assert_reads_well(browser, page)
+
+
+def test_with_less_than_four_weeks_of_history_the_page_says_so_instead_of_drawing(
+    seeded: Settings,
+) -> None:
+    from syncer.report import render
+
+    early = render(collect(seeded, now=T0 + timedelta(days=10)))
+    assert "Trends need 4 weeks of history; there are 2 weeks so far." in early
+    assert 'data-chart="backlog"' not in early
+    assert 'data-chart="backlog"' in render(collect(seeded, now=NOW))
