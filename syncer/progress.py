@@ -444,10 +444,15 @@ def time_to_close(entries: Sequence[Entry], by: Callable[[Entry], str]) -> list[
             continue
         days = (closed - snap.created_at).total_seconds() / 86400
         groups.setdefault(by(entry), []).append(max(days, 0.0))
+    return _spread(groups, "closed")
+
+
+def _spread(groups: Mapping[str, Sequence[float]], counted: str) -> list[dict[str, Any]]:
+    """Per group (sorted): how many (named `counted`), the median and the 90th percentile."""
     return [
         {
             "group": group,
-            "closed": len(days),
+            counted: len(days),
             "median_days": round(statistics.median(days), 1),
             "p90_days": round(percentile(days, 0.9), 1),
         }
@@ -475,15 +480,7 @@ def open_age(
             continue
         days = max((now - snap.created_at).total_seconds() / 86400, 0.0)
         groups.setdefault(by(entry), []).append(days)
-    return [
-        {
-            "group": group,
-            "open": len(days),
-            "median_days": round(statistics.median(days), 1),
-            "p90_days": round(percentile(days, 0.9), 1),
-        }
-        for group, days in sorted(groups.items())
-    ]
+    return _spread(groups, "open")
 
 
 def all_done(postmortems: Sequence[Progress]) -> dict[str, Any]:
