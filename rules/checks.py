@@ -7,9 +7,9 @@ import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 
-from connectors.extract.lazy import lazy
 from rules.registry import RuleContext
 from rules.words import Phrase, blame_phrases, vague_phrases, word_list, words_of
+from syncer.lazy import lazy
 from syncer.model import ActionItem, Postmortem
 
 

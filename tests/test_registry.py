@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import get_args
 
@@ -147,3 +148,69 @@ def test_the_pure_core_imports_no_connector() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+# The base layer: what connectors and rules may use of `syncer` (the model, its errors and
+# identities, logging, state files, lazy patterns). It uses nothing of the engine itself.
+BASE = frozenset(
+    {
+        "syncer.model",
+        "syncer.errors",
+        "syncer.identity",
+        "syncer.logs",
+        "syncer.statefile",
+        "syncer.lazy",
+    }
+)
+
+
+def _imports(path: Path) -> set[str]:
+    """The modules a file imports (`from a import b` counts `a.b` when b is a module)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def _layer_breaks(files: list[Path], allowed: Callable[[str], bool]) -> list[str]:
+    root = Path(__file__).resolve().parent.parent
+    return sorted(
+        f"{path.relative_to(root)}: {name}"
+        for path in files
+        for name in _imports(path)
+        if not allowed(name)
+    )
+
+
+def test_layers_hold() -> None:
+    """Connectors know the model, not the engine; rules never reach into connectors; the
+    base layer stands on nothing above it."""
+    root = Path(__file__).resolve().parent.parent
+    syncer_modules = {f"syncer.{p.stem}" for p in (root / "syncer").glob("*.py")}
+
+    def engine(name: str) -> bool:
+        return any(name == m or name.startswith(m + ".") for m in syncer_modules - BASE) or (
+            name.startswith("syncer.commands")
+        )
+
+    connectors = sorted((root / "connectors").rglob("*.py"))
+    rules = sorted((root / "rules").rglob("*.py"))
+    base = [root / (name.replace(".", "/") + ".py") for name in sorted(BASE)]
+    assert _layer_breaks(connectors, lambda name: not engine(name)) == []
+    assert (
+        _layer_breaks(rules, lambda name: not engine(name) and not name.startswith("connectors"))
+        == []
+    )
+    assert (
+        _layer_breaks(
+            base,
+            lambda name: not engine(name) and not name.startswith(("connectors", "rules")),
+        )
+        == []
+    )
+    # And the check itself sees a break: the engine reaching the planner is one.
+    assert _layer_breaks([root / "syncer" / "pipeline.py"], lambda name: not engine(name))

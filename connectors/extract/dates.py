@@ -10,7 +10,7 @@ import calendar
 import re
 from datetime import date, timedelta
 
-from connectors.extract.lazy import LazyPattern, lazy
+from syncer.lazy import LazyPattern, lazy
 
 _MONTHS = {
     name.casefold(): number

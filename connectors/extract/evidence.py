@@ -16,7 +16,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Literal
 
-from connectors.extract.lazy import lazy
+from syncer.lazy import lazy
 
 SectionKind = Literal["action", "maybe", "lessons", "past"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from connectors.extract.lazy import lazy
+from syncer.lazy import lazy
 
 _SEP = r"\s*[:=\-–—]\s*"
 _OWNER_LABEL = r"(?:owners?|assignees?|assigned\s+to|dri|who|responsible)"

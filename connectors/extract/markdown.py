@@ -40,7 +40,7 @@ from connectors.extract.fields import (
     subject_owner,
     timeframe_of,
 )
-from connectors.extract.lazy import lazy
+from syncer.lazy import lazy
 from syncer.model import Basis
 
 MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
