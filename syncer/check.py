@@ -34,14 +34,7 @@ from syncer.model import (
     SyncPlan,
     TrackerRef,
 )
-from syncer.people import load_directory
-from syncer.pipeline import (
-    build_trackers,
-    read_activities,
-    read_configured,
-    read_snapshots,
-    route_for,
-)
+from syncer.pipeline import read_activities, read_snapshots, route_for, set_up
 from syncer.planner import deduplicate
 from syncer.policy import Policy
 from syncer.progress import entries_of, tally
@@ -101,11 +94,14 @@ def check(
     trackers: Mapping[str, Tracker] | None = None,
     sources: Sequence[DocumentSource] | None = None,
 ) -> CheckRun:
-    directory = load_directory(settings)
-    policy = Policy.of(settings, directory)
-    reading = read_configured(settings, sources)
+    setup = set_up(settings, now=now, trackers=trackers, sources=sources)
+    directory, policy, reading, active = (
+        setup.directory,
+        setup.policy,
+        setup.reading,
+        setup.trackers,
+    )
     run = CheckRun(problems=list(reading.problems), dry_run=dry_run)
-    active = trackers if trackers is not None else build_trackers(settings, clock=lambda: now)
     context = context_of(settings.followup, now)
     for name, tracker in active.items():
         snapshots = read_snapshots(name, tracker, run.problems)

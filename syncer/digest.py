@@ -33,8 +33,8 @@ from syncer.errors import STOPPING, Interrupted
 from syncer.followup import context_of
 from syncer.logs import REDACTOR
 from syncer.model import Activity, IssueSnapshot, Postmortem
-from syncer.people import Directory, load_directory
-from syncer.pipeline import build_trackers, read_activities, read_configured
+from syncer.people import Directory
+from syncer.pipeline import read_activities, set_up
 from syncer.progress import (
     Entry,
     Progress,
@@ -745,10 +745,9 @@ def digest(
     this period. A failed channel is reported and retried on the next run. Periods (weeks,
     days) are those of `[schedule] timezone`."""
     now = now.astimezone(ZoneInfo(settings.schedule.timezone))
-    directory = load_directory(settings)
-    reading = read_configured(settings, sources)
+    setup = set_up(settings, now=now, trackers=trackers, sources=sources)
+    directory, reading, active = setup.directory, setup.reading, setup.trackers
     run = DigestRun(problems=list(reading.problems), dry_run=dry_run)
-    active = trackers if trackers is not None else build_trackers(settings, clock=lambda: now)
     reviews: dict[str, IssueSnapshot] = {}
     entries, postmortems = tracked_entries(
         active, reading.postmortems, directory, run.problems, reviews, reading.present({})

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
 from connectors import registry
 from connectors.base import DocumentSource, Guarded, Leasing, Tracker
@@ -30,7 +30,7 @@ from syncer.model import (
     SyncPlan,
     TrackerRef,
 )
-from syncer.people import load_directory
+from syncer.people import Directory, load_directory
 from syncer.planner import Life, Target, plan
 from syncer.policy import Policy, rule_context
 from syncer.reading import Problem, Reading, by_item, read_documents
@@ -101,6 +101,51 @@ class SyncRun:
 
 def _items(count: int) -> str:
     return f"{count} item" if count == 1 else f"{count} items"
+
+
+@dataclass(frozen=True, slots=True)
+class Setup:
+    """What sync, check, digest and report start from: the people, the policies, the
+    documents read (and checked against the rules, for sync) and the trackers."""
+
+    directory: Directory
+    policy: Policy
+    sources: list[DocumentSource]
+    reading: Reading
+    trackers: dict[str, Tracker]
+
+
+def set_up(
+    settings: Settings,
+    *,
+    now: datetime,
+    trackers: Mapping[str, Tracker] | None = None,
+    sources: Sequence[DocumentSource] | None = None,
+    checked: bool = False,
+    offline: bool = False,
+) -> Setup:
+    """The one way a command sets itself up: the people directory and the policies, the
+    configured sources (or `sources`) read, with the rules when `checked`, and the trackers
+    (or `trackers`; none `offline`), their clock at `now`."""
+    directory = load_directory(settings)
+    policy = Policy.of(settings, directory)
+    sources = list(sources) if sources is not None else build_sources(settings)
+    rules: dict[str, Any] = {"rule_select": (), "context": None}
+    if checked:
+        today = now.astimezone(UTC).date()
+        rules = {
+            "rule_select": settings.rules.select,
+            "rule_ignore": settings.rules.ignore,
+            "context": rule_context(settings, directory, today, policy),
+        }
+    reading = read_configured(settings, sources, now=now, **rules)
+    if offline:
+        active: dict[str, Tracker] = {}
+    elif trackers is not None:
+        active = dict(trackers)
+    else:
+        active = build_trackers(settings, lambda: now)
+    return Setup(directory, policy, sources, reading, active)
 
 
 def read_configured(
@@ -259,23 +304,16 @@ def sync(
     dry_run = dry_run or offline
     now = now or _utcnow()
     today = now.astimezone(UTC).date()
-    directory = load_directory(settings)
-    policy = Policy.of(settings, directory)
-    sources = list(sources) if sources is not None else build_sources(settings)
-    reading = read_configured(
-        settings,
-        sources,
-        rule_select=settings.rules.select,
-        rule_ignore=settings.rules.ignore,
-        context=rule_context(settings, directory, today, policy),
-        now=now,
+    setup = set_up(
+        settings, now=now, trackers=trackers, sources=sources, checked=True, offline=offline
     )
-    if offline:
-        active: dict[str, Tracker] = {}
-    elif trackers is not None:
-        active = dict(trackers)
-    else:
-        active = build_trackers(settings, lambda: now)
+    directory, policy, sources, reading, active = (
+        setup.directory,
+        setup.policy,
+        setup.sources,
+        setup.reading,
+        setup.trackers,
+    )
     targets = targets_of(settings, active, offline=offline)
     problems = list(reading.problems)
     routed = []

@@ -24,8 +24,7 @@ from connectors.base import DocumentSource, Tracker
 from rules.followup import FollowupContext
 from syncer.followup import context_of
 from syncer.model import IssueSnapshot, Postmortem
-from syncer.people import load_directory
-from syncer.pipeline import build_trackers, read_configured
+from syncer.pipeline import set_up
 from syncer.progress import (
     NO_TEAM,
     Entry,
@@ -103,8 +102,8 @@ def collect(
     sources: Sequence[DocumentSource] | None = None,
 ) -> Report:
     """Every item of every post-mortem, with its issue where one exists."""
-    directory = load_directory(settings)
-    reading = read_configured(settings, sources)
+    setup = set_up(settings, now=now, trackers=trackers, sources=sources)
+    directory, reading = setup.directory, setup.reading
     postmortems = [pm for pm in reading.postmortems if not pm.template]
     report = Report(
         now=now,
@@ -113,9 +112,8 @@ def collect(
         postmortems=postmortems,
         review_after_weeks=settings.followup.review_after_weeks,
     )
-    active = trackers if trackers is not None else build_trackers(settings, clock=lambda: now)
     report.entries, postmortems = tracked_entries(
-        active, postmortems, directory, report.problems, report.reviews, reading.present({})
+        setup.trackers, postmortems, directory, report.problems, report.reviews, reading.present({})
     )
     report.postmortems = postmortems
     by_id = {pm.id: pm for pm in postmortems}
