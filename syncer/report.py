@@ -335,7 +335,7 @@ figure{margin:0;border:1px solid #d0d7de;border-radius:6px;padding:8px;min-width
 figcaption{font-weight:600;margin-bottom:4px}
 figure p{color:#656d76;margin:4px 0}
 svg{display:block;max-width:100%;height:auto}
-figure svg{max-width:640px}
+figure svg{max-width:480px}
 svg text{font-size:13px;fill:#1f2328}
 .filters{display:flex;gap:8px 12px;flex-wrap:wrap;align-items:center;margin:8px 0}
 .filters select{max-width:100%}

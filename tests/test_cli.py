@@ -423,3 +423,19 @@ def test_an_empty_source_is_a_warning_and_a_missing_one_an_error(
     assert (
         f"problem: source docs: {tmp_path / 'docs'} does not exist (a volume not mounted?)" in out
     )
+
+
+def test_config_check_says_when_issues_would_link_to_a_path_no_browser_opens(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[sources.docs]\nkind = "markdown-dir"\npath = "."\n')
+    code, _, err = _run(capsys, "--config", str(config), "config", "check")
+    assert code == 0
+    assert "pmsync: warning: sources.docs.link_base_url is not set" in err
+    config.write_text(
+        '[sources.docs]\nkind = "markdown-dir"\npath = "."\n'
+        'link_base_url = "https://github.com/acme/postmortems/blob/main/"\n'
+    )
+    code, _, err = _run(capsys, "--config", str(config), "config", "check")
+    assert (code, err) == (0, "")

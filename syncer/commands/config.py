@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 from syncer.commands import common as shared
 
 if TYPE_CHECKING:
     from syncer.commands.common import Commands
+    from syncer.settings import Settings
 
 
 def register(commands: Commands, common: argparse.ArgumentParser) -> None:
@@ -65,8 +67,23 @@ def check(args: argparse.Namespace, out: TextIO) -> int:
             if verify is not None:
                 verify()
     out.write(f"# {settings.origin}: valid\n")
+    for warning in _warnings(settings):
+        print(f"pmsync: warning: {warning}", file=sys.stderr)
     out.write(_toml(masked_dump(settings)))
     return shared.EXIT_OK
+
+
+def _warnings(settings: Settings) -> list[str]:
+    """What is valid but will not work as people expect."""
+    from connectors.sources import markdown_dir
+
+    return [
+        f"sources.{name}.link_base_url is not set: issues link to their post-mortem by a "
+        "path relative to the folder, which a browser cannot open from GitHub, GitLab or Jira; "
+        'set it to the folder\'s web address (e.g. "https://github.com/acme/postmortems/blob/main/")'
+        for name, section in settings.sources.items()
+        if isinstance(section, markdown_dir.Config) and section.link_base_url is None
+    ]
 
 
 def schema(args: argparse.Namespace, out: TextIO) -> int:
