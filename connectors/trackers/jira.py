@@ -302,7 +302,7 @@ class JiraTracker:
         and not in key order, so what it shows is completed by reading keys, which never lag:
         every key filed and not yet shown (kept in the state folder); the keys after the
         highest it shows, until one does not exist; and the keys below it that it does not
-        show, down to an issue created longer before the newest than search can lag."""
+        show, down to an issue created longer ago than search can lag (`_below`)."""
         bot = self._first_contact()
         jql = f'project = "{self.options.project}" AND labels = {SYNC_LABEL} ORDER BY created ASC'
         seen: dict[str, IssueSnapshot] = {}
