@@ -32,8 +32,9 @@ class Outcome:
 
 
 def apply(plan: SyncPlan, trackers: Mapping[str, Tracker]) -> list[Outcome]:
-    """Creates go first, handed to each tracker together (it may file them in bulk); then the
-    other writes, one by one. Outcomes come back in the plan's order."""
+    """Creates go first, handed to each tracker 50 at a time (it may file them in bulk); then
+    the other writes, one by one. Outcomes come back in the plan's order; a terminal shows
+    how far the writes are (`progressbar`)."""
     broken: dict[str, str] = {}
     done: dict[int, Outcome] = {}
     creates: dict[str, list[int]] = {}
