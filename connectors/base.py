@@ -6,6 +6,7 @@ from these: anything with the right methods fits, test fakes included.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -185,21 +186,39 @@ def create_each(
     return results
 
 
+# A change a comment links to: a pull request, a merge request or a commit, on any forge.
+CHANGE_RE = re.compile(
+    r"https?://[^\s)>\]]+/(?:pull|pulls|merge_requests|commit|commits)/[0-9A-Za-z]+"
+)
+
+
 def activity_of(
-    entries: Iterable[tuple[str | None, datetime | None, str | None]], bot: str
+    entries: Iterable[tuple[str | None, datetime | None, str | None]],
+    bot: str,
+    *,
+    assigned_at: datetime | None = None,
+    changes: Iterable[str] = (),
 ) -> Activity:
-    """Activity from (author, time, comment body or None) entries: people's newest entry, and
-    the nudges among the bot's comments."""
+    """Activity from (author, time, comment body or None) entries: people's newest entry, the
+    nudges among the bot's comments, and the changes people's comments link to (besides
+    `changes`, which the tracker itself records); `assigned_at` as the tracker says."""
     human = []
     nudges = []
+    linked = set(changes)
     for author, at, body in entries:
         if at is None:
             continue
         if author != bot:
             human.append(at)
+            linked |= set(CHANGE_RE.findall(body or ""))
         elif body is not None and (nudge := parse_nudge(body, at)) is not None:
             nudges.append(nudge)
-    return Activity(max(human, default=None), tuple(sorted(nudges, key=lambda n: n.at)))
+    return Activity(
+        max(human, default=None),
+        tuple(sorted(nudges, key=lambda n: n.at)),
+        assigned_at,
+        tuple(sorted(linked)),
+    )
 
 
 class Guarded:

@@ -25,6 +25,7 @@ from syncer.followup import (
     plan_follow_up,
     plan_reviews,
 )
+from syncer.history import IssueHistory
 from syncer.metrics import record_items
 from syncer.model import (
     ActionItem,
@@ -103,6 +104,7 @@ def check(
     )
     run = CheckRun(problems=list(reading.problems), dry_run=dry_run)
     context = context_of(settings.followup, now)
+    history = IssueHistory.load(settings.path(settings.state_dir))
     for name, tracker in active.items():
         snapshots = read_snapshots(name, tracker, run.problems)
         if snapshots is None:
@@ -122,7 +124,15 @@ def check(
         for pm in postmortems:
             run.titles.setdefault(review_key(pm.id), ("Follow-up review", pm.title, name))
         needed = [snap.ref for snap in snapshots if needs_activity(snap, context)]
-        activities, unread = read_activities(name, tracker, needed, run.problems)
+        # Histories not known yet ride along: once read, they are kept (`syncer.history`).
+        learning = [s for s in history.wanted(snapshots) if s.ref not in set(needed)]
+        activities, unread = read_activities(
+            name, tracker, needed + [s.ref for s in learning], run.problems
+        )
+        for snap in snapshots:
+            if snap.ref in activities:
+                history.learn(snap, activities[snap.ref])
+        unread &= set(needed)  # a history not read now is read on the next run
         run.not_checked += sorted(unread, key=lambda ref: ref.key)
         actions, findings = plan_follow_up(
             name,
@@ -152,6 +162,8 @@ def check(
         record_items(name, flagged, counted, reviews_opened=0 if dry_run else opened)
         if not dry_run:
             _write_invitations(settings, routed, snapshots, outcomes, now)
+    if not dry_run:
+        history.save()
     return run
 
 

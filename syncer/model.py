@@ -185,6 +185,8 @@ class Activity:
 
     last_human: datetime | None = None
     nudges: tuple[Nudge, ...] = ()
+    assigned_at: datetime | None = None  # when someone was first assigned; None: never
+    changes: tuple[str, ...] = ()  # the pull requests, merge requests or commits linked to it
 
     @property
     def last_nudge(self) -> Nudge | None:

@@ -483,6 +483,51 @@ def open_age(
     return _spread(groups, "open")
 
 
+def time_to_assignment(
+    entries: Sequence[Entry], assigned: Mapping[str, datetime], by: Callable[[Entry], str]
+) -> list[dict[str, Any]]:
+    """Days from filing to the first assignment, per group, of the issues whose first
+    assignment is known (`assigned`, by item key): how many, the median and 90th percentile."""
+    groups: dict[str, list[float]] = {}
+    for entry in entries:
+        at, created = assigned.get(entry.key), entry.snapshot.created_at
+        if at is None or created is None or not entry.filed:
+            continue
+        groups.setdefault(by(entry), []).append(max((at - created).total_seconds() / 86400, 0.0))
+    return _spread(groups, "assigned")
+
+
+def unverified(
+    entries: Sequence[Entry],
+    changes: Mapping[str, tuple[str, ...] | None],
+    by: Callable[[Entry], str],
+) -> list[dict[str, Any]]:
+    """Items closed as done in the tracker with no change linked to them, per group: of the
+    closed whose history is known, how many have no pull request, merge request or commit
+    linked (`unknown`: closed, history not read yet)."""
+    groups: dict[str, list[int]] = {}
+    for entry in entries:
+        if not entry.filed or entry.done_in_document or entry.outcome != "done":
+            continue
+        counts = groups.setdefault(by(entry), [0, 0, 0])
+        linked = changes.get(entry.key)
+        if linked is None:
+            counts[2] += 1
+        else:
+            counts[0] += 1
+            counts[1] += not linked
+    return [
+        {
+            "group": group,
+            "closed": closed,
+            "unverified": bare,
+            "share": round(bare / closed, 4) if closed else None,
+            "unknown": unknown,
+        }
+        for group, (closed, bare, unknown) in sorted(groups.items())
+    ]
+
+
 def all_done(postmortems: Sequence[Progress]) -> dict[str, Any]:
     """The post-mortems whose items are all done (dropped ones aside), of those with items."""
     counted = [p for p in postmortems if p.items - p.dropped > 0]

@@ -23,6 +23,7 @@ from typing import Any
 from connectors.base import DocumentSource, Tracker
 from rules.followup import FollowupContext
 from syncer.followup import context_of
+from syncer.history import IssueHistory
 from syncer.model import IssueSnapshot, Postmortem
 from syncer.pipeline import set_up
 from syncer.progress import (
@@ -30,10 +31,14 @@ from syncer.progress import (
     Entry,
     Overview,
     closed_at,
+    everyone,
     issue_name,
     overview,
     status_of,
+    team_of,
+    time_to_assignment,
     tracked_entries,
+    unverified,
     web_link,
 )
 from syncer.reading import Problem
@@ -86,6 +91,9 @@ class Report:
     postmortems: list[Postmortem] = field(default_factory=list)
     reviews: dict[str, IssueSnapshot] = field(default_factory=dict)
     review_after_weeks: int = 4
+    # From the issues' histories as `check` keeps them (`syncer.history`), by item key.
+    assigned: dict[str, datetime] = field(default_factory=dict)
+    changes: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
 
     @property
     def overview(self) -> Overview:
@@ -116,6 +124,12 @@ def collect(
         setup.trackers, postmortems, directory, report.problems, report.reviews, reading.present({})
     )
     report.postmortems = postmortems
+    history = IssueHistory.load(settings.path(settings.state_dir))
+    for entry in report.entries:
+        facts = history.of(entry.snapshot)
+        if facts.assigned_at is not None:
+            report.assigned[entry.key] = facts.assigned_at
+        report.changes[entry.key] = facts.changes
     by_id = {pm.id: pm for pm in postmortems}
     report.rows = [
         _row(entry, by_id.get(entry.postmortem_id), report.context) for entry in report.entries
@@ -218,6 +232,10 @@ def figures(report: Report) -> dict[str, Any]:
         "time_to_close": view.time_to_close,
         "open_age": view.open_age,
         "all_done": view.all_done,
+        "time_to_assignment": time_to_assignment(report.entries, report.assigned, everyone)
+        + time_to_assignment(report.entries, report.assigned, team_of),
+        "unverified": unverified(report.entries, report.changes, everyone)
+        + unverified(report.entries, report.changes, team_of),
         "teams": [
             {
                 "team": row.team,
@@ -440,7 +458,7 @@ def render(report: Report, data: Mapping[str, Any] | None = None) -> str:
         _close_chart("time-to-close", "Days to close, by priority", data["time_to_close"]),
         _share_chart("on-target-team", "By team", data["on_target"]["team"]),
         "</div>",
-        "<h2>How old are the open items?</h2>",
+        "<h2>How fast is follow-up?</h2>",
         _measures(data),
         "<h2>Teams</h2>",
         _bar_chart(
@@ -480,38 +498,79 @@ def _trends(weeks: Sequence[Mapping[str, Any]]) -> str:
 
 
 def _measures(data: Mapping[str, Any]) -> str:
-    """The measures that compare follow-up across teams: post-mortems with every item done,
-    and the age of open items (median and 90th percentile), overall and by team."""
+    """The measures that compare follow-up across teams, overall and by team: post-mortems
+    with every item done; the age of open items and the days to the first assignment (median
+    and 90th percentile); items closed with no change linked to them."""
     e = html.escape
     done = data["all_done"]
     share = f"{100 * done['share']:.0f}%" if done["share"] is not None else "-"
-    ages = data["open_age"]
-    overall = next((a for a in ages if a["group"] == "all"), None)
-    cards = (
+
+    def overall(rows: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+        return next((r for r in rows if r["group"] == "all"), None)
+
+    age, assign, bare = (
+        overall(data["open_age"]),
+        overall(data["time_to_assignment"]),
+        overall(data["unverified"]),
+    )
+    cards = [
         f'<div class="figure" data-figure="all_done"><b>{share}</b>post-mortems with every '
         f"item done ({done['all_done']} of {done['postmortems']})</div>"
-        + (
-            f'<div class="figure" data-figure="open_age"><b>{overall["median_days"]:g} d</b>'
-            f"median age of open items (90th percentile {overall['p90_days']:g} d)</div>"
-            if overall
-            else ""
+    ]
+    if age:
+        cards.append(
+            f'<div class="figure" data-figure="open_age"><b>{age["median_days"]:g} d</b>'
+            f"median age of open items (90th percentile {age['p90_days']:g} d)</div>"
         )
+    if assign:
+        cards.append(
+            f'<div class="figure" data-figure="time_to_assignment"><b>{assign["median_days"]:g}'
+            f" d</b>median time to first assignment (90th percentile {assign['p90_days']:g} d, "
+            f"{assign['assigned']} issues)</div>"
+        )
+    if bare and bare["closed"]:
+        cards.append(
+            f'<div class="figure" data-figure="unverified"><b>{bare["unverified"]}</b>closed '
+            f"with no linked change, of {bare['closed']} closed"
+            + (f" ({bare['unknown']} not read yet)" if bare["unknown"] else "")
+            + "</div>"
+        )
+    teams = sorted(
+        {r["group"] for key in ("open_age", "time_to_assignment", "unverified") for r in data[key]}
+        - {"all"}
     )
+
+    def of(key: str, team: str) -> Mapping[str, Any]:
+        return next((r for r in data[key] if r["group"] == team), {})
+
     rows = "".join(
-        f'<tr data-team="{e(a["group"])}"><td>{e(a["group"])}</td>'
-        + _cell("Open", str(a["open"]), True)
-        + _cell("Median age", f"{a['median_days']:g} days", True)
-        + _cell("90th percentile", f"{a['p90_days']:g} days", True)
+        f'<tr data-team="{e(team)}"><td>{e(team)}</td>'
+        + _cell("Open", str(of("open_age", team).get("open", 0)), True)
+        + _cell("Median age", _days_or_dash(of("open_age", team)), True)
+        + _cell("To first assignment", _days_or_dash(of("time_to_assignment", team)), True)
+        + _cell(
+            "Closed unverified",
+            f"{of('unverified', team).get('unverified', 0)} of "
+            f"{of('unverified', team).get('closed', 0)}",
+            True,
+        )
         + "</tr>"
-        for a in ages
-        if a["group"] != "all"
+        for team in teams
     )
     table = (
         '<table id="open-age" class="cards"><thead><tr><th>Team</th><th class="n">Open</th>'
-        '<th class="n">Median age</th><th class="n">90th percentile</th></tr></thead>'
+        '<th class="n">Median age</th><th class="n">To first assignment</th>'
+        '<th class="n">Closed unverified</th></tr></thead>'
         f"<tbody>{rows}</tbody></table>"
     )
-    return f'<div class="figures measures">{cards}</div>{table}'
+    return f'<div class="figures measures">{"".join(cards)}</div>{table}'
+
+
+def _days_or_dash(row: Mapping[str, Any]) -> str:
+    """A group's median and 90th percentile in days, or a dash."""
+    if not row:
+        return "-"
+    return f"{row['median_days']:g} d (p90 {row['p90_days']:g} d)"
 
 
 def _trend(weeks: Sequence[Mapping[str, Any]]) -> str:

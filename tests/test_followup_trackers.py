@@ -247,3 +247,35 @@ def test_an_outage_mid_check_is_reported_and_the_next_run_completes_without_doub
             ("#2", "nudge"),
         ]
         assert [len(fake.comments[n]) for n in (1, 2, 3)] == [1, 1, 1]
+
+
+def test_the_report_measures_first_assignment_and_items_closed_with_no_linked_change(
+    world: World,
+) -> None:
+    """Two items closed, one with a comment linking the pull request that did it; `check`
+    reads their history once and keeps it; the report then counts one closed with no linked
+    change, and the first assignments when the issues were filed (0 days)."""
+    from syncer.report import collect, figures
+
+    world.set_clock(T0)
+    sync(world.settings, dry_run=False, now=T0)
+    world.set_clock(T0 + timedelta(days=3))
+    world.comment_as(world.keys[1], "Fixed by https://github.com/acme/app/pull/42 today")
+    world.close_as(world.keys[1])
+    world.close_as(world.keys[0])
+    later = T0 + timedelta(days=4)
+    world.set_clock(later)
+    check(world.settings, now=later, dry_run=False)
+    numbers = figures(collect(world.settings, now=later))
+    (bare,) = [r for r in numbers["unverified"] if r["group"] == "all"]
+    assert (bare["closed"], bare["unverified"], bare["unknown"]) == (2, 1, 0)
+    # Recounted from the tracker's own issues: those with someone assigned.
+    assigned = [
+        i
+        for i in world.issues().values()
+        if i.get("assignees") or (i.get("fields") or {}).get("assignee")  # type: ignore[union-attr]
+    ]
+    (first,) = [r for r in numbers["time_to_assignment"] if r["group"] == "all"]
+    assert first["assigned"] == len(assigned) > 0
+    assert first["median_days"] == first["p90_days"] == 0.0
+    assert world.api_problems() == []

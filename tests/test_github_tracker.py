@@ -755,3 +755,33 @@ def test_two_pmsync_processes_in_a_row_make_no_duplicate(project: Path, fake: Fa
     )
     assert len(fake.issues) == 3
     assert all("s3cret" not in o.stdout + o.stderr for o in outputs)
+
+
+def test_the_activity_tells_the_first_assignment_and_the_linked_commits(fake: FakeGitHub) -> None:
+    from syncer.identity import content_hash
+    from syncer.model import IssueDraft
+
+    options = GithubOptions(repo="acme/incidents", base_url=fake.url, token=TOKEN, write_interval=0)
+    tracker = GithubTracker("gh", options)
+    t0 = datetime(2026, 3, 4, 9, tzinfo=UTC)
+    fake.clock = lambda: t0
+    draft = IssueDraft("0123456789ab", "pm-1", "Add alerting", "Body", (), None, ("pmsync",))
+    ref = tracker.create(replace(draft, content_hash=content_hash(draft)))
+    assert tracker.activity(ref).assigned_at is None
+    fake.clock = lambda: t0 + timedelta(days=3)
+    assigned = replace(draft, assignees=("dana",))
+    tracker.update(ref, replace(assigned, content_hash=content_hash(assigned)), {"assignees"})
+    fake.clock = lambda: t0 + timedelta(days=6)
+    tracker.update(ref, replace(assigned, assignees=("sam-rivera",)), {"assignees"})
+    number = int(ref.key.lstrip("#"))
+    fake.events[number].append(  # a commit that says "fixes #1", as GitHub records it
+        {
+            "event": "referenced",
+            "actor": {"login": "dana"},
+            "created_at": fake.stamp(),
+            "commit_id": "9f2c1e0d4b5a69788776655443322110ffeeddcc",
+        }
+    )
+    activity = tracker.activity(ref)
+    assert activity.assigned_at == t0 + timedelta(days=3)
+    assert activity.changes == ("commit 9f2c1e0d4b5a69788776655443322110ffeeddcc",)

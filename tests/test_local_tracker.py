@@ -96,3 +96,27 @@ def test_closing_times_are_kept_and_older_stores_gain_the_column(tmp_path: Path)
     assert snap.closed_at == touched
     with sqlite3.connect(store) as db:
         assert "closed_at" in {row[1] for row in db.execute("PRAGMA table_info(issues)")}
+
+
+def test_the_first_assignment_and_linked_changes_are_in_the_activity(tmp_path: Path) -> None:
+    """Assigned when filed: then. Filed unassigned: when first assigned, never again later.
+    A person's comment linking a pull request or a commit is a linked change."""
+    from dataclasses import replace
+
+    t0 = datetime(2026, 3, 4, 9, tzinfo=UTC)
+    store = tmp_path / "store.sqlite3"
+    owned = LocalTracker("local", store, clock=lambda: t0).create(_draft())
+    bare = replace(_draft(), item_key="ba5eba11ba5e", assignees=())
+    unowned = LocalTracker("local", store, clock=lambda: t0).create(bare)
+    later = LocalTracker("local", store, clock=lambda: t0 + timedelta(days=2))
+    later.update(unowned, replace(bare, assignees=("sam",)), {"assignees"})
+    LocalTracker("local", store, clock=lambda: t0 + timedelta(days=5)).update(
+        unowned, replace(bare, assignees=("lee",)), {"assignees"}
+    )
+    person = LocalTracker("local", store, user="Sam Rivera", clock=lambda: t0)
+    person.comment(unowned, "Done in https://gitlab.com/acme/app/-/merge_requests/7")
+    activities = later.activities([owned, unowned])
+    assert activities[owned].assigned_at == t0
+    assert activities[owned].changes == ()
+    assert activities[unowned].assigned_at == t0 + timedelta(days=2)
+    assert activities[unowned].changes == ("https://gitlab.com/acme/app/-/merge_requests/7",)

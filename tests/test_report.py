@@ -145,6 +145,24 @@ def test_the_comparable_measures_equal_those_computed_from_the_tracker(seeded: S
         ("2026-Q1", "payments", 2, 1),
         ("2026-Q2", "platform", 1, 0),
     ]
+    assert numbers["unverified"][0]["unknown"] == 1  # closed, its history not read yet
+    from syncer.check import check
+
+    check(seeded, now=NOW, dry_run=False, trackers={"local": _tracker(seeded, NOW)})
+    numbers = figures(collect(seeded, now=NOW))
+    assert numbers["time_to_assignment"][0] == {
+        "group": "all",
+        "assigned": 5,  # every issue was filed with its owner assigned
+        "median_days": 0.0,
+        "p90_days": 0.0,
+    }
+    assert numbers["unverified"][0] == {
+        "group": "all",
+        "closed": 1,
+        "unverified": 1,  # the load test was closed with no change linked
+        "share": 1.0,
+        "unknown": 0,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -199,6 +217,16 @@ def check_page(browser: Browser, path: Path, numbers: dict[str, Any]) -> Opened:
 def test_the_page_in_chromium(
     seeded: Settings, tmp_path: Path, browser: Browser, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # The issues' history as `check` keeps it (without the review issues check would open).
+    from syncer.history import IssueHistory
+
+    history = IssueHistory.load(seeded.path(seeded.state_dir))
+    tracker = _tracker(seeded, NOW)
+    issues = tracker.snapshot()
+    read = tracker.activities([issue.ref for issue in issues])
+    for issue in issues:
+        history.learn(issue, read[issue.ref])
+    history.save()
     out = tmp_path / "report.html"
     argv = ["--config", str(tmp_path / "config.toml"), "report", "--out", str(out)]
     assert main([*argv, "--now", NOW.isoformat()]) == 0
@@ -250,6 +278,9 @@ def test_the_page_in_chromium(
     assert "review overdue" not in page.inner_text('#postmortems tr[data-postmortem="PM-8"]')
     assert page.inner_text('[data-figure="all_done"] b') == "0%"
     assert page.inner_text('[data-figure="open_age"] b') == "29.5 d"
+    assert page.inner_text('[data-figure="time_to_assignment"] b') == "0 d"
+    assert page.inner_text('[data-figure="unverified"] b') == "1"
+    assert "of 1 closed" in page.inner_text('[data-figure="unverified"]')
     assert opened.errors == []
     assert opened.outside == []
 

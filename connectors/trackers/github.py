@@ -451,18 +451,32 @@ class GithubTracker:
         return f"@{handle}"
 
     def activity(self, ref: TrackerRef) -> Activity:
-        """People's newest comment or event, and pmsync's nudges (two paginated reads)."""
+        """People's newest comment or event, pmsync's nudges, when someone was first assigned,
+        and the commits and pull requests linked to it (two paginated reads)."""
         number = _number(ref)
+        read = {
+            kind: list(self._pages(f"{self._repo_path}/issues/{number}/{kind}", {"per_page": 100}))
+            for kind in ("comments", "events")
+        }
         entries = [
             (
                 (entry.get("user") or entry.get("actor") or {}).get("login"),
                 _timestamp(entry.get("created_at")),
                 entry.get("body") if kind == "comments" else None,
             )
-            for kind in ("comments", "events")
-            for entry in self._pages(f"{self._repo_path}/issues/{number}/{kind}", {"per_page": 100})
+            for kind, listed in read.items()
+            for entry in listed
         ]
-        return activity_of(entries, self._bot_login())
+        events = read["events"]
+        assigned = [_timestamp(e.get("created_at")) for e in events if e.get("event") == "assigned"]
+        changes = [f"commit {e['commit_id']}" for e in events if e.get("commit_id")]
+        changes += [f"pull request {number}" for e in events if e.get("event") == "connected"]
+        return activity_of(
+            entries,
+            self._bot_login(),
+            assigned_at=min(filter(None, assigned), default=None),
+            changes=changes,
+        )
 
     # --- requests ------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ does not record, is said in a note.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -78,6 +79,9 @@ from syncer.model import (
 log = logs.get_logger("pmsync.gitlab")
 
 SYNC_LABEL = "pmsync"
+# GitLab's system notes for a change linked to an issue: "mentioned in merge request !12",
+# "closed via merge request !3", "mentioned in commit 1a2b3c4d".
+_CHANGE_NOTE = re.compile(r"^(?:mentioned in|closed via) ((?:merge request|commit) \S+)")
 MAX_PROBE = 5000  # issues read by iid after the newest the list shows, at most
 _CLOSE_NOTES = {
     "completed": "Closed as completed.",
@@ -419,16 +423,32 @@ class GitlabTracker:
     def activity(self, ref: TrackerRef) -> Activity:
         """People's newest note (system notes, which GitLab writes for label and field
         changes, are nobody's activity), and pmsync's nudges: one paginated read."""
+        notes = list(self.api.pages(f"{self._path(ref)}/notes", {"sort": "asc"}))
         entries = [
             (
                 (note.get("author") or {}).get("username"),
                 timestamp(note.get("created_at")),
                 str(note.get("body") or ""),
             )
-            for note in self.api.pages(f"{self._path(ref)}/notes", {"sort": "asc"})
+            for note in notes
             if not note.get("system")
         ]
-        return activity_of(entries, str(self._bot_account()["username"]))
+        # GitLab's own notes say when someone was assigned and what change mentions or closed it.
+        system = [
+            (str(n.get("body") or ""), timestamp(n.get("created_at")))
+            for n in notes
+            if n.get("system")
+        ]
+        assigned = [at for body, at in system if body.startswith("assigned to ")]
+        changes = [
+            match.group(1) for body, _ in system if (match := _CHANGE_NOTE.match(body)) is not None
+        ]
+        return activity_of(
+            entries,
+            str(self._bot_account()["username"]),
+            assigned_at=min(filter(None, assigned), default=None),
+            changes=changes,
+        )
 
     # --- creating exactly once ---------------------------------------------------------------
 

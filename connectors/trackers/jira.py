@@ -464,7 +464,7 @@ class JiraTracker:
         _, data = self._request(
             "GET",
             self._api(f"issue/{ref.key}"),
-            params={"fields": "comment", "expand": "changelog"},
+            params={"fields": "comment,assignee,created", "expand": "changelog"},
         )
         fields = (data or {}).get("fields") or {}
         comments = (fields.get("comment") or {}).get("comments", [])
@@ -477,7 +477,40 @@ class JiraTracker:
             )
             for c in comments
         ] + [(_account_of(h.get("author")), _timestamp(h.get("created")), None) for h in histories]
-        return activity_of(entries, self._bot_account())
+        bot = self._bot_account()
+        changed = [
+            (h, item) for h in histories for item in h.get("items") or [] if isinstance(item, dict)
+        ]
+        # The first assignment: the first change of assignee, unless someone was assigned
+        # before it (when the issue was made: Jira records no change for that).
+        moves = sorted(
+            (
+                (_timestamp(h.get("created")), item)
+                for h, item in changed
+                if item.get("field") == "assignee"
+            ),
+            key=lambda pair: pair[0] or datetime.min.replace(tzinfo=UTC),
+        )
+        made = _timestamp(fields.get("created"))
+        if moves and moves[0][1].get("from"):
+            assigned = [made]
+        elif moves:
+            assigned = [at for at, item in moves if item.get("to")][:1]
+        else:
+            assigned = [made] if fields.get("assignee") else []
+        # A remote link a person added (pmsync's own links its post-mortem): a pull request
+        # or commit, as development tools link them.
+        changes = [
+            str(item.get("toString") or item.get("to") or "remote link")
+            for h, item in changed
+            if item.get("field") == "RemoteIssueLink" and _account_of(h.get("author")) != bot
+        ]
+        return activity_of(
+            entries,
+            bot,
+            assigned_at=min(filter(None, assigned), default=None),
+            changes=changes,
+        )
 
     # --- creating -------------------------------------------------------------------------
 

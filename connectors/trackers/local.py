@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS issues (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     last_human_activity_at TEXT,
-    closed_at TEXT
+    closed_at TEXT,
+    assigned_at TEXT
 );
 CREATE TABLE IF NOT EXISTS comments (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -61,8 +62,9 @@ CREATE INDEX IF NOT EXISTS comments_by_issue ON comments(number, id);
 def _upgrade(db: sqlite3.Connection) -> None:
     """Columns added since a store was created."""
     columns = {row[1] for row in db.execute("PRAGMA table_info(issues)")}
-    if "closed_at" not in columns:
-        db.execute("ALTER TABLE issues ADD COLUMN closed_at TEXT")
+    for column in ("closed_at", "assigned_at"):
+        if column not in columns:
+            db.execute(f"ALTER TABLE issues ADD COLUMN {column} TEXT")
 
 
 def _utcnow() -> datetime:
@@ -226,7 +228,7 @@ class LocalTracker:
             for draft in drafts:
                 cursor = db.execute(
                     "INSERT INTO issues (title, body, assignees, due, labels, author, created_at,"
-                    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    " updated_at, assigned_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         draft.title,
                         with_marker(draft),
@@ -236,6 +238,7 @@ class LocalTracker:
                         self.user,
                         now,
                         now,
+                        now if draft.assignees else None,
                     ),
                 )
                 assert cursor.lastrowid is not None
@@ -262,6 +265,11 @@ class LocalTracker:
             values["updated_at"] = self._clock().isoformat()
             columns = ", ".join(f"{column} = ?" for column in values)
             db.execute(f"UPDATE issues SET {columns} WHERE number = ?", (*values.values(), number))
+            db.execute(  # the first time anyone is assigned
+                "UPDATE issues SET assigned_at = ? WHERE number = ? AND assigned_at IS NULL"
+                " AND assignees != '[]'",
+                (values["updated_at"], number),
+            )
 
     def close(self, ref: TrackerRef, reason: CloseReason, comment: str | None = None) -> None:
         number = self._number(ref)
@@ -348,12 +356,19 @@ class LocalTracker:
                 " JOIN wanted USING (number) ORDER BY c.number, c.id"
             ):
                 entries[number].append((str(author), datetime.fromisoformat(at), str(body)))
-            for number, at in db.execute(
-                "SELECT i.number, i.last_human_activity_at FROM issues i JOIN wanted USING (number)"
-                " WHERE i.last_human_activity_at IS NOT NULL"
+            assigned: dict[int, datetime] = {}
+            for number, at, first in db.execute(
+                "SELECT i.number, i.last_human_activity_at, i.assigned_at FROM issues i"
+                " JOIN wanted USING (number)"
             ):
-                entries[number].append(("someone", datetime.fromisoformat(at), None))
-        return {ref: activity_of(entries[number], self.user) for number, ref in wanted.items()}
+                if at is not None:
+                    entries[number].append(("someone", datetime.fromisoformat(at), None))
+                if first is not None:
+                    assigned[number] = datetime.fromisoformat(first)
+        return {
+            ref: activity_of(entries[number], self.user, assigned_at=assigned.get(number))
+            for number, ref in wanted.items()
+        }
 
     def comments(self, ref: TrackerRef) -> list[tuple[str, str]]:
         """(author, body) of each comment, oldest first; for people and tests reading the store."""

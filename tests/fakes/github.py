@@ -109,6 +109,18 @@ class FakeGitHub:
                 }
             return int(issue["number"])
 
+    def assign_event(self, number: int, actor: str, login: str) -> None:
+        """The `assigned` event GitHub records when someone is assigned."""
+        self.events[number].append(
+            {
+                "event": "assigned",
+                "actor": {"login": actor},
+                "assignee": {"login": login},
+                "created_at": self.stamp(),
+                "commit_id": None,
+            }
+        )
+
     def comment_as(self, number: int, user: str, body: str) -> None:
         with self._lock:
             self._add_comment(number, body, user)
@@ -146,6 +158,8 @@ class FakeGitHub:
         self._made[number] = time.monotonic()
         self.comments[number] = []
         self.events[number] = []
+        for login in payload.get("assignees") or []:  # GitHub records each assignment
+            self.assign_event(number, user, login)
         for entry in payload.get("issue_field_values") or []:
             self.field_values.setdefault(number, {})[entry["field_id"]] = entry["value"]
         return issue
@@ -339,7 +353,11 @@ def _handler(fake: FakeGitHub) -> type[JsonHandler]:
                     issue["labels"] = [{"name": n} for n in dict.fromkeys(payload["labels"])]
                     fake.labels.update(payload["labels"])
                 if "assignees" in payload:
+                    before = {a["login"] for a in issue["assignees"]}
                     issue["assignees"] = [{"login": login} for login in payload["assignees"]]
+                    for login in payload["assignees"]:
+                        if login not in before:
+                            fake.assign_event(number, _login(auth, fake), login)
                 if "milestone" in payload:
                     issue["milestone"] = fake.milestones.get(payload["milestone"])
                 issue["updated_at"] = fake.stamp()

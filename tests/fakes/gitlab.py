@@ -150,6 +150,9 @@ class FakeGitLab:
         self.issues[iid] = issue
         self._made[iid] = time.monotonic()
         self.notes[iid] = []
+        if issue["assignees"]:  # GitLab notes each assignment, the first one too
+            names = ", ".join(f"@{a['username']}" for a in issue["assignees"])
+            self._add_note(iid, f"assigned to {names}", user, system=True)
         return issue
 
     def _assignees(self, ids: Any) -> list[dict[str, Any]]:
@@ -183,7 +186,12 @@ class FakeGitLab:
             if key in payload:
                 issue[key] = payload[key]
         if "assignee_ids" in payload:
+            before = {a["username"] for a in issue["assignees"]}
             issue["assignees"] = self._assignees(payload["assignee_ids"])
+            added = [a["username"] for a in issue["assignees"] if a["username"] not in before]
+            if added:
+                names = ", ".join(f"@{name}" for name in added)
+                self._add_note(iid, f"assigned to {names}", user, system=True)
         if "milestone_id" in payload:
             issue["milestone"] = self._milestone(payload["milestone_id"])
         labels = list(issue["labels"])

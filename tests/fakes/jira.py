@@ -148,6 +148,27 @@ class FakeJira:
         self._created_at[key] = time.monotonic()
         return issue
 
+    def history(
+        self, key: str, name: str, to: Any, author: str | None = None, before: Any = None
+    ) -> None:
+        """A changelog entry, as Jira records a field's change (the assignee, a remote link)."""
+        issue = self.issues[key]
+        issue["changelog"]["histories"].append(
+            {
+                "id": str(len(issue["changelog"]["histories"]) + 1),
+                "author": self._creator(author or self.bot),
+                "created": self.stamp(),
+                "items": [
+                    {
+                        "field": name,
+                        "from": _account(before),
+                        "to": _account(to),
+                        "toString": str(to) if to else None,
+                    }
+                ],
+            }
+        )
+
     def _searchable(self, key: str, reconcile: set[str]) -> bool:
         fresh = time.monotonic() - self._created_at.get(key, 0) < self.lag
         return not fresh or key in self.indexed or self.issues[key]["id"] in reconcile
@@ -162,6 +183,13 @@ class FakeJira:
     def running(self) -> Iterator[FakeJira]:
         with serve(_handler(self)) as self.url:
             yield self
+
+
+def _account(user: Any) -> Any:
+    """A user as a changelog item names them: the account id (or name), else the value."""
+    if isinstance(user, dict):
+        return user.get("accountId") or user.get("name")
+    return user
 
 
 def _kind(path: str) -> str:
@@ -353,6 +381,8 @@ def _handler(fake: FakeJira) -> type[JsonHandler]:
                 if errors:
                     return 400, {"errorMessages": [], "errors": errors}
                 for name, value in body.get("fields", {}).items():
+                    if name == "assignee" and fake._user(value) != fields.get("assignee"):
+                        fake.history(key, "assignee", fake._user(value), before=fields["assignee"])
                     fields[name] = fake._user(value) if name == "assignee" else value
                 for op in body.get("update", {}).get("labels", []):
                     if "add" in op and op["add"] not in fields["labels"]:
