@@ -23,7 +23,7 @@ from typing import Any
 from connectors.base import DocumentSource, Tracker
 from rules.followup import FollowupContext
 from syncer.followup import context_of
-from syncer.history import IssueHistory
+from syncer.history import Facts, IssueHistory
 from syncer.model import IssueSnapshot, Postmortem
 from syncer.pipeline import set_up
 from syncer.progress import (
@@ -79,6 +79,8 @@ class Row:
     created: datetime | None
     closed: datetime | None
     age_days: float | None = None  # an open issue's days since it was filed (as `open_age`)
+    assigned_days: float | None = None  # days from filing to the first assignment, if known
+    linked_change: str = ""  # closed as done: "yes" or "no" (a change linked); "": n/a or unknown
 
 
 @dataclass(slots=True)
@@ -132,7 +134,8 @@ def collect(
         report.changes[entry.key] = facts.changes
     by_id = {pm.id: pm for pm in postmortems}
     report.rows = [
-        _row(entry, by_id.get(entry.postmortem_id), report.context) for entry in report.entries
+        _row(entry, by_id.get(entry.postmortem_id), report.context, history.of(entry.snapshot))
+        for entry in report.entries
     ]
     filed = {entry.key for entry in report.entries}
     for pm in postmortems:
@@ -179,8 +182,9 @@ def _web(url: str) -> str:
     return url if url.startswith(("https://", "http://")) else ""
 
 
-def _row(entry: Entry, pm: Postmortem | None, context: FollowupContext) -> Row:
+def _row(entry: Entry, pm: Postmortem | None, context: FollowupContext, facts: Facts) -> Row:
     snap = entry.snapshot
+    closed_done = entry.filed and not entry.done_in_document and entry.outcome == "done"
     status = status_of(entry, context)
     flags = [name for name in FLAGS[:4] if getattr(status, name)]
     if entry.outcome == "open" and snap.status_category == "indeterminate":
@@ -206,7 +210,17 @@ def _row(entry: Entry, pm: Postmortem | None, context: FollowupContext) -> Row:
         age_days=round(max((context.now - snap.created_at).total_seconds() / 86400, 0.0), 1)
         if entry.outcome == "open" and entry.filed and snap.created_at
         else None,
+        assigned_days=_days_between(snap.created_at, facts.assigned_at),
+        linked_change=("yes" if facts.changes else "no")
+        if closed_done and facts.changes is not None
+        else "",
     )
+
+
+def _days_between(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return round(max((end - start).total_seconds() / 86400, 0.0), 1)
 
 
 def figures(report: Report) -> dict[str, Any]:
@@ -286,6 +300,8 @@ COLUMNS = (
     *(flag.replace(" ", "_") for flag in FLAGS),
     "days_overdue",
     "age_days",
+    "assigned_days",
+    "linked_change",
     "created",
     "closed",
 )
@@ -307,6 +323,8 @@ def _record(row: Row) -> dict[str, Any]:
         **{flag.replace(" ", "_"): flag in row.flags for flag in FLAGS},
         "days_overdue": row.days_overdue,
         "age_days": row.age_days,
+        "assigned_days": row.assigned_days,
+        "linked_change": row.linked_change,
         "created": row.created.isoformat() if row.created else "",
         "closed": row.closed.isoformat() if row.closed else "",
     }

@@ -20,7 +20,7 @@ from connectors.trackers.local import LocalTracker
 from syncer.cli import main
 from syncer.digest import digest, render_text
 from syncer.pipeline import sync
-from syncer.report import collect, figures
+from syncer.report import collect, figures, render_json
 from syncer.review import review_draft
 from syncer.settings import Settings, load_settings
 from tests.pages import DESKTOP, Opened, assert_reads_well, browser_session
@@ -163,6 +163,10 @@ def test_the_comparable_measures_equal_those_computed_from_the_tracker(seeded: S
         "share": 1.0,
         "unknown": 0,
     }
+    # The rows carry the same: one closed with no linked change, five assigned when filed.
+    rows = json.loads(render_json(collect(seeded, now=NOW)))["rows"]
+    assert [r["linked_change"] for r in rows].count("no") == 1
+    assert [r["assigned_days"] for r in rows] == [0.0] * 5
 
 
 @pytest.fixture(scope="module")
@@ -311,6 +315,7 @@ def test_csv_and_json_carry_the_page_s_figures(
     assert exported["weeks"] == numbers["weeks"]
     for key in ("on_target", "time_to_close", "open_age", "all_done", "postmortems"):
         assert exported[key] == numbers[key], key
+    assert {r["assigned_days"] for r in rows} == {""}  # no history read yet
     # The open items' ages, from the CSV's rows alone, are the page's measure.
     ages = sorted(float(r["age_days"]) for r in rows if r["status"] == "open")
     assert ages == [19.0, 19.0, 40.0, 40.0]
