@@ -29,6 +29,7 @@ class Facts:
 
     assigned_at: datetime | None = None
     changes: tuple[str, ...] | None = None
+    assignment_read: bool = False  # read while someone was assigned (found or not)
 
 
 @dataclass(slots=True)
@@ -52,6 +53,7 @@ class IssueHistory:
             return Facts(
                 datetime.fromisoformat(assigned) if isinstance(assigned, str) else None,
                 tuple(str(c) for c in changes) if isinstance(changes, list) else None,
+                kept.get("assignment_read") is True,
             )
         except ValueError:
             return Facts()
@@ -64,7 +66,7 @@ class IssueHistory:
             if is_review(snap.item_key) or not snap.ref.key:
                 continue
             facts = self.of(snap)
-            if (snap.assignees and facts.assigned_at is None) or (
+            if (snap.assignees and not facts.assignment_read) or (
                 snap.state == "closed" and facts.changes is None
             ):
                 found.append(snap)
@@ -74,6 +76,8 @@ class IssueHistory:
         entry = self.facts.setdefault(_key(snap), {})
         if activity.assigned_at is not None:
             entry.setdefault("assigned_at", activity.assigned_at.isoformat())
+        if snap.assignees:  # a tracker that records no assignment is not asked again
+            entry["assignment_read"] = True
         if snap.state == "closed":  # what is linked by the time it closed
             entry["changes"] = list(activity.changes)
 

@@ -316,3 +316,34 @@ def test_every_nudge_reaches_a_person_and_only_a_named_manager_counts_as_escalat
     assert "Rebuild the index nightly from the primary" in [
         e.snapshot.title for e in built.sections["unowned"]
     ]
+
+
+def test_an_issue_s_history_is_read_once_and_again_only_for_what_is_still_unknown(
+    tmp_path: Path,
+) -> None:
+    """Assigned: read once, whatever it found. Unassigned and open: not read for it; once
+    assigned, read. Closed: its linked changes read once."""
+    from syncer.history import IssueHistory
+    from syncer.model import Activity, IssueSnapshot, TrackerRef
+
+    def snap(key: str, assignees: tuple[str, ...], state: str = "open") -> IssueSnapshot:
+        return IssueSnapshot(
+            ref=TrackerRef("t", key, ""),
+            item_key=f"{key[1:]:0>12}",
+            state=state,  # type: ignore[arg-type]
+            title="x",
+            body="",
+            assignees=assignees,
+        )
+
+    history = IssueHistory.load(tmp_path)
+    nobody, dana, done = snap("#1", ()), snap("#2", ("dana",)), snap("#3", (), "closed")
+    assert history.wanted([nobody, dana, done]) == [dana, done]
+    history.learn(dana, Activity())  # the tracker records no assignment
+    history.learn(done, Activity(changes=("commit 1a2b",)))
+    history.save()
+    again = IssueHistory.load(tmp_path)
+    assert again.wanted([nobody, dana, done]) == []
+    assigned_later = snap("#1", ("sam",))
+    assert again.wanted([assigned_later]) == [assigned_later]
+    assert again.of(done).changes == ("commit 1a2b",)
