@@ -120,15 +120,15 @@ def settings_of(args: argparse.Namespace, *, required: bool, create: bool = True
 
 
 def path_sources(paths: Sequence[str], history: bool) -> list[MarkdownDirSource]:
+    """The files and folders named on the command line, each a source of its own; with
+    `history`, Git is asked who last changed them and when (one walk for all the files)."""
     from connectors.sources.folder import DOCUMENT_GLOBS, MarkdownDirSource
+    from connectors.sources.git_history import prefetch
 
     missing = [raw for raw in paths if not Path(raw).exists()]
     if missing:
         raise UsageError("; ".join(f"no such file or folder: {raw}" for raw in missing))
-    from connectors.sources.git_history import prefetch
-
     files = [Path(raw) for raw in paths if not Path(raw).is_dir()]
-    # One walk of each repository's history for all the files named.
     known = prefetch(files) if history and files else {}
     sources = []
     for raw in paths:
