@@ -125,14 +125,13 @@ def check(
             run.titles.setdefault(review_key(pm.id), ("Follow-up review", pm.title, name))
         needed = [snap.ref for snap in snapshots if needs_activity(snap, context)]
         # Histories not known yet ride along: once read, they are kept (`syncer.history`).
-        learning = [s for s in history.wanted(snapshots) if s.ref not in set(needed)]
-        activities, unread = read_activities(
-            name, tracker, needed + [s.ref for s in learning], run.problems
-        )
+        asked = set(needed)
+        learning = [s.ref for s in history.wanted(snapshots) if s.ref not in asked]
+        activities, unread = read_activities(name, tracker, needed + learning, run.problems)
         for snap in snapshots:
             if snap.ref in activities:
                 history.learn(snap, activities[snap.ref])
-        unread &= set(needed)  # a history not read now is read on the next run
+        unread &= asked  # a history not read now is read on the next run
         run.not_checked += sorted(unread, key=lambda ref: ref.key)
         actions, findings = plan_follow_up(
             name,

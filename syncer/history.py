@@ -29,7 +29,6 @@ class Facts:
 
     assigned_at: datetime | None = None
     changes: tuple[str, ...] | None = None
-    assignment_read: bool = False  # read while someone was assigned (found or not)
 
 
 @dataclass(slots=True)
@@ -53,7 +52,6 @@ class IssueHistory:
             return Facts(
                 datetime.fromisoformat(assigned) if isinstance(assigned, str) else None,
                 tuple(str(c) for c in changes) if isinstance(changes, list) else None,
-                kept.get("assignment_read") is True,
             )
         except ValueError:
             return Facts()
@@ -65,12 +63,15 @@ class IssueHistory:
         for snap in snapshots:
             if is_review(snap.item_key) or not snap.ref.key:
                 continue
-            facts = self.of(snap)
-            if (snap.assignees and not facts.assignment_read) or (
-                snap.state == "closed" and facts.changes is None
+            kept = self.facts.get(_key(snap))
+            kept = kept if isinstance(kept, dict) else {}
+            if (snap.assignees and kept.get("assignment_read") is not True) or (
+                snap.state == "closed" and not isinstance(kept.get("changes"), list)
             ):
                 found.append(snap)
-        return found[:READS_PER_RUN]
+                if len(found) == READS_PER_RUN:
+                    break
+        return found
 
     def learn(self, snap: IssueSnapshot, activity: Activity) -> None:
         entry = self.facts.setdefault(_key(snap), {})

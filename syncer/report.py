@@ -93,9 +93,8 @@ class Report:
     postmortems: list[Postmortem] = field(default_factory=list)
     reviews: dict[str, IssueSnapshot] = field(default_factory=dict)
     review_after_weeks: int = 4
-    # From the issues' histories as `check` keeps them (`syncer.history`), by item key.
-    assigned: dict[str, datetime] = field(default_factory=dict)
-    changes: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
+    # The issues' histories as `check` keeps them (`syncer.history`), by item key.
+    facts: dict[str, Facts] = field(default_factory=dict)
 
     @property
     def overview(self) -> Overview:
@@ -127,14 +126,10 @@ def collect(
     )
     report.postmortems = postmortems
     history = IssueHistory.load(settings.path(settings.state_dir))
-    for entry in report.entries:
-        facts = history.of(entry.snapshot)
-        if facts.assigned_at is not None:
-            report.assigned[entry.key] = facts.assigned_at
-        report.changes[entry.key] = facts.changes
+    report.facts = {entry.key: history.of(entry.snapshot) for entry in report.entries}
     by_id = {pm.id: pm for pm in postmortems}
     report.rows = [
-        _row(entry, by_id.get(entry.postmortem_id), report.context, history.of(entry.snapshot))
+        _row(entry, by_id.get(entry.postmortem_id), report.context, report.facts[entry.key])
         for entry in report.entries
     ]
     filed = {entry.key for entry in report.entries}
@@ -234,6 +229,8 @@ def figures(report: Report) -> dict[str, Any]:
         items=len(report.rows),
         not_synced=not_synced,
     )
+    assigned = {k: f.assigned_at for k, f in report.facts.items() if f.assigned_at is not None}
+    changes = {k: f.changes for k, f in report.facts.items()}
     return {
         "as_of": report.now.isoformat(),
         "totals": totals,
@@ -246,10 +243,10 @@ def figures(report: Report) -> dict[str, Any]:
         "time_to_close": view.time_to_close,
         "open_age": view.open_age,
         "all_done": view.all_done,
-        "time_to_assignment": time_to_assignment(report.entries, report.assigned, everyone)
-        + time_to_assignment(report.entries, report.assigned, team_of),
-        "unverified": unverified(report.entries, report.changes, everyone)
-        + unverified(report.entries, report.changes, team_of),
+        "time_to_assignment": time_to_assignment(report.entries, assigned, everyone)
+        + time_to_assignment(report.entries, assigned, team_of),
+        "unverified": unverified(report.entries, changes, everyone)
+        + unverified(report.entries, changes, team_of),
         "teams": [
             {
                 "team": row.team,

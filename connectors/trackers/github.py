@@ -15,7 +15,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from itertools import chain
@@ -35,7 +35,7 @@ from connectors.config import (
     check_readable,
     secrets_from_files,
 )
-from connectors.trackers.lease import Lease, date_header, holder
+from connectors.trackers.lease import Lease, LeaseHolder, date_header, holder
 from connectors.trackers.retry import (
     WaitBudget,
     WriteThrottle,
@@ -139,7 +139,7 @@ def _lease_expiry(commit: Mapping[str, Any]) -> datetime:
         return datetime.min.replace(tzinfo=UTC)
 
 
-class GithubTracker:
+class GithubTracker(LeaseHolder):
     kind = "github"
 
     def __init__(
@@ -172,20 +172,6 @@ class GithubTracker:
 
     # --- the Tracker protocol -----------------------------------------------------------------
 
-    @property
-    def leased(self) -> bool:
-        """Whether this tracker takes a lease while filing."""
-        return self._lease.offered
-
-    def lease(self) -> AbstractContextManager[bool]:
-        """While filing, hold the repository's lease, so that two pmsync runs on different
-        machines never file at once; yields whether it is held. The lease is the reference
-        `refs/pmsync/lease`, made atomically (creating a reference that exists fails) and
-        taken over only by a fast-forward update once expired (of two runs taking it over,
-        one fails). Its commit says who holds it and for how long; a holder that died frees
-        it then. Needs `contents: write`. Raises `Busy` when someone else holds it."""
-        return self._lease.hold()
-
     def _release_lease(self, mine: str) -> None:
         _, data = self._request("GET", f"{self._repo_path}/git/ref/{LEASE_REF[5:]}")
         if ((data or {}).get("object") or {}).get("sha") == mine:
@@ -193,10 +179,15 @@ class GithubTracker:
 
     def _take_lease(self) -> str | None:
         """The lease's commit, once held; None when the repository offers no lease to this
-        token (`auto`). Its expiry is read on GitHub's clock, never on this machine's: a lease
-        lasts `lease_minutes` from the time GitHub recorded its commit, and "now" is the time
-        GitHub records for the commit this run has just made. (Where a server records no
-        commit time, its `Date` header stands in: the lease then also names its end.)"""
+        token (`auto`); `Busy` when someone else holds it. The lease is the reference
+        `refs/pmsync/lease`, made atomically (creating a reference that exists fails) and
+        taken over only by a fast-forward update once expired (of two runs taking it over,
+        one fails). Its commit says who holds it and for how long; a holder that died frees
+        it then. Needs `contents: write`. Its expiry is read on GitHub's clock, never on
+        this machine's: a lease lasts `lease_minutes` from the time GitHub recorded its
+        commit, and "now" is the time GitHub records for the commit this run has just made.
+        (Where a server records no commit time, its `Date` header stands in: the lease then
+        also names its end.)"""
         minutes = self.options.lease_minutes
         git = f"{self._repo_path}/git"
         try:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -36,7 +36,7 @@ from pydantic import Field
 from connectors.base import CloseReason, activity_of, report_request
 from connectors.config import AtlassianAuth, BuildContext, LeaseSection, TrackerSection
 from connectors.trackers.jira_format import adf_text, to_adf, to_wiki
-from connectors.trackers.lease import Lease, date_header, holder
+from connectors.trackers.lease import Lease, LeaseHolder, date_header, holder
 from connectors.trackers.retry import (
     WaitBudget,
     WriteThrottle,
@@ -164,7 +164,7 @@ class JiraOptions:
     unseen_file: Path | None = None
 
 
-class JiraTracker:
+class JiraTracker(LeaseHolder):
     kind = "jira"
 
     def __init__(
@@ -205,27 +205,17 @@ class JiraTracker:
 
     # --- the lease --------------------------------------------------------------------------
 
-    @property
-    def leased(self) -> bool:
-        """Whether this tracker takes a lease while filing."""
-        return self._lease.offered
-
-    def lease(self) -> AbstractContextManager[bool]:
-        """While filing, hold the project's lease, so that two pmsync runs on different
-        machines never file at once; yields whether it is held. The lease is the project
-        version `pmsync-lease`: Jira refuses a second version of the same name, so of two
-        runs making it, one fails. Its description says who holds it until when, on Jira's
-        clock (its `Date` header); once expired, a run deletes it by id (of two runs, the
-        second deletes nothing) and makes its own. Needs the permission to manage the
-        project's versions (Administer Projects). Raises `Busy` when someone else holds it."""
-        return self._lease.hold()
-
     def _release_lease(self, mine: str) -> None:
         self._request("DELETE", self._api(f"version/{mine}"), write=True)
 
     def _take_lease(self) -> str | None:
         """The id of the lease's version, once held; None when the project offers no lease to
-        this account (`auto`)."""
+        this account (`auto`); `Busy` when someone else holds it. The lease is the project
+        version `pmsync-lease`: Jira refuses a second version of the same name, so of two
+        runs making it, one fails. Its description says who holds it until when, on Jira's
+        clock (its `Date` header); once expired, a run deletes it by id (of two runs, the
+        second deletes nothing) and makes its own. Needs the permission to manage the
+        project's versions (Administer Projects)."""
         who = holder()
         try:
             _, project = self._request("GET", self._api(f"project/{quote(self.options.project)}"))

@@ -9,7 +9,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
@@ -33,6 +33,23 @@ def date_header(headers: Mapping[str, str]) -> datetime | None:
 def holder() -> str:
     """Who takes a lease, as its record names them: host, process and run."""
     return f"{socket.gethostname()} pid {os.getpid()} run {uuid.uuid4().hex[:8]}"
+
+
+class LeaseHolder:
+    """What a tracker with a lease offers (`connectors.base.Leasing`): while filing, its
+    lease, so that two pmsync runs on different machines never file at once."""
+
+    _lease: Lease
+
+    @property
+    def leased(self) -> bool:
+        """Whether this tracker takes a lease while filing."""
+        return self._lease.offered
+
+    def lease(self) -> AbstractContextManager[bool]:
+        """Hold the lease for the block; yields whether it is held. Raises `Busy` when
+        someone else holds it."""
+        return self._lease.hold()
 
 
 class Lease:
