@@ -15,7 +15,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from syncer import logs
 from syncer.errors import STOPPING, FatalError, Interrupted, PmsyncError
-from syncer.identity import parse_nudge
+from syncer.identity import parse_nudge, parse_remark
 from syncer.model import (
     Activity,
     Document,
@@ -200,10 +200,12 @@ def activity_of(
     changes: Iterable[str] = (),
 ) -> Activity:
     """Activity from (author, time, comment body or None) entries: people's newest entry, the
-    nudges among the bot's comments, and the changes people's comments link to (besides
-    `changes`, which the tracker itself records); `assigned_at` as the tracker says."""
+    nudges and the notes of items promised again among the bot's comments, and the changes
+    people's comments link to (besides `changes`, which the tracker itself records);
+    `assigned_at` as the tracker says."""
     human = []
     nudges = []
+    remarks = []
     linked = set(changes)
     for author, at, body in entries:
         if at is None:
@@ -213,11 +215,14 @@ def activity_of(
             linked |= set(CHANGE_RE.findall(body or ""))
         elif body is not None and (nudge := parse_nudge(body, at)) is not None:
             nudges.append(nudge)
+        elif (remark := parse_remark(body)) is not None:
+            remarks.append(remark)
     return Activity(
         max(human, default=None),
         tuple(sorted(nudges, key=lambda n: n.at)),
         assigned_at,
         tuple(sorted(linked)),
+        tuple(remarks),
     )
 
 

@@ -13,6 +13,7 @@ ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 POLICY_CODES = frozenset({"PM105", "PM205"})  # what a policy fills in: information only
 INFERRED_CODE = "PM305"  # an item read from prose, for its author to confirm or mark
 UNREADABLE_CODE = "PM400"  # a document that cannot be read at all
+REPEAT_CODE = "PM601"  # an item an earlier post-mortem promised already
 
 CATALOGUE: tuple[Rule, ...] = (
     ItemRule(
@@ -312,6 +313,26 @@ CATALOGUE: tuple[Rule, ...] = (
             instead="---\ndate: 2026-03-04\n---\n# Checkout outage",
         ),
         checks.no_incident_date,
+    ),
+    DocumentRule(
+        REPEAT_CODE,
+        "repeated-item",
+        INFO,
+        RuleDoc(
+            what="The item promises what an item of an earlier post-mortem promised, and that "
+            "one is still open, or was dropped: the same action on the same object, in any "
+            "words. The note names the earlier post-mortem, its item, how long it has been "
+            "open, its owner and its issue. Checked across every post-mortem `lint` reads "
+            "(and the configured folders'); see docs/recurrence.md.",
+            why="The same promise made twice, with the first still open, is how an incident "
+            "comes back. Pointing to the existing issue keeps one owner and one history.",
+            example="- Add an alert on replication lag  (already in PM-2026-012, still open)",
+            instead="- Add an alert on replication lag (same as https://github.com/acme/ops/"
+            "issues/12)\n\nLinking the earlier issue marks the item as the same promise: "
+            "`sync` files nothing new and notes on the earlier issue that it was promised "
+            "again.",
+        ),
+        checks.nothing,
     ),
 )
 

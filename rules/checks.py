@@ -355,5 +355,6 @@ def no_incident_date(pm: Postmortem, context: RuleContext) -> Iterator[tuple[int
 
 
 def nothing(postmortem: Postmortem, context: RuleContext) -> Iterator[tuple[int, str]]:
-    """No test of its own: a document that cannot be read is reported where it is read."""
+    """No test of its own: reported where the run sees it (a document that cannot be read
+    where it is read, PM400; an item promised before once every post-mortem is read, PM601)."""
     return iter(())

@@ -1,7 +1,7 @@
 """How rules are shaped, chosen by code prefix, and run over a post-mortem.
 
 Codes are stable: PM1xx ownership, PM2xx time, PM3xx wording, PM4xx the document,
-PM5xx follow-up. A code, once published, keeps its meaning.
+PM5xx follow-up, PM6xx across post-mortems. A code, once published, keeps its meaning.
 """
 
 from __future__ import annotations

@@ -94,6 +94,20 @@ def title_similarity(a: str, b: str) -> float:
 _NUDGE_RE = re.compile(r"<!--\s*pmsync:nudge\s+v1\s+(?P<attrs>[^>]*?)\s*-->")
 
 
+_REMARK_RE = re.compile(r"<!--\s*pmsync:repeat\s+v1\s+item=(?P<key>[^\s>]+)\s*-->")
+
+
+def render_remark_marker(item_key: str) -> str:
+    """The hidden line of pmsync's note on an issue that an item promises again."""
+    return f"<!-- pmsync:repeat v1 item={item_key} -->"
+
+
+def parse_remark(body: str | None) -> str | None:
+    """The item a comment of pmsync's notes as promised again, or None."""
+    match = _REMARK_RE.search(body or "")
+    return match["key"] if match else None
+
+
 def render_nudge_marker(kind: str, count: int, escalated: bool) -> str:
     return f"<!-- pmsync:nudge v1 kind={kind} n={count} escalated={int(escalated)} -->"
 

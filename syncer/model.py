@@ -131,6 +131,8 @@ class Postmortem:
     suppressed: frozenset[str] = frozenset()
     headings: tuple[tuple[int, str], ...] = ()  # (line, text) of every heading, in order
     prose: tuple[tuple[int, str], ...] = ()  # (line, text) of the author's own text, not code
+    # The services, components, alerts and tags its front matter names, lower-case.
+    topics: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +189,7 @@ class Activity:
     nudges: tuple[Nudge, ...] = ()
     assigned_at: datetime | None = None  # when someone was first assigned; None: never
     changes: tuple[str, ...] = ()  # the pull requests, merge requests or commits linked to it
+    remarks: tuple[str, ...] = ()  # the items pmsync noted there as promised again (keys)
 
     @property
     def last_nudge(self) -> Nudge | None:
@@ -301,6 +304,18 @@ class PlannedAction:
     # A person assigned by policy, and the note asking them to hand the item on (one comment).
     handover: tuple[str, str] | None = None
     keeper: TrackerRef | None = None  # the issue a duplicate is closed in favour of
+    remark: Remark | None = None  # the earlier issue this item promises again
+
+
+@dataclass(frozen=True, slots=True)
+class Remark:
+    """A note pmsync leaves once on an earlier issue whose item a later post-mortem promises
+    again: on `target`, for the new item `item_key`. `{link}` in `text` stands for the new
+    item's issue, once it has one."""
+
+    target: TrackerRef
+    item_key: str
+    text: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from connectors.config import BuildContext, SourceSection, TrackerSection
 from connectors.extract import ExtractOptions, plain_lines
 from connectors.sources.cache import CachedSource
 from rules import RuleContext
-from syncer import continuity, logs, writeback
+from syncer import continuity, logs, promises, writeback
 from syncer.applier import Outcome, apply, converge, hand_over
 from syncer.errors import ConfigError, FatalError, PmsyncError, SkippableError
 from syncer.model import (
@@ -58,11 +58,13 @@ class SyncRun:
         """One line for what the issues this run writes still lack, and why no policy could
         fill it ("2 items have no owner: team search has no triage person; ..."); empty when
         every one has an owner and a due date."""
-        written = [
-            o.action
-            for o in self.outcomes
-            if o.ok and o.action.op in ("create", "update", "reopen") and o.action.draft
-        ]
+        written = list(  # each item once: an issue made, then linked in the same run
+            {
+                o.action.draft.item_key: o.action
+                for o in self.outcomes
+                if o.ok and o.action.op in ("create", "update", "reopen") and o.action.draft
+            }.values()
+        )
         unowned = [a for a in written if a.draft is not None and not a.draft.assignees]
         undated = sum(1 for a in written if a.draft is not None and a.draft.due is None)
         if not unowned and not undated:
@@ -346,11 +348,13 @@ def sync(
         settings, reading, routed, snapshots, history, now, sources
     )
     notes = [*reading.warnings, *notes]
+    state = promises.State(settings.path(settings.state_dir))
+    links = promises.links(routed, settings.recurrence, state)
 
-    def planned() -> SyncPlan:
+    def planned(issues: Mapping[str, Sequence[IssueSnapshot]] | None = None) -> SyncPlan:
         return plan(
             routed,
-            snapshots,
+            snapshots if issues is None else issues,
             targets,
             directory,
             findings,
@@ -359,6 +363,7 @@ def sync(
             today,
             file_inferred=settings.extract.file_inferred,
             life=life,
+            links=links,
         )
 
     the_plan = planned()
@@ -378,10 +383,20 @@ def sync(
             the_plan = _under_leases(the_plan, active, snapshots, problems, leases, planned)
             outcomes = apply(the_plan, active)
             # Converge under a lease too: a run that outlasts its lease may have shared it.
-            outcomes += converge(
-                outcomes, active, lambda name: read_snapshots(name, active[name], problems)
-            )
+            fresh: dict[str, Sequence[IssueSnapshot]] = {}
+
+            def reread(name: str) -> Sequence[IssueSnapshot] | None:
+                found = read_snapshots(name, active[name], problems)
+                if found is not None:
+                    fresh[name] = found
+                return found
+
+            outcomes += converge(outcomes, active, reread)
+            outcomes += _link_late(outcomes, links, {**snapshots, **fresh}, planned, active)
             hand_over(outcomes, active)
+            promises.remark(outcomes, active, state)
+            state.learn(snap for group in {**snapshots, **fresh}.values() for snap in group)
+            state.save()
     for tracker in sorted({o.action.tracker for o in outcomes if o.fatal}):
         error = next(o.error for o in outcomes if o.fatal and o.action.tracker == tracker)
         problems.append(Problem(f"tracker {tracker}", error or "failed", fatal=True))
@@ -398,6 +413,37 @@ def sync(
                 continuity.seen_now(history, pm, _text(reading, pm), held=pm.id in life.held)
             history.save()
     return SyncRun(reading, the_plan, outcomes, problems, dry_run, written, offline, notes)
+
+
+def _link_late(
+    outcomes: Sequence[Outcome],
+    links: Mapping[str, promises.Link],
+    issues: Mapping[str, Sequence[IssueSnapshot]],
+    planned: Callable[[Mapping[str, Sequence[IssueSnapshot]]], SyncPlan],
+    trackers: Mapping[str, Tracker],
+) -> list[Outcome]:
+    """Items that repeat an item filed in this same run get their link now, not on the next
+    run: one update each, planned again over the issues as they are after the creates."""
+    made = {
+        o.action.item.key
+        for o in outcomes
+        if o.action.op == "create" and o.ok and o.action.item is not None
+    }
+    late = {key for key, link in links.items() if link.earlier_item.key in made}
+    if not late:
+        return []
+    again = planned(issues).actions
+    todo = tuple(
+        a
+        for a in again
+        if a.op == "update" and a.remark is not None and a.item is not None and a.item.key in late
+    )
+    todo = tuple(
+        replace(a, reason=f"promised before as {a.remark.target.key}: linked to it")
+        for a in todo
+        if a.remark is not None
+    )
+    return apply(SyncPlan(todo), trackers) if todo else []
 
 
 def _follow(

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 from rules.catalogue import INFERRED_CODE, POLICY_CODES
+from syncer import promises
 from syncer.identity import RETITLE_THRESHOLD, strip_comments, title_similarity
 from syncer.model import (
     NEEDS_REFINEMENT_LABEL,
@@ -24,11 +25,13 @@ from syncer.model import (
     Postmortem,
     Severity,
     SyncPlan,
+    TrackerRef,
     outcome_of,
     stale_labels,
 )
 from syncer.people import Directory, handle_for
 from syncer.policy import Due, Owner, Policy
+from syncer.promises import Link
 from syncer.render import issue_title, render_draft, safe_text
 from syncer.review import is_review
 from syncer.settings import SyncSettings
@@ -67,6 +70,7 @@ def plan(
     today: date | None = None,
     file_inferred: bool = False,
     life: Life | None = None,
+    links: Mapping[str, Link] | None = None,
 ) -> SyncPlan:
     """The plan for every tracker. `postmortems` carry their resolved route in `.route`;
     `policy` fills owners and due dates the documents leave out; `today` is the day new
@@ -76,9 +80,11 @@ def plan(
     A tracker missing from `snapshots` could not be read; its items are skipped, not created,
     since creating without knowing what exists is how duplicates are made. `life` says what
     happened to documents since the last runs (moves, torn reads, deletions, returns).
+    `links` name the earlier item each repeated item promises again (`syncer.promises`).
     """
     policy = policy or Policy(directory)
     life = life or Life()
+    recur = Recur(links or {}, frozenset(pm.id for pm in postmortems))
     actions: list[PlannedAction] = []
     by_tracker: dict[str, list[Postmortem]] = defaultdict(list)
     for postmortem in postmortems:
@@ -98,7 +104,16 @@ def plan(
             ]
             continue
         actions += _plan_tracker(
-            routed, snapshots[name], target, findings, settings, policy, today, file_inferred, life
+            routed,
+            snapshots[name],
+            target,
+            findings,
+            settings,
+            policy,
+            today,
+            file_inferred,
+            life,
+            recur,
         )
     return SyncPlan(tuple(actions))
 
@@ -113,6 +128,7 @@ def _plan_tracker(
     today: date | None,
     file_inferred: bool,
     life: Life,
+    recur: Recur,
 ) -> list[PlannedAction]:
     current, actions = deduplicate(target.name, snapshots)
 
@@ -122,7 +138,8 @@ def _plan_tracker(
         for item in postmortem.items
         if not item.placeholder
     ]
-    matched = pair(items, current)
+    matched = pair(items, current, recur.read)
+    named = promises.by_reference(current.values())
     for postmortem in postmortems:
         for item in postmortem.items:
             if item.placeholder:
@@ -131,6 +148,10 @@ def _plan_tracker(
                 )
     for postmortem, item in items:
         existing = matched.get(item.key)
+        same = promises.marked(item, postmortem, named, recur.read)
+        if same is not None:
+            actions.append(_marked(item, postmortem, existing, same, target))
+            continue
         if existing is not None and existing.ref.url in item.tickets:
             # The link write-back put in the document names the issue itself, not a ticket.
             own = existing.ref.url
@@ -152,12 +173,23 @@ def _plan_tracker(
         owner = policy.owner(item, postmortem)
         due = policy.due(item, postmortem, filed)
         labels = (*target.labels, *settings.labels, *refine)
+        link = recur.links.get(item.key)
+        earlier = matched.get(link.earlier_item.key) if link is not None else None
+        if earlier is not None and not promises.worth_linking(earlier, existing):
+            earlier = None
+        before = (earlier.ref, link.earlier) if earlier is not None and link is not None else None
         draft, unset, owner, due = _draft(
-            item, postmortem, owner, due, existing, target, policy.directory, found, labels
+            item, postmortem, owner, due, existing, target, policy.directory, found, labels, before
         )
         action = _plan_item(
             item, draft, existing, target, settings, unset, item.key in life.returned
         )
+        if earlier is not None and action.op in ("create", "update", "unchanged"):
+            remark = promises.repeat_remark(earlier.ref, item, postmortem)
+            reason = action.reason
+            if action.op != "unchanged":
+                reason = f"{reason}; promised before as {earlier.ref.key}"
+            action = replace(action, remark=remark, reason=reason)
         if postmortem.id in life.moved and action.op == "update":
             moved = f"moved {life.moved[postmortem.id]}"
             action = replace(action, reason=f"{moved}; {action.reason}")
@@ -246,6 +278,7 @@ def _draft(
     directory: Directory,
     findings: Sequence[Finding],
     labels: Sequence[str],
+    before: tuple[TrackerRef, Postmortem] | None = None,
 ) -> tuple[IssueDraft, bool, Owner, Due]:
     """The draft for an item, whether a policy-set field still differs in the tracker, and
     the owner and due date the issue ends up with.
@@ -267,6 +300,7 @@ def _draft(
             findings=findings,
             labels=labels,
             kept=kept,
+            promised_before=before,
         )
 
     draft = render(owner, due, handles)
@@ -301,6 +335,41 @@ def _draft(
 KEPT = "changed in the tracker after pmsync set it by policy"
 
 
+@dataclass(frozen=True, slots=True)
+class Recur:
+    """What the planner knows of items promised again: the earlier item each repeats (by the
+    new item's key), and the ids of the post-mortems read."""
+
+    links: Mapping[str, Link]
+    read: frozenset[str]
+
+
+def _marked(
+    item: ActionItem,
+    postmortem: Postmortem,
+    own: IssueSnapshot | None,
+    same: IssueSnapshot,
+    target: Target,
+) -> PlannedAction:
+    """An item its author marked as the same promise as the earlier issue `same`: nothing is
+    filed, the earlier issue is told once; an issue filed for it before the marking closes as
+    a duplicate of the earlier one."""
+    note = promises.marked_remark(same.ref, item, postmortem)
+    if own is not None and own.state == "open" and own.ref != same.ref:
+        return PlannedAction(
+            "close",
+            target.name,
+            f"marked in the post-mortem as the same as {same.ref.key}",
+            item=item,
+            target=own.ref,
+            close_reason="duplicate",
+            keeper=same.ref,
+            remark=note,
+        )
+    reason = f"the same as {same.ref.key} (marked in the post-mortem): promised again, noted there"
+    return PlannedAction("skip", target.name, reason, item=item, remark=note)
+
+
 def _handover_note(owner: Owner) -> str:
     return (
         f"pmsync assigned this action item to you as {owner.role}, because "
@@ -318,15 +387,26 @@ def _age(snap: IssueSnapshot) -> tuple[datetime, int, str]:
 
 
 def pair(
-    items: Sequence[tuple[Postmortem, ActionItem]], current: Mapping[str, IssueSnapshot]
+    items: Sequence[tuple[Postmortem, ActionItem]],
+    current: Mapping[str, IssueSnapshot],
+    read: Collection[str] = (),
 ) -> dict[str, IssueSnapshot]:
     """Issue for each item: the one the document links the item to (write-back put the link
     there), else by key, else an unclaimed issue of the same post-mortem whose title is close
-    enough (the item was retitled in the document)."""
+    enough (the item was retitled in the document). A link to the issue of another
+    post-mortem that is `read` too marks a repeat (`syncer.promises`), not the item's own."""
     by_url = {snap.ref.url: snap for snap in current.values() if snap.ref.url}
     matched: dict[str, IssueSnapshot] = {}
-    for _, item in items:
-        linked = next((by_url.pop(t) for t in item.tickets if t in by_url), None)
+
+    def own(snap: IssueSnapshot, postmortem: Postmortem) -> bool:
+        theirs = snap.postmortem_id
+        return not theirs or theirs == postmortem.id or theirs not in read
+
+    for postmortem, item in items:
+        linked = next(
+            (by_url.pop(t) for t in item.tickets if t in by_url and own(by_url[t], postmortem)),
+            None,
+        )
         if linked is not None:
             matched[item.key] = linked
     claimed = {snap.ref for snap in matched.values()}

@@ -15,7 +15,14 @@ import re
 from collections.abc import Mapping, Sequence
 
 from syncer.identity import content_hash, strip_comments
-from syncer.model import NEEDS_OWNER_LABEL, ActionItem, Finding, IssueDraft, Postmortem
+from syncer.model import (
+    NEEDS_OWNER_LABEL,
+    ActionItem,
+    Finding,
+    IssueDraft,
+    Postmortem,
+    TrackerRef,
+)
 from syncer.policy import Due, Owner
 
 SYNC_LABEL = "pmsync"
@@ -60,11 +67,13 @@ def render_draft(
     findings: Sequence[Finding] = (),
     labels: Sequence[str] = (),
     kept: Mapping[str, str] | None = None,
+    promised_before: tuple[TrackerRef, Postmortem] | None = None,
 ) -> IssueDraft:
     """The issue pmsync wants for `item`; `assignees` are the owner's handles in this tracker.
 
     `kept` names the policy-set fields a person changed in the tracker (`owner` and `due` then
-    hold the tracker's values), with the value pmsync had set, which the marker keeps."""
+    hold the tracker's values), with the value pmsync had set, which the marker keeps.
+    `promised_before`: the issue of an earlier post-mortem's item that this one repeats."""
     kept = kept or {}
     owner_row, neutral_owner = _owner_row(item, owner, assignees, "assignee" in kept)
     due_row, neutral_due = _due_row(item, due, "due" in kept)
@@ -86,6 +95,12 @@ def render_draft(
         rest.append(f"| Root cause | {safe_text(cause)} |")
     if item.tickets:
         rest.append(f"| Tickets | {', '.join(safe_text(t) for t in item.tickets)} |")
+    if promised_before is not None:
+        ref, earlier = promised_before
+        rest.append(
+            f"| Promised before | {ref.key} {ref.url} in the post-mortem "
+            f"[{safe_text(earlier.title)}]({earlier.ref.display_link}) |"
+        )
     if findings:
         rest += ["", "**Checks to address in the post-mortem:**", ""]
         rest += [f"- {f.code} ({f.severity}): {safe_text(f.message)}" for f in findings]

@@ -24,6 +24,7 @@ from connectors.base import DocumentSource, Tracker
 from rules.followup import FollowupContext
 from syncer.followup import context_of
 from syncer.history import Facts, IssueHistory
+from syncer.learning import Learning, learning
 from syncer.model import IssueSnapshot, Postmortem
 from syncer.pipeline import set_up
 from syncer.progress import (
@@ -95,6 +96,7 @@ class Report:
     review_after_weeks: int = 4
     # The issues' histories as `check` keeps them (`syncer.history`), by item key.
     facts: dict[str, Facts] = field(default_factory=dict)
+    learning: Learning = field(default_factory=Learning)
 
     @property
     def overview(self) -> Overview:
@@ -125,6 +127,15 @@ def collect(
         setup.trackers, postmortems, directory, report.problems, report.reviews, reading.present({})
     )
     report.postmortems = postmortems
+    recur = settings.recurrence
+    report.learning = learning(
+        report.entries,
+        postmortems,
+        threshold=recur.threshold,
+        window_days=recur.window_days,
+        now=now,
+        enabled=recur.enabled,
+    )
     history = IssueHistory.load(settings.path(settings.state_dir))
     report.facts = {entry.key: history.of(entry.snapshot) for entry in report.entries}
     by_id = {pm.id: pm for pm in postmortems}
@@ -255,6 +266,31 @@ def figures(report: Report) -> dict[str, Any]:
                 "oldest_overdue": row.oldest_overdue.snapshot.title if row.oldest_overdue else None,
             }
             for row in view.teams
+        ],
+        "promised_before": [
+            {
+                "item": p.title,
+                "postmortem": p.postmortem.id,
+                "earlier_postmortem": p.before.id,
+                "earlier_issue": issue_name(p.earlier.snapshot.ref),
+                "earlier_link": web_link(p.earlier.snapshot.ref) or "",
+                "earlier_status": p.earlier.outcome,
+                "open_days": p.open_days,
+                "team": p.earlier.team,
+            }
+            for p in report.learning.promised
+        ],
+        "promised_before_by_team": report.learning.per_team(),
+        "recurred": [
+            {
+                "postmortem": r.postmortem.id,
+                "title": r.postmortem.title,
+                "earlier_postmortem": r.before.id,
+                "earlier_title": r.before.title,
+                "shared": list(r.shared),
+                "open_items": r.open_items,
+            }
+            for r in report.learning.recurred
         ],
         "postmortems": [
             {
@@ -484,6 +520,8 @@ def render(report: Report, data: Mapping[str, Any] | None = None) -> str:
         _team_table(data["teams"]),
         "<h2>Post-mortems</h2>",
         _postmortem_table(data["postmortems"]),
+        "<h2>Is the same thing happening again?</h2>",
+        _learning(data),
         "<h2>Items</h2>",
         _filters(report.rows),
         _item_table(report.rows),
@@ -813,6 +851,54 @@ def _filters(rows: Sequence[Row]) -> str:
         + _select("flag", "Flag", list(FLAGS))
         + f'<span>Showing <b id="shown">{len(rows)}</b> of {len(rows)}</span></div>'
     )
+
+
+def _learning(data: Mapping[str, Any]) -> str:
+    """Promised before, and recurred with open items: two tables, or a line saying none."""
+    e = html.escape
+    promised, recurred = data["promised_before"], data["recurred"]
+    parts = ['<h3 id="promised-before">Promised before</h3>']
+    if promised:
+        teams = ", ".join(f"{e(t)} {n}" for t, n in data["promised_before_by_team"].items())
+        parts.append(
+            "<p>Items a post-mortem promised again while an earlier post-mortem's same item "
+            f"was open (or was dropped). By team: {teams}.</p>"
+        )
+        rows = "".join(
+            f"<tr><td>{e(p['item'])}</td>"
+            + _cell("Post-mortem", e(p["postmortem"]))
+            + _cell("Promised before in", e(p["earlier_postmortem"]))
+            + _cell("Issue", _link(p["earlier_issue"], p["earlier_link"]))
+            + _cell("Status", e(p["earlier_status"]))
+            + _cell("Days open", str(p["open_days"]), True)
+            + _cell("Team", e(p["team"]))
+            + "</tr>"
+            for p in promised
+        )
+        parts.append(
+            '<table id="promised" class="cards"><thead><tr><th>Item</th><th>Post-mortem</th>'
+            "<th>Promised before in</th><th>Issue</th><th>Status</th>"
+            f'<th class="n">Days open</th><th>Team</th></tr></thead><tbody>{rows}</tbody></table>'
+        )
+    else:
+        parts.append("<p>No item was promised again while an earlier copy was open.</p>")
+    parts.append('<h3 id="recurred">Recurred with open items</h3>')
+    if recurred:
+        parts.append('<ul id="recurred-list">')
+        for r in recurred:
+            items = "item" if r["open_items"] == 1 else "items"
+            parts.append(
+                f"<li>{e(r['title'])} ({e(r['postmortem'])}) recurred with {r['open_items']} "
+                f"{items} open from {e(r['earlier_postmortem'])}: {e(', '.join(r['shared']))}"
+                "</li>"
+            )
+        parts.append("</ul>")
+    else:
+        parts.append(
+            "<p>No post-mortem names a service, component, alert or tag of an earlier one "
+            "whose items are still open.</p>"
+        )
+    return "\n".join(parts)
 
 
 def _item_table(rows: Sequence[Row]) -> str:

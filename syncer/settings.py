@@ -41,6 +41,7 @@ from connectors.config import (
     secrets_from_files,
 )
 from connectors.config import Section as _Section
+from syncer import recurrence
 from syncer.configfile import CONFIG_ENV
 from syncer.errors import ConfigError
 
@@ -258,6 +259,20 @@ class RulesSettings(_Section):
     vague_phrases: list[VaguePhrase] = Field(default_factory=list)
 
 
+class RecurrenceSettings(_Section):
+    """Repeated items and recurring incidents across post-mortems (docs/recurrence.md)."""
+
+    enabled: bool = True
+    # How alike two items must be (0 to 1) to be the same promise.
+    threshold: Annotated[float, Field(gt=0, le=1)] = recurrence.THRESHOLD
+    # How far back, from a post-mortem's incident date, earlier post-mortems are looked at.
+    window_days: Annotated[int, Field(ge=1)] = recurrence.WINDOW_DAYS
+
+    @property
+    def window(self) -> timedelta:
+        return timedelta(days=self.window_days)
+
+
 class SyncSettings(_Section):
     close_done: bool = True
     close_removed: bool = True
@@ -358,6 +373,7 @@ class CoreSettings(BaseSettings):
     policy: PolicySettings = Field(default_factory=PolicySettings)
     rules: RulesSettings = Field(default_factory=RulesSettings)
     extract: ExtractSettings = Field(default_factory=ExtractSettings)
+    recurrence: RecurrenceSettings = Field(default_factory=RecurrenceSettings)
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
     _origin: str = PrivateAttr(default="")

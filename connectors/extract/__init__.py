@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path, PurePosixPath
-from typing import Literal
+from typing import Any, Literal
 
 from connectors.extract.dates import first_iso_date, parse_due, stated_date
 from connectors.extract.fields import is_placeholder, square_blank_template, template_tokens
@@ -114,6 +114,7 @@ def extract(document: Document, options: ExtractOptions | None = None) -> Postmo
         headings=tuple((_source_line(line, line_map), text) for line, text in found.headings),
         prose=tuple((_source_line(line, line_map), text) for line, text in found.prose),
         suppressed=doc_suppressed,
+        topics=_topics(front.data),
     )
 
 
@@ -122,6 +123,24 @@ def extract_file(path: Path, doc_id: str | None = None) -> Postmortem:
     ref = DocumentRef("file", doc_id or path.name, str(path))
     text = path.read_text(encoding="utf-8")
     return extract(Document(ref, path.stem, text, format_of(path.name)))
+
+
+# Front-matter keys naming what an incident was about; the same name in two post-mortems
+# makes the later a recurrence of the earlier (syncer/recurrence.py).
+TOPIC_KEYS = ("services", "service", "components", "component", "alerts", "alert", "tags")
+
+
+def _topics(data: dict[str, Any]) -> tuple[str, ...]:
+    """The names under `TOPIC_KEYS`: a list, or one string of comma-separated names."""
+    found: list[str] = []
+    for key in TOPIC_KEYS:
+        value = data.get(key)
+        names = value if isinstance(value, list) else str(value or "").split(",")
+        for name in names:
+            text = str(name).strip().casefold() if isinstance(name, (str, int, float)) else ""
+            if text and text not in found:
+                found.append(text)
+    return tuple(found)
 
 
 def _iso(value: str | None) -> date | None:

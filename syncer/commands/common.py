@@ -9,17 +9,18 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from syncer import logs
-from syncer.errors import UsageError
+from syncer.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from typing import TypeAlias
 
     from connectors.sources.folder import MarkdownDirSource
+    from syncer.model import Finding
     from syncer.reading import Reading
     from syncer.scheduler import Stop
     from syncer.settings import CoreSettings, Settings
@@ -210,6 +211,44 @@ def read_paths(
         files = "file" if len(skipped) == 1 else "files"
         print(f"{len(skipped)} {files} skipped, not post-mortems: {shown}{more}", file=sys.stderr)
     return reading
+
+
+def repeated_items(
+    args: argparse.Namespace, settings: CoreSettings | None, reading: Reading
+) -> list[Finding]:
+    """PM601 for the items read that an earlier post-mortem promised already: compared with
+    every post-mortem read, and those of the configured folders when PATHs are named (the
+    earlier post-mortems live there)."""
+    from syncer import promises, recurrence
+    from syncer.reading import read_documents
+
+    threshold, window = recurrence.THRESHOLD, timedelta(days=recurrence.WINDOW_DAYS)
+    if settings is not None:
+        if not settings.recurrence.enabled:
+            return []
+        threshold, window = settings.recurrence.threshold, settings.recurrence.window
+    among = list(reading.postmortems)
+    if args.paths and settings is not None:
+        try:
+            folders = configured_folders(args, history=False)
+        except (UsageError, ConfigError):
+            folders = []  # no folders configured: the documents named are all there is
+        seen = {_resolved(pm.ref.uri) for pm in among}
+        among += [
+            pm
+            for pm in read_documents(folders, rule_select=[]).postmortems
+            if _resolved(pm.ref.uri) not in seen
+        ]
+    state = promises.State(settings.path(settings.state_dir)) if settings is not None else None
+    today = now_of(None).date()
+    return promises.findings(reading.postmortems, among, threshold, window, state, today)
+
+
+def _resolved(uri: str) -> str:
+    try:
+        return str(Path(uri).resolve())
+    except (OSError, ValueError):
+        return uri
 
 
 def configured_folders(args: argparse.Namespace, history: bool) -> list[MarkdownDirSource]:

@@ -62,7 +62,7 @@ def register(commands: Commands, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
     from rules import select_rules
-    from rules.catalogue import UNREADABLE_CODE
+    from rules.catalogue import REPEAT_CODE, UNREADABLE_CODE
     from syncer import lintformat
     from syncer.model import Finding, Severity
 
@@ -84,6 +84,9 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             for p in reading.problems
             if p.path
         ]
+    if any(rule.code == REPEAT_CODE for rule in rules):
+        findings += shared.repeated_items(args, settings, reading)
+        findings.sort(key=lambda f: (f.doc, f.line))
     documents = len(reading.postmortems) + len({p.path for p in reading.problems if p.path})
     stats = lintformat.statistics(reading.postmortems, findings) if args.statistics else None
     if args.format == "json":

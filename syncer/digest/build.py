@@ -23,6 +23,7 @@ from syncer.digest.model import (
     period_of,
 )
 from syncer.digest.state import _previous
+from syncer.learning import Learning
 from syncer.model import Activity, IssueSnapshot, Postmortem
 from syncer.people import Directory
 from syncer.progress import (
@@ -102,9 +103,11 @@ def build(
     reviews: Mapping[str, IssueSnapshot] | None = None,
     activities: Mapping[str, Activity] | None = None,
     review_after_weeks: int = 4,
+    learning: Learning | None = None,
 ) -> Digest:
     """One recipient's digest. `state` is this recipient's part of the state file;
-    `activities` the people's last activity on stalled issues, by item key."""
+    `activities` the people's last activity on stalled issues, by item key; `learning` what
+    was promised again and what recurred, of every team (the recipient's part is kept)."""
     now = context.now
     mine = [e for e in entries if recipient.wants(e)]
     period, start, _ = period_of(now, settings.period)
@@ -186,6 +189,7 @@ def build(
         statuses=statuses,
         due_soon_days=context.due_soon.days,
         counts={"overdue": counted.overdue, "stalled": counted.stalled, "unowned": counted.unowned},
+        learning=(learning or Learning()).only(recipient.wants, entries),
     )
 
 

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from syncer.learning import Learning
 from syncer.progress import (
     Entry,
     Progress,
@@ -102,6 +103,7 @@ class Digest:
     statuses: Mapping[str, Status] = field(default_factory=dict)  # of the items listed
     counts: Mapping[str, int] = field(default_factory=dict)  # overdue, stalled, unowned
     due_soon_days: int = 7
+    learning: Learning = field(default_factory=Learning)  # promised before, recurred
 
     @property
     def empty(self) -> bool:

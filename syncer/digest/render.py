@@ -122,6 +122,18 @@ def _progress_line(item: Progress) -> str:
     return line
 
 
+def _learning(digest: Digest) -> Iterator[tuple[str, str, list[str]]]:
+    """The sections on learning across post-mortems: title, what it counts, lines."""
+    learned = digest.learning
+    if learned.promised:
+        teams = ", ".join(f"{team} {n}" for team, n in learned.per_team().items())
+        counted = f"{len(learned.promised)}; by team: {teams}"
+        yield "Promised before", counted, [p.line() for p in learned.promised]
+    if learned.recurred:
+        lines = [r.line() for r in learned.recurred]
+        yield "Recurred with open items", str(len(learned.recurred)), lines
+
+
 def render_text(digest: Digest) -> str:
     out = [digest.subject, f"For {digest.title or digest.recipient}", ""]
     out += [f"{name}: {value}" for name, value in headline(digest)]
@@ -142,6 +154,9 @@ def render_text(digest: Digest) -> str:
     if digest.progress:
         out += ["", f"POST-MORTEMS WITH OPEN ITEMS ({len(digest.progress)})"]
         out += [f"  - {_progress_line(item)}" for item in digest.progress]
+    for title, counted, lines in _learning(digest):
+        out += ["", f"{title.upper()} ({counted})"]
+        out += [f"  - {line}" for line in lines]
     if digest.empty:
         out += ["", "Nothing overdue, stalled, unowned, escalated or due soon."]
     return "\n".join(out) + "\n"
@@ -167,6 +182,9 @@ def render_markdown(digest: Digest) -> str:
     if digest.progress:
         out += ["", "**Post-mortems with open items**"]
         out += [f"- {_progress_line(item)}" for item in digest.progress]
+    for title, counted, lines in _learning(digest):
+        out += ["", f"**{title} ({counted})**"]
+        out += [f"- {line}" for line in lines]
     return "\n".join(out) + "\n"
 
 
@@ -223,6 +241,10 @@ def render_html(digest: Digest) -> str:
     if digest.progress:
         parts.append(f"<h3>Post-mortems with open items ({len(digest.progress)})</h3><ul>")
         parts += [f"<li>{_whole_dates(e(_progress_line(item)))}</li>" for item in digest.progress]
+        parts.append("</ul>")
+    for title, counted, lines in _learning(digest):
+        parts.append(f"<h3>{e(title)} ({e(counted)})</h3><ul>")
+        parts += [f"<li>{_whole_dates(e(line))}</li>" for line in lines]
         parts.append("</ul>")
     if digest.empty:
         parts.append("<p>Nothing overdue, stalled, unowned, escalated or due soon.</p>")

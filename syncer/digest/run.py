@@ -18,6 +18,7 @@ from syncer.digest.model import Digest
 from syncer.digest.state import STATE_FILE, DigestState
 from syncer.errors import STOPPING, Interrupted
 from syncer.followup import context_of
+from syncer.learning import learning
 from syncer.model import Activity, IssueSnapshot
 from syncer.pipeline import read_activities, set_up
 from syncer.progress import (
@@ -76,6 +77,15 @@ def digest(
         now,
         settings.digest.period,
     )
+    recur = settings.recurrence
+    learned = learning(
+        entries,
+        postmortems,
+        threshold=recur.threshold,
+        window_days=recur.window_days,
+        now=now,
+        enabled=recur.enabled,
+    )
     for recipient in recipients:
         built = build(
             recipient,
@@ -88,6 +98,7 @@ def digest(
             reviews=reviews,
             activities=activities,
             review_after_weeks=followup.review_after_weeks,
+            learning=learned,
         )
         run.digests.append(built)
         for url in recipient.channels:
