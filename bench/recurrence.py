@@ -3,7 +3,7 @@
     python bench/recurrence.py [--items 10000] [--documents 1000] [--rounds 5]
 
 Two projects hold the same post-mortems, one a day for three years, their items made of
-words drawn by Zipf's law from a vocabulary of 2,000 (a few words in every other item, most
+words drawn by Zipf's law from a vocabulary of 5,000 (a few words in every other item, most
 in a handful), with one item in fifty a rewording of an earlier one. One project has
 `[recurrence] enabled = false`: the baseline. Each is synced once on the local tracker; then
 both are synced unchanged in turn, `rounds` times, and the best CPU time of each is printed,
@@ -36,17 +36,17 @@ SYLLABLES = ("ka", "lo", "mi", "ra", "te", "vu", "no", "si", "pe", "dar", "gul",
 
 def vocabulary(size: int) -> list[str]:
     """Made-up technical nouns; `write_documents` draws them by Zipf's law, as words are."""
-    words = [a + b + c for a in SYLLABLES for b in SYLLABLES for c in SYLLABLES]
+    words = [a + b + c + d for a in SYLLABLES for b in SYLLABLES for c in SYLLABLES for d in "aeiou"]
     return words[:size]
 
 
 def write_documents(folder: Path, items: int, documents: int, seed: int = 11) -> int:
     """The post-mortems, one a day; returns how many items are rewordings of earlier ones.
-    Each item names three nouns of a vocabulary of 2,000, the commonest a thousand times as
+    Each item names five nouns of a vocabulary of 5,000, the commonest five thousand times as
     often as the rarest, as in real post-mortems, where "alert" and "database" are
     everywhere and the name of a queue is in one."""
     rng = random.Random(seed)
-    nouns = vocabulary(2000)
+    nouns = vocabulary(5000)
     weights = [1 / rank for rank in range(1, len(nouns) + 1)]
     per = items // documents
     written: list[str] = []
@@ -61,8 +61,8 @@ def write_documents(folder: Path, items: int, documents: int, seed: int = 11) ->
                 title = " ".join(words)
                 repeated += 1
             else:
-                first, second, third = rng.choices(nouns, weights, k=3)
-                title = f"{rng.choice(VERBS)} the {first} {second} of {third}"
+                a, b, c, d, e = rng.choices(nouns, weights, k=5)
+                title = f"{rng.choice(VERBS)} the {a} {b} of {c} for {d} {e}"
             written.append(title)
             rows.append(f"| {title} | Dana | 2026-05-{n % 28 + 1:02d} |")
         (folder / f"pm-{doc:04d}.md").write_text(

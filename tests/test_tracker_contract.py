@@ -19,7 +19,12 @@ from connectors.trackers.github import GithubOptions, GithubTracker
 from connectors.trackers.gitlab import GitlabOptions, GitlabTracker
 from connectors.trackers.jira import JiraOptions, JiraTracker
 from connectors.trackers.local import LocalTracker
-from syncer.identity import content_hash, render_marker, render_nudge_marker
+from syncer.identity import (
+    content_hash,
+    render_marker,
+    render_nudge_marker,
+    render_remark_marker,
+)
 from syncer.model import IssueDraft, TrackerRef, outcome_of
 from tests.fakes.github import FakeGitHub
 from tests.fakes.gitlab import FakeGitLab
@@ -287,3 +292,13 @@ def test_nudges_are_read_back_from_their_markers(harness: Harness) -> None:
         ("stalled", 1, False),
         ("overdue", 2, True),
     ]
+
+
+def test_notes_of_items_promised_again_are_read_back_from_their_markers(
+    harness: Harness,
+) -> None:
+    ref = harness.tracker.create(_draft(harness))
+    note = "pmsync: this action item was promised again in the post-mortem [B](b.md): #9."
+    harness.tracker.comment(ref, f"{note}\n\n{render_remark_marker('a3043043cdb8')}")
+    harness.comment_as_someone_else(ref, f"Fake: {render_remark_marker('ffffffffffff')}")
+    assert harness.tracker.activity(ref).remarks == ("a3043043cdb8",)
