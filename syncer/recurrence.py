@@ -4,18 +4,18 @@ while the items of the one before are still open.
 **Repeats.** Two items are the same when they promise the same action on the same object,
 whatever their words. Each item is reduced to its terms: words folded to their stem (the
 Snowball English stemmer), without the words every sentence has ("the", "should", "make
-sure"), with common abbreviations spelled out ("db", "k8s"). Two items' similarity is the
-cosine of their term sets, each term weighted by its rarity (inverse document frequency)
-over every item read together with a background of post-mortem vocabulary: sharing "add" and
-"alert" says little, sharing "replication" and "lag" says much. An item repeats the most
-similar item of an earlier post-mortem at or above `[recurrence] threshold`, within
-`[recurrence] window_days`.
+sure") and without verbs: two items are compared on what they act on. Common abbreviations
+are spelled out ("db", "k8s"). Two items' similarity is the cosine of their term sets, each
+term weighted by its rarity (inverse document frequency) over every item read together with a
+background of post-mortem vocabulary: sharing "alert" says little, sharing "replication" and
+"lag" says much. An item repeats the most similar item of an earlier post-mortem at or above
+`[recurrence] threshold`, within `[recurrence] window_days`.
 
 Comparing every pair would cost the square of the items; an inverted index over terms looks
-only at items that share a term, rarest first.
+only at items that share one of a query's heavy terms (see `repeats`).
 
 **Recurring incidents.** A post-mortem recurs an earlier one when both name the same service,
-component or alert in their front matter (`services`, `components`, `alerts`, `tags`).
+component, alert or tag in their front matter (`services`, `components`, `alerts`, `tags`).
 
 Everything here is pure: the callers bring the post-mortems, and the issues from a tracker.
 """
@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from importlib import resources
-from typing import Protocol
+from typing import Any, Protocol
 
 from syncer.model import ActionItem, Postmortem
 
@@ -59,7 +59,7 @@ def _stemmer() -> _Stemmer:
 
 
 @functools.cache
-def _data() -> dict[str, object]:
+def _data() -> dict[str, Any]:
     text = resources.files("syncer").joinpath("data/recurrence.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
 
@@ -72,13 +72,12 @@ def _words() -> tuple[frozenset[str], dict[str, str], frozenset[str], frozenset[
 
     data = _data()
     stem = _stemmer().stemWords
-    stop = frozenset(str(w) for w in data["stop_words"])  # type: ignore[attr-defined]
-    same = {str(k): str(v) for k, v in data["spelled_out"].items()}  # type: ignore[attr-defined]
+    stop = frozenset(str(w) for w in data["stop_words"])
+    same = {str(k): str(v) for k, v in data["spelled_out"].items()}
     same |= {s: v for k, v in same.items() if (s := stem([k])[0]) not in same and " " not in v}
-    raw = {*word_list("action_verbs"), *word_list("concrete_verbs")}
-    raw |= {str(w) for w in data["verbs"]}  # type: ignore[attr-defined]
-    verbs = frozenset(stem([same.get(w, w) for w in raw]))
-    own = {part for w in data["own_incident"] for part in _WORD_RE.findall(str(w))}  # type: ignore[attr-defined]
+    raw = {*word_list("action_verbs"), *word_list("concrete_verbs"), *data["verbs"]}
+    verbs = frozenset(stem([same.get(str(w), str(w)) for w in raw]))
+    own = {part for w in data["own_incident"] for part in _WORD_RE.findall(str(w))}
     return stop, same, verbs, frozenset(stem(sorted(own)))
 
 

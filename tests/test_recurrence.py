@@ -94,6 +94,19 @@ def test_held_out_pairs_keep_their_precision_and_recall() -> None:
     assert figures.recall >= 0.75, figures
 
 
+def test_the_shipped_background_is_made_from_the_answer_key_as_terms_are_now() -> None:
+    key = json.loads(recurrence_score.KEY.read_text())
+    titles = [i["title"] for doc in key["documents"].values() for i in doc["items"]]
+    counts: dict[str, int] = {}
+    for title in titles:
+        for term in recurrence.terms(title):
+            counts[term] = counts.get(term, 0) + 1
+    shipped = recurrence._background()
+    assert shipped == (len(titles), counts), (
+        "run: python -m tests.recurrence_score --write-background"
+    )
+
+
 def _pm(pm_id: str, day: date | None, *titles: str, topics: tuple[str, ...] = ()) -> Postmortem:
     from syncer.model import ActionItem
 
