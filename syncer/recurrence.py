@@ -217,8 +217,9 @@ def repeats(
     Candidates come from an inverted index, through the query's heaviest terms only: an item
     whose shared terms weigh less than threshold² of the query's own cannot reach the
     threshold (the cosine is at most the root of their share), so the light terms that
-    thousands of items have need not be looked up. The result is that of comparing every
-    pair."""
+    thousands of items have need not be looked up; and a candidate whose heavy terms in
+    common, with every light term added, still fall short is dropped before its terms are
+    compared. The result is that of comparing every pair."""
     among = postmortems if among is None else among
     entries: list[tuple[Postmortem, ActionItem, frozenset[str], date | None]] = []
     seen: set[int] = set()
@@ -253,8 +254,17 @@ def repeats(
                 light += weight[term]
             else:
                 heavy.append(term)
+        shared_heavy: dict[int, float] = defaultdict(float)
+        for term in heavy:
+            for other in index.get(term, ()):
+                shared_heavy[other] += weight[term]
+        reach = threshold * math.sqrt(norms[n])
         best: tuple[float, int] | None = None
-        for other in sorted({m for term in heavy for m in index.get(term, ())}):
+        for other, mass in shared_heavy.items():
+            # The light terms can add at most `light`: a candidate that cannot reach the
+            # threshold even so is not looked at more closely.
+            if mass + light < reach * math.sqrt(norms[other]):
+                continue
             _, _, theirs, then = entries[other]
             if then is None or not then < day or day - then > window:
                 continue
@@ -262,7 +272,7 @@ def repeats(
             if not _enough(common, mine, theirs):
                 continue
             score = sum(weight[t] for t in common) / math.sqrt(norms[n] * norms[other])
-            if score >= threshold and (best is None or score > best[0]):
+            if score >= threshold and (best is None or (score, -other) > (best[0], -best[1])):
                 best = (score, other)
         if best is not None:
             earlier, earlier_item, _, _ = entries[best[1]]
