@@ -32,7 +32,7 @@ test: $(STAMP)
 CLOCK_TESTS := tests/test_scheduler.py tests/test_followup.py tests/test_followup_trackers.py \
 	tests/test_rules_followup.py tests/test_digest.py tests/test_report.py tests/test_policy.py \
 	tests/test_dates.py tests/test_planner.py tests/test_cli.py tests/test_simulation.py \
-	tests/test_document_life.py tests/test_notion.py
+	tests/test_document_life.py tests/test_notion.py tests/test_recurrence.py
 test-instants: $(STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider --at 2026-11-30T00:30:00+00:00 --tz UTC $(CLOCK_TESTS)
 	$(BIN)/pytest -q -p no:cacheprovider --at 2026-12-31T23:59:00-10:00 --tz Pacific/Honolulu $(CLOCK_TESTS)
