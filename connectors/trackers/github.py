@@ -39,12 +39,14 @@ from connectors.trackers.lease import Lease, LeaseHolder, date_header, holder
 from connectors.trackers.retry import (
     WaitBudget,
     WriteThrottle,
+    classify,
     create_once,
     first_contact,
     interruptible_sleep,
     missing,
     next_link,
     no_answer_is_uncertain,
+    reset_in,
     retry_after_seconds,
     with_retries,
 )
@@ -56,10 +58,8 @@ from syncer.errors import (
     NotAllowed,
     NotFound,
     PmsyncError,
-    Refused,
     RetriableError,
     SkippableError,
-    UncertainError,
 )
 from syncer.identity import parse_marker, render_marker
 from syncer.model import (
@@ -763,36 +763,24 @@ def translated(what: str) -> Iterator[None]:
 
 
 def _classify(exc: GithubException, what: str) -> PmsyncError:
+    """GitHub's answer as pmsync's error: a 403 that is a rate limit is retried (after the
+    quota's reset, or a minute for the secondary limit); a 410 is `Gone`."""
     status = exc.status
     headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
     message = _message(exc)
     retry_after = retry_after_seconds(headers)
-    limited = status == 429 or (
-        status == 403
-        and (
-            retry_after is not None
-            or "rate limit" in message.casefold()
-            or headers.get("x-ratelimit-remaining") == "0"
-        )
+    spent = headers.get("x-ratelimit-remaining") == "0"
+    limited = status == 403 and (
+        retry_after is not None or spent or "rate limit" in message.casefold()
     )
-    if limited:
-        if retry_after is None and headers.get("x-ratelimit-remaining") == "0":
-            reset = headers.get("x-ratelimit-reset")
-            retry_after = max(0.0, float(reset) - time.time()) + 1 if reset else 60.0
-        if retry_after is None and "secondary" in message.casefold():
+    if (status == 429 or limited) and retry_after is None:
+        if spent:
+            retry_after = reset_in(headers.get("x-ratelimit-reset")) or 60.0
+        elif "secondary" in message.casefold():
             retry_after = 60.0  # GitHub asks for at least a minute without Retry-After
-        return RetriableError(f"{what}: rate limited by GitHub ({message})", retry_after)
-    if status >= 500:
-        return UncertainError(f"{what}: GitHub answered {status}", retry_after)
-    if status == 401:
-        return FatalError(f"{what}: GitHub rejected the credentials (401)")
-    if status == 403:
-        return NotAllowed(f"{what}: not allowed (403): {message}")
     if status == 410:
         return Gone(f"{what}: gone (410): {message}")
-    if status == 404:
-        return NotFound(f"{what}: not found (404)")
-    return Refused(f"{what}: GitHub refused it ({status}): {message}", status)
+    return classify(status, what, "GitHub", message, retry_after=retry_after, limited=limited)
 
 
 def _message(exc: GithubException) -> str:

@@ -42,12 +42,14 @@ from connectors.sources.http import timestamp
 from connectors.trackers.retry import (
     WaitBudget,
     WriteThrottle,
+    classify,
     create_once,
     first_contact,
     interruptible_sleep,
     missing,
     next_link,
     no_answer_is_uncertain,
+    reset_in,
     retry_after_seconds,
     with_retries,
 )
@@ -58,7 +60,6 @@ from syncer.errors import (
     NotAllowed,
     NotFound,
     PmsyncError,
-    Refused,
     RetriableError,
     SkippableError,
     UncertainError,
@@ -625,24 +626,17 @@ def _headers(response: requests.Response | None) -> dict[str, str]:
 
 
 def _classify(exc: gitlab.GitlabError, headers: Mapping[str, str], what: str) -> PmsyncError:
-    status = exc.response_code or 0
-    message = str(exc.error_message or "")[:200]
     retry_after = retry_after_seconds(headers)
-    if status == 429:
-        if retry_after is None and headers.get("ratelimit-reset"):
-            retry_after = max(0.0, float(headers["ratelimit-reset"]) - time.time()) + 1
-        return RetriableError(
-            f"{what}: rate limited by GitLab", 60.0 if retry_after is None else retry_after
-        )
-    if status >= 500 or status == 0:
-        return UncertainError(f"{what}: GitLab answered {status or 'nothing'}", retry_after)
-    if status == 401:
-        return FatalError(f"{what}: GitLab rejected the credentials (401): check the token")
-    if status == 403:
-        return NotAllowed(f"{what}: not allowed (403): {message}")
-    if status == 404:
-        return NotFound(f"{what}: not found (404)")
-    return Refused(f"{what}: GitLab refused it ({status}): {message}", status)
+    if exc.response_code == 429 and retry_after is None:
+        retry_after = reset_in(headers.get("ratelimit-reset"))
+    return classify(
+        exc.response_code or 0,
+        what,
+        "GitLab",
+        str(exc.error_message or "")[:200],
+        retry_after=retry_after,
+        credentials="check the token",
+    )
 
 
 def _unassignable_note(usernames: Sequence[str]) -> str:

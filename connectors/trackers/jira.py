@@ -40,6 +40,7 @@ from connectors.trackers.lease import Lease, LeaseHolder, date_header, holder
 from connectors.trackers.retry import (
     WaitBudget,
     WriteThrottle,
+    classify,
     first_contact,
     interruptible_sleep,
     missing,
@@ -58,7 +59,6 @@ from syncer.errors import (
     NotFound,
     PmsyncError,
     Refused,
-    RetriableError,
     SkippableError,
     UncertainError,
 )
@@ -992,24 +992,11 @@ def _translated(what: str) -> Iterator[None]:
 
 
 def _classify(exc: JIRAError, what: str) -> PmsyncError:
-    status = exc.status_code or 0
     response = exc.response
     headers = {k.lower(): v for k, v in (response.headers if response is not None else {}).items()}
     detail = _response_detail(response) or str(exc.text or "")
     retry_after = retry_after_seconds(headers)
-    if status == 429:
-        return RetriableError(f"{what}: rate limited by Jira", retry_after or 60.0)
-    if status == 503 and retry_after is not None:
-        return RetriableError(f"{what}: Jira is busy (503)", retry_after)
-    if status >= 500:
-        return UncertainError(f"{what}: Jira answered {status}", retry_after)
-    if status == 401:
-        return FatalError(f"{what}: Jira rejected the credentials (401)")
-    if status == 403:
-        return NotAllowed(f"{what}: not allowed (403): {detail}")
-    if status == 404:
-        return NotFound(f"{what}: not found (404)")
-    return Refused(f"{what}: Jira refused it ({status}): {detail}", status)
+    return classify(exc.status_code or 0, what, "Jira", detail, retry_after=retry_after)
 
 
 def _response_detail(response: requests.Response | None) -> str:

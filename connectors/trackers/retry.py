@@ -18,8 +18,10 @@ from syncer.errors import (
     STOPPING,
     ConfigError,
     FatalError,
+    NotAllowed,
     NotFound,
     PmsyncError,
+    Refused,
     RetriableError,
     UncertainError,
 )
@@ -34,6 +36,49 @@ def retry_after_seconds(headers: Mapping[str, Any]) -> float | None:
     try:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:
+        return None
+
+
+def classify(
+    status: int,
+    what: str,
+    service: str,
+    detail: str = "",
+    *,
+    retry_after: float | None = None,
+    limited: bool = False,
+    credentials: str = "",
+) -> PmsyncError:
+    """What a failed answer means for the caller, the same for every tracker: rate limited
+    (429, or `limited` where the service says so otherwise) is retried after `retry_after` (60
+    seconds when it names none); 5xx or no answer may have done the write (uncertain); 401 is
+    fatal (`credentials` says what to check); 403 not allowed; 404 not found; the rest
+    refused, with the service's `detail`."""
+    if status == 429 or limited:
+        said = f" ({detail})" if detail and limited else ""
+        return RetriableError(
+            f"{what}: rate limited by {service}{said}", 60.0 if retry_after is None else retry_after
+        )
+    if status == 503 and retry_after is not None:
+        return RetriableError(f"{what}: {service} is busy (503)", retry_after)
+    if status >= 500 or status == 0:
+        return UncertainError(f"{what}: {service} answered {status or 'nothing'}", retry_after)
+    if status == 401:
+        check = f": {credentials}" if credentials else ""
+        return FatalError(f"{what}: {service} rejected the credentials (401){check}")
+    if status == 403:
+        return NotAllowed(f"{what}: not allowed (403): {detail}")
+    if status == 404:
+        return NotFound(f"{what}: not found (404)")
+    return Refused(f"{what}: {service} refused it ({status}): {detail}", status)
+
+
+def reset_in(reset: Any, now: Callable[[], float] = time.time, scale: float = 1.0) -> float | None:
+    """Seconds until a quota's reset time (epoch seconds; `scale` 0.001 for milliseconds),
+    plus one; None when there is none."""
+    try:
+        return max(0.0, float(reset) * scale - now()) + 1 if reset is not None else None
+    except (TypeError, ValueError):
         return None
 
 
