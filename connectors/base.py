@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, TypeVar, cast, runtime_checkable
 
 from syncer import logs
 from syncer.errors import STOPPING, FatalError, Interrupted, PmsyncError
@@ -30,6 +30,7 @@ log = logs.get_logger("pmsync.connectors")
 CloseReason = Literal["completed", "not_planned", "duplicate"]
 
 
+@runtime_checkable
 class DocumentSource(Protocol):
     name: str
 
@@ -65,6 +66,7 @@ class DocumentWriter(Protocol):
         ...
 
 
+@runtime_checkable
 class Tracker(Protocol):
     name: str
     kind: str
@@ -123,6 +125,30 @@ class Tracker(Protocol):
         """When someone other than pmsync last commented on or changed the issue, and the
         nudges pmsync left there; read only for the issues that need it (it costs requests)."""
         ...
+
+
+@runtime_checkable
+class Verifiable(Protocol):
+    """A tracker that can be reached once to check its settings (`config check --online`)."""
+
+    def verify(self) -> None:
+        """A ConfigError naming the setting when the address, the credentials or the
+        repository, project or team is wrong."""
+        ...
+
+
+@runtime_checkable
+class BatchActivity(Protocol):
+    """A tracker that reads many issues' activity at once (the local store: two queries)."""
+
+    def activities(self, refs: Collection[TrackerRef]) -> Mapping[TrackerRef, Activity]: ...
+
+
+@runtime_checkable
+class Transactional(Protocol):
+    """A tracker whose writes can be made in one transaction (`with tracker.batch(): ...`)."""
+
+    def batch(self) -> AbstractContextManager[None]: ...
 
 
 @runtime_checkable
@@ -224,6 +250,15 @@ def activity_of(
         tuple(sorted(linked)),
         tuple(remarks),
     )
+
+
+T = TypeVar("T")
+
+
+def guarded(inner: T, what: str, error: type[PmsyncError]) -> T:
+    """`inner` behind a `Guarded` proxy, typed as `inner`: the proxy answers every attribute
+    `inner` has, and nothing else (so `isinstance` with a protocol still tells what it can)."""
+    return cast(T, Guarded(inner, what, error))
 
 
 class Guarded:

@@ -132,6 +132,9 @@ class BuildContext:
     base_dir: Path  # relative paths are taken from here
     state_dir: Path
     clock: Callable[[], datetime]
+    # How a connector waits (rate limits, backoff); None: the one a stop request cuts short.
+    # Tests pass their own, which records the waits instead of sleeping.
+    sleep: Callable[[float], None] | None = None
 
     def path(self, value: Path) -> Path:
         return value if value.is_absolute() else self.base_dir / value

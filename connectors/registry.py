@@ -11,7 +11,11 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from connectors.base import DocumentSource, Tracker
+    from connectors.config import BuildContext, SourceSection, TrackerSection
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +53,24 @@ def config_model(section: str, kind: str) -> Any:
     return SECTIONS[section][kind].load().Config
 
 
-def factory(section: str, kind: str) -> Any:
-    """The `build(name, config, context)` of a kind."""
-    return SECTIONS[section][kind].load().build
+def build_tracker(name: str, config: TrackerSection, context: BuildContext) -> Tracker:
+    """The tracker `[trackers.<name>]` describes, made by its kind's `build`."""
+    from connectors.base import Tracker
+
+    made = TRACKERS[config.kind].load().build(name, config, context)
+    if not isinstance(made, Tracker):
+        raise TypeError(f"{config.kind}: build() made {type(made).__name__}, not a tracker")
+    return made
+
+
+def build_source(name: str, config: SourceSection, context: BuildContext) -> DocumentSource:
+    """The source `[sources.<name>]` describes, made by its kind's `build`."""
+    from connectors.base import DocumentSource
+
+    made = SOURCES[config.kind].load().build(name, config, context)
+    if not isinstance(made, DocumentSource):
+        raise TypeError(f"{config.kind}: build() made {type(made).__name__}, not a source")
+    return made
 
 
 def account_key(tracker_kind: str) -> str | None:

@@ -13,7 +13,7 @@ from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from connectors.base import DocumentSource, Leasing, Tracker
+from connectors.base import DocumentSource, Leasing, Tracker, Transactional
 from syncer import logs
 from syncer.applier import apply
 from syncer.continuity import as_filed
@@ -244,8 +244,7 @@ def _after(
 
 def _apply(tracker: Tracker, actions: Sequence[FollowAction]) -> list[FollowOutcome]:
     """Each follow-up write, in one transaction where the tracker has them (`batch`)."""
-    batch = getattr(tracker, "batch", None)
-    with batch() if batch is not None and actions else nullcontext():
+    with tracker.batch() if isinstance(tracker, Transactional) and actions else nullcontext():
         return _apply_each(tracker, actions)
 
 

@@ -10,11 +10,10 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 from connectors import registry
-from connectors.base import DocumentSource, Guarded, Leasing, Tracker
-from connectors.config import BuildContext, SourceSection, TrackerSection
+from connectors.base import BatchActivity, DocumentSource, Leasing, Tracker, guarded
 from connectors.extract import ExtractOptions, plain_lines
 from connectors.sources.cache import CachedSource
 from rules import RuleContext
@@ -125,10 +124,11 @@ def set_up(
     sources: Sequence[DocumentSource] | None = None,
     checked: bool = False,
     offline: bool = False,
+    sleep: Callable[[float], None] | None = None,
 ) -> Setup:
     """The one way a command sets itself up: the people directory and the policies, the
     configured sources (or `sources`) read, with the rules when `checked`, and the trackers
-    (or `trackers`; none `offline`), their clock at `now`."""
+    (or `trackers`; none `offline`), their clock at `now`, waiting with `sleep`."""
     directory = load_directory(settings)
     policy = Policy.of(settings, directory)
     sources = list(sources) if sources is not None else build_sources(settings)
@@ -146,7 +146,7 @@ def set_up(
     elif trackers is not None:
         active = dict(trackers)
     else:
-        active = build_trackers(settings, lambda: now)
+        active = build_trackers(settings, lambda: now, sleep)
     return Setup(directory, policy, sources, reading, active)
 
 
@@ -202,10 +202,9 @@ def read_activities(
     tracker that reads many issues' activity at once (`activities`) is asked once."""
     activities: dict[TrackerRef, Activity] = {}
     unread: set[TrackerRef] = set()
-    batch = getattr(tracker, "activities", None)
-    if batch is not None and refs:
+    if isinstance(tracker, BatchActivity) and refs:
         try:
-            return dict(batch(refs)), set()
+            return dict(tracker.activities(refs)), set()
         except PmsyncError as exc:
             log.info("issues_not_checked", tracker=name, error=str(exc))
             problems.append(Problem(f"tracker {name}", str(exc), isinstance(exc, FatalError)))
@@ -225,35 +224,25 @@ def read_activities(
 
 def build_sources(settings: Settings) -> list[DocumentSource]:
     """Each configured source, made by its kind's module (`connectors.registry`)."""
-    made = _build("sources", settings.sources, settings.build_context(_utcnow), SkippableError)
-    return [cast(DocumentSource, source) for source in made.values()]
+    context = settings.build_context(_utcnow)
+    return [
+        guarded(registry.build_source(name, config, context), f"source {name}", SkippableError)
+        for name, config in settings.sources.items()
+    ]
 
 
 def build_trackers(
-    settings: Settings, clock: Callable[[], datetime] | None = None
+    settings: Settings,
+    clock: Callable[[], datetime] | None = None,
+    sleep: Callable[[float], None] | None = None,
 ) -> dict[str, Tracker]:
-    """Each configured tracker, made by its kind's module (`connectors.registry`)."""
-    context = settings.build_context(clock or _utcnow)
-    made = _build("trackers", settings.trackers, context, FatalError)
-    return {name: cast(Tracker, tracker) for name, tracker in made.items()}
-
-
-def _build(
-    section: str,
-    configs: Mapping[str, SourceSection | TrackerSection],
-    context: BuildContext,
-    failure: type[PmsyncError],
-) -> dict[str, Guarded]:
-    """The connectors of one section, each guarded: an unexpected failure in one is reported
-    as a `failure` naming it."""
-    kind = "source" if section == "sources" else "tracker"
+    """Each configured tracker, made by its kind's module (`connectors.registry`); `sleep`
+    is how they wait (the default: one a stop request cuts short)."""
+    context = settings.build_context(clock or _utcnow, sleep)
+    # Each guarded: an unexpected failure in one is reported as an error naming it.
     return {
-        name: Guarded(
-            registry.factory(section, config.kind)(name, config, context),
-            f"{kind} {name}",
-            failure,
-        )
-        for name, config in configs.items()
+        name: guarded(registry.build_tracker(name, config, context), f"tracker {name}", FatalError)
+        for name, config in settings.trackers.items()
     }
 
 
@@ -298,6 +287,7 @@ def sync(
     sources: Sequence[DocumentSource] | None = None,
     now: datetime | None = None,
     offline: bool = False,
+    sleep: Callable[[float], None] | None = None,
 ) -> SyncRun:
     """The whole sync: documents to issues. With `dry_run` nothing is written anywhere.
     `now` is the time of the run (the clock's when not given). `offline` reads no tracker
@@ -307,7 +297,13 @@ def sync(
     now = now or _utcnow()
     today = now.astimezone(UTC).date()
     setup = set_up(
-        settings, now=now, trackers=trackers, sources=sources, checked=True, offline=offline
+        settings,
+        now=now,
+        trackers=trackers,
+        sources=sources,
+        checked=True,
+        offline=offline,
+        sleep=sleep,
     )
     directory, policy, sources, reading, active = (
         setup.directory,

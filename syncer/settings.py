@@ -443,9 +443,12 @@ class Settings(CoreSettings):
             raise ValueError("; ".join(problems))
         return self
 
-    def build_context(self, clock: Callable[[], datetime]) -> BuildContext:
+    def build_context(
+        self, clock: Callable[[], datetime], sleep: Callable[[float], None] | None = None
+    ) -> BuildContext:
         """What the connectors' factories are told of these settings."""
-        return BuildContext(self.origin, self._base_dir, self.path(self.state_dir), clock)
+        state = self.path(self.state_dir)
+        return BuildContext(self.origin, self._base_dir, state, clock, sleep)
 
 
 @overload

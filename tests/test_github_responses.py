@@ -43,7 +43,12 @@ def _tracker(waits: list[float], **options: object) -> GithubTracker:
         "backoff": 1.0,
         **options,
     }
-    return GithubTracker("gh", GithubOptions(**settings), sleep=waits.append)  # type: ignore[arg-type]
+    return GithubTracker(
+        "gh",
+        GithubOptions(**settings),  # type: ignore[arg-type]
+        sleep=waits.append,
+        epoch=lambda: 1_000_000.0,
+    )
 
 
 def _draft() -> IssueDraft:
@@ -132,7 +137,6 @@ def test_a_secondary_limit_without_retry_after_waits_a_minute(
 def test_a_used_up_quota_waits_for_its_reset(
     api: responses.RequestsMock, waits: list[float], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("connectors.trackers.github.time.time", lambda: 1_000_000.0)
     api.get(
         f"{REPO}/issues",
         json=[],

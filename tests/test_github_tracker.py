@@ -6,7 +6,7 @@ import io
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -92,11 +92,16 @@ default = "gh"
     return config
 
 
-def _sync(config: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> SyncRun:
+def _sync(
+    config: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    sleep: Callable[[float], None] | None = None,
+    **env: str,
+) -> SyncRun:
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    return sync(load_settings(config), dry_run=False)
+    return sync(load_settings(config), dry_run=False, sleep=sleep)
 
 
 def _two_machines(tmp_path: Path, fake: FakeGitHub) -> list[Path]:
@@ -486,7 +491,6 @@ def test_a_secondary_rate_limit_is_waited_out_as_told(
     project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     waits: list[float] = []
-    monkeypatch.setattr("connectors.trackers.github.interruptible_sleep", waits.append)
     fake.faults.append(
         Fault(
             "POST",
@@ -496,7 +500,7 @@ def test_a_secondary_rate_limit_is_waited_out_as_told(
             body={"message": "You have exceeded a secondary rate limit."},
         )
     )
-    run = _sync(project, monkeypatch)
+    run = _sync(project, monkeypatch, waits.append)
     assert _ops(run) == ["create"] * 3
     assert 3.0 in waits
     assert len(fake.issues) == 3
@@ -509,7 +513,6 @@ def test_a_secondary_rate_limit_is_waited_out_as_told(
 def test_a_limit_past_the_wait_budget_stops_cleanly_and_the_next_run_finishes(
     project: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch, status: int, message: str
 ) -> None:
-    monkeypatch.setattr("connectors.trackers.github.interruptible_sleep", lambda seconds: None)
     fake.faults.append(
         Fault(
             "POST",
@@ -519,7 +522,7 @@ def test_a_limit_past_the_wait_budget_stops_cleanly_and_the_next_run_finishes(
             body={"message": message},
         )
     )
-    stopped = _sync(project, monkeypatch)
+    stopped = _sync(project, monkeypatch, lambda seconds: None)
     assert _ops(stopped) == ["create failed"] * 3
     assert any(p.fatal and "wait budget" in p.message for p in stopped.problems)
     assert fake.issues == {}

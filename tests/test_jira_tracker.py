@@ -484,11 +484,8 @@ def test_a_user_jira_will_not_assign_is_named_and_the_item_still_filed(
     assert len(fake.issues) == 3
 
 
-def test_a_429_is_waited_out_exactly(
-    project: Path, fake: FakeJira, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_429_is_waited_out_exactly(project: Path, fake: FakeJira) -> None:
     waits: list[float] = []
-    monkeypatch.setattr("connectors.trackers.jira.interruptible_sleep", waits.append)
     fake.faults.append(
         Fault(
             "POST",
@@ -498,7 +495,7 @@ def test_a_429_is_waited_out_exactly(
             body={"errorMessages": ["Rate limit exceeded."]},
         )
     )
-    run = _sync(project)
+    run = sync(load_settings(project), dry_run=False, sleep=waits.append)
     assert _ops(run) == ["create"] * 3
     assert waits == [100.0]  # not cut to 30-60 s, as the jira library's own retry would
 

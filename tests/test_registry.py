@@ -32,7 +32,7 @@ def test_every_kind_is_one_module_with_its_settings_model_and_factory(
     model = registry.config_model(section, kind)
     assert issubclass(model, BASES[section])
     assert get_args(model.model_fields["kind"].annotation) == (kind,)
-    assert callable(registry.factory(section, kind))
+    assert callable(registry.SECTIONS[section][kind].load().build)
 
 
 def test_every_kind_joins_its_contract_suite() -> None:

@@ -18,7 +18,6 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from itertools import chain
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
@@ -26,7 +25,7 @@ from urllib.parse import quote, urlencode
 from github import Auth, Github, GithubException, GithubIntegration
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from connectors.base import CloseReason, activity_of, create_each, report_request
+from connectors.base import CloseReason, activity_of, create_each
 from connectors.config import (
     BuildContext,
     LeaseSection,
@@ -36,19 +35,15 @@ from connectors.config import (
     secrets_from_files,
 )
 from connectors.trackers.lease import Lease, LeaseHolder, date_header, holder
+from connectors.trackers.rest import NumberedIssues, RestApi
 from connectors.trackers.retry import (
-    WaitBudget,
-    WriteThrottle,
     classify,
-    create_once,
     first_contact,
-    interruptible_sleep,
     missing,
     next_link,
     no_answer_is_uncertain,
     reset_in,
     retry_after_seconds,
-    with_retries,
 )
 from syncer import logs, statefile
 from syncer.errors import (
@@ -58,7 +53,6 @@ from syncer.errors import (
     NotAllowed,
     NotFound,
     PmsyncError,
-    RetriableError,
     SkippableError,
 )
 from syncer.identity import parse_marker, render_marker
@@ -139,7 +133,92 @@ def _lease_expiry(commit: Mapping[str, Any]) -> datetime:
         return datetime.min.replace(tzinfo=UTC)
 
 
-class GithubTracker(LeaseHolder):
+class Gone(FatalError):
+    """A 410: the issue was deleted, or issues are turned off in the repository."""
+
+
+class GithubApi(RestApi):
+    """One repository's API through PyGithub's requester: requests translated to pmsync's
+    errors, retried within a wait budget, counted (`RestApi`); listings read with their
+    ETags, so that an unchanged page costs no rate limit."""
+
+    service = "GitHub"
+
+    def __init__(
+        self,
+        name: str,
+        options: GithubOptions,
+        *,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] | None = None,
+        epoch: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(name, options, sleep=sleep, clock=clock, epoch=epoch)
+        self._github = github_client(options)
+
+    def _send(
+        self,
+        verb: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: Any | None,
+        headers: Mapping[str, str] | None,
+    ) -> tuple[Mapping[str, str], Any]:
+        with translated(f"{verb} {path}"):
+            try:
+                answer: tuple[Mapping[str, str], Any] = self._github.requester.requestJsonAndCheck(
+                    verb,
+                    path,
+                    parameters=dict(params) if params is not None else None,
+                    headers=dict(headers) if headers else None,
+                    input=body,
+                )
+            except Exception as exc:
+                self.failed(verb, getattr(exc, "headers", None) or {})
+                raise
+            return answer
+
+    def listing(
+        self,
+        path: str,
+        params: dict[str, Any],
+        kept: dict[str, Any],
+        fresh: dict[str, Any],
+    ) -> Iterator[dict[str, Any]]:
+        """Every entry of a paginated list; a page is asked for with the ETag it had in `kept`
+        (pages by URL from an earlier read) and reused when the answer is 304 Not Modified;
+        each page read goes into `fresh`."""
+        url: str | None = path
+        query: dict[str, Any] | None = params
+        while url:
+            key = url + ("?" + urlencode(sorted(query.items())) if query else "")
+            before = kept.get(key)
+            condition = {}
+            if isinstance(before, dict) and before.get("etag"):
+                condition["If-None-Match"] = str(before["etag"])
+                if before.get("modified"):
+                    condition["If-Modified-Since"] = str(before["modified"])
+            headers, data = self.request("GET", url, params=query, headers=condition)
+            if condition and data is None and isinstance(before, dict):  # 304 Not Modified
+                data, following = (
+                    before.get("body") or [],
+                    next_link(headers) or before.get("next"),
+                )
+            else:
+                following = next_link(headers)
+            if headers.get("etag"):
+                fresh[key] = {
+                    "etag": headers.get("etag"),
+                    "modified": headers.get("last-modified"),
+                    "body": data,
+                    "next": following,
+                }
+            yield from data or []
+            url, query = following, None  # the next link carries the query
+
+
+class GithubTracker(LeaseHolder, NumberedIssues):
+    gone: tuple[type[PmsyncError], ...] = (Gone,)
     kind = "github"
 
     def __init__(
@@ -150,17 +229,12 @@ class GithubTracker(LeaseHolder):
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] | None = None,
         wall: Callable[[], datetime] | None = None,
+        epoch: Callable[[], float] = time.time,
     ) -> None:
         self.name = name
         self._wall = wall or (lambda: datetime.now(UTC))  # only to tell the clock's skew
         self.options = options
-        self._sleep = sleep or interruptible_sleep
-        self._clock = clock or time.monotonic
-        self._budget = WaitBudget(f"github {name}", options.max_wait, options.backoff, self._sleep)
-        self._throttle = WriteThrottle(
-            options.write_interval, options.max_writes_per_minute, self._clock, self._sleep
-        )
-        self._github = github_client(options)
+        self.api = GithubApi(name, options, sleep=sleep, clock=clock, epoch=epoch)
         self._repo_path = f"/repos/{options.repo}"
         self._bot: str | None = options.bot_login
         self._assignable: dict[str, bool] = {}
@@ -254,9 +328,9 @@ class GithubTracker(LeaseHolder):
             raise self._repo_missing() from exc
 
     def snapshot(self) -> Sequence[IssueSnapshot]:
-        """Every issue pmsync's own account created with the sync label, in one paginated read."""
-        bot = self._bot_login_or_config_error()
-        found = []
+        """Every issue pmsync's own account created with the sync label, in one paginated
+        read, then those numbered after the newest it shows (read-your-writes)."""
+        self._bot_login_or_config_error()
         kept, fresh = self._load_pages(), dict[str, Any]()
         params = {
             "labels": SYNC_LABEL,
@@ -265,16 +339,8 @@ class GithubTracker(LeaseHolder):
             "sort": "created",
             "direction": "asc",
         }
-        high = 0
         try:
-            for data in self._pages(f"{self._repo_path}/issues", params, kept, fresh):
-                if not isinstance(data, dict) or not str(data.get("number", "")).isdigit():
-                    raise SkippableError(f"unexpected answer: {str(data)[:80]!r}")
-                high = max(high, int(data["number"]))
-                snap = self._snapshot_of(data, bot)
-                if snap is not None:
-                    found.append(snap)
-            found += self._newer_than(high, bot)
+            found = self._listed(self.api.listing(f"{self._repo_path}/issues", params, kept, fresh))
         except NotFound as exc:
             raise self._repo_missing() from exc
         except SkippableError as exc:
@@ -313,38 +379,38 @@ class GithubTracker(LeaseHolder):
         setting = f"trackers.{self.name}.repo"
         return missing(setting, repr(self.options.repo), self.options.base_url, "the token")
 
-    def _newer_than(self, high: int, bot: str) -> list[IssueSnapshot]:
-        """pmsync's issues numbered after `high`: read-your-writes whatever the list lags."""
-        return [snap for data in self._after(high, bot) if (snap := self._snapshot_of(data, bot))]
+    # --- numbered issues (`NumberedIssues`) ----------------------------------------------------
 
-    def _after(self, high: int, bot: str) -> Iterator[dict[str, Any]]:
-        """pmsync's issues numbered after `high` (the highest the list showed), read one by
-        one until a number is unused: one request when nothing is new. When the first read is
-        someone else's issue or pull request, the repository's newest number is looked up
-        once, to skip ahead."""
-        number, skipped = high + 1, False
-        for _ in range(MAX_PROBE):
-            try:
-                _, data = self._request("GET", f"{self._repo_path}/issues/{number}")
-            except Gone:
-                number += 1  # a deleted issue keeps its number
-                continue
-            except (SkippableError, NotAllowed):
-                return  # not made yet
-            if isinstance(data, dict) and self._snapshot_of(data, bot) is not None:
-                yield data
-            elif not skipped:
-                skipped = True
-                number = max(number, self._newest_number())
-            number += 1
+    def _read_number(self, number: int) -> Any:
+        return self.api.get(f"{self._repo_path}/issues/{number}")
 
     def _newest_number(self) -> int:
         """The repository's newest issue or pull request number (0 when there is none)."""
         params = {"state": "all", "sort": "created", "direction": "desc", "per_page": 1}
-        _, data = self._request("GET", f"{self._repo_path}/issues", params=params)
+        data = self.api.get(f"{self._repo_path}/issues", params)
         newest = data[0] if isinstance(data, list) and data else {}
         number = newest.get("number") if isinstance(newest, dict) else None
         return number if isinstance(number, int) else 0
+
+    def _newest_ours(self) -> list[dict[str, Any]]:
+        params = {
+            "labels": SYNC_LABEL,
+            "state": "all",
+            "sort": "created",
+            "direction": "desc",
+            "per_page": 100,
+        }
+        data = self.api.get(f"{self._repo_path}/issues", params)
+        return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
+
+    def _number_of(self, data: Mapping[str, Any]) -> int | None:
+        number = str(data.get("number", ""))
+        return int(number) if number.isdigit() else None
+
+    def _filed_for(self, data: Mapping[str, Any]) -> str | None:
+        marker = parse_marker(data.get("body"))
+        login = (data.get("user") or {}).get("login")
+        return marker.item_key if marker is not None and login == self._bot_login() else None
 
     def create(self, draft: IssueDraft) -> TrackerRef:
         payload: dict[str, Any] = {
@@ -446,7 +512,9 @@ class GithubTracker(LeaseHolder):
         and the commits and pull requests linked to it (two paginated reads)."""
         number = _number(ref)
         read = {
-            kind: list(self._pages(f"{self._repo_path}/issues/{number}/{kind}", {"per_page": 100}))
+            kind: list(
+                self.api.pages(f"{self._repo_path}/issues/{number}/{kind}", {"per_page": 100})
+            )
             for kind in ("comments", "events")
         }
         entries = [
@@ -478,121 +546,22 @@ class GithubTracker(LeaseHolder):
         *,
         params: dict[str, Any] | None = None,
         body: Any | None = None,
-        headers: dict[str, str] | None = None,
         write: bool = False,
         repeat: bool = True,
-    ) -> tuple[dict[str, Any], Any]:
-        """One API call, translated; retried with backoff unless `repeat` is off (creates)."""
-
-        def once() -> tuple[dict[str, Any], Any]:
-            if write:
-                self._throttle.wait()
-            with translated(f"{verb} {path}"):
-                try:
-                    answer = self._github.requester.requestJsonAndCheck(
-                        verb, path, parameters=params, headers=headers or None, input=body
-                    )
-                except Exception as exc:
-                    report_request(self.name, verb, False, getattr(exc, "headers", None) or {})
-                    raise
-                report_request(self.name, verb, True, answer[0])
-                return answer
-
-        answer, data = with_retries(
-            once, attempts=self.options.attempts, repeat=repeat, budget=self._budget
-        )
-        self._watch_quota(answer)
-        return answer, data
-
-    def _pages(
-        self,
-        path: str,
-        params: dict[str, Any],
-        kept: dict[str, Any] | None = None,
-        fresh: dict[str, Any] | None = None,
-    ) -> Iterator[dict[str, Any]]:
-        """Every entry of a paginated list. With `kept` (pages by URL from an earlier read), a
-        page is asked for with its ETag and reused when the answer is 304 Not Modified; each
-        page read goes into `fresh`."""
-        url: str | None = path
-        query: dict[str, Any] | None = params
-        while url:
-            key = url + ("?" + urlencode(sorted(query.items())) if query else "")
-            before = (kept or {}).get(key)
-            condition = {}
-            if isinstance(before, dict) and before.get("etag"):
-                condition["If-None-Match"] = str(before["etag"])
-                if before.get("modified"):
-                    condition["If-Modified-Since"] = str(before["modified"])
-            headers, data = self._request("GET", url, params=query, headers=condition)
-            if condition and data is None and isinstance(before, dict):  # 304 Not Modified
-                data, following = (
-                    before.get("body") or [],
-                    next_link(headers) or before.get("next"),
-                )
-            else:
-                following = next_link(headers)
-            if fresh is not None and headers.get("etag"):
-                fresh[key] = {
-                    "etag": headers.get("etag"),
-                    "modified": headers.get("last-modified"),
-                    "body": data,
-                    "next": following,
-                }
-            yield from data or []
-            url, query = following, None  # the next link carries the query
-
-    def _watch_quota(self, headers: dict[str, Any]) -> None:
-        """When the primary quota is spent, wait for its reset before the next request."""
-        remaining = headers.get("x-ratelimit-remaining")
-        reset = headers.get("x-ratelimit-reset")
-        if remaining is not None and reset is not None and int(remaining) == 0:
-            wait = max(0.0, float(reset) - time.time()) + 1
-            self._budget.pause(
-                wait, RetriableError(f"github {self.name}: rate limit quota used up")
-            )
+    ) -> tuple[Mapping[str, str], Any]:
+        return self.api.request(verb, path, params=params, body=body, write=write, repeat=repeat)
 
     def _create_once(self, payload: dict[str, Any], draft: IssueDraft) -> dict[str, Any]:
-        """POST the issue. After an uncertain failure, adopt the issue if it was in fact made."""
+        """POST the issue; after an uncertain failure, adopt it if it was in fact made."""
 
         def post() -> dict[str, Any]:
             path = f"{self._repo_path}/issues"
             _, data = self._request("POST", path, body=payload, write=True, repeat=False)
             return dict(data)
 
-        return create_once(
-            post,
-            lambda: self._find_created(draft.item_key),
-            attempts=self.options.attempts,
-            budget=self._budget,
-            named=lambda data: f"#{data['number']}",
-            tracker=self.name,
-            item=draft.item_key,
+        return self.create_exactly_once(
+            post, draft.item_key, self.api.budget, self.options.attempts
         )
-
-    def _find_created(self, item_key: str) -> dict[str, Any] | None:
-        """The issue carrying this item's marker, if pmsync made it: among the newest issues
-        (one page, newest first), then those numbered after them (a list that lags). No time
-        filter: the server's clock need not agree with this machine's."""
-        bot = self._bot_login()
-        params = {
-            "labels": SYNC_LABEL,
-            "state": "all",
-            "sort": "created",
-            "direction": "desc",
-            "per_page": 100,
-        }
-        _, data = self._request("GET", f"{self._repo_path}/issues", params=params)
-        newest = [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
-        high = max(
-            (int(d["number"]) for d in newest if str(d.get("number", "")).isdigit()), default=0
-        )
-        for entry in chain(newest, self._after(high, bot)):
-            marker = parse_marker(entry.get("body"))
-            login = (entry.get("user") or {}).get("login")
-            if marker is not None and marker.item_key == item_key and login == bot:
-                return dict(entry)
-        return None
 
     # --- helpers ---------------------------------------------------------------------------------
 
@@ -620,8 +589,8 @@ class GithubTracker(LeaseHolder):
         with translated("GET /app"):
             return str(integration.get_app().slug)
 
-    def _snapshot_of(self, data: dict[str, Any], bot: str) -> IssueSnapshot | None:
-        if "pull_request" in data or (data.get("user") or {}).get("login") != bot:
+    def _snapshot_of(self, data: Mapping[str, Any]) -> IssueSnapshot | None:
+        if "pull_request" in data or (data.get("user") or {}).get("login") != self._bot_login():
             return None
         marker = parse_marker(data.get("body"))
         if marker is None:
@@ -648,7 +617,7 @@ class GithubTracker(LeaseHolder):
             policy=marker.policy,
         )
 
-    def _ref(self, data: dict[str, Any]) -> TrackerRef:
+    def _ref(self, data: Mapping[str, Any]) -> TrackerRef:
         return TrackerRef(self.name, f"#{data['number']}", str(data.get("html_url") or ""))
 
     def _split_assignees(self, logins: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -683,7 +652,7 @@ class GithubTracker(LeaseHolder):
         if self._milestones is None:
             self._milestones = {
                 str(m["title"]): int(m["number"])
-                for m in self._pages(
+                for m in self.api.pages(
                     f"{self._repo_path}/milestones", {"state": "all", "per_page": 100}
                 )
             }
@@ -720,10 +689,6 @@ class GithubTracker(LeaseHolder):
         body = {"issue_field_values": [{"field_id": self._field_id(), "value": due.isoformat()}]}
         path = f"{self._repo_path}/issues/{_number(ref)}/issue-field-values"
         self._request("POST", path, body=body, write=True)
-
-
-class Gone(FatalError):
-    """A 410: the issue was deleted, or issues are turned off in the repository."""
 
 
 def github_client(options: GithubOptions) -> Github:
@@ -807,7 +772,7 @@ def _timestamp(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
-def _due_of(data: dict[str, Any]) -> date | None:
+def _due_of(data: Mapping[str, Any]) -> date | None:
     found = _DUE_LINE_RE.findall(str(data.get("body") or ""))
     if found:
         return date.fromisoformat(found[-1])
@@ -883,7 +848,7 @@ def build(name: str, config: Config, context: BuildContext) -> GithubTracker:
         lease_minutes=config.lease_minutes,
         etag_file=context.state_dir / "trackers" / f"{name}.pages.json",
     )
-    return GithubTracker(name, options)
+    return GithubTracker(name, options, sleep=context.sleep)
 
 
 def github_token(config: GithubAuth) -> str | None:

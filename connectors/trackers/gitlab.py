@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from itertools import chain
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -30,7 +28,7 @@ import gitlab
 import requests
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from connectors.base import CloseReason, activity_of, create_each, report_request
+from connectors.base import CloseReason, activity_of, create_each
 from connectors.config import (
     BuildContext,
     Remote,
@@ -39,13 +37,10 @@ from connectors.config import (
     secrets_from_files,
 )
 from connectors.sources.http import timestamp
+from connectors.trackers.rest import NumberedIssues, RestApi
 from connectors.trackers.retry import (
-    WaitBudget,
-    WriteThrottle,
     classify,
-    create_once,
     first_contact,
-    interruptible_sleep,
     missing,
     next_link,
     no_answer_is_uncertain,
@@ -60,7 +55,6 @@ from syncer.errors import (
     NotAllowed,
     NotFound,
     PmsyncError,
-    RetriableError,
     SkippableError,
     UncertainError,
 )
@@ -83,7 +77,6 @@ SYNC_LABEL = "pmsync"
 # GitLab's system notes for a change linked to an issue: "mentioned in merge request !12",
 # "closed via merge request !3", "mentioned in commit 1a2b3c4d".
 _CHANGE_NOTE = re.compile(r"^(?:mentioned in|closed via) ((?:merge request|commit) \S+)")
-MAX_PROBE = 5000  # issues read by iid after the newest the list shows, at most
 _CLOSE_NOTES = {
     "completed": "Closed as completed.",
     "not_planned": "Closed as not planned.",
@@ -109,9 +102,12 @@ class GitlabOptions:
     backoff: float = 2.0
 
 
-class GitlabApi:
+class GitlabApi(RestApi):
     """One project's API through python-gitlab: requests translated to pmsync's errors,
-    retried within a wait budget, paginated, and counted."""
+    retried within a wait budget, paginated, and counted (`RestApi`)."""
+
+    service = "GitLab"
+    quota = ("ratelimit-remaining", "ratelimit-reset")
 
     def __init__(
         self,
@@ -122,18 +118,9 @@ class GitlabApi:
         clock: Callable[[], float] | None = None,
         observe: Callable[[str, bool, Mapping[str, str]], None] | None = None,
     ) -> None:
-        self.name = name
+        super().__init__(name, options, sleep=sleep, clock=clock, observe=observe)
         self.options = options
         self.project = f"/projects/{quote(options.project, safe='')}"
-        self._sleep = sleep or interruptible_sleep
-        self._clock = clock or time.monotonic
-        self.budget = WaitBudget(f"gitlab {name}", options.max_wait, options.backoff, self._sleep)
-        self._throttle = WriteThrottle(
-            options.write_interval, options.max_writes_per_minute, self._clock, self._sleep
-        )
-        self._observe = observe or (
-            lambda verb, ok, headers: report_request(name, verb, ok, headers)
-        )
         self._last: requests.Response | None = None
         session = requests.Session()
         session.hooks["response"].append(self._keep)
@@ -147,64 +134,44 @@ class GitlabApi:
             retry_transient_errors=False,
             user_agent="pmsync",
         )
-        self.requests = 0
 
     def _keep(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         """Every answer's headers, for the errors python-gitlab raises without them."""
         self._last = response
 
-    def request(
+    def _send(
         self,
         verb: str,
         path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        body: Mapping[str, Any] | None = None,
-        write: bool = False,
-        repeat: bool = True,
+        params: Mapping[str, Any] | None,
+        body: Any | None,
+        headers: Mapping[str, str] | None,
     ) -> tuple[Mapping[str, str], Any]:
-        """One API call, translated; retried with backoff unless `repeat` is off (creates)."""
         what = f"{verb} {path.split('?')[0]}"
-
-        def once() -> tuple[Mapping[str, str], Any]:
-            if write:
-                self._throttle.wait()
-            self._last = None
-            self.requests += 1
-            try:
-                with no_answer_is_uncertain(what, "GitLab"):
-                    answer = self._gitlab.http_request(
-                        verb.lower(),
-                        path,
-                        query_data=dict(params or {}),
-                        post_data=dict(body) if body is not None else None,
-                        obey_rate_limit=False,
-                        retry_transient_errors=False,
-                        max_retries=0,
-                    )
-            except gitlab.GitlabError as exc:
-                headers = _headers(self._last)
-                self._observe(verb, False, headers)
-                raise _classify(exc, headers, what) from exc
-            except PmsyncError:
-                self._observe(verb, False, {})
-                raise
-            headers = _headers(answer)
-            self._observe(verb, True, headers)
-            try:
-                data = answer.json() if answer.content else None
-            except ValueError as exc:
-                raise SkippableError(f"{what}: GitLab answered something not JSON") from exc
-            return headers, data
-
-        headers, data = with_retries(
-            once, attempts=self.options.attempts, repeat=repeat, budget=self.budget
-        )
-        self._watch_quota(headers)
-        return headers, data
-
-    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
-        return self.request("GET", path, params=params)[1]
+        self._last = None
+        try:
+            with no_answer_is_uncertain(what, "GitLab"):
+                answer = self._gitlab.http_request(
+                    verb.lower(),
+                    path,
+                    query_data=dict(params or {}),
+                    post_data=dict(body) if body is not None else None,
+                    obey_rate_limit=False,
+                    retry_transient_errors=False,
+                    max_retries=0,
+                )
+        except gitlab.GitlabError as exc:
+            failed = _headers(self._last)
+            self.failed(verb, failed)
+            raise _classify(exc, failed, what) from exc
+        except PmsyncError:
+            self.failed(verb, {})
+            raise
+        try:
+            data = answer.json() if answer.content else None
+        except ValueError as exc:
+            raise SkippableError(f"{what}: GitLab answered something not JSON") from exc
+        return _headers(answer), data
 
     def raw(self, path: str, limit: int) -> bytes:
         """A file's bytes, read no further than `limit` + 1 (a larger file is not downloaded
@@ -229,38 +196,32 @@ class GitlabApi:
                         answer.close()
             except gitlab.GitlabError as exc:
                 headers = _headers(self._last)
-                self._observe("GET", False, headers)
+                self.failed("GET", headers)
                 raise _classify(exc, headers, what) from exc
             self._observe("GET", True, _headers(answer))
             return data
 
-        return with_retries(once, attempts=self.options.attempts, repeat=True, budget=self.budget)
+        return with_retries(once, attempts=self.attempts, repeat=True, budget=self.budget)
 
     def pages(self, path: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-        """Every entry of a paginated list, following the `Link: rel="next"` of each page."""
-        url: str | None = path
-        query: Mapping[str, Any] | None = {"per_page": 100, **params}
-        while url:
-            headers, data = self.request("GET", url, params=query)
-            if not isinstance(data, list):
-                raise SkippableError(f"GET {path}: unexpected answer (not a list)")
-            yield from (entry for entry in data if isinstance(entry, dict))
-            following = next_link(headers)
-            if following is None and headers.get("x-next-page", "").strip().isdigit() and data:
-                # No Link header (some proxies drop it): the page number says where to go on.
-                url, query = path, {**(query or {}), "page": headers["x-next-page"].strip()}
-                continue
-            url, query = following, None  # the next link carries the query
+        return super().pages(path, {"per_page": 100, **params})
 
-    def _watch_quota(self, headers: Mapping[str, str]) -> None:
-        """When the quota is spent, wait for its reset before the next request."""
-        remaining, reset = headers.get("ratelimit-remaining"), headers.get("ratelimit-reset")
-        if remaining is not None and reset is not None and remaining.strip() == "0":
-            wait = max(0.0, float(reset) - time.time()) + 1
-            self.budget.pause(wait, RetriableError(f"gitlab {self.name}: rate limit used up"))
+    def following(
+        self,
+        path: str,
+        query: Mapping[str, Any] | None,
+        headers: Mapping[str, str],
+        data: list[Any],
+    ) -> tuple[str | None, Mapping[str, Any] | None]:
+        """The `Link` header's next page; without one (some proxies drop it), the page number
+        `X-Next-Page` says where to go on."""
+        following = next_link(headers)
+        if following is None and headers.get("x-next-page", "").strip().isdigit() and data:
+            return path, {**(query or {}), "page": headers["x-next-page"].strip()}
+        return following, None
 
 
-class GitlabTracker:
+class GitlabTracker(NumberedIssues):
     kind = "gitlab"
 
     def __init__(
@@ -299,17 +260,8 @@ class GitlabTracker:
             "order_by": "created_at",
             "sort": "asc",
         }
-        found = []
-        high = 0
         try:
-            for data in self.api.pages(self._issues, params):
-                if not str(data.get("iid", "")).isdigit():
-                    raise SkippableError(f"unexpected answer: {str(data)[:80]!r}")
-                high = max(high, int(data["iid"]))
-                snap = self._snapshot_of(data)
-                if snap is not None:
-                    found.append(snap)
-            found += self._newer_than(high)
+            return self._listed(self.api.pages(self._issues, params))
         except NotFound as exc:
             raise self._project_missing() from exc
         except (SkippableError, NotAllowed) as exc:
@@ -317,35 +269,38 @@ class GitlabTracker:
                 f"gitlab {self.name}: project {self.options.project!r} cannot be listed ({exc}); "
                 "check project and url, and that the token can read it"
             ) from exc
-        return found
 
-    def _newer_than(self, high: int) -> list[IssueSnapshot]:
-        """pmsync's issues numbered after `high`: read-your-writes whatever the list lags."""
-        return [snap for data in self._after(high) if (snap := self._snapshot_of(data))]
+    # --- numbered issues (`NumberedIssues`) ----------------------------------------------------
 
-    def _after(self, high: int) -> Iterator[dict[str, Any]]:
-        """The issues numbered after `high`, read one by one until an iid is unused: one
-        request when nothing is new. When the first read is someone else's issue, the
-        project's newest iid is looked up once, to skip ahead."""
-        iid, skipped = high + 1, False
-        for _ in range(MAX_PROBE):
-            try:
-                data = self.api.get(f"{self._issues}/{iid}")
-            except (NotFound, SkippableError):
-                return  # not made yet
-            if isinstance(data, dict) and self._snapshot_of(data) is not None:
-                yield data
-            elif not skipped:
-                skipped = True
-                iid = max(iid, self._newest_iid())
-            iid += 1
+    def _read_number(self, number: int) -> Any:
+        return self.api.get(f"{self._issues}/{number}")
 
-    def _newest_iid(self) -> int:
+    def _newest_number(self) -> int:
         params = {"scope": "all", "order_by": "created_at", "sort": "desc", "per_page": 1}
         data = self.api.get(self._issues, params)
         newest = data[0] if isinstance(data, list) and data else {}
         iid = newest.get("iid") if isinstance(newest, dict) else None
         return iid if isinstance(iid, int) else 0
+
+    def _newest_ours(self) -> list[dict[str, Any]]:
+        params = {
+            "labels": SYNC_LABEL,
+            "author_id": self._bot_account()["id"],
+            "scope": "all",
+            "order_by": "created_at",
+            "sort": "desc",
+            "per_page": 100,
+        }
+        data = self.api.get(self._issues, params)
+        return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
+
+    def _number_of(self, data: Mapping[str, Any]) -> int | None:
+        iid = str(data.get("iid", ""))
+        return int(iid) if iid.isdigit() else None
+
+    def _filed_for(self, data: Mapping[str, Any]) -> str | None:
+        marker = parse_marker(data.get("description"))
+        return marker.item_key if marker is not None and self._ours(data) else None
 
     def create(self, draft: IssueDraft) -> TrackerRef:
         labels = sorted({SYNC_LABEL, *self.options.labels, *draft.labels})
@@ -451,10 +406,8 @@ class GitlabTracker:
             changes=changes,
         )
 
-    # --- creating exactly once ---------------------------------------------------------------
-
     def _create_once(self, payload: dict[str, Any], draft: IssueDraft) -> dict[str, Any]:
-        """POST the issue. After an uncertain failure, adopt the issue if it was in fact made."""
+        """POST the issue; after an uncertain failure, adopt it if it was in fact made."""
 
         def post() -> dict[str, Any]:
             _, data = self.api.request("POST", self._issues, body=payload, write=True, repeat=False)
@@ -462,36 +415,9 @@ class GitlabTracker:
                 raise UncertainError(f"POST {self._issues}: unexpected answer")
             return data
 
-        return create_once(
-            post,
-            lambda: self._find_created(draft.item_key),
-            attempts=self.options.attempts,
-            budget=self.api.budget,
-            named=lambda data: f"#{data['iid']}",
-            tracker=self.name,
-            item=draft.item_key,
+        return self.create_exactly_once(
+            post, draft.item_key, self.api.budget, self.options.attempts
         )
-
-    def _find_created(self, item_key: str) -> dict[str, Any] | None:
-        """The issue carrying this item's marker, if pmsync made it: among its newest issues
-        (one page, newest first), then those numbered after them (a list that lags). No time
-        filter: the server's clock need not agree with this machine's."""
-        params = {
-            "labels": SYNC_LABEL,
-            "author_id": self._bot_account()["id"],
-            "scope": "all",
-            "order_by": "created_at",
-            "sort": "desc",
-            "per_page": 100,
-        }
-        data = self.api.get(self._issues, params)
-        newest = [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
-        high = max((int(d["iid"]) for d in newest if str(d.get("iid", "")).isdigit()), default=0)
-        for entry in chain(newest, self._after(high)):
-            marker = parse_marker(entry.get("description"))
-            if marker is not None and marker.item_key == item_key and self._ours(entry):
-                return entry
-        return None
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -704,4 +630,4 @@ def build(name: str, config: Config, context: BuildContext) -> GitlabTracker:
         write_interval=config.write_interval_seconds,
         max_writes_per_minute=config.max_writes_per_minute,
     )
-    return GitlabTracker(name, options)
+    return GitlabTracker(name, options, sleep=context.sleep)

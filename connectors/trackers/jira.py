@@ -1107,4 +1107,4 @@ def build(name: str, config: Config, context: BuildContext) -> JiraTracker:
         unseen_file=context.state_dir / "trackers" / f"{name}.unseen.json",
         **config.patience(),
     )
-    return JiraTracker(name, options)
+    return JiraTracker(name, options, sleep=context.sleep)

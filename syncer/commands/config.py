@@ -51,6 +51,7 @@ def register(commands: Commands, common: argparse.ArgumentParser) -> None:
 
 
 def check(args: argparse.Namespace, out: TextIO) -> int:
+    from connectors.base import Verifiable
     from rules import select_rules
     from syncer.people import load_directory
     from syncer.pipeline import build_sources, build_trackers
@@ -63,9 +64,8 @@ def check(args: argparse.Namespace, out: TextIO) -> int:
     trackers = build_trackers(settings)
     if args.online:  # each tracker's address, repository or project, reached once
         for tracker in trackers.values():
-            verify = getattr(tracker, "verify", None)
-            if verify is not None:
-                verify()
+            if isinstance(tracker, Verifiable):
+                tracker.verify()
     out.write(f"# {settings.origin}: valid\n")
     for warning in _warnings(settings):
         print(f"pmsync: warning: {warning}", file=sys.stderr)
