@@ -15,6 +15,7 @@ with empty in-process caches, as a new process would.
 from __future__ import annotations
 
 import argparse
+import itertools
 import random
 import sys
 import tempfile
@@ -36,8 +37,10 @@ SYLLABLES = ("ka", "lo", "mi", "ra", "te", "vu", "no", "si", "pe", "dar", "gul",
 
 def vocabulary(size: int) -> list[str]:
     """Made-up technical nouns; `write_documents` draws them by Zipf's law, as words are."""
-    words = [a + b + c + d for a in SYLLABLES for b in SYLLABLES for c in SYLLABLES for d in "aeiou"]
-    return words[:size]
+    words = (
+        a + b + c + d for a in SYLLABLES for b in SYLLABLES for c in SYLLABLES for d in "aeiou"
+    )
+    return list(itertools.islice(words, size))
 
 
 def write_documents(folder: Path, items: int, documents: int, seed: int = 11) -> int:

@@ -138,6 +138,15 @@ class Verifiable(Protocol):
 
 
 @runtime_checkable
+class ChecksPeople(Protocol):
+    """A tracker that can tell whether the people directory's accounts can be assigned."""
+
+    def check_people(self, handles: Sequence[str]) -> None:
+        """A ConfigError naming each handle the tracker cannot assign issues to."""
+        ...
+
+
+@runtime_checkable
 class BatchActivity(Protocol):
     """A tracker that reads many issues' activity at once (the local store: two queries)."""
 

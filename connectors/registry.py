@@ -41,6 +41,7 @@ TRACKERS: dict[str, Kind] = {
     "github": Kind("connectors.trackers.github", account="github"),
     "jira": Kind("connectors.trackers.jira", account="jira"),
     "gitlab": Kind("connectors.trackers.gitlab", account="gitlab"),
+    "linear": Kind("connectors.trackers.linear", account="linear"),
 }
 SECTIONS = {"sources": SOURCES, "trackers": TRACKERS}
 # The tracker a configuration without trackers gets: the embedded one, needing no account.

@@ -55,7 +55,7 @@ def test_unknown_tracker_kinds_and_sections_are_errors(write: Callable[[str, str
         """,
     )
     assert _problems(path) == [
-        "trackers.x.kind: unknown kind; expected one of: local, github, jira, gitlab",
+        "trackers.x.kind: unknown kind; expected one of: local, github, jira, gitlab, linear",
         "trackers.y.kind: field required",
         "typo_section: unknown key",
     ]

@@ -18,6 +18,7 @@ from connectors.base import Tracker
 from connectors.trackers.github import GithubOptions, GithubTracker
 from connectors.trackers.gitlab import GitlabOptions, GitlabTracker
 from connectors.trackers.jira import JiraOptions, JiraTracker
+from connectors.trackers.linear import LinearOptions, LinearTracker
 from connectors.trackers.local import LocalTracker
 from syncer.identity import (
     content_hash,
@@ -29,6 +30,7 @@ from syncer.model import IssueDraft, TrackerRef, outcome_of
 from tests.fakes.github import FakeGitHub
 from tests.fakes.gitlab import FakeGitLab
 from tests.fakes.jira import FakeJira
+from tests.fakes.linear import FakeLinear
 
 
 @dataclass
@@ -129,6 +131,23 @@ def _gitlab(tmp_path: Path) -> Iterator[Harness]:
         yield Harness(GitlabTracker("t", options), create_as_mallory, comment_as_mallory)
 
 
+@contextmanager
+def _linear(tmp_path: Path) -> Iterator[Harness]:
+    fake = FakeLinear()
+    with fake.running():
+        options = LinearOptions(team="OPS", url=fake.url, api_key=fake.api_key, write_interval=0)
+
+        def create_as_mallory(draft: IssueDraft) -> None:
+            text = f"{draft.body}\n\n{render_marker(draft.marker)}"
+            fake.add_issue_as(fake.mallory, draft.title, text)
+
+        def comment_as_mallory(ref: TrackerRef, body: str) -> None:
+            fake.comment_as(fake.mallory, fake.by_identifier(ref.key)["id"], body)
+
+        people = ("dana@acme.test", "sam@acme.test")
+        yield Harness(LinearTracker("t", options), create_as_mallory, comment_as_mallory, people)
+
+
 # Each tracker kind of connectors.registry has at least one harness, named after it.
 HARNESSES = {
     "local": _local,
@@ -136,6 +155,7 @@ HARNESSES = {
     "jira-cloud": _jira("cloud"),
     "jira-datacenter": _jira("datacenter"),
     "gitlab": _gitlab,
+    "linear": _linear,
 }
 
 

@@ -58,6 +58,7 @@ class RestApi:
 
     service = ""
     quota: tuple[str, str] = ("x-ratelimit-remaining", "x-ratelimit-reset")
+    quota_scale = 1.0  # the reset header's unit, in seconds (0.001: epoch milliseconds)
 
     def __init__(
         self,
@@ -149,7 +150,7 @@ class RestApi:
         """When the quota is spent, wait for its reset before the next request."""
         remaining, reset = (headers.get(name) for name in self.quota)
         if remaining is not None and remaining.strip() == "0":
-            wait = reset_in(reset, self._epoch)
+            wait = reset_in(reset, self._epoch, self.quota_scale)
             if wait is not None:
                 cause = RetriableError(f"{self.service.casefold()} {self.name}: quota used up")
                 self.budget.pause(wait, cause)

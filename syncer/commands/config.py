@@ -51,7 +51,8 @@ def register(commands: Commands, common: argparse.ArgumentParser) -> None:
 
 
 def check(args: argparse.Namespace, out: TextIO) -> int:
-    from connectors.base import Verifiable
+    from connectors import registry
+    from connectors.base import ChecksPeople, Verifiable
     from rules import select_rules
     from syncer.people import load_directory
     from syncer.pipeline import build_sources, build_trackers
@@ -59,13 +60,17 @@ def check(args: argparse.Namespace, out: TextIO) -> int:
 
     settings = shared.settings_of(args, required=True, create=False)
     select_rules(settings.rules.select, settings.rules.ignore)  # rule code typos, too
-    load_directory(settings)  # and the people file
+    directory = load_directory(settings)  # and the people file
     build_sources(settings)  # credentials and key files, as sync reads them
     trackers = build_trackers(settings)
     if args.online:  # each tracker's address, repository or project, reached once
         for tracker in trackers.values():
             if isinstance(tracker, Verifiable):
                 tracker.verify()
+            account = registry.account_key(tracker.kind)
+            if isinstance(tracker, ChecksPeople) and account is not None:
+                handles = [h for p in directory.people if (h := p.account(account))]
+                tracker.check_people(handles)
     out.write(f"# {settings.origin}: valid\n")
     for warning in _warnings(settings):
         print(f"pmsync: warning: {warning}", file=sys.stderr)
