@@ -282,6 +282,7 @@ class LinearTracker:
         self._users: dict[str, str | None] = {}  # handle -> user id, or None: not in the team
         self._extras: dict[str, str] | None = None  # projectId, cycleId
         self._member_cache: dict[str, str] | None = None  # user id -> e-mail, folded
+        self._uuids: dict[str, str] = {}  # identifier ("OPS-12") -> the issue's id, as read
 
     # --- the Tracker protocol -----------------------------------------------------------------
 
@@ -360,7 +361,7 @@ class LinearTracker:
         if "due" in fields:
             data["dueDate"] = draft.due.isoformat() if draft.due else None
         new = set(draft.labels) | ({NEEDS_OWNER_LABEL} if meant else set())
-        current = self._labels.get(_id(ref))
+        current = self._labels.get(self._id(ref))
         if ("labels" in fields or meant) and current is not None:
             stale = stale_labels(draft, current, new) if "labels" in fields else set()
             data["labelIds"] = self._label_ids_of(sorted({*current, *new} - stale))
@@ -391,21 +392,21 @@ class LinearTracker:
             " commentCreate(input: $input) { success } }"
         )
         self.api.run(
-            "commentCreate", query, {"input": {"issueId": _id(ref), "body": body}}, write=True
+            "commentCreate", query, {"input": {"issueId": self._id(ref), "body": body}}, write=True
         )
 
     def add_labels(self, ref: TrackerRef, labels: Collection[str]) -> None:
-        have = set(self._labels.get(_id(ref), ()))
+        have = set(self._labels.get(self._id(ref), ()))
         query = (
             "mutation PmsyncAddLabel($id: String!, $label: String!) {"
             " issueAddLabel(id: $id, labelId: $label) { success } }"
         )
         for name in sorted(set(labels) - have):
             label = self._label_ids_of([name])[0]
-            self.api.run("issueAddLabel", query, {"id": _id(ref), "label": label}, write=True)
+            self.api.run("issueAddLabel", query, {"id": self._id(ref), "label": label}, write=True)
             have.add(name)
-        if _id(ref) in self._labels:
-            self._labels[_id(ref)] = tuple(sorted(have))
+        if self._id(ref) in self._labels:
+            self._labels[self._id(ref)] = tuple(sorted(have))
 
     def remove_labels(self, ref: TrackerRef, labels: Collection[str]) -> None:
         query = (
@@ -418,12 +419,14 @@ class LinearTracker:
                 continue  # no such label anywhere: not on the issue either
             try:
                 self.api.run(
-                    "issueRemoveLabel", query, {"id": _id(ref), "label": label}, write=True
+                    "issueRemoveLabel", query, {"id": self._id(ref), "label": label}, write=True
                 )
             except Refused:
                 continue  # the label was not there
-        if _id(ref) in self._labels:
-            self._labels[_id(ref)] = tuple(n for n in self._labels[_id(ref)] if n not in labels)
+        if self._id(ref) in self._labels:
+            self._labels[self._id(ref)] = tuple(
+                n for n in self._labels[self._id(ref)] if n not in labels
+            )
 
     def link(self, ref: TrackerRef, to: TrackerRef, note: str) -> None:
         self.comment(ref, f"{note}: {to.key} {to.url}".rstrip())
@@ -440,7 +443,7 @@ class LinearTracker:
             " history(first: 100) { nodes { createdAt actor { id } toAssignee { id } } }"
             " attachments(first: 50) { nodes { url } } } }"
         )
-        issue = self.api.run("issue", query, {"id": _id(ref)}).get("issue") or {}
+        issue = self.api.run("issue", query, {"id": self._id(ref)}).get("issue") or {}
         comments = (issue.get("comments") or {}).get("nodes") or []
         history = (issue.get("history") or {}).get("nodes") or []
         entries = [
@@ -514,7 +517,7 @@ class LinearTracker:
             " attachmentCreate(input: $input) { success } }"
         )
         title = f"Post-mortem action item: {draft.source_title or draft.postmortem_id}"
-        payload = {"issueId": _id(ref), "url": item_url(draft), "title": title}
+        payload = {"issueId": self._id(ref), "url": item_url(draft), "title": title}
         self.api.run("attachmentCreate", query, {"input": payload}, write=True)
 
     def _update(self, ref: TrackerRef, data: Mapping[str, Any]) -> None:
@@ -524,7 +527,7 @@ class LinearTracker:
             " { nodes { name } } } } }"
         )
         answer = self.api.run(
-            "issueUpdate", query, {"id": _id(ref), "input": dict(data)}, write=True
+            "issueUpdate", query, {"id": self._id(ref), "input": dict(data)}, write=True
         )
         issue = (answer.get("issueUpdate") or {}).get("issue") or {}
         if issue.get("id"):
@@ -711,6 +714,8 @@ class LinearTracker:
             return None
         labels = _label_names(data)
         self._labels[str(data["id"])] = labels
+        if data.get("identifier"):
+            self._uuids[str(data["identifier"])] = str(data["id"])
         kind = str((data.get("state") or {}).get("type") or "")
         closed = kind in ("completed", "canceled")
         assignee = data.get("assignee") or {}
@@ -737,19 +742,20 @@ class LinearTracker:
             policy=marker.policy,
         )
 
+    def _id(self, ref: TrackerRef) -> str:
+        """The issue's id for queries and mutations: the one read for its identifier (an
+        identifier changes when the issue moves to another team), else the identifier,
+        which Linear takes too."""
+        if not ref.key:
+            raise SkippableError("not a Linear issue")
+        return self._uuids.get(ref.key, ref.key)
+
     def _ref(self, data: Mapping[str, Any]) -> TrackerRef:
         return TrackerRef(
             self.name,
             str(data.get("identifier") or data["id"]),
             str(data.get("url") or ""),
         )
-
-
-def _id(ref: TrackerRef) -> str:
-    """The issue's key as Linear takes it for `issue(id:)` and mutations: its identifier."""
-    if not ref.key:
-        raise SkippableError("not a Linear issue")
-    return ref.key
 
 
 def _label_names(data: Mapping[str, Any]) -> tuple[str, ...]:
