@@ -6,9 +6,9 @@ A kind's module declares `Config` (its settings section, a subclass of `SourceSe
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal, TypedDict
@@ -135,6 +135,9 @@ class BuildContext:
     # How a connector waits (rate limits, backoff); None: the one a stop request cuts short.
     # Tests pass their own, which records the waits instead of sleeping.
     sleep: Callable[[float], None] | None = None
+    # The people directory's accounts, by account key ("linear" -> the handles written there):
+    # a tracker whose users have two names (an e-mail and an id) reports them as written.
+    handles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def path(self, value: Path) -> Path:
         return value if value.is_absolute() else self.base_dir / value

@@ -146,7 +146,7 @@ def set_up(
     elif trackers is not None:
         active = dict(trackers)
     else:
-        active = build_trackers(settings, lambda: now, sleep)
+        active = build_trackers(settings, lambda: now, sleep, directory)
     return Setup(directory, policy, sources, reading, active)
 
 
@@ -235,10 +235,17 @@ def build_trackers(
     settings: Settings,
     clock: Callable[[], datetime] | None = None,
     sleep: Callable[[float], None] | None = None,
+    directory: Directory | None = None,
 ) -> dict[str, Tracker]:
     """Each configured tracker, made by its kind's module (`connectors.registry`); `sleep`
-    is how they wait (the default: one a stop request cuts short)."""
-    context = settings.build_context(clock or _utcnow, sleep)
+    is how they wait (the default: one a stop request cuts short); they are told the people
+    directory's accounts (`directory`, else the configured one)."""
+    directory = directory if directory is not None else load_directory(settings)
+    handles = {
+        key: tuple(h for person in directory.people if (h := person.account(key)))
+        for key in registry.account_keys()
+    }
+    context = settings.build_context(clock or _utcnow, sleep, handles)
     # Each guarded: an unexpected failure in one is reported as an error naming it.
     return {
         name: guarded(registry.build_tracker(name, config, context), f"tracker {name}", FatalError)

@@ -10,7 +10,7 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -444,11 +444,14 @@ class Settings(CoreSettings):
         return self
 
     def build_context(
-        self, clock: Callable[[], datetime], sleep: Callable[[float], None] | None = None
+        self,
+        clock: Callable[[], datetime],
+        sleep: Callable[[float], None] | None = None,
+        handles: Mapping[str, tuple[str, ...]] | None = None,
     ) -> BuildContext:
         """What the connectors' factories are told of these settings."""
         state = self.path(self.state_dir)
-        return BuildContext(self.origin, self._base_dir, state, clock, sleep)
+        return BuildContext(self.origin, self._base_dir, state, clock, sleep, dict(handles or {}))
 
 
 @overload

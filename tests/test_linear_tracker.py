@@ -265,3 +265,17 @@ def test_config_check_online_names_a_wrong_key_team_or_person(
     assert "linear = 'lee@acme.test' is no member of team 'OPS'" in err
     assert "dana@acme.test" not in err
     assert json.dumps(fake.api_key) not in err
+
+
+def test_people_named_by_user_id_are_assigned_and_a_re_sync_writes_nothing(
+    project: Path, fake: FakeLinear
+) -> None:
+    dana = next(uid for uid, user in fake.users.items() if user["email"] == "dana@acme.test")
+    people = project.parent / "people.toml"
+    people.write_text(people.read_text().replace('"dana@acme.test"', f'"{dana}"'))
+    _sync(project)
+    first = fake.by_title("Harden step 0 of the checkout failover")[0]
+    assert first["assigneeId"] == dana
+    fake.reset_counts()
+    assert _ops(_sync(project)) == ["unchanged"] * 30
+    assert fake.writes() == 0

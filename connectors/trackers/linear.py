@@ -116,6 +116,9 @@ class LinearOptions:
     project: str | None = None  # a project's name or id every issue joins
     cycle: Literal["none", "active"] = "none"
     priority_map: Mapping[str, int] = field(default_factory=dict)
+    # The people directory's `linear` handles, each an e-mail or a user id: an assignee is
+    # reported in the form the directory writes them, so that nothing looks reassigned.
+    people: tuple[str, ...] = ()
     write_interval: float = 0.2
     max_writes_per_minute: int = 0
     max_wait: float = 600.0
@@ -718,8 +721,7 @@ class LinearTracker:
             self._uuids[str(data["identifier"])] = str(data["id"])
         kind = str((data.get("state") or {}).get("type") or "")
         closed = kind in ("completed", "canceled")
-        assignee = data.get("assignee") or {}
-        handle = str(assignee.get("email") or assignee.get("id") or "")
+        handle = self._handle(data.get("assignee") or {})
         due = data.get("dueDate")
         return IssueSnapshot(
             ref=self._ref(data),
@@ -741,6 +743,15 @@ class LinearTracker:
             synced_hash=marker.content_hash,
             policy=marker.policy,
         )
+
+    def _handle(self, user: Mapping[str, Any]) -> str:
+        """How the people directory names a user: their id or their e-mail, as written there
+        (the e-mail when the directory names them not at all)."""
+        user_id, email = str(user.get("id") or ""), str(user.get("email") or "")
+        for handle in self.options.people:
+            if handle == user_id or (email and handle.casefold() == email.casefold()):
+                return handle
+        return email or user_id
 
     def _id(self, ref: TrackerRef) -> str:
         """The issue's id for queries and mutations: the one read for its identifier (an
@@ -819,6 +830,7 @@ def build(name: str, config: Config, context: BuildContext) -> LinearTracker:
         cycle=config.cycle,
         priority_map=dict(config.priority_map),
         write_interval=config.write_interval_seconds,
+        people=context.handles.get("linear", ()),
         **config.patience(),
     )
     return LinearTracker(name, options, sleep=context.sleep)
