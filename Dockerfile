@@ -25,11 +25,14 @@ ENV PMSYNC_CONFIG=/config/config.toml \
     HOME=/data \
     XDG_CACHE_HOME=/data/.cache \
     PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1
+    PYTHONUNBUFFERED=1 \
+    PMSYNC_SERVE__HOST=0.0.0.0
 USER 10001:10001
 WORKDIR /data
 VOLUME ["/data"]
+# `run --serve`: tracker webhooks at /webhooks/<tracker>, /healthz and /metrics.
+EXPOSE 8080
 HEALTHCHECK --interval=60s --timeout=10s --start-period=30s --retries=3 CMD ["pmsync", "health"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["pmsync"]
-CMD ["run"]
+CMD ["run", "--serve"]

@@ -138,6 +138,20 @@ class Verifiable(Protocol):
 
 
 @runtime_checkable
+class Webhooks(Protocol):
+    """A tracker whose webhook pmsync can look at and set up (`pmsync webhooks install`)."""
+
+    def webhook_at(self, url: str) -> bool:
+        """Whether an active hook delivers issue events to `url`."""
+        ...
+
+    def install_webhook(self, url: str, secret: str) -> str:
+        """Make the hook delivering issue events to `url` signed with `secret`, or give the
+        one there the new secret; what was done, in words."""
+        ...
+
+
+@runtime_checkable
 class ChecksPeople(Protocol):
     """A tracker that can tell whether the people directory's accounts can be assigned."""
 

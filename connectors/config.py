@@ -36,6 +36,15 @@ def secrets_from_files(section: BaseModel, *names: str) -> None:
             object.__setattr__(section, name, secret)  # the model is frozen once validated
 
 
+def from_config_dir(path: Path | None) -> Path | None:
+    """A file setting, made absolute from the config file's folder; it need not exist yet (a
+    file pmsync writes, as `webhooks install` writes a webhook's secret)."""
+    folder = CONFIG_DIR.get()
+    if path is not None and folder is not None and not path.is_absolute():
+        return folder / path
+    return path
+
+
 def check_readable(path: Path | None) -> Path | None:
     """A file setting, made absolute from the config file's folder; it must be readable."""
     if path is None:
@@ -70,6 +79,11 @@ class TrackerSection(Section):
 
     kind: str
     labels: list[str] = Field(default_factory=list)
+    # The secret the tracker signs its webhooks with (`pmsync serve`), in a file of its own;
+    # `pmsync webhooks install` writes a fresh one there.
+    webhook_secret_file: Path | None = None
+
+    _resolve_webhook_secret = field_validator("webhook_secret_file")(from_config_dir)
 
 
 class LeaseSection(Section):

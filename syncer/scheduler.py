@@ -17,6 +17,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -218,6 +219,10 @@ def digest_job(settings: Settings, now: datetime) -> tuple[int, dict[str, Any]]:
 JOBS: Mapping[str, Job] = {"sync": sync_job, "check": check_job, "digest": digest_job}
 
 
+# One job at a time in a process: the scheduled ones and those the webhook receiver starts.
+JOB_LOCK = threading.Lock()
+
+
 @dataclass(slots=True)
 class Guarded:
     """One job, guarded: a crash is logged and becomes exit code 3, never a stopped loop."""
@@ -235,7 +240,7 @@ class Guarded:
             return
         bound = {} if self.part_of_run else {"run_id": uuid.uuid4().hex[:12]}
         started = time.monotonic()
-        with structlog.contextvars.bound_contextvars(**bound, job=self.name):
+        with JOB_LOCK, structlog.contextvars.bound_contextvars(**bound, job=self.name):
             try:
                 code, counts = self.job(self.settings, self.clock())
             except ConfigError as exc:  # a setting the tracker or source refuses: say which
@@ -318,8 +323,11 @@ def run_forever(
     jobs: Mapping[str, Job] = JOBS,
     tick: float = 1.0,
     wait_lock: float = 0.0,
+    with_server: bool = False,
 ) -> int:
-    """The daemon: every job at once, then on its cadence, until SIGTERM or SIGINT."""
+    """The daemon: every job at once, then on its cadence, until SIGTERM or SIGINT; with
+    `with_server`, the webhook receiver too (`syncer.server`), its syncs taking turns with the
+    scheduled jobs."""
     plan = settings.schedule
     every = {
         "sync": plan.sync_every_minutes * 60,
@@ -327,8 +335,9 @@ def run_forever(
         "digest": 60.0,  # asks each minute whether the digest is due
     }
     with run_lock(settings, wait_lock), stoppable():
-        if settings.metrics.port is not None:
+        if settings.metrics.port is not None or with_server:
             prepare(settings.trackers, settings.sources)
+        if settings.metrics.port is not None:
             serve(settings.metrics.host, settings.metrics.port)
             log.info("metrics_serving", host=settings.metrics.host, port=settings.metrics.port)
         scheduler = schedule.Scheduler()
@@ -336,6 +345,11 @@ def run_forever(
             seconds = max(1, round(every.get(name, 60.0)))
             scheduler.every(seconds).seconds.do(Guarded(name, job, settings, clock))
         log.info("loop_started", **{f"{n}_every_seconds": round(s) for n, s in every.items()})
+        serving = None
+        if with_server:
+            from syncer.server import start
+
+            serving = start(settings, Guarded("sync", sync_job, settings, clock))
         scheduler.run_all()
         last_beat, beaten = float("-inf"), set[str]()
         while not STOPPING.is_set():
@@ -345,6 +359,8 @@ def run_forever(
                 last_beat, beaten = time.monotonic(), set(statefile.faults())
             scheduler.run_pending()
             STOPPING.wait(tick)
+        if serving is not None:
+            serving.stop()
         log.info("loop_stopped")
     return EXIT_OK
 

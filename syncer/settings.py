@@ -326,6 +326,17 @@ class DigestSettings(_Section):
         return self
 
 
+class ServeSettings(_Section):
+    """`pmsync serve` and `pmsync run --serve`: where the webhook receiver listens."""
+
+    host: str = "127.0.0.1"  # 0.0.0.0 in a container, behind its Service or proxy
+    port: Annotated[int, Field(ge=1, le=65535)] = 8080
+    # The address trackers deliver to (https://pmsync.example.com): `webhooks install` and
+    # `config check --online` compare the trackers' hooks with it.
+    public_url: str | None = None
+    max_body_kib: Annotated[int, Field(ge=1, le=25 * 1024)] = 1024  # larger bodies get 413
+
+
 class ScheduleSettings(_Section):
     # Minutes, fractions allowed (0.5 is every 30 seconds).
     sync_every_minutes: Annotated[float, Field(gt=0)] = 15
@@ -429,6 +440,7 @@ class Settings(CoreSettings):
     digest: DigestSettings = Field(default_factory=DigestSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
 
     @model_validator(mode="after")
     def _check_routes(self) -> Settings:

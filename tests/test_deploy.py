@@ -111,7 +111,8 @@ def test_compose(tmp_path: Path) -> None:
     settings = _settings_with(env, config, (DEPLOY / "people.toml").read_text(), tmp_path)
     assert settings.digest.email_url is not None
     assert settings.trackers["gh"].kind == "github"
-    assert settings.metrics.port == 9100
+    assert settings.serve.port == 8080
+    assert service["command"] == ["run", "--serve"]
 
 
 def test_kubernetes(tmp_path: Path) -> None:
@@ -175,7 +176,8 @@ def test_kubernetes(tmp_path: Path) -> None:
     for probe in ("livenessProbe", "readinessProbe"):
         _valid_command(deployment[probe]["exec"]["command"][1:])
     [port] = deployment["ports"]
-    assert port["containerPort"] == settings.metrics.port
+    assert port["containerPort"] == settings.serve.port
+    assert deployment["args"] == ["run", "--serve"]
     [service_port] = kinds["Service"]["spec"]["ports"]
     assert service_port["targetPort"] == port["name"]
 

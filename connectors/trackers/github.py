@@ -318,6 +318,29 @@ class GithubTracker(LeaseHolder, NumberedIssues):
             self._lease.unavailable(FatalError(f"unexpected answer about the lease: {exc!r}"))
             return None
 
+    def webhook_at(self, url: str) -> bool:
+        return any(
+            hook.get("active") and "issues" in (hook.get("events") or [])
+            for hook in self._hooks_at(url)
+        )
+
+    def install_webhook(self, url: str, secret: str) -> str:
+        """The repository hook for issue events, JSON, signed with `secret` (needs the
+        token's admin:repo_hook or a GitHub App's webhooks permission)."""
+        config = {"url": url, "content_type": "json", "secret": secret, "insecure_ssl": "0"}
+        body: dict[str, Any] = {"active": True, "events": ["issues"], "config": config}
+        found = self._hooks_at(url)
+        if found:
+            path = f"{self._repo_path}/hooks/{found[0]['id']}"
+            self._request("PATCH", path, body=body, write=True)
+            return f"gave the repository hook for {url} a new secret"
+        self._request("POST", f"{self._repo_path}/hooks", body={"name": "web", **body}, write=True)
+        return f"made a repository hook for {url} (issue events)"
+
+    def _hooks_at(self, url: str) -> list[dict[str, Any]]:
+        hooks = self.api.pages(f"{self._repo_path}/hooks", {"per_page": 100})
+        return [h for h in hooks if (h.get("config") or {}).get("url") == url]
+
     def verify(self) -> None:
         """Reach the repository once: a ConfigError naming the setting when the address or
         the repository is wrong (`config check --online`)."""

@@ -597,6 +597,11 @@ class GitlabAuth(Remote):
 
 class Config(GitlabAuth, TrackerSection):
     kind: Literal["gitlab"]
+    # The project hook's legacy secret token, for webhooks without a signing token: it travels
+    # in the clear (`config check` says so); prefer `webhook_secret_file`, the signing token.
+    webhook_token_file: Path | None = None
+
+    _check_webhook_token = field_validator("webhook_token_file")(check_readable)
     project: Annotated[str, Field(pattern=r"^(\d+|[\w.-]+(/[\w.-]+)+)$")]  # path or id
     milestone: str | None = None  # the title of a milestone every issue joins
     bot_username: str | None = None  # checked against the token's account when given

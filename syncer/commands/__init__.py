@@ -16,8 +16,24 @@ from syncer.commands import (
     report,
     rules,
     run,
+    serve,
     sync,
+    webhooks,
 )
 
 # In the order `pmsync --help` lists them.
-MODULES = (extract, lint, sync, check, digest, run, report, issues, rules, config, completion)
+MODULES = (
+    extract,
+    lint,
+    sync,
+    check,
+    digest,
+    run,
+    serve,
+    webhooks,
+    report,
+    issues,
+    rules,
+    config,
+    completion,
+)

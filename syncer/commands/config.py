@@ -52,7 +52,7 @@ def register(commands: Commands, common: argparse.ArgumentParser) -> None:
 
 def check(args: argparse.Namespace, out: TextIO) -> int:
     from connectors import registry
-    from connectors.base import ChecksPeople, Verifiable
+    from connectors.base import ChecksPeople, Verifiable, Webhooks
     from rules import select_rules
     from syncer.people import load_directory
     from syncer.pipeline import build_sources, build_trackers
@@ -64,9 +64,23 @@ def check(args: argparse.Namespace, out: TextIO) -> int:
     build_sources(settings)  # credentials and key files, as sync reads them
     trackers = build_trackers(settings)
     if args.online:  # each tracker's address, repository or project, reached once
-        for tracker in trackers.values():
+        base = settings.serve.public_url
+        for name, tracker in trackers.items():
             if isinstance(tracker, Verifiable):
                 tracker.verify()
+            hooked = settings.trackers[name].webhook_secret_file is not None
+            if base and hooked and isinstance(tracker, Webhooks):
+                url = f"{base.rstrip('/')}/webhooks/{name}"
+                if tracker.webhook_at(url):
+                    print(
+                        f"pmsync: trackers.{name}: its webhook delivers to {url}", file=sys.stderr
+                    )
+                else:
+                    print(
+                        f"pmsync: warning: trackers.{name}: no webhook delivers issue events to "
+                        f"{url}: run `pmsync webhooks install` (until then, polling only)",
+                        file=sys.stderr,
+                    )
             account = registry.account_key(tracker.kind)
             if isinstance(tracker, ChecksPeople) and account is not None:
                 handles = [h for p in directory.people if (h := p.account(account))]
@@ -82,13 +96,22 @@ def _warnings(settings: Settings) -> list[str]:
     """What is valid but will not work as people expect."""
     from connectors.sources import markdown_dir
 
-    return [
+    found = [
         f"sources.{name}.link_base_url is not set: issues link to their post-mortem by a "
         "path relative to the folder, which a browser cannot open from GitHub, GitLab or Jira; "
         'set it to the folder\'s web address (e.g. "https://github.com/acme/postmortems/blob/main/")'
         for name, section in settings.sources.items()
         if isinstance(section, markdown_dir.Config) and section.link_base_url is None
     ]
+    found += [
+        f"trackers.{name}.webhook_token_file: GitLab sends this legacy token in the clear with "
+        "every delivery, where anyone on the way can read and replay it; set webhook_secret_file "
+        "to the hook's signing token instead"
+        for name, section in settings.trackers.items()
+        if getattr(section, "webhook_token_file", None) is not None
+        and section.webhook_secret_file is None
+    ]
+    return found
 
 
 def schema(args: argparse.Namespace, out: TextIO) -> int:

@@ -26,6 +26,11 @@ def register(commands: Commands, common: argparse.ArgumentParser) -> None:
     loop.add_argument(
         "--once", action="store_true", help="sync, check, then the digest if due; then exit"
     )
+    loop.add_argument(
+        "--serve",
+        action="store_true",
+        help="also receive tracker webhooks, /healthz and /metrics on [serve] host and port",
+    )
     shared.wait_lock_option(loop)
     shared.add_command(
         commands,
@@ -51,7 +56,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     clock = lambda: shared.now_of(None)  # noqa: E731 - PMSYNC_NOW is honoured, for tests and rehearsals
     if args.once:
         return scheduler.run_once(settings, clock, wait_lock=args.wait_lock, out=out)
-    return scheduler.run_forever(settings, clock, wait_lock=args.wait_lock)
+    return scheduler.run_forever(settings, clock, wait_lock=args.wait_lock, with_server=args.serve)
 
 
 def health(args: argparse.Namespace, out: TextIO) -> int:

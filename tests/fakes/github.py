@@ -73,6 +73,7 @@ class FakeGitHub:
     commits: dict[str, dict[str, Any]] = field(default_factory=dict)
     commit_dates: bool = True  # False: commits come back without author and committer
     refs: dict[str, str] = field(default_factory=dict)
+    hooks: dict[int, dict[str, Any]] = field(default_factory=dict)  # the repository's webhooks
     url: str = ""
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # moved by tests
     _lock: threading.RLock = field(default_factory=threading.RLock)
@@ -215,6 +216,10 @@ def _handler(fake: FakeGitHub) -> type[JsonHandler]:
         ("GET", re.compile(rf"^{repo_base}/git/ref/(.+)$"), "git ref"),
         ("PATCH", re.compile(rf"^{repo_base}/git/refs/(.+)$"), "git ref"),
         ("DELETE", re.compile(rf"^{repo_base}/git/refs/(.+)$"), "git ref"),
+        ("GET", re.compile(rf"^{repo_base}$"), "repo"),
+        ("GET", re.compile(rf"^{repo_base}/hooks$"), "hooks"),
+        ("POST", re.compile(rf"^{repo_base}/hooks$"), "hooks"),
+        ("PATCH", re.compile(rf"^{repo_base}/hooks/(\d+)$"), "hook"),
     ]
 
     class Handler(JsonHandler):
@@ -317,6 +322,36 @@ def _handler(fake: FakeGitHub) -> type[JsonHandler]:
                     },
                     {},
                 )
+            if kind == "repo":
+                return 200, {"full_name": f"{fake.owner}/{fake.repo}", "has_issues": True}, {}
+            if kind == "hooks" and method == "GET":
+                shown = [
+                    {**h, "config": {k: v for k, v in h["config"].items() if k != "secret"}}
+                    for h in fake.hooks.values()
+                ]  # GitHub never shows a hook's secret
+                return 200, shown, {}
+            if kind == "hooks":
+                url = str((payload.get("config") or {}).get("url") or "")
+                if payload.get("name") != "web" or not url.startswith("http"):
+                    return 422, {"message": "Validation Failed"}, {}
+                number = max(fake.hooks, default=0) + 1
+                fake.hooks[number] = {
+                    "id": number,
+                    "name": "web",
+                    "active": bool(payload.get("active", True)),
+                    "events": list(payload.get("events") or ["push"]),
+                    "config": dict(payload["config"]),
+                }
+                return 201, fake.hooks[number], {}
+            if kind == "hook":
+                hook = fake.hooks.get(int(groups[0]))
+                if hook is None:
+                    return 404, {"message": "Not Found"}, {}
+                hook["config"].update(payload.get("config") or {})
+                for key in ("active", "events"):
+                    if key in payload:
+                        hook[key] = payload[key]
+                return 200, hook, {}
             if kind.startswith("git "):
                 return self._git(kind, method, groups, payload)
             if kind == "issues" and method == "GET":
