@@ -138,16 +138,34 @@ class Verifiable(Protocol):
 
 
 @runtime_checkable
-class Webhooks(Protocol):
-    """A tracker whose webhook pmsync can look at and set up (`pmsync webhooks install`)."""
+class WebhookStatus(Protocol):
+    """A tracker that can say whether its webhook points at pmsync (`config check --online`)."""
 
     def webhook_at(self, url: str) -> bool:
         """Whether an active hook delivers issue events to `url`."""
         ...
 
+
+@runtime_checkable
+class Webhooks(WebhookStatus, Protocol):
+    """A tracker whose webhook pmsync can also set up (`pmsync webhooks install`)."""
+
+    def fresh_webhook_secret(self) -> str:
+        """A new secret, in the form the tracker takes."""
+        ...
+
     def install_webhook(self, url: str, secret: str) -> str:
         """Make the hook delivering issue events to `url` signed with `secret`, or give the
         one there the new secret; what was done, in words."""
+        ...
+
+
+@runtime_checkable
+class RenewsWebhooks(Protocol):
+    """A tracker whose webhooks expire unless renewed (Jira's dynamic webhooks: 30 days)."""
+
+    def renew_webhooks(self) -> int:
+        """Renew those that expire within a week; how many were renewed."""
         ...
 
 

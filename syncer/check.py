@@ -13,7 +13,7 @@ from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from connectors.base import DocumentSource, Leasing, Tracker, Transactional
+from connectors.base import DocumentSource, Leasing, RenewsWebhooks, Tracker, Transactional
 from syncer import logs
 from syncer.applier import apply
 from syncer.continuity import as_filed
@@ -106,6 +106,12 @@ def check(
     context = context_of(settings.followup, now)
     history = IssueHistory.load(settings.path(settings.state_dir))
     for name, tracker in active.items():
+        hooked = settings.trackers[name].webhook_secret_file is not None
+        if isinstance(tracker, RenewsWebhooks) and hooked and not dry_run:
+            try:  # before they lapse: a lapsed webhook is silence nobody notices
+                tracker.renew_webhooks()
+            except PmsyncError as exc:
+                log.warning("webhooks_not_renewed", tracker=name, error=str(exc))
         snapshots = read_snapshots(name, tracker, run.problems)
         if snapshots is None:
             continue

@@ -260,6 +260,18 @@ class Guarded:
             )
 
 
+def webhook_job(settings: Settings, clock: Clock) -> Callable[[], None]:
+    """What a webhook delivery starts: a sync (the tracker re-read, the post-mortem written
+    back), then a check (the flags, the metrics), each taking its turn with the schedule's."""
+    steps = [Guarded(name, JOBS[name], settings, clock) for name in ("sync", "check")]
+
+    def run() -> None:
+        for step in steps:
+            step()
+
+    return run
+
+
 def run_once(
     settings: Settings,
     clock: Clock,
@@ -349,7 +361,7 @@ def run_forever(
         if with_server:
             from syncer.server import start
 
-            serving = start(settings, Guarded("sync", sync_job, settings, clock))
+            serving = start(settings, webhook_job(settings, clock))
         scheduler.run_all()
         last_beat, beaten = float("-inf"), set[str]()
         while not STOPPING.is_set():

@@ -7,12 +7,12 @@ both well kept and small; the Prometheus endpoint is prometheus-client's own ASG
 A delivery is verified (`syncer.webhooks`) before anything in it is read, from its raw body,
 which may be no larger than `[serve] max_body_kib`. A verified delivery whose id was seen
 before is answered 200 and does nothing. One about an issue pmsync filed wakes the worker,
-which re-reads the trackers and applies what changed as a scheduled sync does (write-back to
-the post-mortem, the state, the metrics): the payload's own state is never trusted, so
-deliveries may come in any order and any number of times. The worker coalesces: a burst of
-a thousand deliveries is one or two syncs, and memory holds no more than the trackers' names
-to sync and the last delivery ids. Polling stays the safety net: `check` and the scheduled
-sync still reconcile whatever a lost delivery, or one that failed to apply, left behind.
+which re-reads the trackers and applies what changed as the schedule does: a sync (write-back
+to the post-mortem), then a check (the flags and the metrics). The payload's own state is
+never trusted, so deliveries may come in any order and any number of times. The worker
+coalesces: a burst of a thousand deliveries is one or two runs, and memory holds no more
+than the last delivery ids. Polling stays the safety net: `check` and the scheduled sync
+still reconcile whatever a lost delivery, or one that failed to apply, left behind.
 """
 
 from __future__ import annotations
@@ -289,7 +289,7 @@ def run_serve(settings: Settings, clock: Callable[[], datetime], wait_lock: floa
     from syncer import scheduler
     from syncer.metrics import prepare
 
-    job = scheduler.Guarded("sync", scheduler.sync_job, settings, clock)
+    job = scheduler.webhook_job(settings, clock)
     prepare(settings.trackers, settings.sources)
 
     def apply() -> None:

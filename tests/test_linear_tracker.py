@@ -279,3 +279,24 @@ def test_people_named_by_user_id_are_assigned_and_a_re_sync_writes_nothing(
     fake.reset_counts()
     assert _ops(_sync(project)) == ["unchanged"] * 30
     assert fake.writes() == 0
+
+
+def test_config_check_online_says_whether_linear_s_webhook_points_here(
+    project: Path, fake: FakeLinear, capsys: pytest.CaptureFixture[str]
+) -> None:
+    people = PEOPLE.split("[[people]]")
+    (project.parent / "people.toml").write_text("[[people]]".join(people[:3]))  # no Lee
+    (project.parent / "hook-secret").write_text("lin_wh_secret\n")
+    text = project.read_text().replace(
+        "write_interval_seconds = 0",
+        'write_interval_seconds = 0\nwebhook_secret_file = "hook-secret"',
+    )
+    project.write_text(text + '[serve]\npublic_url = "https://pmsync.acme.test"\n')
+    assert main(["--config", str(project), "config", "check", "--online"]) == 0
+    assert "no webhook delivers issue events to https://pmsync.acme.test/webhooks/lin" in (
+        capsys.readouterr().err
+    )
+    url = "https://pmsync.acme.test/webhooks/lin"
+    fake.webhooks.append({"id": "w1", "url": url, "enabled": True, "resourceTypes": ["Issue"]})
+    assert main(["--config", str(project), "config", "check", "--online"]) == 0
+    assert f"its webhook delivers to {url}" in capsys.readouterr().err

@@ -104,7 +104,7 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
         )
         settings = load_settings(tmp_path / "config.toml")
         assert sync(settings, dry_run=False).counts()["created"] == 2
-        job = scheduler.Guarded("sync", scheduler.sync_job, settings, lambda: STARTED)
+        job = scheduler.webhook_job(settings, lambda: STARTED)
         serving = server.start(settings, job, host="127.0.0.1", port=0)
         try:
             yield Served(tmp_path, fake, serving.url, serving)
@@ -334,3 +334,90 @@ def test_webhooks_install_makes_the_github_hook_and_config_check_sees_it(
             "its webhook delivers to https://pmsync.acme.test/webhooks/gh"
             in capsys.readouterr().err
         )
+
+
+def test_webhooks_install_gives_the_gitlab_project_hook_a_signing_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from syncer.cli import main
+    from tests.fakes.gitlab import FakeGitLab
+
+    monkeypatch.setenv("GITLAB_TOKEN", "glpat-" + "5" * 20)
+    fake = FakeGitLab()
+    with fake.running():
+        (tmp_path / "config.toml").write_text(
+            f'[trackers.lab]\nkind = "gitlab"\nurl = "{fake.url}"\nproject = "{fake.project}"\n'
+            'webhook_secret_file = "lab-hook"\n[routing]\ndefault = "lab"\n'
+            '[serve]\npublic_url = "https://pmsync.acme.test/"\n'
+        )
+        config = str(tmp_path / "config.toml")
+        assert main(["--config", config, "webhooks", "install"]) == 0
+        assert "lab: made a project hook for https://pmsync.acme.test/webhooks/lab" in (
+            capsys.readouterr().out
+        )
+        [hook] = fake.hooks.values()
+        secret = (tmp_path / "lab-hook").read_text().strip()
+        assert hook["signing_token"] == secret
+        assert secret.startswith("whsec_")
+        assert len(base64.b64decode(secret[6:])) == 32
+        assert hook["issues_events"] is True
+        # What GitLab then signs is what `pmsync serve` verifies.
+        settings = load_settings(tmp_path / "config.toml")
+        found = server._secrets(settings, "lab")
+        assert found is not None
+        body = json.dumps({"object_kind": "issue"}).encode()
+        stamp = "1780000000"
+        key = base64.b64decode(secret[6:])
+        mac = hmac.new(key, b"id-1." + stamp.encode() + b"." + body, hashlib.sha256).digest()
+        headers = {
+            "webhook-id": "id-1",
+            "webhook-timestamp": stamp,
+            "webhook-signature": "v1," + base64.b64encode(mac).decode(),
+        }
+        assert webhooks.verify("gitlab", headers, body, found, float(stamp)) == "id-1"
+        # A GitLab with signing turned off keeps no token: said, and the old secret stays.
+        fake.signing_tokens = False
+        fake.hooks.clear()
+        assert main(["--config", config, "webhooks", "install"]) == 3
+        assert "kept no signing token" in capsys.readouterr().err
+        assert (tmp_path / "lab-hook").read_text().strip() == secret
+
+
+def test_webhooks_install_makes_the_jira_admin_webhook_and_check_renews_dynamic_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from syncer.check import check
+    from syncer.cli import main
+    from tests.fakes.jira import FakeJira
+    from tests.test_jira_tracker import DOC as JIRA_DOC
+    from tests.test_jira_tracker import _project_with
+
+    fake = FakeJira()
+    with fake.running():
+        project = _project_with(
+            tmp_path,
+            fake,
+            JIRA_DOC,
+            tracker='webhook_secret_file = "jira-hook"\n',
+        )
+        project.write_text(
+            project.read_text() + '[serve]\npublic_url = "https://pmsync.acme.test"\n'
+        )
+        config = str(project)
+        assert main(["--config", config, "webhooks", "install"]) == 0
+        assert "jira: made an admin webhook for https://pmsync.acme.test/webhooks/jira" in (
+            capsys.readouterr().out
+        )
+        [hook] = fake.admin_hooks.values()
+        assert hook["secret"] == (tmp_path / "jira-hook").read_text().strip()
+        assert hook["events"] == ["jira:issue_updated", "jira:issue_deleted"]
+        assert "labels = pmsync" in hook["filters"]["issue-related-events-section"]
+        assert main(["--config", config, "config", "check", "--online"]) == 0
+        assert "its webhook delivers to" in capsys.readouterr().err
+        # Dynamic webhooks an app registered: the one ending within a week is renewed.
+        now = fake.clock()
+        soon, far = (int((now.timestamp() + days * 86400) * 1000) for days in (2, 20))
+        fake.dynamic_hooks = {7: soon, 8: far}
+        check(load_settings(project), now=now, dry_run=False)
+        assert fake.dynamic_hooks[7] > soon
+        assert fake.dynamic_hooks[8] == far

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -317,6 +318,9 @@ class GithubTracker(LeaseHolder, NumberedIssues):
         except (KeyError, TypeError) as exc:
             self._lease.unavailable(FatalError(f"unexpected answer about the lease: {exc!r}"))
             return None
+
+    def fresh_webhook_secret(self) -> str:
+        return secrets.token_hex(32)
 
     def webhook_at(self, url: str) -> bool:
         return any(

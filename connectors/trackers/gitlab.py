@@ -15,8 +15,10 @@ does not record, is said in a note.
 
 from __future__ import annotations
 
+import base64
 import os
 import re
+import secrets
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -239,6 +241,40 @@ class GitlabTracker(NumberedIssues):
         self._bot: dict[str, Any] | None = None
         self._user_ids: dict[str, int | None] = {}
         self._milestone_id: int | None = None
+
+    def fresh_webhook_secret(self) -> str:
+        """A signing token as GitLab takes it: `whsec_` and 32 random bytes in base64."""
+        return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+    def webhook_at(self, url: str) -> bool:
+        return any(h.get("issues_events") for h in self._hooks_at(url))
+
+    def install_webhook(self, url: str, secret: str) -> str:
+        """The project hook for issue events, signed with the signing token `secret` (needs
+        the Maintainer role). A GitLab that drops the token (its signing feature is off)
+        makes this an error: a hook without it would be refused by `pmsync serve`."""
+        body = {
+            "url": url,
+            "issues_events": True,
+            "push_events": False,
+            "enable_ssl_verification": True,
+            "signing_token": secret,
+        }
+        found = self._hooks_at(url)
+        path = f"{self.api.project}/hooks"
+        verb, path = ("PUT", f"{path}/{found[0]['id']}") if found else ("POST", path)
+        _, hook = self.api.request(verb, path, body=body, write=True)
+        if not (isinstance(hook, dict) and hook.get("signing_token_present")):
+            raise FatalError(
+                f"gitlab {self.name}: the hook for {url} kept no signing token (this GitLab "
+                "has webhook signing turned off): set a secret token on the hook by hand and "
+                f"name its file in trackers.{self.name}.webhook_token_file"
+            )
+        said = "gave the project hook for" if found else "made a project hook for"
+        return f"{said} {url} (issue events, a signing token)"
+
+    def _hooks_at(self, url: str) -> list[dict[str, Any]]:
+        return [h for h in self.api.pages(f"{self.api.project}/hooks", {}) if h.get("url") == url]
 
     def verify(self) -> None:
         """Reach the project once: a ConfigError naming the setting when the address or the

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -78,6 +79,7 @@ from syncer.model import (
 log = logs.get_logger("pmsync.jira")
 
 SYNC_LABEL = "pmsync"
+WEBHOOKS = "/rest/webhooks/1.0/webhook"  # admin webhooks (Cloud and Data Center)
 _KEY_LABEL_RE = re.compile(r"(?:review-)?[0-9a-f]{12}")
 BULK_SIZE = 50
 MAX_PROBE = 5000  # issues read by key after the newest search shows, at most
@@ -277,6 +279,63 @@ class JiraTracker(LeaseHolder):
         return None
 
     # --- the Tracker protocol -------------------------------------------------------------
+
+    # --- webhooks (`pmsync serve`) ---------------------------------------------------------
+
+    def fresh_webhook_secret(self) -> str:
+        return secrets.token_hex(32)
+
+    def webhook_at(self, url: str) -> bool:
+        return any(hook.get("enabled", True) for hook in self._admin_hooks_at(url))
+
+    def install_webhook(self, url: str, secret: str) -> str:
+        """The admin webhook for this project's pmsync issues (updated, deleted), signed with
+        `secret` (needs the Administer Jira permission). Admin webhooks do not expire."""
+        body = {
+            "name": f"pmsync {self.name}",
+            "url": url,
+            "events": ["jira:issue_updated", "jira:issue_deleted"],
+            "filters": {
+                "issue-related-events-section": f"project = {self.options.project} "
+                f"AND labels = {SYNC_LABEL}"
+            },
+            "excludeBody": False,
+            "secret": secret,
+        }
+        found = self._admin_hooks_at(url)
+        if found:
+            hook_id = str(found[0].get("self", "")).rstrip("/").rsplit("/", 1)[-1]
+            self._request("PUT", f"{WEBHOOKS}/{hook_id}", body=body, write=True)
+            return f"gave the admin webhook for {url} a new secret"
+        self._request("POST", WEBHOOKS, body=body, write=True)
+        return f"made an admin webhook for {url} (issue updated and deleted, pmsync's issues)"
+
+    def _admin_hooks_at(self, url: str) -> list[dict[str, Any]]:
+        _, hooks = self._request("GET", WEBHOOKS)
+        return [h for h in hooks or [] if isinstance(h, dict) and h.get("url") == url]
+
+    def renew_webhooks(self) -> int:
+        """Jira Cloud's dynamic webhooks (those an OAuth or Connect app registered) end after
+        30 days unless refreshed: the ones ending within a week are refreshed. Credentials of
+        no app (an API token) have none, and Jira says so with a 403: nothing to do."""
+        if not self._cloud():
+            return 0
+        try:
+            _, page = self._request("GET", self._api("webhook"), params={"maxResults": 100})
+        except (NotAllowed, NotFound):
+            return 0
+        now_ms = (self._server_now or datetime.now(UTC)).timestamp() * 1000
+        soon = [
+            int(v["id"])
+            for v in (page or {}).get("values") or []
+            if isinstance(v, dict) and int(v.get("expirationDate") or 0) - now_ms < 7 * 86_400_000
+        ]
+        if soon:
+            self._request(
+                "PUT", self._api("webhook/refresh"), body={"webhookIds": soon}, write=True
+            )
+            log.info("webhooks_renewed", tracker=self.name, count=len(soon))
+        return len(soon)
 
     def verify(self) -> None:
         """Reach the site and the project once: a ConfigError naming the setting when the

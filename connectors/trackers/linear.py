@@ -295,6 +295,20 @@ class LinearTracker:
         self._bot_or_config_error()
         self._team_or_config_error()
 
+    def webhook_at(self, url: str) -> bool:
+        """Whether a webhook for issues, enabled, delivers to `url` (set up in Linear's
+        settings: Linear shows its signing secret once, to a person)."""
+        query = (
+            "query PmsyncWebhooks($after: String) { webhooks(first: 50, after: $after) {"
+            " nodes { url enabled resourceTypes } pageInfo { hasNextPage endCursor } } }"
+        )
+        return any(
+            hook.get("url") == url
+            and hook.get("enabled")
+            and "Issue" in (hook.get("resourceTypes") or [])
+            for hook in self.api.nodes("webhooks", query, ["webhooks"], {})
+        )
+
     def check_people(self, handles: Sequence[str]) -> None:
         """A ConfigError naming each person of the directory Linear has no user for, or whose
         user is not a member of the team."""

@@ -52,7 +52,7 @@ def register(commands: Commands, common: argparse.ArgumentParser) -> None:
 
 def check(args: argparse.Namespace, out: TextIO) -> int:
     from connectors import registry
-    from connectors.base import ChecksPeople, Verifiable, Webhooks
+    from connectors.base import ChecksPeople, Verifiable, WebhookStatus
     from rules import select_rules
     from syncer.people import load_directory
     from syncer.pipeline import build_sources, build_trackers
@@ -69,7 +69,7 @@ def check(args: argparse.Namespace, out: TextIO) -> int:
             if isinstance(tracker, Verifiable):
                 tracker.verify()
             hooked = settings.trackers[name].webhook_secret_file is not None
-            if base and hooked and isinstance(tracker, Webhooks):
+            if base and hooked and isinstance(tracker, WebhookStatus):
                 url = f"{base.rstrip('/')}/webhooks/{name}"
                 if tracker.webhook_at(url):
                     print(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 from typing import TYPE_CHECKING, TextIO
 
 from syncer.commands import common as shared
@@ -60,14 +59,17 @@ def install(args: argparse.Namespace, out: TextIO) -> int:
                 settings.origin,
             )
         path = settings.path(target)
-        secret = secrets.token_hex(32)
+        secret = tracker.fresh_webhook_secret()
         temporary = path.with_name(f".{path.name}.new")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(secret + "\n")
         url = f"{base.rstrip('/')}/webhooks/{name}"
-        said = tracker.install_webhook(url, secret)
-        os.replace(temporary, path)  # only once the tracker has it: never a secret it lacks
+        try:
+            said = tracker.install_webhook(url, secret)
+            os.replace(temporary, path)  # only once the tracker has it: never one it lacks
+        finally:
+            temporary.unlink(missing_ok=True)
         out.write(f"{name}: {said}; secret in {path}\n")
         done += 1
     if not done:

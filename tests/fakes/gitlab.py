@@ -33,6 +33,9 @@ __all__ = ["FakeGitLab", "Fault"]
 
 @dataclass
 class FakeGitLab:
+    # The project's hooks; a signing token is kept, never shown (its presence is), as GitLab.
+    hooks: dict[int, dict[str, Any]] = field(default_factory=dict)
+    signing_tokens: bool = True  # False: the instance's webhook_signing_token feature is off
     project: str = "acme/incidents"
     project_id: int = 42
     bot: str = "pmsync-bot"
@@ -227,6 +230,14 @@ def _labels(value: Any) -> list[str]:
     return [part.strip() for part in str(value or "").split(",") if part.strip()]
 
 
+def _shown(hook: dict[str, Any]) -> dict[str, Any]:
+    """A hook as the API shows it: whether it has tokens, never the tokens."""
+    shown = {k: v for k, v in hook.items() if k not in ("signing_token", "token")}
+    shown["signing_token_present"] = "signing_token" in hook
+    shown["token_present"] = "token" in hook
+    return shown
+
+
 def _handler(fake: FakeGitLab) -> type[JsonHandler]:
     project = r"/api/v4/projects/([^/]+)"
     routes: list[tuple[str, re.Pattern[str], str]] = [
@@ -249,6 +260,9 @@ def _handler(fake: FakeGitLab) -> type[JsonHandler]:
         ("GET", re.compile(rf"^{project}/merge_requests$"), "merge requests"),
         ("POST", re.compile(rf"^{project}/merge_requests$"), "merge requests"),
         ("PUT", re.compile(rf"^{project}/merge_requests/(\d+)$"), "merge request"),
+        ("GET", re.compile(rf"^{project}/hooks$"), "hooks"),
+        ("POST", re.compile(rf"^{project}/hooks$"), "hooks"),
+        ("PUT", re.compile(rf"^{project}/hooks/(\d+)$"), "hook"),
     ]
 
     class Handler(JsonHandler):
@@ -352,6 +366,21 @@ def _handler(fake: FakeGitLab) -> type[JsonHandler]:
         ) -> tuple[int, Any, dict[str, str]]:
             if kind == "user":
                 return 200, {"id": fake.users[fake.bot], "username": fake.bot}, {}
+            if kind in ("hooks", "hook") and method != "GET":
+                hook_id = int(groups[1]) if kind == "hook" else max(fake.hooks, default=0) + 1
+                if kind == "hook" and hook_id not in fake.hooks:
+                    return 404, {"message": "404 Not found"}, {}
+                hook = fake.hooks.setdefault(hook_id, {"id": hook_id, "issues_events": False})
+                for key in ("url", "issues_events", "push_events", "enable_ssl_verification"):
+                    if key in payload:
+                        hook[key] = payload[key]
+                if "signing_token" in payload and fake.signing_tokens:
+                    hook["signing_token"] = payload["signing_token"]
+                if "token" in payload:
+                    hook["token"] = payload["token"]
+                return 201 if kind == "hooks" else 200, _shown(hook), {}
+            if kind == "hooks":
+                return 200, [_shown(h) for h in fake.hooks.values()], {}
             if kind == "users":
                 name = query.get("username", "")
                 found = [{"id": fake.users[name], "username": name}] if name in fake.users else []

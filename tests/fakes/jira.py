@@ -31,6 +31,10 @@ STATUSES = {
 
 @dataclass
 class FakeJira:
+    # Admin webhooks (/rest/webhooks/1.0/webhook; the secret kept, never shown), and the
+    # dynamic webhooks an OAuth app registered (/rest/api/3/webhook): id -> expiration (ms).
+    admin_hooks: dict[int, dict[str, Any]] = field(default_factory=dict)
+    dynamic_hooks: dict[int, int] | None = None  # None: the credentials are no app (403)
     deployment: str = "cloud"  # or "datacenter"
     project: str = "OPS"
     bot: str = "557058:pmsync-bot"
@@ -259,9 +263,46 @@ def _handler(fake: FakeJira) -> type[JsonHandler]:
             self.end_headers()
             self.wfile.write(raw)
 
+        def _admin_hooks(self, method: str, number: str | None, body: Any) -> tuple[int, Any]:
+            if method == "GET":
+                shown = [
+                    {k: v for k, v in h.items() if k != "secret"} for h in fake.admin_hooks.values()
+                ]
+                return 200, shown
+            data = body if isinstance(body, dict) else {}
+            if not str(data.get("url", "")).startswith("https://") or not data.get("events"):
+                return 400, {"errorMessages": ["url must be https and events are required"]}
+            hook_id = int(number) if number else max(fake.admin_hooks, default=0) + 1
+            self_link = f"{fake.url}/rest/webhooks/1.0/webhook/{hook_id}"
+            fake.admin_hooks[hook_id] = {**data, "self": self_link, "enabled": True}
+            return (201 if number is None else 200), {"self": self_link, **data}
+
+        def _dynamic_hooks(self, method: str, rest: str, body: Any) -> tuple[int, Any]:
+            if fake.dynamic_hooks is None:
+                message = "Only Connect and OAuth 2.0 apps can use this operation."
+                return 403, {"errorMessages": [message]}
+            if rest == "webhook" and method == "GET":
+                values = [
+                    {"id": i, "jqlFilter": "labels = pmsync", "events": ["jira:issue_updated"],
+                     "expirationDate": ms}
+                    for i, ms in sorted(fake.dynamic_hooks.items())
+                ]  # fmt: skip
+                return 200, {"isLast": True, "maxResults": 100, "startAt": 0, "total": len(values),
+                             "values": values}  # fmt: skip
+            if rest == "webhook/refresh" and method == "PUT":
+                later = int((fake.clock().timestamp() + 30 * 86400) * 1000)
+                for hook_id in (body or {}).get("webhookIds") or []:
+                    if hook_id in fake.dynamic_hooks:
+                        fake.dynamic_hooks[hook_id] = later
+                return 200, {"expirationDate": later}
+            return 404, {"errorMessages": ["Not found"]}
+
         def _route(
             self, method: str, path: str, query: dict[str, str], body: Any
         ) -> tuple[int, Any]:
+            hook = re.match(r"^/rest/webhooks/1\.0/webhook(?:/(\d+))?$", path)
+            if hook:
+                return self._admin_hooks(method, hook.group(1), body)
             match = re.match(r"^/rest/api/(\d)/(.*)$", path)
             if not match:
                 return 404, {"errorMessages": ["Not found"]}
@@ -280,6 +321,8 @@ def _handler(fake: FakeJira) -> type[JsonHandler]:
                 }
             if rest == "myself":
                 return 200, fake._creator(fake.bot)
+            if rest.startswith("webhook"):
+                return self._dynamic_hooks(method, rest, body)
             if rest == "search" and fake.deployment == "cloud":
                 return 410, {
                     "errorMessages": [

@@ -88,8 +88,12 @@ type Issue {
 }
 type IssueConnection { nodes: [Issue!]! pageInfo: PageInfo! }
 
+type Webhook { id: ID! url: String enabled: Boolean! resourceTypes: [String!]! }
+type WebhookConnection { nodes: [Webhook!]! pageInfo: PageInfo! }
+
 type Query {
   viewer: User!
+  webhooks(first: Int, after: String): WebhookConnection!
   teams(filter: TeamFilter, first: Int, after: String): TeamConnection!
   team(id: String!): Team!
   users(filter: UserFilter, first: Int, after: String): UserConnection!
@@ -173,6 +177,7 @@ class FakeLinear:
     remaining: int = 1500
     url: str = ""
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    webhooks: list[dict[str, Any]] = field(default_factory=list)  # set up in Linear's settings
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     def __post_init__(self) -> None:
@@ -546,6 +551,7 @@ class FakeLinear:
 
         return {
             "viewer": viewer,
+            "webhooks": lambda info, **a: _page(fake.webhooks, **a),
             "teams": teams,
             "team": team,
             "users": users,
