@@ -2,7 +2,7 @@
 HTTP, so that a close, reopen or reassignment flows back to the post-mortem in seconds.
 
 Built on Starlette (an ASGI toolkit: routing and requests, nothing more) served by uvicorn,
-both well kept and small; the Prometheus endpoint is prometheus-client's own ASGI app.
+both well kept and small; `/metrics` is prometheus-client's exposition of its registry.
 
 A delivery is verified (`syncer.webhooks`) before anything in it is read, from its raw body,
 which may be no larger than `[serve] max_body_kib`. A verified delivery whose id was seen
@@ -136,10 +136,10 @@ def application(
     epoch: Callable[[], float] = time.time,
 ) -> Starlette:
     """The ASGI application: `/webhooks/<tracker>`, `/healthz` and `/metrics`."""
-    from prometheus_client import make_asgi_app
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
     from starlette.applications import Starlette
     from starlette.responses import JSONResponse, Response
-    from starlette.routing import Mount, Route
+    from starlette.routing import Route
 
     secrets = {name: _secrets(settings, name) for name in settings.trackers}
     limit = settings.serve.max_body_kib * 1024
@@ -178,11 +178,14 @@ def application(
     async def healthz(request: Request) -> Response:
         return JSONResponse({"ok": True, "runs": worker.runs})
 
+    async def metrics(request: Request) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
     return Starlette(
         routes=[
             Route("/webhooks/{tracker}", webhook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
-            Mount("/metrics", app=make_asgi_app()),
+            Route("/metrics", metrics, methods=["GET"]),
         ]
     )
 
