@@ -39,6 +39,7 @@ def test_inline_fields_are_taken_out_of_the_title(
     ("text", "status"),
     [
         ("[x] Ship it", "done"),
+        ("[X] Ship it", "done"),  # GitHub and editors write either case
         ("[ ] Ship it", "open"),
         ("DONE: ship it", "DONE"),
         ("Ship it (done)", "done"),

@@ -93,6 +93,9 @@ def test_due_dates_far_away_follow_the_configured_limit() -> None:
     line = "Add an alert on pool use above 90%. Owner: Dana. Due: 2026-06-04"
     assert _item(line, RuleContext(max_due_days=60)) == ["PM204"]
     assert _item(line, RuleContext(max_due_days=120)) == []
+    # 92 days after the incident of 2026-03-04: the limit itself is within it, a day less is not.
+    assert _item(line, RuleContext(max_due_days=92)) == []
+    assert _item(line, RuleContext(max_due_days=91)) == ["PM204"]
 
 
 def test_vague_phrases_can_be_added_in_config() -> None:

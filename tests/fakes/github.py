@@ -266,8 +266,9 @@ def _handler(fake: FakeGitHub) -> type[JsonHandler]:
                     unchanged = asked == headers["ETag"]
                     with fake._lock:
                         fake.conditional.append((kind, 304 if unchanged else 200))
-                    if unchanged:
-                        self._send(304, None, headers)
+                    if unchanged:  # no body, and no Link: the client keeps where the next page was
+                        kept = {k: v for k, v in headers.items() if k.lower() != "link"}
+                        self._send(304, None, kept)
                         return
             self._send(status, body, headers)
 
