@@ -294,7 +294,7 @@ class Recurrence:
 
 def recurrences(postmortems: Sequence[Postmortem], window: timedelta) -> list[Recurrence]:
     """Each pair of post-mortems where the later names a service, component, alert or tag the
-    earlier named, within `window`; the latest earlier one of each post-mortem."""
+    earlier named, within `window`: one for every earlier post-mortem, with the names shared."""
     by_topic: Mapping[str, list[Postmortem]] = defaultdict(list)
     for postmortem in postmortems:
         for topic in postmortem.topics:

@@ -286,9 +286,16 @@ def start(
     return Serving(url, worker, stop)
 
 
-def run_serve(settings: Settings, clock: Callable[[], datetime], wait_lock: float) -> int:
-    """`pmsync serve`: webhooks, health and metrics until SIGTERM or SIGINT; each wake of the
-    worker is one sync, under the state's lock (a scheduled run elsewhere waits its turn)."""
+def run_serve(
+    settings: Settings,
+    clock: Callable[[], datetime],
+    wait_lock: float,
+    host: str | None = None,
+    port: int | None = None,
+) -> int:
+    """`pmsync serve`: webhooks, health and metrics until SIGTERM or SIGINT (on `host` and
+    `port`, else `[serve]`'s); each wake of the worker is a sync and a check, under the
+    state's lock (a scheduled run elsewhere waits its turn)."""
     from syncer import scheduler
     from syncer.metrics import prepare
 
@@ -300,7 +307,7 @@ def run_serve(settings: Settings, clock: Callable[[], datetime], wait_lock: floa
             job()
 
     with scheduler.stoppable():
-        serving = start(settings, apply)
+        serving = start(settings, apply, host=host, port=port)
         try:
             while not STOPPING.is_set():
                 STOPPING.wait(0.5)

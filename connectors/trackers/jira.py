@@ -34,20 +34,17 @@ import requests
 from jira import JIRA, JIRAError
 from pydantic import Field
 
-from connectors.base import CloseReason, activity_of, report_request
+from connectors.base import CloseReason, activity_of
 from connectors.config import AtlassianAuth, BuildContext, LeaseSection, TrackerSection
 from connectors.trackers.jira_format import adf_text, to_adf, to_wiki
 from connectors.trackers.lease import Lease, LeaseHolder, date_header, holder
+from connectors.trackers.rest import RestApi
 from connectors.trackers.retry import (
-    WaitBudget,
-    WriteThrottle,
     classify,
     first_contact,
-    interruptible_sleep,
     missing,
     no_answer_is_uncertain,
     retry_after_seconds,
-    with_retries,
 )
 from syncer import logs, statefile
 from syncer.errors import (
@@ -155,6 +152,7 @@ class JiraOptions:
     bot_account: str | None = None
     bulk: bool = True
     write_interval: float = 0.0
+    max_writes_per_minute: int = 0  # no cap: Jira limits by cost, and says so with a 429
     max_wait: float = 600.0
     timeout: float = 30.0
     attempts: int = 4
@@ -164,6 +162,44 @@ class JiraOptions:
     # Where the issues filed and not yet shown by search are kept between runs; None: nowhere
     # (the keys below the newest search shows still find them, within `SEARCH_LAG`).
     unseen_file: Path | None = None
+
+
+class JiraApi(RestApi):
+    """Jira's REST API through the jira library's signed-in session: requests translated to
+    pmsync's errors, retried within a wait budget, kept apart, counted (`RestApi`)."""
+
+    service = "Jira"
+
+    def __init__(
+        self,
+        name: str,
+        options: JiraOptions,
+        session: requests.Session,
+        *,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        super().__init__(name, options, sleep=sleep)
+        self._session = session
+        self._base = options.url.rstrip("/")
+
+    def _send(
+        self,
+        verb: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: Any | None,
+        headers: Mapping[str, str] | None,
+    ) -> tuple[Mapping[str, str], Any]:
+        text = json.dumps(body) if body is not None else None
+        with _translated(f"{verb} {path}"):
+            try:
+                response = self._session.request(verb, self._base + path, params=params, data=text)
+            except Exception as exc:
+                answer = getattr(exc, "response", None)
+                self.failed(verb, dict(getattr(answer, "headers", None) or {}))
+                raise
+        data = response.json() if response.content else None
+        return {k.lower(): v for k, v in response.headers.items()}, data
 
 
 class JiraTracker(LeaseHolder):
@@ -178,9 +214,6 @@ class JiraTracker(LeaseHolder):
     ) -> None:
         self.name = name
         self.options = options
-        self._sleep = sleep or interruptible_sleep
-        self._budget = WaitBudget(f"jira {name}", options.max_wait, options.backoff, self._sleep)
-        self._throttle = WriteThrottle(options.write_interval, 0, sleep=self._sleep)
         self._client = JIRA(
             server=options.url.rstrip("/"),
             basic_auth=(options.email, options.api_token)
@@ -191,6 +224,7 @@ class JiraTracker(LeaseHolder):
             max_retries=0,
             timeout=options.timeout,
         )
+        self.api = JiraApi(name, options, self._client._session, sleep=sleep)
         self._deployment = options.deployment
         self._bot: str | None = options.bot_account
         self._users: dict[str, str | None] = {}
@@ -683,7 +717,7 @@ class JiraTracker(LeaseHolder):
         """After a create whose answer was lost, give it a moment, then read the issues made
         since (by key: no search lag) and adopt this batch's; what was not made is reported
         failed (the next run creates it), never re-sent."""
-        self._budget.pause(self._budget.backoff(1), cause)
+        self.api.budget.pause(self.api.budget.backoff(1), cause)
         keys = {draft.item_key for draft in batch}
         self._read = {}
         found = {
@@ -1003,30 +1037,11 @@ class JiraTracker(LeaseHolder):
         write: bool = False,
         repeat: bool = True,
     ) -> tuple[Mapping[str, str], Any]:
-        url = self.options.url.rstrip("/") + path
-
-        def once() -> requests.Response:
-            if write:
-                self._throttle.wait()
-            with _translated(f"{verb} {path}"):
-                body_text = json.dumps(body) if body is not None else None
-                try:
-                    response: requests.Response = self._client._session.request(
-                        verb, url, params=params, data=body_text
-                    )
-                except Exception as exc:
-                    answer = getattr(exc, "response", None)
-                    report_request(self.name, verb, False, getattr(answer, "headers", None) or {})
-                    raise
-                report_request(self.name, verb, response.ok, response.headers)
-                return response
-
-        response = with_retries(
-            once, attempts=self.options.attempts, repeat=repeat, budget=self._budget
+        headers, data = self.api.request(
+            verb, path, params=params, body=body, write=write, repeat=repeat
         )
-        data = response.json() if response.content else None
-        self._server_now = date_header(response.headers) or self._server_now
-        return response.headers, data
+        self._server_now = date_header(headers) or self._server_now
+        return headers, data
 
     def _edit_labels(self, ref: TrackerRef, how: str, labels: Collection[str]) -> None:
         body = {"update": {"labels": [{how: label} for label in sorted(labels)]}}

@@ -37,11 +37,5 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     settings = shared.settings_of(args, required=True)
     build_sources(settings)
     build_trackers(settings)  # a setting a tracker refuses stops it before it listens
-    if args.host or args.port:
-        changed = {
-            "host": args.host or settings.serve.host,
-            "port": args.port or settings.serve.port,
-        }
-        settings = settings.model_copy(update={"serve": settings.serve.model_copy(update=changed)})
     clock = lambda: shared.now_of(None)  # noqa: E731 - PMSYNC_NOW is honoured, for rehearsals
-    return server.run_serve(settings, clock, args.wait_lock or 60.0)
+    return server.run_serve(settings, clock, args.wait_lock or 60.0, args.host, args.port)
