@@ -21,6 +21,9 @@ import structlog
 import time_machine
 
 from syncer import logs
+from tests import openapi_check
+
+pytest_plugins = ["pytester"]
 
 PEOPLE = """
 [[people]]
@@ -106,6 +109,17 @@ def _no_ambient_config(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("PMSYNC_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _requests_as_published() -> Iterator[None]:
+    """A test fails when a fake was sent a request the service's published API description
+    rejects (the fakes check every request; see tests/openapi_check.py)."""
+    openapi_check.REJECTED.clear()
+    yield
+    rejected, openapi_check.REJECTED[:] = list(openapi_check.REJECTED), []
+    if rejected:
+        pytest.fail("requests the published API description rejects:\n" + "\n".join(rejected))
 
 
 @pytest.fixture

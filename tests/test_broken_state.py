@@ -7,11 +7,13 @@ import json
 import socket
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from syncer.cli import main
+from tests import openapi_check
 from tests.fakes.github import FakeGitHub, Fault
 from tests.fakes.jira import FakeJira
 
@@ -185,10 +187,13 @@ def test_an_odd_jira_search_answer_is_one_problem(
         json.dumps(fake.issues)  # the store is intact
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+@contextmanager
+def _closed_port() -> Iterator[int]:
+    """A port nothing answers on: bound by this test, never listening, so that connections
+    are refused and no other process can take it meanwhile."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield int(held.getsockname()[1])
 
 
 @pytest.mark.parametrize("command", [["sync"], ["config", "check", "--online"]])
@@ -201,8 +206,7 @@ def test_a_wrong_address_repository_or_project_is_a_config_error_naming_it(
 ) -> None:
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "0" * 36)
     jira = FakeJira(deployment="cloud")
-    port = _closed_port()
-    with jira.running():
+    with jira.running(), _closed_port() as port:
         cases = [
             (
                 f'kind = "github"\nrepo = "acme/incidents"\nbase_url = "http://127.0.0.1:{port}"',
@@ -230,7 +234,9 @@ def test_a_wrong_address_repository_or_project_is_a_config_error_naming_it(
                 f"[trackers.t]\n{tracker}\nretry_backoff_seconds = 0.01\n"
                 '[routing]\ndefault = "t"\n',
             )
-            code, text = _run(capsys, *command, "--config", str(config))
+            with openapi_check.refused_on_purpose() as refused:
+                code, text = _run(capsys, *command, "--config", str(config))
+            assert all(" /nothing/" in r for r in refused), refused  # that is no GitHub path
             assert code == 2, (tracker, text)
             assert message in text, text
             assert "Traceback" not in text

@@ -135,7 +135,7 @@ def world(
             lambda: [
                 p
                 for m, path, q, body in jira.requests
-                for p in openapi_check.problems(m, path, q, body)
+                for p in openapi_check.JIRA.problems(m, path, q, body)
             ],
         )
 

@@ -15,6 +15,7 @@ from connectors.trackers.retry import WriteThrottle
 from syncer.errors import ConfigError, FatalError, SkippableError
 from syncer.identity import content_hash
 from syncer.model import IssueDraft, TrackerRef
+from tests import openapi_check
 
 API = "https://api.github.test"
 # PyGithub writes the default port into every URL it requests.
@@ -26,6 +27,8 @@ TOKEN = "ghp_" + "k" * 36
 def api() -> Iterator[responses.RequestsMock]:
     with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
         yield mock
+        for call in mock.calls:  # each request as GitHub's published description takes it
+            openapi_check.GITHUB.check_sent(call.request, API)
 
 
 @pytest.fixture

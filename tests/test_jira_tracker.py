@@ -382,7 +382,7 @@ def test_search_that_shows_a_newer_issue_before_older_ones_files_nothing_twice(
         found = [
             p
             for m, path, q, body in fake.requests
-            for p in openapi_check.problems(m, path, q, body)
+            for p in openapi_check.JIRA.problems(m, path, q, body)
         ]
         assert found == []
 
@@ -518,7 +518,9 @@ def test_cloud_requests_match_the_published_api(project: Path, fake: FakeJira) -
     }
     assert not any(path == "/rest/api/3/search" for _, path, _, _ in fake.requests)
     found = [
-        p for m, path, q, body in fake.requests for p in openapi_check.problems(m, path, q, body)
+        p
+        for m, path, q, body in fake.requests
+        for p in openapi_check.JIRA.problems(m, path, q, body)
     ]
     assert found == []
 

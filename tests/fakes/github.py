@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urlencode, urlparse
 
+from tests import openapi_check
 from tests.fakes.loopback import JsonHandler, serve
 
 
@@ -74,6 +75,7 @@ class FakeGitHub:
     commit_dates: bool = True  # False: commits come back without author and committer
     refs: dict[str, str] = field(default_factory=dict)
     hooks: dict[int, dict[str, Any]] = field(default_factory=dict)  # the repository's webhooks
+    revoked: set[str] = field(default_factory=set)  # tokens answered 401 Bad credentials
     url: str = ""
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # moved by tests
     _lock: threading.RLock = field(default_factory=threading.RLock)
@@ -225,6 +227,20 @@ def _handler(fake: FakeGitHub) -> type[JsonHandler]:
     class Handler(JsonHandler):
         def serve(self, method: str) -> None:
             path, query, body = self.read_request()
+            refused = openapi_check.GITHUB.check(method, path, query, body)
+            if refused and "no such" in refused[0]:
+                self._send(404, {"message": "Not Found"})
+                return
+            if refused:  # GitHub's own answer to a body or parameter it does not take
+                self._send(422, {"message": "Invalid request.", "errors": refused})
+                return
+            scheme, _, credential = self.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() not in ("token", "bearer") or not credential.strip():
+                self._send(401, {"message": "Requires authentication"})
+                return
+            if credential.strip() in fake.revoked:
+                self._send(401, {"message": "Bad credentials"})
+                return
             payload = body if body is not None else {}
             route = next(
                 (
@@ -361,6 +377,10 @@ def _handler(fake: FakeGitHub) -> type[JsonHandler]:
                     i for n, i in fake.issues.items() if now - fake._made.get(n, 0) >= fake.lag
                 ]
                 return self._list(shown, query, _issue_filter(query))
+            if kind in ("issues", "issue", "comments") and method != "GET":
+                for name, limit in (("title", 256), ("body", 65536)):
+                    if len(str(payload.get(name) or "")) > limit:
+                        return 422, _invalid(name, "", code="custom", limit=limit), {}
             if kind == "issues":
                 bad = [a for a in payload.get("assignees") or [] if a not in fake.collaborators]
                 if bad:
@@ -543,10 +563,13 @@ def _login(auth: str, fake: FakeGitHub) -> str:
     return f"{fake.app_slug}[bot]" if auth.startswith("token ghs_") else fake.bot
 
 
-def _invalid(field_name: str, value: Any, code: str = "invalid") -> dict[str, Any]:
+def _invalid(field_name: str, value: Any, code: str = "invalid", limit: int = 0) -> dict[str, Any]:
+    error = {"resource": "Issue", "code": code, "field": field_name, "value": value}
+    if limit:
+        error["message"] = f"{field_name} is too long (maximum is {limit} characters)"
     return {
         "message": "Validation Failed",
-        "errors": [{"resource": "Issue", "code": code, "field": field_name, "value": value}],
+        "errors": [error],
         "documentation_url": "https://docs.github.com/rest/issues/issues#create-an-issue",
     }
 

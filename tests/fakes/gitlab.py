@@ -36,6 +36,7 @@ class FakeGitLab:
     # The project's hooks; a signing token is kept, never shown (its presence is), as GitLab.
     hooks: dict[int, dict[str, Any]] = field(default_factory=dict)
     signing_tokens: bool = True  # False: the instance's webhook_signing_token feature is off
+    revoked: set[str] = field(default_factory=set)  # access tokens answered 401
     project: str = "acme/incidents"
     project_id: int = 42
     bot: str = "pmsync-bot"
@@ -224,6 +225,24 @@ class FakeGitLab:
             yield self
 
 
+MAX_TITLE = 255  # characters, as GitLab's issue model validates
+MAX_TEXT = 1_048_576  # characters in a description or a note (1 MB)
+
+
+def _refused(payload: dict[str, Any]) -> tuple[int, Any, dict[str, str]] | None:
+    """GitLab's 400 for an issue create or edit it does not take: an unknown `state_event`, a
+    blank or too long title, a too long description."""
+    if "state_event" in payload and payload["state_event"] not in ("close", "reopen"):
+        return 400, {"error": "state_event does not have a valid value"}, {}
+    if "title" in payload and not str(payload["title"] or "").strip():
+        return 400, {"message": {"title": ["can't be blank"]}}, {}
+    if len(str(payload.get("title") or "")) > MAX_TITLE:
+        return 400, {"message": {"title": ["is too long (maximum is 255 characters)"]}}, {}
+    if len(str(payload.get("description") or "")) > MAX_TEXT:
+        return 400, {"message": {"description": ["is too long (maximum is 1 MB)"]}}, {}
+    return None
+
+
 def _labels(value: Any) -> list[str]:
     if isinstance(value, list):
         return [str(v) for v in value]
@@ -288,7 +307,8 @@ def _handler(fake: FakeGitLab) -> type[JsonHandler]:
                     self._send(404, {"message": "404 Project Not Found"})
                     return
                 groups = groups[1:]
-            if self.headers.get("PRIVATE-TOKEN") is None:
+            token = self.headers.get("PRIVATE-TOKEN") or ""
+            if not token.strip() or token.strip() in fake.revoked:
                 self._send(401, {"message": "401 Unauthorized"})
                 return
             with fake._lock:
@@ -399,8 +419,10 @@ def _handler(fake: FakeGitLab) -> type[JsonHandler]:
             if kind == "issues" and method == "GET":
                 return self._list(self._issues(query), query)
             if kind == "issues":
-                if not payload.get("title"):
+                if not str(payload.get("title") or "").strip():
                     return 400, {"message": {"title": ["can't be blank"]}}, {}
+                if refused := _refused(payload):
+                    return refused
                 return 201, fake._new_issue(payload, fake.bot), {}
             if kind == "milestones":
                 title = query.get("title")
@@ -418,6 +440,8 @@ def _handler(fake: FakeGitLab) -> type[JsonHandler]:
                 if kind == "issue" and method == "GET":
                     return 200, issue, {}
                 if kind == "issue":
+                    if refused := _refused(payload):
+                        return refused
                     fake._edit(issue, payload, fake.bot)
                     return 200, issue, {}
                 if method == "GET":
@@ -425,7 +449,13 @@ def _handler(fake: FakeGitLab) -> type[JsonHandler]:
                     if query.get("sort") == "desc":
                         notes = list(reversed(notes))
                     return self._list(notes, query)
-                return 201, fake._add_note(iid, str(payload.get("body", "")), fake.bot), {}
+                if "body" not in payload:
+                    return 400, {"error": "body is missing"}, {}
+                if not str(payload["body"]).strip():
+                    return 400, {"message": {"note": ["can't be blank"]}}, {}
+                if len(str(payload["body"])) > MAX_TEXT:
+                    return 400, {"message": {"note": ["is too long (maximum is 1 MB)"]}}, {}
+                return 201, fake._add_note(iid, str(payload["body"]), fake.bot), {}
             return self._repository(kind, method, groups, query, payload)
 
         def _issues(self, query: dict[str, str]) -> list[dict[str, Any]]:

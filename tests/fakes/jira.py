@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
+from tests import openapi_check
 from tests.fakes.github import Fault
 from tests.fakes.loopback import JsonHandler, serve
 
@@ -53,6 +54,7 @@ class FakeJira:
     # Project versions (a lease is one); False: the account may not manage them (403).
     versions: dict[str, dict[str, Any]] = field(default_factory=dict)
     versions_allowed: bool = True
+    revoked: set[str] = field(default_factory=set)  # API tokens answered 401
     version_ids: list[str] = field(default_factory=list)  # every id handed out, never reused
     issues: dict[str, dict[str, Any]] = field(default_factory=dict)
     links: list[tuple[str, str, str]] = field(default_factory=list)
@@ -122,6 +124,10 @@ class FakeJira:
                 errors[field_id] = f"{name} is required."
         if self.deployment == "cloud" and isinstance(fields.get("description"), str):
             errors["description"] = "Operation value must be an Atlassian Document"
+        if "summary" in fields and not str(fields["summary"] or "").strip():
+            errors["summary"] = "You must specify a summary of the issue."
+        if len(str(fields.get("summary") or "")) > 255:
+            errors["summary"] = "Summary must be less than 255 characters."
         return errors
 
     def _new(self, fields: dict[str, Any], creator: str) -> dict[str, Any]:
@@ -218,10 +224,35 @@ def _jql(jql: str) -> tuple[str | None, list[str], str]:
     return (project.group(1) if project else None), wanted, mode
 
 
+ISSUE_TYPES = [{"id": "10001", "name": "Task"}, {"id": "10002", "name": "Bug"}]
+
+
+def _authenticated(header: str, revoked: set[str]) -> bool:
+    """Basic with an e-mail and an API token (Cloud) or a user and password, or Bearer with a
+    personal access token (Data Center): well formed, and not revoked."""
+    scheme, _, credential = header.partition(" ")
+    credential = credential.strip()
+    if scheme.lower() == "basic":
+        try:
+            user, colon, secret = (
+                base64.b64decode(credential, validate=True).decode().partition(":")
+            )
+        except (ValueError, UnicodeDecodeError):
+            return False
+        return bool(user and colon and secret) and secret not in revoked
+    return scheme.lower() == "bearer" and bool(credential) and credential not in revoked
+
+
 def _handler(fake: FakeJira) -> type[JsonHandler]:
     class Handler(JsonHandler):
         def serve(self, method: str) -> None:
             path, query, body = self.read_request()
+            if fake.deployment == "cloud" and path.startswith("/rest/api/3/"):
+                refused = openapi_check.JIRA.check(method, path, query, body)
+                if refused:  # as Jira Cloud answers a request its API does not take
+                    status = 404 if "no such" in refused[0] else 400
+                    self._send(status, {"errorMessages": refused, "errors": {}})
+                    return
             with fake._lock:
                 fake.requests.append((method, path, query, body))
                 fault = next(
@@ -309,8 +340,7 @@ def _handler(fake: FakeJira) -> type[JsonHandler]:
             version, rest = int(match.group(1)), match.group(2)
             if version != fake.version and not rest.startswith("serverInfo"):
                 return 404, {"errorMessages": [f"REST v{version} is not served here"]}
-            auth = self.headers.get("Authorization", "")
-            if not auth:
+            if not _authenticated(self.headers.get("Authorization", ""), fake.revoked):
                 return 401, {"errorMessages": ["You are not authenticated."]}
             if rest == "serverInfo":
                 kind = "Cloud" if fake.deployment == "cloud" else "Server"
@@ -375,10 +405,7 @@ def _handler(fake: FakeJira) -> type[JsonHandler]:
                 ]
             meta = re.match(rf"^issue/createmeta/{fake.project}/issuetypes(?:/(\w+))?$", rest)
             if meta and not meta.group(1):
-                return 200, {
-                    "issueTypes": [{"id": "10001", "name": "Task"}, {"id": "10002", "name": "Bug"}],
-                    "total": 2,
-                }
+                return 200, {"issueTypes": ISSUE_TYPES, "total": len(ISSUE_TYPES)}
             if meta:
                 fields = [
                     {"fieldId": "summary", "name": "Summary", "required": True},
@@ -502,6 +529,13 @@ def _handler(fake: FakeJira) -> type[JsonHandler]:
 
         def _create(self, fields: dict[str, Any]) -> tuple[int, Any]:
             errors = fake._validate(fields)
+            if "summary" not in fields:
+                errors["summary"] = "You must specify a summary of the issue."
+            kind = fields.get("issuetype") or {}
+            if not (kind.get("name") or kind.get("id")):
+                errors["issuetype"] = "Specify an issue type"
+            elif not any(kind.get(k) in (t["id"], t["name"]) for t in ISSUE_TYPES for k in kind):
+                errors["issuetype"] = "Specify a valid issue type"
             if fields.get("project", {}).get("key") != fake.project:
                 errors["project"] = "valid project is required"
             if errors:

@@ -164,6 +164,50 @@ class FakeNotion:
             yield self
 
 
+VERSIONS = ("2021-08-16", "2022-02-22", "2022-06-28", "2025-09-03")  # Notion-Version values
+MAX_TEXT = 2000  # characters in one rich-text object's content
+
+
+def _refusal(code: str, message: str) -> dict[str, Any]:
+    return {"object": "error", "status": 400, "code": code, "message": message}
+
+
+def _invalid(method: str, path: str, query: dict[str, str], payload: dict[str, Any]) -> str:
+    """Notion's 400 validation_error for what pmsync could get wrong: a page size above 100,
+    a block update keyed by anything but one block type, a rich text over 2,000 characters."""
+    size = payload.get("page_size", query.get("page_size", 100))
+    if not str(size).isdigit() or not 1 <= int(size) <= 100:
+        return f"page_size should be a number from 1 to 100, instead was {size!r}."
+    if method == "PATCH" and path.startswith("/v1/blocks/"):
+        keys = set(payload) - {"archived", "in_trash"}
+        if len(keys) != 1:
+            return f"body failed validation: an update names one block type, not {sorted(keys)}"
+    for texts in _rich_texts(payload):
+        for text in texts:
+            content = str((text.get("text") or {}).get("content", ""))
+            if len(content) > MAX_TEXT:
+                return (
+                    f"body failed validation: text.content.length should be ≤ {MAX_TEXT}, "
+                    f"instead was {len(content)}."
+                )
+    return ""
+
+
+def _rich_texts(node: Any) -> Iterator[list[dict[str, Any]]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "rich_text" and isinstance(value, list):
+                yield [v for v in value if isinstance(v, dict)]
+            elif key == "cells" and isinstance(value, list):  # a table row: a rich text a cell
+                for cell in value:
+                    yield [v for v in cell if isinstance(v, dict)] if isinstance(cell, list) else []
+            else:
+                yield from _rich_texts(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _rich_texts(value)
+
+
 def _handler(fake: FakeNotion) -> type[JsonHandler]:
     class Handler(JsonHandler):
         def serve(self, method: str) -> None:
@@ -179,6 +223,15 @@ def _handler(fake: FakeNotion) -> type[JsonHandler]:
                         "message": "API token is invalid.",
                     },
                 )
+                return
+            version = self.headers.get("Notion-Version")
+            if version not in VERSIONS:
+                code = "missing_version" if version is None else "validation_error"
+                message = f"Notion-Version header failed validation: {version!r} is no version"
+                self._send(400, _refusal(code, message))
+                return
+            if problem := _invalid(method, path, query, payload):
+                self._send(400, _refusal("validation_error", problem))
                 return
             with fake._lock:
                 status, answer, headers = self._route(method, path, query, payload)
@@ -262,6 +315,9 @@ def _handler(fake: FakeNotion) -> type[JsonHandler]:
             if parts[1] == "blocks" and method == "PATCH":
                 block = fake.blocks[target]
                 kind_ = block["type"]
+                if kind_ not in payload:  # keyed by another type: Notion refuses, no no-op
+                    message = f"body.{kind_} should be defined, instead was `undefined`."
+                    return 400, _refusal("validation_error", message), {}
                 update = payload.get(kind_) or {}
                 if "rich_text" in update:
                     block[kind_]["rich_text"] = [_read_back(r) for r in update["rich_text"]]

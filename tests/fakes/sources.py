@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlparse
 import requests
 import responses
 
+from tests import openapi_check
 from tests.fakes.keys import TOKEN_URI
 
 Answer = tuple[int, dict[str, str], str | bytes]
@@ -104,19 +105,36 @@ class FakeGithubRepo(_Fake):
         api = re.escape(self.api).replace(re.escape(host), re.escape(host) + r"(?::\d+)?", 1)
         base = api + re.escape(f"/repos/{self.repo}")
         q = r"(\?.*)?$"
-        mock.add_callback("GET", re.compile(base + q), self._repo)
-        mock.add_callback("GET", re.compile(base + r"/git/trees/[^?]+" + q), self._tree)
-        mock.add_callback("GET", re.compile(base + r"/git/blobs/\w+" + q), self._blob)
-        mock.add_callback("GET", re.compile(base + r"/git/ref/heads/[^?]+" + q), self._get_ref)
-        mock.add_callback("GET", re.compile(base + r"/git/commits/\w+" + q), self._get_commit)
-        mock.add_callback("GET", re.compile(base + r"/contents/[^?]+" + q), self._contents)
-        mock.add_callback("POST", re.compile(base + r"/git/trees" + q), self._post_tree)
-        mock.add_callback("POST", re.compile(base + r"/git/commits" + q), self._post_commit)
-        mock.add_callback("POST", re.compile(base + r"/git/refs" + q), self._post_ref)
-        mock.add_callback("PATCH", re.compile(base + r"/git/refs/heads/[^?]+" + q), self._patch_ref)
-        mock.add_callback("GET", re.compile(base + r"/pulls" + q), self._list_pulls)
-        mock.add_callback("POST", re.compile(base + r"/pulls" + q), self._post_pull)
-        mock.add_callback("PATCH", re.compile(base + r"/pulls/\d+" + q), self._patch_pull)
+
+        def add(
+            method: str, url: re.Pattern[str], answer: Callable[[requests.PreparedRequest], Answer]
+        ) -> None:
+            mock.add_callback(method, url, lambda request: self._checked(request, answer))
+
+        add("GET", re.compile(base + q), self._repo)
+        add("GET", re.compile(base + r"/git/trees/[^?]+" + q), self._tree)
+        add("GET", re.compile(base + r"/git/blobs/\w+" + q), self._blob)
+        add("GET", re.compile(base + r"/git/ref/heads/[^?]+" + q), self._get_ref)
+        add("GET", re.compile(base + r"/git/commits/\w+" + q), self._get_commit)
+        add("GET", re.compile(base + r"/contents/[^?]+" + q), self._contents)
+        add("POST", re.compile(base + r"/git/trees" + q), self._post_tree)
+        add("POST", re.compile(base + r"/git/commits" + q), self._post_commit)
+        add("POST", re.compile(base + r"/git/refs" + q), self._post_ref)
+        add("PATCH", re.compile(base + r"/git/refs/heads/[^?]+" + q), self._patch_ref)
+        add("GET", re.compile(base + r"/pulls" + q), self._list_pulls)
+        add("POST", re.compile(base + r"/pulls" + q), self._post_pull)
+        add("PATCH", re.compile(base + r"/pulls/\d+" + q), self._patch_pull)
+
+    def _checked(
+        self,
+        request: requests.PreparedRequest,
+        answer: Callable[[requests.PreparedRequest], Answer],
+    ) -> Answer:
+        """GitHub's answer to a request its published description refuses; else `answer`."""
+        refused = openapi_check.GITHUB.check_sent(request, self.api)
+        if refused:
+            return _json(422, {"message": "Invalid request.", "errors": refused})
+        return answer(request)
 
     # --- git data: the default branch is `files`; other branches are commits of ours ---------
 

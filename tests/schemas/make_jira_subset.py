@@ -31,6 +31,8 @@ PATHS = [
     "/rest/api/3/project/{projectIdOrKey}/versions",
     "/rest/api/3/version",
     "/rest/api/3/version/{id}",
+    "/rest/api/3/webhook",
+    "/rest/api/3/webhook/refresh",
 ]
 
 
