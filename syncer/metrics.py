@@ -119,6 +119,8 @@ def record_items(
         gauge.labels(tracker).set(getattr(flagged, flag))
 
 
-def serve(host: str, port: int) -> None:
-    """The /metrics endpoint, from a daemon thread."""
-    start_http_server(port, addr=host)
+def serve(host: str, port: int) -> int:
+    """The /metrics endpoint, from a daemon thread; the port it listens on (port 0: a free
+    port the system picks)."""
+    server, _ = start_http_server(port, addr=host)
+    return int(server.server_address[1])

@@ -350,8 +350,8 @@ def run_forever(
         if settings.metrics.port is not None or with_server:
             prepare(settings.trackers, settings.sources)
         if settings.metrics.port is not None:
-            serve(settings.metrics.host, settings.metrics.port)
-            log.info("metrics_serving", host=settings.metrics.host, port=settings.metrics.port)
+            port = serve(settings.metrics.host, settings.metrics.port)
+            log.info("metrics_serving", host=settings.metrics.host, port=port)
         scheduler = schedule.Scheduler()
         for name, job in jobs.items():
             seconds = max(1, round(every.get(name, 60.0)))

@@ -360,9 +360,10 @@ class ScheduleSettings(_Section):
 
 
 class MetricsSettings(_Section):
-    """Prometheus metrics of `pmsync run` at http://<host>:<port>/metrics; no port, no metrics."""
+    """Prometheus metrics of `pmsync run` at http://<host>:<port>/metrics; no port, no metrics;
+    port 0, a free port the system picks (logged as `metrics_serving`)."""
 
-    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    port: Annotated[int, Field(ge=0, le=65535)] | None = None
     host: str = "0.0.0.0"
 
 

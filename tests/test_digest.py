@@ -6,7 +6,6 @@ from __future__ import annotations
 import email
 import json
 import re
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -106,14 +105,21 @@ class Mailbox:
         return [message for rcpt, message in self.messages if address in rcpt]
 
 
+class _AnyPort(Controller):
+    """An SMTP server on the free port the system gives it (port 0), which it reports."""
+
+    def _trigger_server(self) -> None:
+        assert self.server is not None
+        self.port = int(self.server.sockets[0].getsockname()[1])
+        super()._trigger_server()
+
+
 @pytest.fixture
 def mailbox() -> Iterator[Mailbox]:
     box = Mailbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        box.port = probe.getsockname()[1]
-    server = Controller(box, hostname="127.0.0.1", port=box.port)
+    server = _AnyPort(box, hostname="127.0.0.1", port=0)
     server.start()
+    box.port = server.port
     try:
         yield box
     finally:

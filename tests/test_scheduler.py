@@ -3,20 +3,22 @@ server, guarded jobs, the single-instance lock, SIGTERM, the heartbeat, digests 
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
+from syncer import logs
 from syncer.cli import main
 from syncer.errors import STOPPING, Locked
 from syncer.scheduler import (
@@ -31,6 +33,7 @@ from syncer.scheduler import (
 )
 from syncer.settings import Settings, load_settings
 from tests.fakes.github import FakeGitHub, Fault
+from tests.waiting import until
 
 ITEMS = 12
 DOC = (
@@ -64,19 +67,24 @@ def _github(fake: FakeGitHub) -> str:
     )
 
 
-def _pmsync(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+def _pmsync(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None, log: IO[str] | None = None
+) -> subprocess.Popen[str]:
+    """pmsync in a process of its own; its stderr (the log) piped, or written to `log` so a
+    test can read it while the process runs."""
     return subprocess.Popen(
         [sys.executable, "-m", "syncer", "--config", str(tmp_path / "config.toml"), *args],
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.PIPE if log is None else log,
         text=True,
         env={**os.environ, "GITHUB_TOKEN": "ghp_" + "t" * 36, **(env or {})},
     )
 
 
 def _events(stderr: str) -> list[dict[str, Any]]:
+    """The JSON log events, up to the last whole line (the process may be writing the next)."""
     found = []
-    for line in stderr.splitlines():
+    for line in stderr[: stderr.rfind("\n") + 1].splitlines():
         if line.startswith("{"):
             found.append(json.loads(line))
     return found
@@ -88,16 +96,19 @@ def _items(fake: FakeGitHub) -> int:
 
 
 def _stop_when(
-    process: subprocess.Popen[str], fake: FakeGitHub, items: int, within: float, settle: float = 0
+    process: subprocess.Popen[str],
+    fake: FakeGitHub,
+    items: int,
+    within: float,
+    posted: int = 0,
 ) -> tuple[str, str, float]:
-    """SIGTERM to `process` once the fake holds `items` item issues (and `settle` s more):
-    its output, and how long it took to end after the signal."""
-    deadline = time.monotonic() + within
-    while _items(fake) < items and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(settle)
-    stopped_at = time.monotonic()
-    process.send_signal(signal.SIGTERM)
+    """SIGTERM to `process` once the fake holds `items` item issues (and has been sent
+    `posted` issue creations): its output, and how long it took to end after the signal."""
+    try:
+        until(lambda: _items(fake) >= items and fake.count()["POST issues"] >= posted, within)
+    finally:
+        stopped_at = time.monotonic()
+        process.send_signal(signal.SIGTERM)
     out, err = process.communicate(timeout=10)
     return out, err, time.monotonic() - stopped_at
 
@@ -109,30 +120,45 @@ def _unique_titles(fake: FakeGitHub) -> bool:
 
 def test_the_daemon_runs_on_time_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     fake = FakeGitHub(collaborators={"dana"})
-    with fake.running():
+    log = tmp_path / "daemon.log"
+
+    def ended(job: str, code: int | None = None) -> list[dict[str, Any]]:
+        return [
+            e
+            for e in _events(log.read_text())
+            if e["event"] == "run_finished" and e["job"] == job and code in (None, e["code"])
+        ]
+
+    def failed() -> list[dict[str, Any]]:
+        return [e for e in _events(log.read_text()) if e["event"] == "job_failed"]
+
+    with fake.running(), log.open("w") as written_log:
         _config(
             tmp_path,
             "[schedule]\nsync_every_minutes = 0.02\ncheck_every_minutes = 0.05\n",
             _github(fake),
         )
-        daemon = _pmsync(tmp_path, "run")
-        time.sleep(2)
+        daemon = _pmsync(tmp_path, "run", log=written_log)
+        until(lambda: ended("sync", 0))
         probe = _pmsync(tmp_path, "health")
         assert probe.communicate(timeout=30)[0].startswith("healthy")
         assert probe.returncode == 0
         # Take the people file away: the jobs raise (a config error) until it is back.
         people = tmp_path / "people.toml"
         people.rename(tmp_path / "people.away")
-        time.sleep(2.5)
+        until(failed)
         (tmp_path / "people.away").rename(people)
-        time.sleep(2.5)
+        until(lambda: [e for e in ended("sync", 0) if e["timestamp"] > failed()[-1]["timestamp"]])
+        # On time: a sync every 1.2 s and a check every 3 s went on all along.
+        until(lambda: len(ended("sync")) >= 6 and len(ended("check")) >= 2)
         # Slow every write down, let a fresh sync start, then stop it halfway.
         fake.faults.append(Fault("POST", r"/issues$", kind="slow", delay=0.5, times=99))
         (tmp_path / "docs" / "pm-2.md").write_text(
             DOC.replace("PM-1", "PM-2").replace("Outage", "Second outage").replace("alert", "probe")
         )
-        _, err, took = _stop_when(daemon, fake, ITEMS + 2, within=10)
+        _, _, took = _stop_when(daemon, fake, ITEMS + 2, within=10)
         written = _items(fake)
+    err = log.read_text()
 
     events = _events(err)
     syncs = [e for e in events if e["event"] == "run_finished" and e["job"] == "sync"]
@@ -281,10 +307,18 @@ def test_a_job_that_raises_does_not_stop_the_next(tmp_path: Path) -> None:
         ran.append("fine")
         return 0, {"done": 1}
 
-    threading.Timer(3.5, STOPPING.set).start()
+    def stop_after_two_of_each() -> None:
+        try:
+            until(lambda: ran.count("boom") >= 2 and ran.count("fine") >= 2)
+        finally:
+            STOPPING.set()
+
+    stopper = threading.Thread(target=stop_after_two_of_each)
+    stopper.start()
     code = run_forever(
         settings, lambda: datetime.now(UTC), jobs={"sync": boom, "check": fine}, tick=0.1
     )
+    stopper.join()
     assert code == 0
     assert ran.count("boom") >= 2
     assert ran.count("fine") >= 2
@@ -348,44 +382,55 @@ def test_an_unknown_time_zone_is_a_config_error(tmp_path: Path) -> None:
         _config(tmp_path, '[schedule]\ntimezone = "Mars/Olympus"\n')
 
 
-def test_metrics_while_the_loop_runs(tmp_path: Path) -> None:
+def test_metrics_while_the_loop_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import urllib.request
+
+    from prometheus_client import generate_latest
 
     from syncer.scheduler import check_job, sync_job
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     fake = FakeGitHub(collaborators={"dana"})
+    stream = io.StringIO()
+    logs.configure("info", json=True, stream=stream)  # to read the port the endpoint got
+    before = _figures(generate_latest().decode())  # the process's counters, as they stand
     scraped: list[str] = []
+
+    def scrape() -> str:
+        """The endpoint's figures, once a check of this loop has counted the items."""
+        ports = [e["port"] for e in _events(stream.getvalue()) if e["event"] == "metrics_serving"]
+        if not ports:
+            return ""
+        with urllib.request.urlopen(f"http://127.0.0.1:{ports[0]}/metrics", timeout=5) as answer:
+            text = str(answer.read().decode())
+        checked = 'pmsync_job_runs_total{code="0",job="check"}'
+        return text if _figures(text).get(checked, 0) > before.get(checked, 0) else ""
+
+    def stop_once_counted() -> None:
+        try:
+            until(scrape)
+        finally:
+            STOPPING.set()
+
     with fake.running():
         tracker = _github(fake).replace("trackers.gh]", "trackers.metrics-gh]")
         tracker = tracker.replace('default = "gh"', 'default = "metrics-gh"')
-        settings = _config(
-            tmp_path,
-            f'[metrics]\nport = {port}\nhost = "127.0.0.1"\n',
-            tracker,
+        settings = _config(tmp_path, '[metrics]\nport = 0\nhost = "127.0.0.1"\n', tracker)
+        monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "t" * 36)
+        stopper = threading.Thread(target=stop_once_counted)
+        stopper.start()
+        run_forever(
+            settings, lambda: datetime.now(UTC), {"sync": sync_job, "check": check_job}, 0.1
         )
-        os.environ["GITHUB_TOKEN"] = "ghp_" + "t" * 36
-
-        threading.Timer(2.5, STOPPING.set).start()
-        try:
-            run_forever(
-                settings, lambda: datetime.now(UTC), {"sync": sync_job, "check": check_job}, 0.1
-            )
-        finally:
-            del os.environ["GITHUB_TOKEN"]
+        stopper.join()
         # The endpoint outlives the loop (a daemon thread), so the figures can be read at rest.
-        url = f"http://127.0.0.1:{port}/metrics"
-        with urllib.request.urlopen(url, timeout=5) as answer:
-            scraped.append(answer.read().decode())
+        scraped.append(scrape())
         requests = len(fake.requests)
     [text] = scraped
-    values = {
-        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if (line.startswith("pmsync_") and 'tracker="metrics-gh"' in line)
-        or line.startswith("pmsync_job")
+    counted = re.compile(r"^pmsync_\w+_(total|count|sum|bucket)\{")
+    values = {  # counters as what this loop added to them; gauges as they are
+        name: value - before.get(name, 0.0) if counted.match(name) else value
+        for name, value in _figures(text).items()
+        if 'tracker="metrics-gh"' in name or name.startswith("pmsync_job")
     }
     opened = sum(issue["state"] == "open" for issue in fake.issues.values())
     assert values['pmsync_items{state="open",tracker="metrics-gh"}'] == opened  # with the review
@@ -403,6 +448,15 @@ def test_metrics_while_the_loop_runs(tmp_path: Path) -> None:
     assert values['pmsync_job_duration_seconds_count{job="check"}'] >= 1
 
 
+def _figures(exposition: str) -> dict[str, float]:
+    """pmsync's series in a Prometheus text exposition: name{labels} -> value."""
+    return {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in exposition.splitlines()
+        if line.startswith("pmsync_")
+    }
+
+
 def test_sigterm_cuts_a_long_rate_limit_wait_short(tmp_path: Path) -> None:
     fake = FakeGitHub(collaborators={"dana"})
     with fake.running():
@@ -410,15 +464,16 @@ def test_sigterm_cuts_a_long_rate_limit_wait_short(tmp_path: Path) -> None:
         fake.faults.append(
             Fault("POST", r"/issues$", status=429, headers={"retry-after": "120"}, times=99)
         )
-        once = _pmsync(tmp_path, "run", "--once")
-        deadline = time.monotonic() + 20
-        while not fake.count()["POST issues"] and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.5)  # now waiting out the 120 s the server asked for
-        stopped_at = time.monotonic()
-        once.send_signal(signal.SIGTERM)
-        _, err = once.communicate(timeout=10)
-        took = time.monotonic() - stopped_at
+        log = tmp_path / "run.log"
+        with log.open("w") as written_log:
+            once = _pmsync(tmp_path, "run", "--once", log=written_log)
+            # Now waiting out the 120 s the server asked for.
+            until(lambda: '"event": "tracker_waiting"' in log.read_text())
+            stopped_at = time.monotonic()
+            once.send_signal(signal.SIGTERM)
+            once.communicate(timeout=10)
+            took = time.monotonic() - stopped_at
+        err = log.read_text()
     assert once.returncode == 0
     assert took < 5
     assert '"event": "tracker_waiting"' in err
@@ -503,11 +558,17 @@ def test_the_daemon_lives_through_a_state_file_it_cannot_write_and_health_names_
     settings = _config(tmp_path, "[schedule]\nsync_every_minutes = 0.02\n")
     state = settings.path(settings.state_dir)
     (state / "documents.tmp").mkdir(parents=True)
-    daemon = _pmsync(tmp_path, "run")
+    log = tmp_path / "daemon.log"
+    written_log = log.open("w")
+    daemon = _pmsync(tmp_path, "run", log=written_log)
+
+    def unwritable() -> int:
+        return sum(e["event"] == "document_state_unwritable" for e in _events(log.read_text()))
+
     try:
         answer = _health_until(tmp_path, "the loop cannot write its state")
         assert "documents.json: Is a directory (needs" in answer
-        time.sleep(3)  # two more syncs
+        until(lambda: unwritable() >= 3)  # two more syncs
         assert daemon.poll() is None  # alive
         assert "documents.json: Is a directory" in _health_until(tmp_path, "cannot write")
         (state / "documents.tmp").rmdir()  # writable again
@@ -515,10 +576,10 @@ def test_the_daemon_lives_through_a_state_file_it_cannot_write_and_health_names_
         assert daemon.poll() is None
     finally:
         daemon.send_signal(signal.SIGTERM)
-        _, err = daemon.communicate(timeout=30)
+        daemon.communicate(timeout=30)
+        written_log.close()
     assert daemon.returncode == 0
-    assert "Traceback" not in err
-    assert any(e["event"] == "document_state_unwritable" for e in _events(err))
+    assert "Traceback" not in log.read_text()
 
 
 def _health_until(tmp_path: Path, expected: str, within: float = 30) -> str:
@@ -569,7 +630,8 @@ def test_sigterm_stops_a_sync_cleanly_and_the_next_files_the_rest(
                 Fault("POST", r"/issues$", status=429, headers={"retry-after": "120"}, skip=2)
             )
         sync_process = _pmsync(tmp_path, "sync")
-        out, err, took = _stop_when(sync_process, fake, 2, within=20, settle=0.4)
+        # Two issues filed and the third on its way: slowly, or answered "retry in 120 s".
+        out, err, took = _stop_when(sync_process, fake, 2, within=20, posted=3)
         written = _items(fake)
         assert took < 5
         assert sync_process.returncode == 1  # what was not written is counted as failed
