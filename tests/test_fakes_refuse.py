@@ -136,6 +136,8 @@ def test_gitlab_refuses_requests_without_a_valid_private_token() -> None:
         ("POST", "issues", {"title": "x" * 256}, "maximum is 255 characters"),
         ("POST", "issues/1/notes", {"body": ""}, "can't be blank"),
         ("POST", "issues/1/notes", {"confidential": False}, "body is missing"),
+        ("GET", "issues?sort=newest", None, "sort does not have a valid value"),
+        ("GET", "issues?order_by=number", None, "order_by does not have a valid value"),
     ],
 )
 def test_gitlab_answers_400_to_what_it_does_not_take(

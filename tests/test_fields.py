@@ -113,3 +113,21 @@ def test_real_short_actions_are_not_placeholders() -> None:
 )
 def test_kinds_map_to_sre_categories_where_known(text: str | None, kind: str | None) -> None:
     assert kind_of(text) == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "owner"),
+    [
+        ("Add a runbook link (ping @oncall in #ops when done)", None),
+        ("(Ping @oncall in #ops) Add a runbook link", None),
+        ("Add a runbook link (ping @oncall in #ops", None),  # the bracket never closes
+        ("Add a runbook link @dana (ping @oncall in #ops when done)", "@dana"),
+        ("(Runbook) Add a link (ping @oncall in #ops) for @dana", "@dana"),
+        ("Tell @here, then add a runbook link @dana", "@dana"),
+        ("Add a runbook link (with @dana)", "@dana"),  # a bracket that calls nobody to look
+    ],
+)
+def test_the_owner_is_the_first_mention_that_names_a_person(text: str, owner: str | None) -> None:
+    """`@here`, and a mention a bracket only calls to look (`ping`, `cc`, `in #ops`), name no
+    owner; the next mention may."""
+    assert read_fields(text).owner == owner

@@ -1,7 +1,16 @@
 """Item keys, the in-band marker and the content hash: what keeps syncs duplicate-free."""
 
-from syncer.identity import content_hash, parse_marker, render_marker, strip_comments
-from syncer.model import IssueDraft, Marker, item_key
+from datetime import UTC, datetime
+
+from syncer.identity import (
+    content_hash,
+    parse_marker,
+    parse_nudge,
+    render_marker,
+    render_nudge_marker,
+    strip_comments,
+)
+from syncer.model import IssueDraft, Marker, Nudge, item_key
 
 
 def test_item_key_is_stable_and_ignores_case_and_punctuation() -> None:
@@ -41,3 +50,21 @@ def test_content_hash_changes_with_any_synced_field_only() -> None:
     retitled = IssueDraft("k", "pm", "Title 2", "Body", ("dana",), None, ("pmsync",))
     assert content_hash(draft) == content_hash(same)
     assert content_hash(draft) != content_hash(retitled)
+
+
+AT = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
+
+
+def test_a_nudge_comment_round_trips_and_other_comments_are_no_nudge() -> None:
+    body = "Still open after 14 days.\n\n" + render_nudge_marker("overdue", 3, True)
+    assert parse_nudge(body, AT) == Nudge(AT, "overdue", 3, True)
+    assert parse_nudge("Thanks, looking at it now.", AT) is None
+    assert parse_nudge(None, AT) is None
+    assert parse_nudge("<!-- pmsync:nudge v1 kind=stalled n=two -->", AT) is None
+
+
+def test_a_nudge_marker_that_names_no_kind_or_count_is_a_first_stalled_nudge() -> None:
+    """A marker cut short (edited by hand, or trimmed by the tracker) still counts as a nudge:
+    a stalled one, the first unless it says otherwise."""
+    assert parse_nudge("<!-- pmsync:nudge v1 escalated=0 -->", AT) == Nudge(AT, "stalled", 1, False)
+    assert parse_nudge("<!-- pmsync:nudge v1 n=2 -->", AT) == Nudge(AT, "stalled", 2, False)

@@ -10,6 +10,7 @@ import pytest
 
 from syncer.identity import render_marker
 from syncer.model import (
+    NEEDS_OWNER_LABEL,
     ActionItem,
     DocumentRef,
     Finding,
@@ -237,3 +238,28 @@ def test_held_items_already_filed_keep_being_updated() -> None:
     settings = SyncSettings(findings="hold")
     (action,) = plan([_pm(changed)], {"t": snaps}, TARGET, PEOPLE, findings, settings).actions
     assert action.op == "update"
+
+
+def test_an_update_says_what_changed_in_the_tracker() -> None:
+    """The reason `sync --dry-run` prints for an update names each field that differs."""
+    pm = _pm(_item("Add alerting"))
+    (snap,) = _synced([pm])
+    snap = dataclasses.replace(snap, synced_hash="from an older sync")
+    edited = dataclasses.replace(
+        snap, labels=(*snap.labels, NEEDS_OWNER_LABEL), assignees=(), due=None
+    )
+    [(op, reason, _)] = _plan([pm], [edited])
+    assert op == "update"
+    assert reason == (
+        f"assignees none → dk; due none → 2026-04-01; labels removed: {NEEDS_OWNER_LABEL}"
+    )
+    edited = dataclasses.replace(snap, labels=(), due=date(2026, 5, 1))
+    [(op, reason, _)] = _plan([pm], [edited])
+    assert reason == f"due 2026-05-01 → 2026-04-01; labels added: {', '.join(snap.labels)}"
+    both = dataclasses.replace(snap, labels=(NEEDS_OWNER_LABEL,))
+    assert _plan([pm], [both])[0][1] == (
+        f"labels added: {', '.join(snap.labels)}; labels removed: {NEEDS_OWNER_LABEL}"
+    )
+    moved = dataclasses.replace(pm, ref=dataclasses.replace(pm.ref, link="https://wiki.test/pm-1"))
+    [(op, reason, _)] = _plan([moved], [snap])
+    assert reason == "description changed; link to the post-mortem changed"

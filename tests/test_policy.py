@@ -170,6 +170,34 @@ def test_due_by_priority_then_severity_then_default_from_the_incident(tmp_path: 
     assert policy.due(page, no_severity, NOW.date()).day == date(2026, 5, 27)  # 12 weeks
 
 
+@pytest.mark.parametrize(
+    ("severity", "weeks"),
+    [("SEV2", 8), ("sev-2", 8), ("Sev 2", 8), ("2", 8), ("SEV_1", 4), ("SEV3", 12)],
+)
+def test_a_severity_matches_its_policy_however_it_is_written(
+    tmp_path: Path, severity: str, weeks: int
+) -> None:
+    """Case, spaces, dashes and underscores do not matter, nor the SEV prefix; a severity with
+    no rule of its own takes the default."""
+    policy = _policy(tmp_path=tmp_path)
+    pm = extract(_postmortem(DOC.replace("severity: SEV2", f"severity: {severity}")))
+    page = next(i for i in pm.items if i.title == PAGE)
+    assert policy.due(page, pm, NOW.date()).day == date(2026, 3, 4) + timedelta(weeks=weeks)
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["payments", "Payments team", "@acme/payments", "payments-team", "PAYMENTS_TEAM", "Payments"],
+)
+def test_a_team_is_known_however_the_post_mortem_writes_its_name(
+    tmp_path: Path, written: str
+) -> None:
+    policy = _policy(POLICY + '\n[teams.payments]\ntriage = "Sam Rivera"\n', tmp_path=tmp_path)
+    assert policy.team_of(written) == "payments"
+    assert policy.team_of("payment") is None
+    assert policy.team_of("@acme/payments/team-x") is None
+
+
 def test_a_period_with_a_clear_end_is_its_last_day_not_a_policy(tmp_path: Path) -> None:
     policy = _policy(tmp_path=tmp_path)
     pm = extract(_postmortem(DOC.replace("| before the freeze |", "| H2 |")))

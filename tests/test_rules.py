@@ -181,3 +181,25 @@ def test_the_context_dates_far_due_dates_without_an_incident_date() -> None:
     text = "## Action items\n- Add an alert on pool use above 90%. Owner: Dana. Due: 2027-01-01\n"
     assert "PM204" in _codes(text, RuleContext(today=date(2026, 3, 4)))
     assert "PM204" not in _codes(text)
+
+
+@pytest.mark.parametrize(
+    ("title", "vague"),
+    [
+        ("Improve checkout latency", True),
+        ("Improve p99 checkout latency to under 300 ms", False),  # a number
+        ("Improve checkout latency by adding a connection cache", False),  # a means
+        ("Improve checkout latency and write up the findings", True),  # an output is no threshold
+        ("Investigate the checkout timeouts", True),
+        ("Investigate the checkout timeouts and write up the cause", False),  # an output
+        ("Investigate the 3 checkout timeouts", True),  # a number is no output
+        ("Review the pool limits and document the chosen size", False),
+        ("Review the pool limits", True),
+    ],
+)
+def test_a_soft_phrase_is_vague_unless_the_item_has_what_makes_it_concrete(
+    title: str, vague: bool
+) -> None:
+    """ "Improve" needs a threshold or a means; "investigate" and "review" need an output."""
+    codes = _item(f"{title}. Owner: Dana. Due: 2026-04-01")
+    assert ("PM301" in codes) is vague, codes

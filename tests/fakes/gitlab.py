@@ -243,6 +243,23 @@ def _refused(payload: dict[str, Any]) -> tuple[int, Any, dict[str, str]] | None:
     return None
 
 
+_LISTING = {  # the values GitLab takes for the issue list's parameters
+    "order_by": {"created_at", "updated_at", "priority", "due_date", "relative_position",
+                 "label_priority", "milestone_due", "popularity", "weight", "title"},
+    "sort": {"asc", "desc"},
+    "scope": {"created_by_me", "assigned_to_me", "all", "created-by-me", "assigned-to-me"},
+    "state": {"opened", "closed", "all"},
+}  # fmt: skip
+
+
+def _invalid_listing(query: dict[str, str]) -> str:
+    """GitLab's 400 for an issue list parameter with a value it does not take."""
+    for name, allowed in _LISTING.items():
+        if name in query and query[name] not in allowed:
+            return f"{name} does not have a valid value"
+    return ""
+
+
 def _labels(value: Any) -> list[str]:
     if isinstance(value, list):
         return [str(v) for v in value]
@@ -417,6 +434,8 @@ def _handler(fake: FakeGitLab) -> type[JsonHandler]:
                     {},
                 )
             if kind == "issues" and method == "GET":
+                if wrong := _invalid_listing(query):
+                    return 400, {"error": wrong}, {}
                 return self._list(self._issues(query), query)
             if kind == "issues":
                 if not str(payload.get("title") or "").strip():

@@ -1,0 +1,110 @@
+"""Trackers whose issues are numbered one after another (GitHub, GitLab): what reading pmsync's
+issues past a lagging list, and adopting an issue whose creation answer was lost, cost in
+requests when other people file issues too."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pytest
+
+from connectors.base import Tracker
+from connectors.trackers.github import GithubOptions, GithubTracker
+from connectors.trackers.gitlab import GitlabOptions, GitlabTracker
+from syncer.identity import content_hash
+from syncer.model import IssueDraft
+from tests.fakes.github import FakeGitHub, Fault
+from tests.fakes.gitlab import FakeGitLab
+
+OTHERS = 40  # issues other people file between two of pmsync's
+
+
+@dataclass
+class World:
+    fake: Any  # FakeGitHub or FakeGitLab: the same helpers by the same names
+    tracker: Tracker
+    create_path: str  # the path of the create request, for faults
+
+    def others_file(self, count: int) -> None:
+        for n in range(count):
+            self.fake.add_issue(f"Someone's issue {n}", "", user="mallory", labels=[])
+
+    def reads(self) -> int:
+        """Single issues read by number."""
+        return int(self.fake.count()["GET issue"])
+
+    def lists(self) -> int:
+        return int(self.fake.count()["GET issues"])
+
+
+@contextmanager
+def _github() -> Iterator[World]:
+    fake = FakeGitHub()
+    with fake.running():
+        options = GithubOptions(
+            repo="acme/incidents", base_url=fake.url, token="ghp_" + "0" * 36, write_interval=0
+        )
+        yield World(fake, GithubTracker("t", options), r"/issues$")
+
+
+@contextmanager
+def _gitlab() -> Iterator[World]:
+    fake = FakeGitLab(users={"pmsync-bot": 1, "dana": 2, "mallory": 6})
+    with fake.running():
+        options = GitlabOptions(
+            project="acme/incidents", url=fake.url, token="glpat-" + "0" * 20, write_interval=0
+        )
+        yield World(fake, GitlabTracker("t", options), r"/issues$")
+
+
+@pytest.fixture(params=[_github, _gitlab], ids=["github", "gitlab"])
+def world(request: pytest.FixtureRequest) -> Iterator[World]:
+    with request.param() as made:
+        yield made
+
+
+def _draft(title: str, key: str) -> IssueDraft:
+    draft = IssueDraft(
+        key, "pm-1", title, f"{title}\n\nDetails.", (), date(2026, 4, 1), ("pmsync",)
+    )
+    return IssueDraft(
+        **{**{k: getattr(draft, k) for k in draft.__slots__}, "content_hash": content_hash(draft)}
+    )
+
+
+def test_issues_the_list_does_not_show_yet_are_read_past_other_peoples(world: World) -> None:
+    """The list lags: pmsync's newest issue is not in it. After its newest listed issue come
+    forty of other people's; pmsync reads the first, asks once for the newest number, and reads
+    on from there, not forty issues one by one."""
+    world.tracker.create(_draft("Add alerting", "0123456789ab"))
+    world.others_file(OTHERS)
+    for number in list(world.fake._made):  # old enough to be listed
+        world.fake._made[number] -= 3600
+    world.fake.lag = 60.0
+    newest = world.tracker.create(_draft("Add a runbook", "ba9876543210"))
+    world.fake.reset_counts()
+    titles = {snap.title: snap.ref.key for snap in world.tracker.snapshot()}
+    assert titles == {"Add alerting": "#1", "Add a runbook": newest.key}
+    assert world.reads() <= 3  # the first after the list, the newest, the one after it
+    assert world.lists() <= 3  # pmsync's issues (one page), the newest number
+
+
+def test_a_lost_creation_answer_is_adopted_from_the_newest_page_of_pmsyncs_issues(
+    world: World,
+) -> None:
+    world.others_file(OTHERS)
+    world.tracker.create(_draft("Add alerting", "0123456789ab"))
+    world.others_file(OTHERS)
+    world.fake.faults.append(Fault("POST", world.create_path, kind="after", status=502))
+    world.fake.reset_counts()
+    ref = world.tracker.create(_draft("Add a runbook", "ba9876543210"))
+    made = world.fake.by_title("Add a runbook")
+    assert len(made) == 1  # adopted, not filed twice
+    assert ref.key == f"#{made[0].get('number', made[0].get('iid'))}"
+    assert world.fake.count()["POST issues"] == 1
+    assert world.reads() <= 1
+    assert world.lists() <= 1
