@@ -379,6 +379,9 @@ def _handler(fake: FakeGitLab) -> type[JsonHandler]:
         def _list(
             self, entries: list[Any], query: dict[str, str]
         ) -> tuple[int, Any, dict[str, str]]:
+            for name in ("page", "per_page"):
+                if not str(query.get(name, "1")).isdigit():
+                    return 400, {"error": f"{name} is invalid"}, {}
             per_page = min(int(query.get("per_page", 20)), 100)
             page = int(query.get("page", 1))
             shown = entries[(page - 1) * per_page : page * per_page]
