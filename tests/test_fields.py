@@ -79,6 +79,7 @@ def test_a_reference_is_not_repeated_beside_its_own_link() -> None:
         ("https://github.com/acme/x/pull/12", "", True),
         ("https://gitlab.test/g/p/-/merge_requests/4", "", True),
         ("https://acme.atlassian.net/browse/OPS-42", "", True),
+        ("http://jira.internal/browse/OPS-42", "", True),  # an intranet without TLS
         ("https://bugzilla.test/show_bug.cgi?id=5554823", "", True),
         ("https://docs.test/runbooks/rollback", "Created a ticket", True),
         ("https://github.com/acme/cli", "cloud-platform-cli", False),

@@ -3,23 +3,35 @@ backlog and percentiles, each on the day of the reader's time zone."""
 
 from __future__ import annotations
 
+import dataclasses
+import textwrap
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from syncer.model import IssueSnapshot, TrackerRef
+from connectors.extract import extract
+from connectors.trackers.local import LocalTracker
+from syncer.model import Document, DocumentRef, IssueDraft, IssueSnapshot, Postmortem, TrackerRef
+from syncer.people import Directory
 from syncer.progress import (
     Entry,
+    Progress,
+    all_done,
     closed_at,
     everyone,
     on_target,
     open_age,
     percentile,
+    time_to_assignment,
     time_to_close,
+    tracked_entries,
+    unverified,
     web_link,
     weekly,
 )
+from syncer.settings import PersonSettings
 
 HONOLULU = timezone(timedelta(hours=-10))
 
@@ -114,3 +126,97 @@ def test_only_web_addresses_are_links() -> None:
     assert web_link(TrackerRef("lab", "#1", "http://gitlab.internal/a/b/-/issues/1")) is not None
     assert web_link(TrackerRef("local", "#1", "local:#1")) is None
     assert web_link(TrackerRef("local", "#1", "/var/lib/pmsync/local.sqlite3#1")) is None
+
+
+def test_days_to_first_assignment_count_only_issues_whose_assignment_is_known() -> None:
+    opened = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    entries = [_entry(1), _entry(2), _entry(3), _entry(4, ref=TrackerRef("t", "", ""))]
+    assigned = {
+        "item00000001": opened + timedelta(days=1, hours=12),
+        "item00000002": opened + timedelta(days=3),
+        "item00000004": opened,  # never filed: not counted
+    }
+    [row] = time_to_assignment(entries, assigned, everyone)
+    assert (row["assigned"], row["median_days"], row["p90_days"]) == (2, 2.2, 2.9)
+
+
+def test_done_issues_with_no_linked_change_are_unverified_and_unread_ones_unknown() -> None:
+    at = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
+    entries = [
+        _closed(1, at),
+        _closed(2, at),
+        _closed(3, at),
+        _closed(4, at),
+        _closed(5, at, state_reason="not_planned"),  # dropped: not done
+        _entry(6),  # open
+    ]
+    changes = {
+        "item00000001": ("https://github.test/a/b/pull/7",),
+        "item00000002": (),
+        "item00000003": (),
+        "item00000005": (),
+    }
+    [row] = unverified(entries, changes, everyone)
+    assert row == {"group": "all", "closed": 3, "unverified": 2, "share": 0.6667, "unknown": 1}
+
+
+def _progress(items: int, done: int, dropped: int) -> Progress:
+    return Progress(Postmortem("pm", DocumentRef("s", "pm", "pm.md"), "Outage"), items, done,
+                    items - done - dropped, 0, dropped, None, None)  # fmt: skip
+
+
+def test_a_post_mortem_is_all_done_when_every_item_not_dropped_is_done() -> None:
+    postmortems = [
+        _progress(3, 3, 0),
+        _progress(3, 2, 1),  # the dropped one aside: all done
+        _progress(3, 1, 1),
+        _progress(2, 0, 2),  # all dropped: not counted
+        _progress(0, 0, 0),  # no items: not counted
+    ]
+    assert all_done(postmortems) == {"postmortems": 3, "all_done": 2, "share": 0.6667}
+
+
+def test_items_done_in_the_post_mortem_before_any_issue_count_as_done_with_their_groups(
+    tmp_path: Path,
+) -> None:
+    text = textwrap.dedent(
+        """
+        ---
+        date: 2026-03-04
+        severity: SEV2
+        ---
+        # Checkout outage
+
+        ## Action items
+        | Action | Owner | Priority | Status |
+        |---|---|---|---|
+        | Raise the pool limit to 200 | Dana Kim | P1 | Done |
+        | Add a pool alert at 90% | Lee Park | | Done |
+        | Add a canary stage | Dana Kim | | Open |
+        | Filed before it was done | Dana Kim | | Done |
+        """
+    ).lstrip()
+    pm = extract(Document(DocumentRef("docs", "pm-1.md", "docs/pm-1.md"), "pm-1", text))
+    pm = dataclasses.replace(pm, route="local")
+    tracker = LocalTracker("local", tmp_path / "local.sqlite3")
+    filed = next(i for i in pm.items if i.title.startswith("Filed before"))
+    tracker.create(IssueDraft(filed.key, pm.id, filed.title, "", (), None, ("pmsync",)))
+    directory = Directory.from_entries(
+        [
+            PersonSettings(name="Dana Kim", team="payments"),
+            PersonSettings(name="Lee Park", team="storage"),
+        ]
+    )
+    problems: list[Any] = []
+    entries, _ = tracked_entries({"local": tracker}, [pm], directory, problems)
+    assert problems == []
+    unfiled = {e.snapshot.title: e for e in entries if not e.filed}
+    assert set(unfiled) == {"Raise the pool limit to 200", "Add a pool alert at 90%"}
+    raised = unfiled["Raise the pool limit to 200"]
+    assert (raised.tracker, raised.team, raised.owners) == ("local", "payments", ("Dana Kim",))
+    assert (raised.priority, raised.severity, raised.incident) == ("P1", "SEV2", date(2026, 3, 4))
+    assert raised.postmortem_id == raised.snapshot.postmortem_id == pm.id
+    assert raised.done
+    assert not raised.dropped
+    assert unfiled["Add a pool alert at 90%"].team == "storage"
+    assert unfiled["Add a pool alert at 90%"].priority == "(none)"
