@@ -13,6 +13,7 @@ import pytest
 
 from connectors.extract import extract
 from connectors.trackers.local import LocalTracker
+from rules.followup import FollowupContext
 from syncer.model import Document, DocumentRef, IssueDraft, IssueSnapshot, Postmortem, TrackerRef
 from syncer.people import Directory
 from syncer.progress import (
@@ -24,6 +25,8 @@ from syncer.progress import (
     on_target,
     open_age,
     percentile,
+    status_of,
+    tally,
     time_to_assignment,
     time_to_close,
     tracked_entries,
@@ -220,3 +223,35 @@ def test_items_done_in_the_post_mortem_before_any_issue_count_as_done_with_their
     assert not raised.dropped
     assert unfiled["Add a pool alert at 90%"].team == "storage"
     assert unfiled["Add a pool alert at 90%"].priority == "(none)"
+
+
+def test_an_items_status_on_a_given_day_and_the_tally_of_a_backlog() -> None:
+    """Overdue from the day after the due date (the check's grace days do not delay it here);
+    due soon within the due-soon days and never when overdue; escalated and stalled as the
+    check labelled them; done and dropped items meet no condition."""
+    context = FollowupContext(now=datetime(2026, 4, 10, 9, 0, tzinfo=UTC))
+    fresh = {"updated_at": datetime(2026, 4, 9, 9, 0, tzinfo=UTC), "assignees": ("dk",)}
+    entries = [
+        _entry(1, due=date(2026, 4, 9), labels=("escalated",), **fresh),  # a day late
+        _entry(2, due=date(2026, 4, 10), **fresh),  # due today: soon, not late
+        _entry(3, due=date(2026, 4, 30), labels=("stalled",), **fresh),
+        _entry(4, **{**fresh, "assignees": ()}),  # no owner, no due date
+        _closed(5, datetime(2026, 4, 1, tzinfo=UTC), due=date(2026, 3, 1), labels=("escalated",)),
+        _closed(6, datetime(2026, 4, 1, tzinfo=UTC), state_reason="not_planned"),
+    ]
+    statuses = [status_of(e, context) for e in entries]
+    assert [s.conditions for s in statuses] == [
+        ("escalated", "overdue"),  # most urgent first
+        ("due_soon",),
+        ("stalled",),
+        ("unowned",),
+        (),
+        (),
+    ]
+    assert statuses[0].days_overdue == 1
+    assert (statuses[4].done, statuses[5].done, statuses[5].dropped) == (True, False, True)
+    counted = tally(entries, context)
+    assert counted.as_dict() == {
+        "items": 6, "open": 4, "done": 1, "dropped": 1, "overdue": 1, "stalled": 1,
+        "unowned": 1, "escalated": 1, "due_soon": 1, "no_due_date": 1,
+    }  # fmt: skip
