@@ -1,13 +1,13 @@
-"""Trackers whose issues are numbered one after another (GitHub, GitLab): what reading pmsync's
-issues past a lagging list, and adopting an issue whose creation answer was lost, cost in
-requests when other people file issues too."""
+"""Trackers whose issues are numbered one after another (GitHub, GitLab, and Jira's keys): what
+reading pmsync's issues past a lagging list, and adopting an issue whose creation answer was
+lost, cost in requests when other people file issues too."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -15,30 +15,41 @@ import pytest
 from connectors.base import Tracker
 from connectors.trackers.github import GithubOptions, GithubTracker
 from connectors.trackers.gitlab import GitlabOptions, GitlabTracker
+from connectors.trackers.jira import JiraOptions, JiraTracker
 from syncer.identity import content_hash
 from syncer.model import IssueDraft
 from tests.fakes.github import FakeGitHub, Fault
 from tests.fakes.gitlab import FakeGitLab
+from tests.fakes.jira import FakeJira
 
 OTHERS = 40  # issues other people file between two of pmsync's
 
 
 @dataclass
 class World:
-    fake: Any  # FakeGitHub or FakeGitLab: the same helpers by the same names
+    fake: Any  # FakeGitHub, FakeGitLab or FakeJira
     tracker: Tracker
     create_path: str  # the path of the create request, for faults
 
     def others_file(self, count: int) -> None:
         for n in range(count):
-            self.fake.add_issue(f"Someone's issue {n}", "", user="mallory", labels=[])
+            if isinstance(self.fake, FakeJira):
+                self.fake.add_issue(f"Someone's issue {n}", [], creator="mallory")
+            else:
+                self.fake.add_issue(f"Someone's issue {n}", "", user="mallory", labels=[])
+
+    def made(self) -> dict[Any, float]:
+        """When each issue was made (monotonic), which the fake's lag goes by."""
+        return self.fake._created_at if isinstance(self.fake, FakeJira) else self.fake._made  # type: ignore[no-any-return]
 
     def reads(self) -> int:
-        """Single issues read by number."""
-        return int(self.fake.count()["GET issue"])
+        """Single issues read by number (or key)."""
+        count = self.fake.count()
+        return int(count["GET issue"] + count["GET issue/{key}"])
 
     def lists(self) -> int:
-        return int(self.fake.count()["GET issues"])
+        count = self.fake.count()
+        return int(count["GET issues"] + count["GET search/jql"] + count["GET search"])
 
 
 @contextmanager
@@ -61,8 +72,36 @@ def _gitlab() -> Iterator[World]:
         yield World(fake, GitlabTracker("t", options), r"/issues$")
 
 
+def _jira(deployment: str) -> Any:
+    @contextmanager
+    def world() -> Iterator[World]:
+        fake = FakeJira(deployment=deployment)
+        with fake.running():
+            cloud = deployment == "cloud"
+            options = JiraOptions(
+                url=fake.url,
+                project="OPS",
+                deployment="cloud" if cloud else "datacenter",
+                email="bot@acme.test" if cloud else None,
+                api_token="api-token" if cloud else None,
+                token=None if cloud else "pat-token",
+            )
+            yield World(fake, JiraTracker("t", options), r"/issue$")
+
+    return world
+
+
 @pytest.fixture(params=[_github, _gitlab], ids=["github", "gitlab"])
 def world(request: pytest.FixtureRequest) -> Iterator[World]:
+    with request.param() as made:
+        yield made
+
+
+@pytest.fixture(
+    params=[_github, _gitlab, _jira("cloud"), _jira("datacenter")],
+    ids=["github", "gitlab", "jira-cloud", "jira-datacenter"],
+)
+def any_world(request: pytest.FixtureRequest) -> Iterator[World]:
     with request.param() as made:
         yield made
 
@@ -76,20 +115,26 @@ def _draft(title: str, key: str) -> IssueDraft:
     )
 
 
-def test_issues_the_list_does_not_show_yet_are_read_past_other_peoples(world: World) -> None:
+def test_issues_the_list_does_not_show_yet_are_read_past_other_peoples(any_world: World) -> None:
     """The list lags: pmsync's newest issue is not in it. After its newest listed issue come
     forty of other people's; pmsync reads the first, asks once for the newest number, and reads
     on from there, not forty issues one by one."""
-    world.tracker.create(_draft("Add alerting", "0123456789ab"))
+    world = any_world
+    world.fake.clock = lambda: datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
+    first = world.tracker.create(_draft("Add alerting", "0123456789ab"))
     world.others_file(OTHERS)
-    for number in list(world.fake._made):  # old enough to be listed
-        world.fake._made[number] -= 3600
+    made = world.made()
+    for number in list(made):  # an hour old: listed
+        made[number] -= 3600
+    world.fake.clock = lambda: datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
     world.fake.lag = 60.0
     newest = world.tracker.create(_draft("Add a runbook", "ba9876543210"))
     world.fake.reset_counts()
     titles = {snap.title: snap.ref.key for snap in world.tracker.snapshot()}
-    assert titles == {"Add alerting": "#1", "Add a runbook": newest.key}
-    assert world.reads() <= 3  # the first after the list, the newest, the one after it
+    assert titles == {"Add alerting": first.key, "Add a runbook": newest.key}
+    # The first after the list, the newest, the one after it; on Jira also the one below the
+    # newest, to see that search has caught up there.
+    assert world.reads() <= 4
     assert world.lists() <= 3  # pmsync's issues (one page), the newest number
 
 
