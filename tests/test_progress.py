@@ -203,7 +203,9 @@ def test_items_done_in_the_post_mortem_before_any_issue_count_as_done_with_their
     pm = dataclasses.replace(pm, route="local")
     tracker = LocalTracker("local", tmp_path / "local.sqlite3")
     filed = next(i for i in pm.items if i.title.startswith("Filed before"))
-    tracker.create(IssueDraft(filed.key, pm.id, filed.title, "", (), None, ("pmsync",)))
+    tracker.create(
+        IssueDraft(filed.key, pm.id, filed.title, "", ("Dana Kim", "sam"), None, ("pmsync",))
+    )
     directory = Directory.from_entries(
         [
             PersonSettings(name="Dana Kim", team="payments"),
@@ -223,6 +225,13 @@ def test_items_done_in_the_post_mortem_before_any_issue_count_as_done_with_their
     assert not raised.dropped
     assert unfiled["Add a pool alert at 90%"].team == "storage"
     assert unfiled["Add a pool alert at 90%"].priority == "(none)"
+    # The filed one: its owners as the directory names them (else their handles), the team of
+    # the first owner who has one, and what the post-mortem says of it.
+    [issue] = [e for e in entries if e.filed]
+    assert (issue.owners, issue.team) == (("Dana Kim", "sam"), "payments")
+    assert (issue.postmortem_id, issue.postmortem_title) == (pm.id, "Checkout outage")
+    assert (issue.severity, issue.priority, issue.incident) == ("SEV2", "(none)", date(2026, 3, 4))
+    assert issue.done_in_document
 
 
 def test_an_items_status_on_a_given_day_and_the_tally_of_a_backlog() -> None:
