@@ -119,13 +119,14 @@ def test_kinds_map_to_sre_categories_where_known(text: str | None, kind: str | N
 @pytest.mark.parametrize(
     ("text", "owner"),
     [
-        ("Add a runbook link (ping @oncall in #ops when done)", None),
-        ("(Ping @oncall in #ops) Add a runbook link", None),
-        ("Add a runbook link (ping @oncall in #ops", None),  # the bracket never closes
-        ("Add a runbook link @dana (ping @oncall in #ops when done)", "@dana"),
-        ("(Runbook) Add a link (ping @oncall in #ops) for @dana", "@dana"),
+        ("Add a runbook link (ping @sre-lead in #ops when done)", None),
+        ("(Ping @sre-lead in #ops) Add a runbook link", None),
+        ("Add a runbook link (ping @sre-lead in #ops", None),  # the bracket never closes
+        ("Add a runbook link @dana (ping @sre-lead in #ops when done)", "@dana"),
+        ("(Runbook) Add a link (ping @sre-lead in #ops) for @dana", "@dana"),
         ("Tell @here, then add a runbook link @dana", "@dana"),
         ("Add a runbook link (with @dana)", "@dana"),  # a bracket that calls nobody to look
+        ("(Runbook) Add a link (ping @sre-lead) for @dana", "@dana"),  # two brackets before
     ],
 )
 def test_the_owner_is_the_first_mention_that_names_a_person(text: str, owner: str | None) -> None:

@@ -187,7 +187,15 @@ def test_a_severity_matches_its_policy_however_it_is_written(
 
 @pytest.mark.parametrize(
     "written",
-    ["payments", "Payments team", "@acme/payments", "payments-team", "PAYMENTS_TEAM", "Payments"],
+    [
+        "payments",
+        "Payments team",
+        "@acme/payments",
+        "@payments",
+        "payments-team",
+        "PAYMENTS_TEAM",
+        " Payments. ",
+    ],
 )
 def test_a_team_is_known_however_the_post_mortem_writes_its_name(
     tmp_path: Path, written: str
