@@ -20,6 +20,7 @@ from syncer.progress import (
     Entry,
     Progress,
     all_done,
+    by_team,
     closed_at,
     everyone,
     on_target,
@@ -264,3 +265,29 @@ def test_an_items_status_on_a_given_day_and_the_tally_of_a_backlog() -> None:
         "items": 6, "open": 4, "done": 1, "dropped": 1, "overdue": 1, "stalled": 1,
         "unowned": 1, "escalated": 1, "due_soon": 1, "no_due_date": 1,
     }  # fmt: skip
+
+
+def test_teams_most_overdue_come_first_each_with_its_longest_overdue_item() -> None:
+    context = FollowupContext(now=datetime(2026, 4, 10, 9, 0, tzinfo=UTC))
+
+    def item(n: int, team: str, due: date | None) -> Entry:
+        return dataclasses.replace(_entry(n, due=due, assignees=("dk",)), team=team)
+
+    entries = [
+        item(1, "search", date(2026, 4, 8)),
+        item(2, "payments", date(2026, 4, 1)),
+        item(3, "payments", date(2026, 4, 9)),
+        item(4, "storage", date(2026, 3, 1)),
+        item(5, "billing", date(2026, 3, 30)),
+        item(6, "web", None),
+    ]
+    rows = by_team(entries, context)
+    assert [(r.team, r.tally.overdue, r.oldest_overdue_days) for r in rows] == [
+        ("payments", 2, 9),
+        ("storage", 1, 40),  # one overdue item, but the oldest of those with one
+        ("billing", 1, 11),
+        ("search", 1, 2),
+        ("web", 0, None),
+    ]
+    assert rows[0].oldest_overdue is entries[1]
+    assert rows[-1].oldest_overdue is None
