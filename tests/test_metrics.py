@@ -24,10 +24,11 @@ from syncer.review import review_key
 
 
 def _values() -> dict[str, float]:
-    return _parse(generate_latest(REGISTRY).decode())
+    return figures(generate_latest(REGISTRY).decode())
 
 
-def _parse(text: str) -> dict[str, float]:
+def figures(text: str) -> dict[str, float]:
+    """pmsync's series in a Prometheus text exposition: name{labels} -> value."""
     return {
         line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
         for line in text.splitlines()
@@ -45,7 +46,7 @@ def test_every_series_exists_at_zero_before_anything_happens() -> None:
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
-    values = _parse(done.stdout)
+    values = figures(done.stdout)
     for verb in ("GET", "POST", "PATCH", "PUT", "DELETE"):
         for outcome in ("ok", "error"):
             key = f'outcome="{outcome}",tracker="gh",verb="{verb}"'

@@ -15,12 +15,13 @@ import pytest
 from connectors.base import Tracker
 from connectors.trackers.github import GithubOptions, GithubTracker
 from connectors.trackers.gitlab import GitlabOptions, GitlabTracker
-from connectors.trackers.jira import JiraOptions, JiraTracker
+from connectors.trackers.jira import JiraTracker
 from syncer.identity import content_hash
 from syncer.model import IssueDraft
 from tests.fakes.github import FakeGitHub, Fault
 from tests.fakes.gitlab import FakeGitLab
 from tests.fakes.jira import FakeJira
+from tests.test_tracker_contract import jira_options
 
 OTHERS = 40  # issues other people file between two of pmsync's
 
@@ -77,16 +78,7 @@ def _jira(deployment: str) -> Any:
     def world() -> Iterator[World]:
         fake = FakeJira(deployment=deployment)
         with fake.running():
-            cloud = deployment == "cloud"
-            options = JiraOptions(
-                url=fake.url,
-                project="OPS",
-                deployment="cloud" if cloud else "datacenter",
-                email="bot@acme.test" if cloud else None,
-                api_token="api-token" if cloud else None,
-                token=None if cloud else "pat-token",
-            )
-            yield World(fake, JiraTracker("t", options), r"/issue$")
+            yield World(fake, JiraTracker("t", jira_options(fake)), r"/issue$")
 
     return world
 

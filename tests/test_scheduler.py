@@ -33,6 +33,7 @@ from syncer.scheduler import (
 )
 from syncer.settings import Settings, load_settings
 from tests.fakes.github import FakeGitHub, Fault
+from tests.test_metrics import figures
 from tests.waiting import until
 
 ITEMS = 12
@@ -392,7 +393,7 @@ def test_metrics_while_the_loop_runs(tmp_path: Path, monkeypatch: pytest.MonkeyP
     fake = FakeGitHub(collaborators={"dana"})
     stream = io.StringIO()
     logs.configure("info", json=True, stream=stream)  # to read the port the endpoint got
-    before = _figures(generate_latest().decode())  # the process's counters, as they stand
+    before = figures(generate_latest().decode())  # the process's counters, as they stand
     scraped: list[str] = []
 
     def scrape() -> str:
@@ -403,7 +404,7 @@ def test_metrics_while_the_loop_runs(tmp_path: Path, monkeypatch: pytest.MonkeyP
         with urllib.request.urlopen(f"http://127.0.0.1:{ports[0]}/metrics", timeout=5) as answer:
             text = str(answer.read().decode())
         checked = 'pmsync_job_runs_total{code="0",job="check"}'
-        return text if _figures(text).get(checked, 0) > before.get(checked, 0) else ""
+        return text if figures(text).get(checked, 0) > before.get(checked, 0) else ""
 
     def stop_once_counted() -> None:
         try:
@@ -429,7 +430,7 @@ def test_metrics_while_the_loop_runs(tmp_path: Path, monkeypatch: pytest.MonkeyP
     counted = re.compile(r"^pmsync_\w+_(total|count|sum|bucket)\{")
     values = {  # counters as what this loop added to them; gauges as they are
         name: value - before.get(name, 0.0) if counted.match(name) else value
-        for name, value in _figures(text).items()
+        for name, value in figures(text).items()
         if 'tracker="metrics-gh"' in name or name.startswith("pmsync_job")
     }
     opened = sum(issue["state"] == "open" for issue in fake.issues.values())
@@ -446,15 +447,6 @@ def test_metrics_while_the_loop_runs(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert made == requests
     assert values['pmsync_job_runs_total{code="0",job="sync"}'] >= 1
     assert values['pmsync_job_duration_seconds_count{job="check"}'] >= 1
-
-
-def _figures(exposition: str) -> dict[str, float]:
-    """pmsync's series in a Prometheus text exposition: name{labels} -> value."""
-    return {
-        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
-        for line in exposition.splitlines()
-        if line.startswith("pmsync_")
-    }
 
 
 def test_sigterm_cuts_a_long_rate_limit_wait_short(tmp_path: Path) -> None:

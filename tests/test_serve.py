@@ -9,14 +9,12 @@ import hashlib
 import hmac
 import io
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -26,6 +24,7 @@ from syncer import logs, scheduler, server, webhooks
 from syncer.pipeline import sync
 from syncer.settings import load_settings
 from tests.fakes.github import FakeGitHub
+from tests.waiting import until
 
 STARTED = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 SECRET = "gh-webhook-secret-" + "7" * 20
@@ -76,14 +75,6 @@ class Served:
         }
         return self.post(body, headers)
 
-    def wait_until(self, done: Any, seconds: float = 5.0) -> bool:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if done():
-                return True
-            time.sleep(0.05)
-        return bool(done())
-
 
 @pytest.fixture
 def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
@@ -122,7 +113,7 @@ def test_a_closed_issue_flows_back_to_the_post_mortem_within_five_seconds(served
     delivery = str(uuid.uuid4())
     answer = served.deliver("closed", 1, delivery)
     assert answer.status_code == 202
-    assert served.wait_until(lambda: "- [x] Alert when the queue" in served.doc.read_text())
+    until(lambda: "- [x] Alert when the queue" in served.doc.read_text(), 5)
     assert "- [ ] Add a runbook step" in served.doc.read_text()
     assert served.serving.worker.idle(5)
     runs = served.serving.worker.runs
@@ -206,7 +197,7 @@ def test_close_then_reopen_out_of_order_ends_as_the_tracker_says(served: Served)
     assert "- [ ] Alert when the queue" in served.doc.read_text()
     _close(served.fake, 1)
     assert served.deliver("closed", 1).status_code == 202
-    assert served.wait_until(lambda: "- [x] Alert when the queue" in served.doc.read_text())
+    until(lambda: "- [x] Alert when the queue" in served.doc.read_text(), 5)
 
 
 def test_a_burst_of_a_thousand_deliveries_is_all_answered_and_coalesced(served: Served) -> None:
@@ -215,7 +206,7 @@ def test_a_burst_of_a_thousand_deliveries_is_all_answered_and_coalesced(served: 
         answers = list(pool.map(lambda n: served.deliver("closed", 2).status_code, range(1000)))
     assert len(answers) == 1000
     assert set(answers) == {202}
-    assert served.wait_until(lambda: "- [x] Add a runbook step" in served.doc.read_text(), 20)
+    until(lambda: "- [x] Add a runbook step" in served.doc.read_text(), 20)
     assert served.serving.worker.idle(20)
     assert 1 <= served.serving.worker.runs <= 20  # coalesced: not one sync a delivery
     kept = server.Deliveries.load(served.root / ".pmsync" / server.DELIVERIES_FILE)

@@ -77,20 +77,27 @@ def _github(tmp_path: Path) -> Iterator[Harness]:
         yield Harness(GithubTracker("t", options), create_as_mallory, comment_as_mallory)
 
 
+def jira_options(fake: FakeJira) -> JiraOptions:
+    """Options for the project OPS of a running fake Jira, signed in as its deployment wants:
+    an e-mail and API token on Cloud, a personal access token on Data Center."""
+    cloud = fake.deployment == "cloud"
+    return JiraOptions(
+        url=fake.url,
+        project="OPS",
+        deployment="cloud" if cloud else "datacenter",
+        email="bot@acme.test" if cloud else None,
+        api_token="api-token" if cloud else None,
+        token=None if cloud else "pat-token",
+    )
+
+
 def _jira(deployment: str) -> Callable[[Path], AbstractContextManager[Harness]]:
     @contextmanager
     def harness(tmp_path: Path) -> Iterator[Harness]:
         fake = FakeJira(deployment=deployment)
         with fake.running():
             cloud = deployment == "cloud"
-            options = JiraOptions(
-                url=fake.url,
-                project="OPS",
-                deployment="cloud" if cloud else "datacenter",
-                email="bot@acme.test" if cloud else None,
-                api_token="api-token" if cloud else None,
-                token=None if cloud else "pat-token",
-            )
+            options = jira_options(fake)
 
             def create_as_mallory(draft: IssueDraft) -> None:
                 labels = ["pmsync", f"pmsync-{draft.item_key}"]
