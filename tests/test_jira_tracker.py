@@ -11,15 +11,17 @@ from pathlib import Path
 
 import pytest
 
+from connectors.trackers.jira import JiraTracker
 from syncer import logs
 from syncer.check import check
-from syncer.errors import ConfigError
+from syncer.errors import ConfigError, FatalError
 from syncer.model import outcome_of
 from syncer.pipeline import SyncRun, build_trackers, sync
 from syncer.settings import load_settings
 from tests import openapi_check
 from tests.fakes.github import Fault
 from tests.fakes.jira import FakeJira
+from tests.test_tracker_contract import jira_options
 
 DOC = """---
 id: PM-1
@@ -564,3 +566,24 @@ def test_a_moved_post_mortem_moves_the_remote_link_too(project: Path, fake: Fake
         (link,) = issue["remotelinks"].values()
         assert link["object"]["url"] == "https://git.test/acme/postmortems/blob/main/2026/pm-1.md"
     assert _ops(_sync(project)) == ["unchanged"] * 3
+
+
+def test_a_project_search_cannot_find_is_the_setting_to_fix_and_other_refusals_are_not(
+    fake: FakeJira,
+) -> None:
+    """Jira's search says a project does not exist when the key is wrong or the account cannot
+    see it: that is the `project` setting to fix. A search refused for another reason (here a
+    field it does not know) stops the run naming the search, not the project setting."""
+    tracker = JiraTracker("t", jira_options(fake))
+    search = r"/search(/jql)?$"
+    fake.faults.append(
+        Fault("GET", search, status=400, body={"errorMessages": ["Field 'pmsync' does not exist."]})
+    )
+    with pytest.raises(FatalError) as refused:
+        tracker.snapshot()
+    assert not isinstance(refused.value, ConfigError)
+    assert "project 'OPS' cannot be searched" in str(refused.value)
+    assert "Field 'pmsync' does not exist." in str(refused.value)
+    fake.project = "RENAMED"
+    with pytest.raises(ConfigError, match=r"^trackers\.t\.project: project 'OPS' not found at "):
+        tracker.snapshot()

@@ -58,7 +58,11 @@ def _github() -> Iterator[World]:
     fake = FakeGitHub()
     with fake.running():
         options = GithubOptions(
-            repo="acme/incidents", base_url=fake.url, token="ghp_" + "0" * 36, write_interval=0
+            repo="acme/incidents",
+            base_url=fake.url,
+            token="ghp_" + "0" * 36,
+            write_interval=0,
+            max_writes_per_minute=0,
         )
         yield World(fake, GithubTracker("t", options), r"/issues$")
 
@@ -145,3 +149,22 @@ def test_a_lost_creation_answer_is_adopted_from_the_newest_page_of_pmsyncs_issue
     assert world.fake.count()["POST issues"] == 1
     assert world.reads() <= 1
     assert world.lists() <= 1
+
+
+def test_more_of_pmsyncs_issues_than_a_page_are_read_a_page_at_a_time(any_world: World) -> None:
+    """A hundred and five of pmsync's issues after a hundred and twenty of other people's: the
+    list is read in two pages of pmsync's issues (never the others'), each issue once, and
+    nothing is read one by one but the number after the newest."""
+    world = any_world
+    world.fake.clock = lambda: datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
+    world.others_file(120)
+    keys = {world.tracker.create(_draft(f"Action {n}", f"{n:012x}")).key for n in range(105)}
+    for number in list(world.made()):  # an hour old: listed
+        world.made()[number] -= 3600
+    world.fake.clock = lambda: datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
+    world.fake.reset_counts()
+    snaps = world.tracker.snapshot()
+    assert sorted(snap.ref.key for snap in snaps) == sorted(keys)
+    assert {snap.title for snap in snaps} == {f"Action {n}" for n in range(105)}
+    assert world.lists() == 2
+    assert world.reads() <= 1
