@@ -26,6 +26,7 @@ from syncer.progress import (
     on_target,
     open_age,
     percentile,
+    progress,
     status_of,
     tally,
     time_to_assignment,
@@ -35,6 +36,7 @@ from syncer.progress import (
     web_link,
     weekly,
 )
+from syncer.review import review_key
 from syncer.settings import PersonSettings
 
 HONOLULU = timezone(timedelta(hours=-10))
@@ -72,9 +74,10 @@ def test_days_to_close_are_exact_and_dropped_or_unfiled_issues_are_not_counted()
         _closed(3, opened + timedelta(days=30), state_reason="not_planned"),  # dropped
         _entry(4),  # open
         _closed(5, opened - timedelta(hours=1)),  # a clock behind: no negative days
+        _closed(6, opened + timedelta(hours=12)),  # half a day
     ]
     [row] = time_to_close(entries, everyone)
-    assert (row["closed"], row["median_days"], row["p90_days"]) == (3, 2.0, 3.6)
+    assert (row["closed"], row["median_days"], row["p90_days"]) == (4, 1.2, 3.4)
 
 
 def test_a_closed_issue_without_a_closing_time_counts_from_its_last_update() -> None:
@@ -89,12 +92,12 @@ def test_an_issue_closed_on_its_due_day_in_the_readers_zone_is_on_target() -> No
     due = date(2026, 4, 1)
     late_evening = datetime(2026, 4, 1, 23, 30, tzinfo=HONOLULU).astimezone(UTC)
     entries = [
+        _entry(6),  # no due date
         _closed(1, late_evening, due=due),
         _closed(2, late_evening + timedelta(days=1), due=due),  # a day late
         _entry(3, due=date(2026, 4, 20)),  # open, due today: no outcome yet
         _entry(4, due=date(2026, 4, 19)),  # open, past due: missed
         _closed(5, late_evening, due=due, state_reason="not_planned"),  # dropped
-        _entry(6),  # no due date
     ]
     now = datetime(2026, 4, 20, 8, 0, tzinfo=HONOLULU)
     rows = on_target(entries, now, everyone)
@@ -134,7 +137,7 @@ def test_only_web_addresses_are_links() -> None:
 
 def test_days_to_first_assignment_count_only_issues_whose_assignment_is_known() -> None:
     opened = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    entries = [_entry(1), _entry(2), _entry(3), _entry(4, ref=TrackerRef("t", "", ""))]
+    entries = [_entry(3), _entry(1), _entry(2), _entry(4, ref=TrackerRef("t", "", ""))]
     assigned = {
         "item00000001": opened + timedelta(days=1, hours=12),
         "item00000002": opened + timedelta(days=3),
@@ -153,6 +156,8 @@ def test_done_issues_with_no_linked_change_are_unverified_and_unread_ones_unknow
         _closed(4, at),
         _closed(5, at, state_reason="not_planned"),  # dropped: not done
         _entry(6),  # open
+        _closed(7, at),
+        dataclasses.replace(_entry(8), done_in_document=True),  # done by the document's word
     ]
     changes = {
         "item00000001": ("https://github.test/a/b/pull/7",),
@@ -161,7 +166,7 @@ def test_done_issues_with_no_linked_change_are_unverified_and_unread_ones_unknow
         "item00000005": (),
     }
     [row] = unverified(entries, changes, everyone)
-    assert row == {"group": "all", "closed": 3, "unverified": 2, "share": 0.6667, "unknown": 1}
+    assert row == {"group": "all", "closed": 3, "unverified": 2, "share": 0.6667, "unknown": 2}
 
 
 def _progress(items: int, done: int, dropped: int) -> Progress:
@@ -174,10 +179,11 @@ def test_a_post_mortem_is_all_done_when_every_item_not_dropped_is_done() -> None
         _progress(3, 3, 0),
         _progress(3, 2, 1),  # the dropped one aside: all done
         _progress(3, 1, 1),
+        _progress(1, 1, 0),
         _progress(2, 0, 2),  # all dropped: not counted
         _progress(0, 0, 0),  # no items: not counted
     ]
-    assert all_done(postmortems) == {"postmortems": 3, "all_done": 2, "share": 0.6667}
+    assert all_done(postmortems) == {"postmortems": 4, "all_done": 3, "share": 0.75}
 
 
 def test_items_done_in_the_post_mortem_before_any_issue_count_as_done_with_their_groups(
@@ -194,28 +200,42 @@ def test_items_done_in_the_post_mortem_before_any_issue_count_as_done_with_their
         ## Action items
         | Action | Owner | Priority | Status |
         |---|---|---|---|
+        | Add a canary stage | Dana Kim | | Open |
         | Raise the pool limit to 200 | Dana Kim | P1 | Done |
         | Add a pool alert at 90% | Lee Park | | Done |
-        | Add a canary stage | Dana Kim | | Open |
-        | Filed before it was done | Dana Kim | | Done |
+        | Filed before it was done | Dana Kim | P2 | Done |
         """
     ).lstrip()
-    pm = extract(Document(DocumentRef("docs", "pm-1.md", "docs/pm-1.md"), "pm-1", text))
-    pm = dataclasses.replace(pm, route="local")
+    document = Document(DocumentRef("docs", "pm-1.md", "docs/pm-1.md"), "pm-1", text)
+    pm = dataclasses.replace(extract(document), route="local")
+    template = dataclasses.replace(pm, id="template", template=True)  # its items are no one's
     tracker = LocalTracker("local", tmp_path / "local.sqlite3")
+    other = LocalTracker("other", tmp_path / "other.sqlite3")
     filed = next(i for i in pm.items if i.title.startswith("Filed before"))
-    tracker.create(
-        IssueDraft(filed.key, pm.id, filed.title, "", ("Dana Kim", "sam"), None, ("pmsync",))
+    review = tracker.create(
+        IssueDraft(review_key(pm.id), pm.id, "Review", "", (), None, ("pmsync",))
     )
+    tracker.create(
+        IssueDraft(filed.key, pm.id, filed.title, "", ("dkim", "sam"), None, ("pmsync",))
+    )
+    canary = pm.items[0]
+    other.create(IssueDraft(canary.key, pm.id, canary.title, "", (), None, ("pmsync",)))
     directory = Directory.from_entries(
         [
-            PersonSettings(name="Dana Kim", team="payments"),
+            PersonSettings(name="Dana Kim", aliases=["dkim"], team="payments"),
             PersonSettings(name="Lee Park", team="storage"),
         ]
     )
     problems: list[Any] = []
-    entries, _ = tracked_entries({"local": tracker}, [pm], directory, problems)
+    reviews: dict[str, IssueSnapshot] = {}
+    trackers = {"local": tracker, "other": other}
+    entries, _ = tracked_entries(trackers, [template, pm], directory, problems, reviews)
     assert problems == []
+    assert [(e.tracker, e.key) for e in entries if e.filed] == [
+        ("local", filed.key),
+        ("other", canary.key),
+    ]  # the review issue is no item's
+    assert [(pm_id, snap.ref.key) for pm_id, snap in reviews.items()] == [(pm.id, review.key)]
     unfiled = {e.snapshot.title: e for e in entries if not e.filed}
     assert set(unfiled) == {"Raise the pool limit to 200", "Add a pool alert at 90%"}
     raised = unfiled["Raise the pool limit to 200"]
@@ -228,10 +248,10 @@ def test_items_done_in_the_post_mortem_before_any_issue_count_as_done_with_their
     assert unfiled["Add a pool alert at 90%"].priority == "(none)"
     # The filed one: its owners as the directory names them (else their handles), the team of
     # the first owner who has one, and what the post-mortem says of it.
-    [issue] = [e for e in entries if e.filed]
+    issue = next(e for e in entries if e.key == filed.key)
     assert (issue.owners, issue.team) == (("Dana Kim", "sam"), "payments")
     assert (issue.postmortem_id, issue.postmortem_title) == (pm.id, "Checkout outage")
-    assert (issue.severity, issue.priority, issue.incident) == ("SEV2", "(none)", date(2026, 3, 4))
+    assert (issue.severity, issue.priority, issue.incident) == ("SEV2", "P2", date(2026, 3, 4))
     assert issue.done_in_document
 
 
@@ -246,7 +266,7 @@ def test_an_items_status_on_a_given_day_and_the_tally_of_a_backlog() -> None:
         _entry(2, due=date(2026, 4, 10), **fresh),  # due today: soon, not late
         _entry(3, due=date(2026, 4, 30), labels=("stalled",), **fresh),
         _entry(4, **{**fresh, "assignees": ()}),  # no owner, no due date
-        _closed(5, datetime(2026, 4, 1, tzinfo=UTC), due=date(2026, 3, 1), labels=("escalated",)),
+        _closed(5, datetime(2026, 4, 1, tzinfo=UTC), labels=("escalated",)),  # no due date
         _closed(6, datetime(2026, 4, 1, tzinfo=UTC), state_reason="not_planned"),
     ]
     statuses = [status_of(e, context) for e in entries]
@@ -258,6 +278,7 @@ def test_an_items_status_on_a_given_day_and_the_tally_of_a_backlog() -> None:
         (),
         (),
     ]
+    assert not any(s.done for s in statuses[:4])
     assert statuses[0].days_overdue == 1
     assert (statuses[4].done, statuses[5].done, statuses[5].dropped) == (True, False, True)
     counted = tally(entries, context)
@@ -291,3 +312,43 @@ def test_teams_most_overdue_come_first_each_with_its_longest_overdue_item() -> N
     ]
     assert rows[0].oldest_overdue is entries[1]
     assert rows[-1].oldest_overdue is None
+
+
+def test_each_post_mortem_with_items_is_counted_oldest_incident_first_with_its_review() -> None:
+    """Templates and post-mortems with no issues are left out; one with no incident date
+    comes last; each carries its review issue, when one was opened, and its review day."""
+    context = FollowupContext(now=datetime(2026, 4, 10, 9, 0, tzinfo=UTC))
+
+    def pm(pm_id: str, day: date | None, template: bool = False) -> Postmortem:
+        ref = DocumentRef("docs", f"{pm_id}.md", f"docs/{pm_id}.md")
+        return Postmortem(pm_id, ref, pm_id.title(), incident_date=day, template=template)
+
+    postmortems = [
+        pm("template", date(2026, 1, 1), template=True),
+        pm("quiet", date(2026, 1, 2)),  # no issues
+        pm("undated", None),
+        pm("later", date(2026, 3, 4)),
+        pm("earlier", date(2026, 2, 1)),
+    ]
+    entries = [
+        dataclasses.replace(_entry(n, due=due), postmortem_id=pm_id)
+        for n, (pm_id, due) in enumerate(
+            [
+                ("template", None),
+                ("undated", None),
+                ("later", date(2026, 4, 1)),
+                ("later", None),
+                ("earlier", None),
+            ]
+        )
+    ] + [dataclasses.replace(_closed(9, datetime(2026, 3, 9, tzinfo=UTC)), postmortem_id="later")]
+    reviews = {"later": _entry(10).snapshot}
+    found = progress(entries, postmortems, reviews, context, review_after_weeks=4)
+    assert [(p.postmortem.id, p.items, p.done, p.open, p.overdue) for p in found] == [
+        ("earlier", 1, 0, 1, 0),
+        ("later", 3, 1, 2, 1),
+        ("undated", 1, 0, 1, 0),
+    ]
+    assert [p.review for p in found] == [None, reviews["later"], None]
+    assert [p.review_day for p in found] == [date(2026, 3, 1), date(2026, 4, 1), None]
+    assert [p.review_state for p in found] == ["not opened", "open", "no incident date"]
