@@ -127,6 +127,7 @@ def test_kinds_map_to_sre_categories_where_known(text: str | None, kind: str | N
         ("Tell @here, then add a runbook link @dana", "@dana"),
         ("Add a runbook link (with @dana)", "@dana"),  # a bracket that calls nobody to look
         ("(Runbook) Add a link (ping @sre-lead) for @dana", "@dana"),  # two brackets before
+        ("Rotate the keys (@dana) and tell the team (ping @sre-lead in #ops)", "@dana"),
     ],
 )
 def test_the_owner_is_the_first_mention_that_names_a_person(text: str, owner: str | None) -> None:

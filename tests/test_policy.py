@@ -191,6 +191,7 @@ def test_a_severity_matches_its_policy_however_it_is_written(
         "payments",
         "Payments team",
         "@acme/payments",
+        "@acme/finance/payments",  # a subgroup's team, as GitLab names it
         "@payments",
         "payments-team",
         "PAYMENTS_TEAM",
