@@ -15,7 +15,7 @@ from connectors.trackers.jira import JiraTracker
 from syncer import logs
 from syncer.check import check
 from syncer.errors import ConfigError, FatalError
-from syncer.model import outcome_of
+from syncer.model import IssueDraft, outcome_of
 from syncer.pipeline import SyncRun, build_trackers, sync
 from syncer.settings import load_settings
 from tests import openapi_check
@@ -587,3 +587,48 @@ def test_a_project_search_cannot_find_is_the_setting_to_fix_and_other_refusals_a
     fake.project = "RENAMED"
     with pytest.raises(ConfigError, match=r"^trackers\.t\.project: project 'OPS' not found at "):
         tracker.snapshot()
+
+
+def _at(fake: FakeJira, hour: int, minute: int) -> None:
+    fake.clock = lambda: datetime(2026, 3, 4, hour, minute, tzinfo=UTC)
+
+
+def test_below_the_newest_issue_search_shows_keys_are_read_until_one_is_older_than_its_lag(
+    fake: FakeJira,
+) -> None:
+    """Search may show a new issue before older ones. Below pmsync's newest, the keys it does
+    not show are read down to the first issue made longer ago than search can lag (ten
+    minutes by Jira's clock): one made exactly ten minutes ago may still lag."""
+    tracker = JiraTracker("t", jira_options(fake))
+    _at(fake, 9, 0)
+    for n in range(4):  # OPS-1 to OPS-4: long ago
+        fake.add_issue(f"Someone's issue {n}", [], creator="mallory")
+    _at(fake, 9, 25)
+    fake.add_issue("Someone's issue, ten minutes before", [], creator="mallory")  # OPS-5
+    _at(fake, 9, 30)
+    for n in range(3):  # OPS-6 to OPS-8
+        fake.add_issue(f"Someone's recent issue {n}", [], creator="mallory")
+    _at(fake, 9, 35)
+    ref = tracker.create(IssueDraft("0123456789ab", "pm-1", "Add alerting", "", (), None, ()))
+    fake.reset_counts()
+    assert [snap.ref.key for snap in JiraTracker("t", jira_options(fake)).snapshot()] == [ref.key]
+    read = sorted(
+        int(path.rsplit("-", 1)[1]) for m, path, _, _ in fake.requests if "/issue/OPS-" in path
+    )
+    assert read == [4, 5, 6, 7, 8, 10]  # down to OPS-4, and the key after the newest
+
+
+def test_reading_below_stops_after_a_thousand_keys_and_says_so(fake: FakeJira) -> None:
+    tracker = JiraTracker("t", jira_options(fake))
+    _at(fake, 9, 0)
+    for n in range(1003):
+        fake.add_issue(f"Someone's issue {n}", [], creator="mallory")
+    tracker.create(IssueDraft("0123456789ab", "pm-1", "Add alerting", "", (), None, ()))
+    fake.reset_counts()
+    stream = io.StringIO()
+    logs.configure("warning", stream=stream, json=True)
+    JiraTracker("t", jira_options(fake)).snapshot()
+    read = [path for m, path, _, _ in fake.requests if "/issue/OPS-" in path]
+    assert len(read) == 1000 + 1  # and the key after the newest
+    stopped = [json.loads(line) for line in stream.getvalue().splitlines() if "gap_probe" in line]
+    assert [(e["event"], e["after"]) for e in stopped] == [("jira_gap_probe_stopped", 1000)]
