@@ -54,27 +54,31 @@ class World:
 
 
 @contextmanager
-def _github() -> Iterator[World]:
+def _github(write_interval: float = 0.0, **timing: Any) -> Iterator[World]:
+    """`timing`: the tracker's `sleep` and `clock`."""
     fake = FakeGitHub()
     with fake.running():
         options = GithubOptions(
             repo="acme/incidents",
             base_url=fake.url,
             token="ghp_" + "0" * 36,
-            write_interval=0,
+            write_interval=write_interval,
             max_writes_per_minute=0,
         )
-        yield World(fake, GithubTracker("t", options), r"/issues$")
+        yield World(fake, GithubTracker("t", options, **timing), r"/issues$")
 
 
 @contextmanager
-def _gitlab() -> Iterator[World]:
+def _gitlab(write_interval: float = 0.0, **timing: Any) -> Iterator[World]:
     fake = FakeGitLab(users={"pmsync-bot": 1, "dana": 2, "mallory": 6})
     with fake.running():
         options = GitlabOptions(
-            project="acme/incidents", url=fake.url, token="glpat-" + "0" * 20, write_interval=0
+            project="acme/incidents",
+            url=fake.url,
+            token="glpat-" + "0" * 20,
+            write_interval=write_interval,
         )
-        yield World(fake, GitlabTracker("t", options), r"/issues$")
+        yield World(fake, GitlabTracker("t", options, **timing), r"/issues$")
 
 
 def _jira(deployment: str) -> Any:
@@ -168,3 +172,25 @@ def test_more_of_pmsyncs_issues_than_a_page_are_read_a_page_at_a_time(any_world:
     assert {snap.title for snap in snaps} == {f"Action {n}" for n in range(105)}
     assert world.lists() == 2
     assert world.reads() <= 1
+
+
+@pytest.mark.parametrize("made", [_github, _gitlab], ids=["github", "gitlab"])
+def test_creations_are_spaced_by_the_write_interval_and_reads_are_not(made: Any) -> None:
+    """By a clock that does not move, the second creation waits the whole interval."""
+    waits: list[float] = []
+    with made(1.5, sleep=waits.append, clock=lambda: 100.0) as world:
+        world.tracker.snapshot()
+        world.tracker.create(_draft("Add alerting", "0123456789ab"))
+        world.tracker.snapshot()
+        world.tracker.create(_draft("Add a runbook", "ba9876543210"))
+        world.tracker.snapshot()
+    assert waits == [1.5]
+
+
+def test_a_creation_answered_without_its_number_is_found_not_taken_as_made(world: World) -> None:
+    """A proxy answers 201 with a body that is no issue: pmsync looks for what it may have made,
+    finds nothing, and files once more; the issue it names is the one filed."""
+    world.fake.faults.append(Fault("POST", world.create_path, status=201, body={"ok": True}))
+    ref = world.tracker.create(_draft("Add alerting", "0123456789ab"))
+    [made] = world.fake.by_title("Add alerting")
+    assert ref.key == f"#{made.get('number', made.get('iid'))}"

@@ -55,6 +55,7 @@ from syncer.errors import (
     NotFound,
     PmsyncError,
     SkippableError,
+    UncertainError,
 )
 from syncer.identity import parse_marker, render_marker
 from syncer.model import (
@@ -584,7 +585,9 @@ class GithubTracker(LeaseHolder, NumberedIssues):
         def post() -> dict[str, Any]:
             path = f"{self._repo_path}/issues"
             _, data = self._request("POST", path, body=payload, write=True, repeat=False)
-            return dict(data)
+            if not isinstance(data, dict) or not isinstance(data.get("number"), int):
+                raise UncertainError(f"POST {path}: unexpected answer")
+            return data
 
         return self.create_exactly_once(
             post, draft.item_key, self.api.budget, self.options.attempts
