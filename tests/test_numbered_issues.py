@@ -16,6 +16,7 @@ from connectors.base import Tracker
 from connectors.trackers.github import GithubOptions, GithubTracker
 from connectors.trackers.gitlab import GitlabOptions, GitlabTracker
 from connectors.trackers.jira import JiraTracker
+from syncer.errors import FatalError
 from syncer.identity import content_hash
 from syncer.model import IssueDraft
 from tests.fakes.github import FakeGitHub, Fault
@@ -194,3 +195,27 @@ def test_a_creation_answered_without_its_number_is_found_not_taken_as_made(world
     ref = world.tracker.create(_draft("Add alerting", "0123456789ab"))
     [made] = world.fake.by_title("Add alerting")
     assert ref.key == f"#{made.get('number', made.get('iid'))}"
+
+
+@pytest.mark.parametrize("made", [_github, _gitlab], ids=["github", "gitlab"])
+def test_a_lost_creation_is_adopted_when_others_file_many_issues_while_pmsync_waits(
+    made: Any,
+) -> None:
+    """The creation's answer is lost; while pmsync waits before looking for it, other people
+    file forty issues. pmsync's own newest issues still show it: one issue, adopted."""
+    worlds: list[World] = []
+    with made(sleep=lambda seconds: worlds[0].others_file(OTHERS)) as world:
+        worlds.append(world)
+        world.fake.faults.append(Fault("POST", world.create_path, kind="after", status=502))
+        ref = world.tracker.create(_draft("Add a runbook", "ba9876543210"))
+        [issue] = world.fake.by_title("Add a runbook")
+        assert ref.key == f"#{issue.get('number', issue.get('iid'))}"
+        assert world.fake.count()["POST issues"] == 1
+
+
+def test_a_listed_entry_with_no_number_is_an_unexpected_answer_named(world: World) -> None:
+    world.fake.faults.append(
+        Fault("GET", r"/issues$", status=200, body=[{"title": "no number"}])  # type: ignore[arg-type]
+    )
+    with pytest.raises(FatalError, match=r"cannot be listed \(unexpected answer: \"\{'title'"):
+        world.tracker.snapshot()
