@@ -346,6 +346,8 @@ def test_prose_beside_a_list_or_table_is_not_an_item() -> None:
         "Uptime and alerting issue (https://gh.test/acme/x/issues/611)",
         "Uptime and alerting issue — https://gh.test/acme/x/issues/611",
         "Uptime and alerting issue (see https://gh.test/acme/x/issues/611).",
+        "Uptime and alerting issue (same as https://gh.test/acme/x/issues/611)",
+        "Uptime and alerting issue (duplicate of https://gh.test/acme/x/issues/611).",
     ],
 )
 def test_a_trailing_ticket_url_is_the_ticket_not_part_of_the_title(line: str) -> None:
@@ -354,6 +356,22 @@ def test_a_trailing_ticket_url_is_the_ticket_not_part_of_the_title(line: str) ->
         "Uptime and alerting issue",
         ("https://gh.test/acme/x/issues/611",),
     )
+
+
+@pytest.mark.parametrize(
+    ("line", "ticket"),
+    [
+        ("Add an alert on replication lag (same as #12)", "#12"),
+        ("Add an alert on replication lag (see OPS-12).", "OPS-12"),
+        ("Add an alert on replication lag (duplicate of OPS-12)", "OPS-12"),
+    ],
+)
+def test_a_bracket_naming_the_issue_an_item_repeats_is_no_part_of_its_title(
+    line: str, ticket: str
+) -> None:
+    """How an author marks an item as the same promise as an earlier issue."""
+    (item,) = _extract(f"## Action items\n\n- {line}\n").items
+    assert (item.title, item.tickets) == ("Add an alert on replication lag", (ticket,))
 
 
 def test_a_trailing_link_to_docs_stays_in_the_title() -> None:

@@ -360,9 +360,12 @@ def test_an_item_marked_as_the_earlier_issue_files_nothing_and_notes_it_once(
     (world.root / "pm" / "2026-07-10-again.md").write_text(marked)
     run = world.sync(LATER)
     assert run.counts()["created"] == 2  # the marked item has its issue already
-    skipped = [o.action.reason for o in run.outcomes if o.action.op == "skip"]
-    assert skipped == [
-        f"the same as {earlier.ref.key} (marked in the post-mortem): promised again, noted there"
+    skipped = [(o.action.item, o.action.reason) for o in run.outcomes if o.action.op == "skip"]
+    assert [(item.title if item else None, reason) for item, reason in skipped] == [
+        (
+            REWORDED,
+            f"the same as {earlier.ref.key} (marked in the post-mortem): promised again, noted there",
+        )
     ]
     notes = [c for c in world.comments(earlier) if "promised again" in c]
     assert len(notes) == 1
@@ -390,7 +393,29 @@ def test_an_issue_filed_before_its_item_was_marked_closes_as_a_duplicate(world: 
     assert len(closes) == 1
     assert closes[0].action.close_reason == "duplicate"
     assert closes[0].action.keeper == earlier.ref
+    assert [o.action.item.title for o in closes if o.action.item] == [REWORDED]
     assert REWORDED not in world.by_title()
+
+
+def test_an_issue_marked_as_an_earlier_one_nobody_saw_as_a_repeat_closes_and_tells_it(
+    world: World,
+) -> None:
+    """The look-alike was filed as an item of its own; its author then marks it as the same
+    as an earlier issue: its issue closes as a duplicate, and the earlier issue is told once."""
+    (world.root / "pm" / "2026-03-02-replica.md").write_text(FIRST)
+    world.sync(T0)
+    (world.root / "pm" / "2026-07-10-again.md").write_text(SECOND)
+    world.sync(LATER)
+    earlier = world.by_title()["Document the failover procedure for the checkout database"]
+    assert not [c for c in world.comments(earlier) if "promised again" in c]
+    marked = SECOND.replace(f"- {LOOK_ALIKE}.", f"- {LOOK_ALIKE} (same as {earlier.ref.key}).")
+    (world.root / "pm" / "2026-07-10-again.md").write_text(marked)
+    run = world.sync(LATER + timedelta(days=1))
+    assert [o.action.close_reason for o in run.outcomes if o.action.op == "close"] == ["duplicate"]
+    assert LOOK_ALIKE not in world.by_title()
+    notes = [c for c in world.comments(earlier) if "promised again" in c]
+    assert len(notes) == 1
+    assert "Replica lag again" in notes[0]
 
 
 def test_recurrence_turned_off_links_nothing(world: World) -> None:

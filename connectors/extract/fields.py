@@ -233,9 +233,12 @@ _KINDS = {
 
 
 _TRAILING = " \t-–—:;,."
+# What leads into the reference in a bracket that only says where the work is tracked, or
+# which earlier issue it repeats: `(see #12)`, `(same as OPS-3)`, `(duplicate of …)`.
+_REF_LEAD = r"(?:see|same\s+as|dup(?:licate)?\s+of)\s*:?\s*"
 _TRAILING_PAREN_RE = lazy(r"\s*\([^()]*\)\s*\.?\s*$")
 _TRAILING_URL_RE = lazy(
-    r"[\s:;,–—-]*(?:\(\s*(?:see\s+)?)?(?P<url>https?://\S+?)\s*\)?\s*\.?\s*$", re.IGNORECASE
+    rf"[\s:;,–—-]*(?:\(\s*(?:{_REF_LEAD})?)?(?P<url>https?://\S+?)\s*\)?\s*\.?\s*$", re.IGNORECASE
 )
 
 
@@ -262,9 +265,9 @@ def short_ref(ticket: str) -> str:
 
 
 _TRAILING_REF_RE = lazy(
-    r"[\s,;:–—-]*[(\[]?\s*(?:see\s*:?\s*)?(?:(?:ticket|issue|bug|pr)\s*:?\s*(?:#\s*)?\d{3,}"
+    rf"[\s,;:–—-]*[(\[]?\s*(?:{_REF_LEAD})?(?:(?:ticket|issue|bug|pr)\s*:?\s*(?:#\s*)?\d{{3,}}"
     r"|(?:(?:ticket|issue|bug|pr)\s*:?\s*)?(?:[\w.-]+/[\w.-]+)?#\d+)\s*[)\]]?\.?$"
-    r"|[\s,;:–—-]*[(\[]\s*[A-Z][A-Z0-9]+-\d+\s*[)\]]\.?$",
+    rf"|[\s,;:–—-]*[(\[]\s*(?:{_REF_LEAD})?[A-Z][A-Z0-9]+-\d+\s*[)\]]\.?$",
     re.IGNORECASE,
 )
 
