@@ -207,6 +207,13 @@ def test_a_team_is_known_however_the_post_mortem_writes_its_name(
     assert policy.team_of("@acme/payments/team-x") is None
 
 
+def test_team_names_match_whatever_their_case_and_first_letter(tmp_path: Path) -> None:
+    teams = '\n[teams.xray]\ntriage = "Sam Rivera"\n[teams.Atlas]\ntriage = "Sam Rivera"\n'
+    policy = _policy(POLICY + teams, tmp_path=tmp_path)
+    assert policy.team_of("XRay team") == "xray"
+    assert policy.team_of("@acme/ATLAS") == "Atlas"
+
+
 def test_a_period_with_a_clear_end_is_its_last_day_not_a_policy(tmp_path: Path) -> None:
     policy = _policy(tmp_path=tmp_path)
     pm = extract(_postmortem(DOC.replace("| before the freeze |", "| H2 |")))
