@@ -741,7 +741,8 @@ class JiraTracker(LeaseHolder):
     def _newer_than(self, high: int | None, bot: str) -> list[IssueSnapshot]:
         """pmsync's issues numbered after `high` (the highest search showed), read by key until
         a key does not exist. Others' issues on the way are passed over; when the first is
-        someone else's, the project's newest visible issue is looked up once, to skip ahead."""
+        someone else's, the project's newest visible issue is looked up once, to skip ahead to
+        it."""
         if high is None:
             high = self._newest_number()
         found: list[IssueSnapshot] = []
@@ -755,7 +756,8 @@ class JiraTracker(LeaseHolder):
                 found.append(snap)
             elif not skipped:
                 skipped = True
-                number = max(number, self._newest_number())
+                # On from the newest listed, which is read too: it may be pmsync's own.
+                number = max(number, self._newest_number() - 1)
             number += 1
         else:
             log.warning("jira_probe_stopped", tracker=self.name, after=MAX_PROBE)

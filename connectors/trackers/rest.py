@@ -204,7 +204,7 @@ class NumberedIssues:
     def _after(self, high: int) -> Iterator[dict[str, Any]]:
         """pmsync's issues numbered after `high`, read one by one until a number is unused:
         one request when nothing is new. When the first read is someone else's issue, the
-        newest number is looked up once, to skip ahead."""
+        newest number is looked up once, to skip ahead to it."""
         number, skipped = high + 1, False
         for _ in range(MAX_PROBE):
             try:
@@ -218,7 +218,8 @@ class NumberedIssues:
                 yield data
             elif not skipped:
                 skipped = True
-                number = max(number, self._newest_number())
+                # On from the newest listed, which is read too: it may be pmsync's own.
+                number = max(number, self._newest_number() - 1)
             number += 1
 
     def _find_created(self, item_key: str) -> dict[str, Any] | None:
