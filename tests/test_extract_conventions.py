@@ -696,6 +696,8 @@ def test_commitments_in_prose_are_not_read_beside_an_action_section() -> None:
         ("n/a DONE", "done"),
         ("#12 (done)", "done"),
         ("TODO.", "open"),
+        ("fixed", "done"),  # the cell's only word, in any case
+        ("Done.", "done"),
     ],
 )
 def test_a_status_word_anywhere_in_a_ticket_cell(cell: str, status: str) -> None:
@@ -741,6 +743,8 @@ def test_links_to_issues_in_any_column_are_tickets() -> None:
         ("We will add retries", "We will add retries", None),
         ("API should be rate limited", "API should be rate limited", None),
         ("CI to run the smoke tests", "CI to run the smoke tests", None),
+        ("APIs must not return a 500 on retries", "APIs must not return a 500 on retries", None),
+        ("GraphQL should be cached at the edge", "GraphQL should be cached at the edge", None),
     ],
 )
 def test_owner_named_as_label_or_subject(line: str, title: str, owner: str | None) -> None:

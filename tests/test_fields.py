@@ -7,6 +7,7 @@ from connectors.extract.fields import (
     is_placeholder,
     is_ticket_url,
     kind_of,
+    priority_of,
     read_fields,
 )
 
@@ -114,6 +115,22 @@ def test_real_short_actions_are_not_placeholders() -> None:
 )
 def test_kinds_map_to_sre_categories_where_known(text: str | None, kind: str | None) -> None:
     assert kind_of(text) == kind
+
+
+@pytest.mark.parametrize(
+    ("cell", "priority"),
+    [
+        ("P1", "P1"),
+        ("__P1__", "P1"),  # emphasis around it
+        ("**high**", "High"),
+        ("_Urgent_", "Urgent"),
+        ("🔴 Critical", "Critical"),
+        ("Must have", "Must have"),  # no scale pmsync knows: as written
+        ("", None),
+    ],
+)
+def test_a_priority_cell_is_read_without_its_emphasis(cell: str, priority: str | None) -> None:
+    assert priority_of(cell) == priority
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@ says about it, and how a person's change in the tracker outranks a policy defaul
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -139,6 +140,13 @@ def test_a_team_names_its_triage_person_and_the_chain_says_what_it_tried(tmp_pat
         "the item names no owner; team storage has no triage person; "
         "the post-mortem names no owner, facilitator or author"
     )
+    unknown = extract(_postmortem(text.replace("team: Search", "team: Growth")))
+    owner = policy.owner(next(i for i in unknown.items if i.title == CANARY), unknown)
+    assert "its team 'Growth' is not a known team" in owner.explain()
+    # An owner a source gives with no role (a page's owner) is the post-mortem's owner.
+    owned = dataclasses.replace(unknown, owner="Zed Stranger", owner_role=None)
+    owner = policy.owner(next(i for i in owned.items if i.title == CANARY), owned)
+    assert "its owner 'Zed Stranger' is not in the people directory" in owner.explain()
 
 
 def test_the_last_author_where_the_source_knows_it(tmp_path: Path) -> None:
@@ -167,7 +175,15 @@ def test_due_by_priority_then_severity_then_default_from_the_incident(tmp_path: 
     assert due[CANARY].why.endswith("; the post-mortem says 'before the freeze'")
     no_severity = extract(_postmortem(DOC.replace("severity: SEV2\n", "")))
     page = next(i for i in no_severity.items if i.title == PAGE)
-    assert policy.due(page, no_severity, NOW.date()).day == date(2026, 5, 27)  # 12 weeks
+    by_default = policy.due(page, no_severity, NOW.date())
+    assert (by_default.day, by_default.why) == (
+        date(2026, 5, 27),
+        "default policy, 12 weeks after the incident on 2026-03-04",
+    )
+    # A priority written without its P, as a priority column may hold it.
+    bare = extract(_postmortem(DOC.replace("| 2026-04-01 | P1 |", "| | 0 |")))
+    alert = next(i for i in bare.items if i.title == ALERT)
+    assert policy.due(alert, bare, NOW.date()).why.startswith("P0 priority policy, 1 week after")
 
 
 @pytest.mark.parametrize(

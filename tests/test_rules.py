@@ -75,6 +75,30 @@ def test_findings_name_document_line_and_item() -> None:
     assert finding.message == 'no owner: "Fix the pool size"'
 
 
+@pytest.mark.parametrize(
+    ("title", "quoted"),
+    [
+        (
+            "Fix the pool size and the queue and the retry budget of each",  # sixty
+            "Fix the pool size and the queue and the retry budget of each",
+        ),
+        (
+            "Fix the pool size and the queue and the retry budget of the workers in the fleet",
+            "Fix the pool size and the queue and the retry budget of the…",
+        ),
+        (
+            "Fix the pool size and the queue and the retry budgets of a whole fleet of workers",
+            "Fix the pool size and the queue and the retry budgets of a…",
+        ),
+    ],
+)
+def test_a_title_longer_than_sixty_characters_is_quoted_cut_short(title: str, quoted: str) -> None:
+    """Its first 59 characters, without the space they may end with, and an ellipsis."""
+    pm = _pm(COMPLETE + f"\n- {title}. Due: 2026-04-01\n")
+    (finding,) = check(pm, ITEM_RULES)
+    assert finding.message == f'no owner: "{quoted}"'
+
+
 def test_owners_are_checked_against_the_directory_and_teams() -> None:
     known = {"dana", "dana kim", "@dana"}
     context = RuleContext(
@@ -84,7 +108,9 @@ def test_owners_are_checked_against_the_directory_and_teams() -> None:
     assert _item(base + "Dana Kim", context) == []
     assert _item(base + "Dnaa", context) == ["PM104"]
     assert _item(base + "payments", context) == ["PM102"]
+    assert _item(base + "@payments", context) == ["PM102"]  # a team as chat mentions it
     assert _item(base + "SRE team", context) == ["PM102"]
+    assert _item(base + "Incident commander", context) == ["PM102"]  # a role
     assert _item(base + "Dana / Lee", context) == ["PM103"]
     assert _item(base + "Dnaa", RuleContext()) == []
 
