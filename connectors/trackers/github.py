@@ -196,10 +196,8 @@ class GithubApi(RestApi):
             key = url + ("?" + urlencode(sorted(query.items())) if query else "")
             before = kept.get(key)
             condition = {}
-            if isinstance(before, dict) and before.get("etag"):
-                condition["If-None-Match"] = str(before["etag"])
-                if before.get("modified"):
-                    condition["If-Modified-Since"] = str(before["modified"])
+            if isinstance(before, dict) and before.get("etag"):  # If-None-Match is enough:
+                condition["If-None-Match"] = str(before["etag"])  # it overrides a date condition
             headers, data = self.request("GET", url, params=query, headers=condition)
             if condition and data is None and isinstance(before, dict):  # 304 Not Modified
                 data, following = (
@@ -209,12 +207,7 @@ class GithubApi(RestApi):
             else:
                 following = next_link(headers)
             if headers.get("etag"):
-                fresh[key] = {
-                    "etag": headers.get("etag"),
-                    "modified": headers.get("last-modified"),
-                    "body": data,
-                    "next": following,
-                }
+                fresh[key] = {"etag": headers.get("etag"), "body": data, "next": following}
             yield from data or []
             url, query = following, None  # the next link carries the query
 
@@ -380,7 +373,7 @@ class GithubTracker(LeaseHolder, NumberedIssues):
         return found
 
     def _load_pages(self) -> dict[str, Any]:
-        """The listing's pages as the last run saw them, by URL: {etag, modified, body, next}.
+        """The listing's pages as the last run saw them, by URL: {etag, body, next}.
         A missing or unreadable file only means unconditional reads."""
         path = self.options.etag_file
         if path is None or not path.is_file():
