@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import io
 import json
 import threading
@@ -632,3 +634,58 @@ def test_reading_below_stops_after_a_thousand_keys_and_says_so(fake: FakeJira) -
     assert len(read) == 1000 + 1  # and the key after the newest
     stopped = [json.loads(line) for line in stream.getvalue().splitlines() if "gap_probe" in line]
     assert [(e["event"], e["after"]) for e in stopped] == [("jira_gap_probe_stopped", 1000)]
+
+
+def test_a_run_with_no_state_finds_its_issue_when_search_shows_only_a_newer_one_of_others(
+    fake: FakeJira, tmp_path: Path
+) -> None:
+    """A run filed OPS-1 and died before keeping any state; someone filed OPS-2, which search
+    already shows, while OPS-1 still lags. A new run reads below the newest issue and finds
+    OPS-1; it keeps it in its state, so that a run twenty minutes later, when someone's OPS-3
+    is the newest and OPS-2 is older than search lags, still reads it."""
+    _at(fake, 9, 0)
+    fake.lag = 3600.0
+    ref = JiraTracker("t", jira_options(fake)).create(
+        IssueDraft("0123456789ab", "pm-1", "Add alerting", "", (), None, ())
+    )
+    _at(fake, 9, 1)
+    fake.indexed.add(fake.add_issue("Someone's issue", [], creator="mallory"))
+    options = dataclasses.replace(jira_options(fake), unseen_file=tmp_path / "jira.unseen.json")
+    _at(fake, 9, 2)
+    assert [s.ref.key for s in JiraTracker("t", options).snapshot()] == [ref.key]
+    _at(fake, 9, 20)
+    fake.indexed.add(fake.add_issue("Someone's other issue", [], creator="mallory"))
+    assert [s.ref.key for s in JiraTracker("t", options).snapshot()] == [ref.key]
+
+
+def _another(draft: IssueDraft, title: str) -> IssueDraft:
+    return dataclasses.replace(
+        draft, item_key=hashlib.sha256(title.encode()).hexdigest()[:12], title=title
+    )
+
+
+def test_the_state_finds_an_issue_search_lags_on_for_longer_than_ten_minutes(
+    fake: FakeJira, tmp_path: Path
+) -> None:
+    """OPS-2 lags in search for twenty minutes, below OPS-4, which search shows, and below
+    someone else's OPS-3, made more than ten minutes before: only the state folder, which keeps
+    the issues filed and not yet shown, says to read it. Runs with the state, on other machines
+    (nothing kept in memory), each find it until search shows it."""
+    options = dataclasses.replace(jira_options(fake), unseen_file=tmp_path / "jira.unseen.json")
+    draft = IssueDraft("0123456789ab", "pm-1", "Add alerting", "", (), None, ())
+    fake.lag = 3600.0
+    _at(fake, 9, 0)
+    shown = JiraTracker("t", options).create(_another(draft, "Add a runbook"))
+    fake.indexed.add(shown.key)  # OPS-1
+    lagging = JiraTracker("t", options).create(draft)  # OPS-2
+    _at(fake, 9, 1)
+    fake.add_issue("Someone's issue", [], creator="mallory")  # OPS-3
+    _at(fake, 9, 20)
+    newest = JiraTracker("t", options).create(_another(draft, "Add a canary"))
+    fake.indexed.add(newest.key)  # OPS-4
+    for _ in range(2):
+        found = {s.ref.key for s in JiraTracker("t", options).snapshot()}
+        assert found == {shown.key, lagging.key, newest.key}
+    fake.indexed.add(lagging.key)
+    JiraTracker("t", options).snapshot()
+    assert json.loads((tmp_path / "jira.unseen.json").read_text()) == {}

@@ -769,18 +769,21 @@ class JiraTracker(LeaseHolder):
         indexes out of order: a newer issue may show while older ones lag), read by key
         downwards until an issue created more than `SEARCH_LAG` ago by Jira's clock (or,
         when Jira sends no time, before the newest one read): all below it are older still,
-        so search shows them when they are pmsync's."""
+        so search shows them when they are pmsync's. It starts from the highest number known to
+        exist, which may be someone else's issue: search can show that before pmsync's."""
         made = dict(shown)
         for number, data in self._read.items():
             if data is not None:
                 made[number] = _timestamp((data.get("fields") or {}).get("created"))
         known = [stamp for stamp in made.values() if stamp is not None]
-        if not made or not known:
+        top = max([*made, self._high or 0])
+        now = self._server_now or max(known, default=None)
+        if not top or now is None:
             return []
-        oldest_lagging = (self._server_now or max(known)) - SEARCH_LAG
+        oldest_lagging = now - SEARCH_LAG
         found: list[IssueSnapshot] = []
         reads = 0
-        for number in range(max(made), 0, -1):
+        for number in range(top, 0, -1):
             if number not in made:
                 if reads >= MAX_GAP_PROBE:
                     log.warning("jira_gap_probe_stopped", tracker=self.name, after=reads)
