@@ -683,9 +683,13 @@ def test_the_state_finds_an_issue_search_lags_on_for_longer_than_ten_minutes(
     _at(fake, 9, 20)
     newest = JiraTracker("t", options).create(_another(draft, "Add a canary"))
     fake.indexed.add(newest.key)  # OPS-4
+    state = tmp_path / "jira.unseen.json"
+    kept = json.loads(state.read_text())
+    broken = {"a": ["10009"], "b": [10009, "OPS-9"], "c": ["1", "OPS-9", "x"], "d": "OPS-9"}
+    state.write_text(json.dumps({**broken, **kept}))  # entries a hand or an old version wrote
     for _ in range(2):
         found = {s.ref.key for s in JiraTracker("t", options).snapshot()}
         assert found == {shown.key, lagging.key, newest.key}
     fake.indexed.add(lagging.key)
     JiraTracker("t", options).snapshot()
-    assert json.loads((tmp_path / "jira.unseen.json").read_text()) == {}
+    assert json.loads(state.read_text()) == {}
