@@ -467,6 +467,8 @@ def test_an_unknown_priority_fails_only_its_item_and_names_both(
     assert "priority" in failed.error
     assert failed.action.item is not None
     assert failed.action.item.key in failed.error
+    creates = fake.count()["POST issue/bulk"] + fake.count()["POST issue"]
+    assert creates == 1  # not sent again, as an item whose assignee Jira refused is
 
 
 def test_a_user_jira_will_not_assign_is_named_and_the_item_still_filed(
@@ -693,3 +695,21 @@ def test_the_state_finds_an_issue_search_lags_on_for_longer_than_ten_minutes(
     fake.indexed.add(lagging.key)
     JiraTracker("t", options).snapshot()
     assert json.loads(state.read_text()) == {}
+
+
+def test_a_bulk_create_refused_as_a_whole_fails_each_item_naming_it(
+    project: Path, fake: FakeJira
+) -> None:
+    fake.faults.append(
+        Fault("POST", r"/issue/bulk$", status=400, body={"errorMessages": ["Bad request"]})
+    )
+    run = _sync(project)
+    assert _ops(run) == ["create failed"] * 3
+    for outcome in run.outcomes:
+        item = outcome.action.item
+        assert item is not None
+        assert outcome.error is not None
+        assert outcome.error == (
+            f"item {item.key} ({item.title[:50]!r}): POST /rest/api/{fake.version}/issue/bulk: "
+            "Jira refused it (400): Bad request"
+        )

@@ -599,7 +599,6 @@ class JiraTracker(LeaseHolder):
 
     def _create_batch(self, batch: list[IssueDraft]) -> list[TrackerRef | PmsyncError]:
         prepared = [self._prepare(draft) for draft in batch]
-        started = datetime.now(UTC)
         try:
             created = self._post(batch, prepared)
             # Jira refused an assignee: file those items unassigned, naming who was meant.
@@ -619,7 +618,7 @@ class JiraTracker(LeaseHolder):
                     )
                     created[index] = self._post([draft], [prepared[index]])[0]
         except UncertainError as exc:
-            return self._adopt_or_fail(batch, started, exc)
+            return self._adopt_or_fail(batch, exc)
         except SkippableError as exc:  # the whole request refused: nothing was made
             return [SkippableError(f"item {d.item_key} ({d.title[:50]!r}): {exc}") for d in batch]
         results: list[TrackerRef | PmsyncError] = []
@@ -712,7 +711,7 @@ class JiraTracker(LeaseHolder):
             self._request("POST", self._api(f"issue/{ref.key}/remotelink"), body=link, write=True)
 
     def _adopt_or_fail(
-        self, batch: list[IssueDraft], started: datetime, cause: UncertainError
+        self, batch: list[IssueDraft], cause: UncertainError
     ) -> list[TrackerRef | PmsyncError]:
         """After a create whose answer was lost, give it a moment, then read the issues made
         since (by key: no search lag) and adopt this batch's; what was not made is reported
