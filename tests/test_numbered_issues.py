@@ -4,6 +4,7 @@ lost, cost in requests when other people file issues too."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -79,6 +80,7 @@ def _github(write_interval: float = 0.0, **timing: Any) -> Iterator[World]:
             token="ghp_" + "0" * 36,
             write_interval=write_interval,
             max_writes_per_minute=0,
+            backoff=0.01,
         )
         yield World(fake, lambda: GithubTracker("t", options, **timing), r"/issues$")
 
@@ -92,6 +94,7 @@ def _gitlab(write_interval: float = 0.0, **timing: Any) -> Iterator[World]:
             url=fake.url,
             token="glpat-" + "0" * 20,
             write_interval=write_interval,
+            backoff=0.01,
         )
         yield World(fake, lambda: GitlabTracker("t", options, **timing), r"/issues$")
 
@@ -101,7 +104,8 @@ def _jira(deployment: str) -> Any:
     def world() -> Iterator[World]:
         fake = FakeJira(deployment=deployment)
         with fake.running():
-            yield World(fake, lambda: JiraTracker("t", jira_options(fake)), r"/issue$")
+            options = dataclasses.replace(jira_options(fake), backoff=0.01)
+            yield World(fake, lambda: JiraTracker("t", options), r"/issue$")
 
     return world
 
@@ -234,3 +238,15 @@ def test_a_listed_entry_with_no_number_is_an_unexpected_answer_named(world: Worl
     )
     with pytest.raises(FatalError, match=r"cannot be listed \(unexpected answer: \"\{'title'"):
         world.tracker.snapshot()
+
+
+def test_the_first_issue_of_a_new_project_is_adopted_when_its_answer_is_lost(
+    any_world: World,
+) -> None:
+    """Nothing is listed yet (the list lags): the number read first is 1."""
+    world = any_world
+    world.fake.lag = 60.0
+    world.fake.faults.append(Fault("POST", world.create_path, kind="after", status=502))
+    ref = world.tracker.create(_draft("Add alerting", "0123456789ab"))
+    assert world.keys_titled("Add alerting") == [ref.key]
+    assert world.creations() == 1
