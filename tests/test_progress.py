@@ -204,6 +204,7 @@ def test_items_done_in_the_post_mortem_before_any_issue_count_as_done_with_their
         | Raise the pool limit to 200 | Dana Kim | P1 | Done |
         | Add a pool alert at 90% | Lee Park | | Done |
         | Filed before it was done | Dana Kim | P2 | Done |
+        | Add a dashboard for the pool | Lee Park | | Open |
         """
     ).lstrip()
     document = Document(DocumentRef("docs", "pm-1.md", "docs/pm-1.md"), "pm-1", text)
