@@ -207,6 +207,22 @@ def test_jira_refuses_an_issue_without_a_summary_or_a_valid_issue_type(
     assert fake.issues == {}
 
 
+def test_jira_cloud_search_reconciles_at_most_fifty_ids_and_sends_fields_only_when_named() -> None:
+    fake = FakeJira()
+    with fake.running():
+        fake.add_issue("Add alerting", ["pmsync"], creator="mallory")
+        search = f"{fake.url}/rest/api/3/search/jql?jql=project%20%3D%20OPS"
+        auth = _basic("a@b.test", "t")
+        ids = ",".join(str(10000 + n) for n in range(51))
+        assert (
+            _send("GET", f"{search}&reconcileIssues={ids}", Authorization=auth).status_code == 400
+        )
+        [issue] = _send("GET", search, Authorization=auth).json()["issues"]
+        assert issue["fields"] == {}  # "The default is `id`"
+        [issue] = _send("GET", f"{search}&fields=labels", Authorization=auth).json()["issues"]
+        assert issue["fields"] == {"labels": ["pmsync"]}
+
+
 # --- Notion -------------------------------------------------------------------------------
 
 

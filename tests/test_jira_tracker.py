@@ -712,3 +712,19 @@ def test_a_bulk_create_refused_as_a_whole_fails_each_item_naming_it(
             f"item {item.key} ({item.title[:50]!r}): POST /rest/api/{fake.version}/issue/bulk: "
             "Jira refused it (400): Bad request"
         )
+
+
+def test_a_run_that_filed_more_than_fifty_issues_names_fifty_to_reconcile(fake: FakeJira) -> None:
+    """Cloud's search takes at most 50 issue ids to reconcile: the newest fifty are named, and
+    the rest, which search does not show yet, are read by key."""
+    fake.lag = 3600.0
+    tracker = JiraTracker("t", jira_options(fake))
+    drafts = [
+        _another(IssueDraft("", "pm-1", "", "", (), None, ()), f"Action {n}") for n in range(60)
+    ]
+    refs = tracker.create_many(drafts)
+    assert {snap.ref.key for snap in tracker.snapshot()} == {ref.key for ref in refs}
+    named = [
+        q["reconcileIssues"].split(",") for _, _, q, _ in fake.requests if "reconcileIssues" in q
+    ]
+    assert [len(ids) for ids in named] == ([50] if fake.deployment == "cloud" else [])

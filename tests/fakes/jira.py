@@ -364,6 +364,8 @@ def _handler(fake: FakeJira) -> type[JsonHandler]:
                 if project is not None and project != fake.project:
                     message = f"The value '{project}' does not exist for the field 'project'."
                     return 400, {"errorMessages": [message], "errors": {}}
+                if len(query.get("reconcileIssues", "").split(",")) > 50:  # "max 50 ids"
+                    return 400, {"errorMessages": ["Too many issues to reconcile."], "errors": {}}
                 return 200, self._search(query, rest == "search/jql")
             if rest.startswith("version") or rest.endswith("/versions"):
                 return self._versions(method, rest, body)
@@ -547,6 +549,8 @@ def _handler(fake: FakeJira) -> type[JsonHandler]:
             project, labels, mode = _jql(query.get("jql", ""))
             reconcile = set(filter(None, query.get("reconcileIssues", "").split(",")))
             wanted_fields = set(filter(None, query.get("fields", "").split(",")))
+            if cloud and not wanted_fields:
+                wanted_fields = {"id"}  # Cloud's default: no fields, only the issue's id
             chosen = []
             for key, issue in fake.issues.items():
                 names = set(issue["fields"]["labels"])
