@@ -315,6 +315,14 @@ def test_a_machine_whose_clock_is_off_says_so(project: Path, fake: FakeJira) -> 
     assert skew["seconds"] > 365 * 24 * 3600
 
 
+def test_a_clock_that_is_off_is_told_by_a_run_that_takes_no_lease(fake: FakeJira) -> None:
+    stream = io.StringIO()
+    logs.configure("warning", stream=stream, json=True)
+    fake.clock = lambda: datetime(2001, 1, 1, tzinfo=UTC)
+    JiraTracker("t", dataclasses.replace(jira_options(fake), lease="off")).snapshot()
+    assert [json.loads(line)["event"] for line in stream.getvalue().splitlines()] == ["clock_skew"]
+
+
 def test_a_lease_the_account_cannot_take_is_a_config_error_only_when_required(
     tmp_path: Path, fake: FakeJira
 ) -> None:
