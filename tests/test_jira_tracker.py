@@ -736,3 +736,17 @@ def test_a_run_that_filed_more_than_fifty_issues_names_fifty_to_reconcile(fake: 
         q["reconcileIssues"].split(",") for _, _, q, _ in fake.requests if "reconcileIssues" in q
     ]
     assert [len(ids) for ids in named] == ([50] if fake.deployment == "cloud" else [])
+
+
+def test_reading_below_passes_over_a_deleted_issue(fake: FakeJira) -> None:
+    """OPS-2 was deleted: the read down goes on past it to pmsync's lagging OPS-1."""
+    _at(fake, 9, 0)
+    fake.lag = 3600.0
+    ref = JiraTracker("t", jira_options(fake)).create(
+        IssueDraft("0123456789ab", "pm-1", "Add alerting", "", (), None, ())
+    )
+    deleted = fake.add_issue("Someone's issue, deleted", [], creator="mallory")
+    fake.indexed.add(fake.add_issue("Someone's issue", [], creator="mallory"))
+    del fake.issues[deleted]
+    _at(fake, 9, 2)
+    assert [s.ref.key for s in JiraTracker("t", jira_options(fake)).snapshot()] == [ref.key]
