@@ -605,6 +605,15 @@ def _at(fake: FakeJira, hour: int, minute: int) -> None:
     fake.clock = lambda: datetime(2026, 3, 4, hour, minute, tzinfo=UTC)
 
 
+ALERTING = IssueDraft("0123456789ab", "pm-1", "Add alerting", "", (), None, ())
+
+
+def _another(title: str) -> IssueDraft:
+    """An item like ALERTING, with a title and a key of its own."""
+    key = hashlib.sha256(title.encode()).hexdigest()[:12]
+    return dataclasses.replace(ALERTING, item_key=key, title=title)
+
+
 def test_below_the_newest_issue_search_shows_keys_are_read_until_one_is_older_than_its_lag(
     fake: FakeJira,
 ) -> None:
@@ -621,7 +630,7 @@ def test_below_the_newest_issue_search_shows_keys_are_read_until_one_is_older_th
     for n in range(3):  # OPS-6 to OPS-8
         fake.add_issue(f"Someone's recent issue {n}", [], creator="mallory")
     _at(fake, 9, 35)
-    ref = tracker.create(IssueDraft("0123456789ab", "pm-1", "Add alerting", "", (), None, ()))
+    ref = tracker.create(ALERTING)
     fake.reset_counts()
     assert [snap.ref.key for snap in JiraTracker("t", jira_options(fake)).snapshot()] == [ref.key]
     read = sorted(
@@ -635,7 +644,7 @@ def test_reading_below_stops_after_a_thousand_keys_and_says_so(fake: FakeJira) -
     _at(fake, 9, 0)
     for n in range(1003):
         fake.add_issue(f"Someone's issue {n}", [], creator="mallory")
-    tracker.create(IssueDraft("0123456789ab", "pm-1", "Add alerting", "", (), None, ()))
+    tracker.create(ALERTING)
     fake.reset_counts()
     stream = io.StringIO()
     logs.configure("warning", stream=stream, json=True)
@@ -655,9 +664,7 @@ def test_a_run_with_no_state_finds_its_issue_when_search_shows_only_a_newer_one_
     is the newest and OPS-2 is older than search lags, still reads it."""
     _at(fake, 9, 0)
     fake.lag = 3600.0
-    ref = JiraTracker("t", jira_options(fake)).create(
-        IssueDraft("0123456789ab", "pm-1", "Add alerting", "", (), None, ())
-    )
+    ref = JiraTracker("t", jira_options(fake)).create(ALERTING)
     _at(fake, 9, 1)
     fake.indexed.add(fake.add_issue("Someone's issue", [], creator="mallory"))
     options = dataclasses.replace(jira_options(fake), unseen_file=tmp_path / "jira.unseen.json")
@@ -668,12 +675,6 @@ def test_a_run_with_no_state_finds_its_issue_when_search_shows_only_a_newer_one_
     assert [s.ref.key for s in JiraTracker("t", options).snapshot()] == [ref.key]
 
 
-def _another(draft: IssueDraft, title: str) -> IssueDraft:
-    return dataclasses.replace(
-        draft, item_key=hashlib.sha256(title.encode()).hexdigest()[:12], title=title
-    )
-
-
 def test_the_state_finds_an_issue_search_lags_on_for_longer_than_ten_minutes(
     fake: FakeJira, tmp_path: Path
 ) -> None:
@@ -682,16 +683,15 @@ def test_the_state_finds_an_issue_search_lags_on_for_longer_than_ten_minutes(
     the issues filed and not yet shown, says to read it. Runs with the state, on other machines
     (nothing kept in memory), each find it until search shows it."""
     options = dataclasses.replace(jira_options(fake), unseen_file=tmp_path / "jira.unseen.json")
-    draft = IssueDraft("0123456789ab", "pm-1", "Add alerting", "", (), None, ())
     fake.lag = 3600.0
     _at(fake, 9, 0)
-    shown = JiraTracker("t", options).create(_another(draft, "Add a runbook"))
+    shown = JiraTracker("t", options).create(_another("Add a runbook"))
     fake.indexed.add(shown.key)  # OPS-1
-    lagging = JiraTracker("t", options).create(draft)  # OPS-2
+    lagging = JiraTracker("t", options).create(ALERTING)  # OPS-2
     _at(fake, 9, 1)
     fake.add_issue("Someone's issue", [], creator="mallory")  # OPS-3
     _at(fake, 9, 20)
-    newest = JiraTracker("t", options).create(_another(draft, "Add a canary"))
+    newest = JiraTracker("t", options).create(_another("Add a canary"))
     fake.indexed.add(newest.key)  # OPS-4
     state = tmp_path / "jira.unseen.json"
     kept = json.loads(state.read_text())
@@ -727,9 +727,7 @@ def test_a_run_that_filed_more_than_fifty_issues_names_fifty_to_reconcile(fake: 
     the rest, which search does not show yet, are read by key."""
     fake.lag = 3600.0
     tracker = JiraTracker("t", jira_options(fake))
-    drafts = [
-        _another(IssueDraft("", "pm-1", "", "", (), None, ()), f"Action {n}") for n in range(60)
-    ]
+    drafts = [_another(f"Action {n}") for n in range(60)]
     refs = tracker.create_many(drafts)
     assert {snap.ref.key for snap in tracker.snapshot()} == {ref.key for ref in refs}
     named = [
@@ -742,9 +740,7 @@ def test_reading_below_passes_over_a_deleted_issue(fake: FakeJira) -> None:
     """OPS-2 was deleted: the read down goes on past it to pmsync's lagging OPS-1."""
     _at(fake, 9, 0)
     fake.lag = 3600.0
-    ref = JiraTracker("t", jira_options(fake)).create(
-        IssueDraft("0123456789ab", "pm-1", "Add alerting", "", (), None, ())
-    )
+    ref = JiraTracker("t", jira_options(fake)).create(ALERTING)
     deleted = fake.add_issue("Someone's issue, deleted", [], creator="mallory")
     fake.indexed.add(fake.add_issue("Someone's issue", [], creator="mallory"))
     del fake.issues[deleted]

@@ -196,8 +196,9 @@ class GithubApi(RestApi):
             key = url + ("?" + urlencode(sorted(query.items())) if query else "")
             before = kept.get(key)
             condition = {}
-            if isinstance(before, dict) and before.get("etag"):  # If-None-Match is enough:
-                condition["If-None-Match"] = str(before["etag"])  # it overrides a date condition
+            # The ETag alone: beside If-None-Match, a server ignores If-Modified-Since.
+            if isinstance(before, dict) and before.get("etag"):
+                condition["If-None-Match"] = str(before["etag"])
             headers, data = self.request("GET", url, params=query, headers=condition)
             if condition and data is None and isinstance(before, dict):  # 304 Not Modified
                 data, following = (
