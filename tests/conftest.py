@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -158,6 +159,20 @@ def demo(tmp_path: Path) -> Path:
     shutil.copytree(root / "examples", tmp_path / "examples")
     shutil.copy(root / "config.example.toml", tmp_path / "config.toml")
     return tmp_path / "config.toml"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `make mutation`, run the quickest tests first.
+
+    mutmut hands each mutant its tests in no particular order and stops at the first failure;
+    the timings it recorded (in the folder it runs from) put a mutant's quick killer first."""
+    if not os.environ.get("MUTANT_UNDER_TEST"):
+        return
+    try:
+        seconds = json.loads(Path("mutmut-stats.json").read_text())["duration_by_test"]
+    except (OSError, ValueError, KeyError):
+        return
+    items.sort(key=lambda item: seconds.get(item.nodeid, 0.0))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
