@@ -119,8 +119,9 @@ def due_too_far(item: ActionItem, pm: Postmortem, context: RuleContext) -> str |
     if item.due - start <= timedelta(days=context.max_due_days):
         return None
     days = (item.due - start).days
+    since = "the incident" if pm.incident_date else "today"
     return (
-        f"due {item.due.isoformat()} is {days} days after the incident; "
+        f"due {item.due.isoformat()} is {days} days after {since}; "
         f"split it into steps due within {context.max_due_days} days"
     )
 

@@ -745,6 +745,14 @@ def test_links_to_issues_in_any_column_are_tickets() -> None:
         ("CI to run the smoke tests", "CI to run the smoke tests", None),
         ("APIs must not return a 500 on retries", "APIs must not return a 500 on retries", None),
         ("GraphQL should be cached at the edge", "GraphQL should be cached at the edge", None),
+        # `has to`, `have to` state a need, not who acts; `has moved` says who did.
+        (
+            "The platform team has to rotate the keys",
+            "The platform team has to rotate the keys",
+            None,
+        ),
+        ("SREs have to own the runbook", "SREs have to own the runbook", None),
+        ("Platform team has moved the queue", "Platform team has moved the queue", "Platform team"),
     ],
 )
 def test_owner_named_as_label_or_subject(line: str, title: str, owner: str | None) -> None:

@@ -695,6 +695,46 @@ def test_lint_reports_what_the_policy_would_fill_as_information(
     assert ("PM105", 14) not in info  # Dana Kim is named
 
 
+def test_lint_knows_the_configured_teams_and_people_and_counts_from_today_without_an_incident(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A team from [rules] teams, one from [teams], one from the people file; nobody's name.
+    doc = DOC.replace("date: 2026-03-04\n", "").replace("| Payments team |", "| payments |")
+    doc = doc.replace("| Dana Kim | 2026-04-01 | P1 |", "| checkout | 2026-04-01 | P1 |")
+    doc += (
+        "| Move the cron job to the scheduler | incident-command | 2026-04-01 | |\n"
+        "| Add a runbook for the pool alarm | Morgan Lee | 2026-04-01 | |\n"
+        "| Rotate the signing key | Dana Kim | 2026-09-06 | |\n"
+        "| Rotate the backup key | Dana Kim | 2026-09-07 | |\n"
+    )
+    (tmp_path / "pm-7.md").write_text(doc)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        _PEOPLE_TOML
+        + '[rules]\nteams = ["incident-command"]\n[teams.checkout]\ntriage = "Dana Kim"\n'
+        + '[policy]\npreset = "off"\n[policy.due]\nfrom = "filed"\nby_priority = { P1 = "4w" }\n'
+    )
+    monkeypatch.setenv("PMSYNC_NOW", "2026-03-10T09:30")
+    main(["lint", str(tmp_path / "pm-7.md"), "--config", str(config), "--format", "json"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    found = {(f["code"], f["line"]): f["message"] for f in findings}
+    for line, team in ((13, "checkout"), (14, "payments"), (17, "incident-command")):
+        assert found[("PM102", line)].startswith(f'owner "{team}" is a team or role'), line
+    assert found[("PM104", 18)] == 'owner "Morgan Lee" is not in the people directory'
+    assert ("PM104", 19) not in found
+    # No incident date: 180 days count from today, the day the issue would be filed.
+    assert ("PM204", 19) not in found
+    assert found[("PM204", 20)] == (
+        "due 2026-09-07 is 181 days after today; split it into steps due within 180 days"
+    )
+    # Filed today under the P1 rule; nothing for the item no rule covers.
+    assert found[("PM205", 14)] == (
+        "would be due 2026-04-07 (P1 priority policy, 4 weeks after the issue was filed on "
+        "2026-03-10)"
+    )
+    assert ("PM205", 16) not in found
+
+
 def test_check_lists_what_no_policy_could_own_with_the_reason(tmp_path: Path) -> None:
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "pm-7.md").write_text(DOC.replace("facilitator: Lee Park\n", ""))
