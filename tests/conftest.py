@@ -11,6 +11,7 @@ if os.environ.get("PMSYNC_TEST_WITHOUT_FCNTL"):
     # As on Windows: no POSIX file locks (tests/test_portability.py runs the pure core so).
     sys.modules["fcntl"] = None  # type: ignore[assignment]
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -162,17 +163,27 @@ def demo(tmp_path: Path) -> Path:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under `make mutation`, run the quickest tests first.
+    """Under `make mutation`, run a mutant's quickest tests first, and end a hung one.
 
     mutmut hands each mutant its tests in no particular order and stops at the first failure;
-    the timings it recorded (in the folder it runs from) put a mutant's quick killer first."""
-    if not os.environ.get("MUTANT_UNDER_TEST"):
+    the timings it recorded (in the folder it runs from) put a mutant's quick killer first.
+    mutmut's own limit counts CPU seconds, which a mutant that loops on a sleep (a retry or a
+    poll that never ends) hardly spends; past ten times its tests' usual time, it ends with
+    the exit code mutmut reads as a timeout."""
+    if "__mutmut_" not in os.environ.get("MUTANT_UNDER_TEST", ""):
         return
     try:
         seconds = json.loads(Path("mutmut-stats.json").read_text())["duration_by_test"]
     except (OSError, ValueError, KeyError):
         return
     items.sort(key=lambda item: seconds.get(item.nodeid, 0.0))
+    usual = sum(seconds.get(item.nodeid, 0.0) for item in items)
+    watchdog = threading.Timer(60 + 10 * usual, os._exit, (_MUTMUT_TIMEOUT,))
+    watchdog.daemon = True
+    watchdog.start()
+
+
+_MUTMUT_TIMEOUT = 36
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
