@@ -704,14 +704,17 @@ def test_lint_knows_the_configured_teams_and_people_and_counts_from_today_withou
     doc += (
         "| Move the cron job to the scheduler | incident-command | 2026-04-01 | |\n"
         "| Add a runbook for the pool alarm | Morgan Lee | 2026-04-01 | |\n"
-        "| Rotate the signing key | Dana Kim | 2026-09-06 | |\n"
-        "| Rotate the backup key | Dana Kim | 2026-09-07 | |\n"
+        "| Rotate the signing key | Dana Kim | 2026-06-08 | |\n"
+        "| Rotate the backup key | Dana Kim | 2026-06-09 | |\n"
+        "| Socialise the pool limits with the vendor | Dana Kim | 2026-04-01 | |\n"
     )
     (tmp_path / "pm-7.md").write_text(doc)
     config = tmp_path / "config.toml"
     config.write_text(
         _PEOPLE_TOML
-        + '[rules]\nteams = ["incident-command"]\n[teams.checkout]\ntriage = "Dana Kim"\n'
+        + '[rules]\nteams = ["incident-command"]\nmax_due_days = 90\n'
+        + 'vague_phrases = [{ phrase = "socialise", rewrite = "name who must agree" }]\n'
+        + '[teams.checkout]\ntriage = "Dana Kim"\n'
         + '[policy]\npreset = "off"\n[policy.due]\nfrom = "filed"\nby_priority = { P1 = "4w" }\n'
     )
     monkeypatch.setenv("PMSYNC_NOW", "2026-03-10T09:30")
@@ -722,17 +725,32 @@ def test_lint_knows_the_configured_teams_and_people_and_counts_from_today_withou
         assert found[("PM102", line)].startswith(f'owner "{team}" is a team or role'), line
     assert found[("PM104", 18)] == 'owner "Morgan Lee" is not in the people directory'
     assert ("PM104", 19) not in found
-    # No incident date: 180 days count from today, the day the issue would be filed.
+    # No incident date: the 90 days of max_due_days count from today, when it would be filed.
     assert ("PM204", 19) not in found
     assert found[("PM204", 20)] == (
-        "due 2026-09-07 is 181 days after today; split it into steps due within 180 days"
+        "due 2026-06-09 is 91 days after today; split it into steps due within 90 days"
     )
+    vague = [message for (code, line), message in found.items() if line == 21]
+    assert any("socialise" in m and "name who must agree" in m for m in vague), vague
     # Filed today under the P1 rule; nothing for the item no rule covers.
     assert found[("PM205", 14)] == (
         "would be due 2026-04-07 (P1 priority policy, 4 weeks after the issue was filed on "
         "2026-03-10)"
     )
     assert ("PM205", 16) not in found
+
+
+def test_lint_without_a_people_file_calls_no_owner_unknown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PMSYNC_NOW", "2026-03-10T09:30")
+    (tmp_path / "pm-7.md").write_text(DOC)
+    config = tmp_path / "config.toml"
+    config.write_text("[rules]\nteams = []\n")
+    main(["lint", str(tmp_path / "pm-7.md"), "--config", str(config), "--format", "json"])
+    codes = {f["code"] for f in json.loads(capsys.readouterr().out)["findings"]}
+    assert "PM104" not in codes
+    assert "PM102" in codes  # "Payments team" is still a team
 
 
 def test_check_lists_what_no_policy_could_own_with_the_reason(tmp_path: Path) -> None:
