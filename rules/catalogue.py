@@ -123,7 +123,7 @@ CATALOGUE: tuple[Rule, ...] = (
         WARNING,
         RuleDoc(
             what="The due date is more than `[rules] max_due_days` (default 180) after the "
-            "incident.",
+            "incident, or after today when the post-mortem gives no incident date.",
             why="Far dates are wishes; by then the context is gone. Split the work into a first "
             "step that can be done soon.",
             example="- Rewrite the scheduler (due: 2028-01-01)",
