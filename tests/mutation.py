@@ -19,19 +19,32 @@ from pathlib import Path
 MUTMUT = str(Path(sys.executable).with_name("mutmut"))
 
 
-def unchecked(patterns: list[str]) -> list[str]:
-    """The mutants matching a pattern that mutmut has no result for (all, before a first run)."""
-    if not Path("mutants").is_dir():
-        return patterns
+def selected(patterns: list[str]) -> dict[str, str]:
+    """The status mutmut gives each mutant matching a pattern ("not checked", "killed", …)."""
     listing = subprocess.run(
         [MUTMUT, "results", "--all", "true"], capture_output=True, text=True, check=True
     ).stdout
-    names = []
+    found = {}
     for line in listing.splitlines():
         name, _, status = line.strip().rpartition(": ")
-        if status == "not checked" and any(fnmatch.fnmatchcase(name, p) for p in patterns):
-            names.append(name)
-    return names
+        if any(fnmatch.fnmatchcase(name, p) for p in patterns):
+            found[name] = status
+    return found
+
+
+def to_run(patterns: list[str], *, first: bool) -> list[str]:
+    """The selected mutants with no result yet. Before a first run, the patterns themselves.
+    When every mutant has a result, the first round names one the type checker rejected (or
+    any): mutmut only finds code changed since its last run, and gives it new mutants, when it
+    runs, and that one costs a type check, not a test run."""
+    if not Path("mutants").is_dir():
+        return patterns
+    status = selected(patterns)
+    names = [name for name, said in status.items() if said == "not checked"]
+    if names or not first or not status:
+        return names
+    rejected = [name for name, said in status.items() if said == "caught by type check"]
+    return (rejected or list(status))[:1]
 
 
 def main(argv: list[str]) -> int:
@@ -41,15 +54,14 @@ def main(argv: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     tried: set[str] = set()
-    while True:
-        names = unchecked(patterns)
-        if not names or set(names) <= tried:
-            break
+    names = to_run(patterns, first=True)
+    while names and not set(names) <= tried:
         print(f"{len(names)} mutants to run", flush=True)
         tried |= set(names)
         code = subprocess.run([MUTMUT, "run", *options, *names]).returncode
         if code != 0:
             return code
+        names = to_run(patterns, first=False)
     return 0
 
 
