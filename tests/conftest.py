@@ -172,6 +172,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     the exit code mutmut reads as a timeout."""
     if "__mutmut_" not in os.environ.get("MUTANT_UNDER_TEST", ""):
         return
+    # mutmut forks each mutant's process from one that may have sent a digest already; Apprise's
+    # shared worker pools would come without their threads and wait for ever. Start new ones.
+    sent_through = sys.modules.get("apprise.apprise")
+    for pool in ("_shared_executor", "_coordinator_executor"):
+        if getattr(sent_through, pool, None) is not None:
+            setattr(sent_through, pool, None)
     try:
         seconds = json.loads(Path("mutmut-stats.json").read_text())["duration_by_test"]
     except (OSError, ValueError, KeyError):
