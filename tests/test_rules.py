@@ -149,10 +149,25 @@ def test_vague_phrases_can_be_added_in_config() -> None:
             + "- Add an alert on pool use above 90%. Owner: Dana. Due: 2026-04-01\n",
             ["PM403"],
         ),
+        (  # the cause under a heading of another name, as prose: no list of causes, still there
+            COMPLETE.replace("## Root cause\n", "## Analysis\n")
+            + "- Add an alert on pool use above 90%. Owner: Dana. Due: 2026-04-01\n",
+            [],
+        ),
     ],
 )
 def test_document_rules(document: str, codes: list[str]) -> None:
     assert _codes(document, rules=select_rules(["PM4"])) == codes
+
+
+def test_document_findings_point_at_the_first_line() -> None:
+    findings = check(_pm("# Outage\n\nThe pool ran dry.\n"), select_rules(["PM4"]))
+    assert [(f.code, f.line) for f in findings] == [
+        ("PM401", 1),
+        ("PM402", 1),
+        ("PM405", 1),
+        ("PM406", 1),
+    ]
 
 
 def test_document_rules_leave_templates_alone() -> None:
