@@ -9,6 +9,7 @@ import pytest
 
 from connectors.extract import extract
 from rules import CATALOGUE, RuleContext, check, select_rules
+from rules.checks import measurable
 from rules.words import Phrase
 from syncer.errors import ConfigError
 from syncer.model import Document, DocumentRef, Postmortem, Severity
@@ -113,6 +114,37 @@ def test_owners_are_checked_against_the_directory_and_teams() -> None:
     assert _item(base + "Incident commander", context) == ["PM102"]  # a role
     assert _item(base + "Dana / Lee", context) == ["PM103"]
     assert _item(base + "Dnaa", RuleContext()) == []
+
+
+def test_due_date_messages() -> None:
+    def messages(due: str) -> dict[str, str]:
+        line = f"Add an alert on pool use above 90%. Owner: Dana. Due: {due}"
+        findings = check(_pm(f"{COMPLETE}\n- {line}\n"), ITEM_RULES, RuleContext(max_due_days=90))
+        return {f.code: f.message for f in findings}
+
+    assert messages("2026-06-05")["PM204"] == (
+        "due 2026-06-05 is 93 days after the incident; split it into steps due within 90 days"
+    )
+    assert messages("when the vendor ships the new firmware that fixes the pool leak")["PM202"] == (
+        'due date not understood: "when the vendor ships the new firmware…"; write it as YYYY-MM-DD'
+    )
+
+
+def test_a_due_date_on_the_day_of_the_incident_is_not_before_it() -> None:
+    assert _item("Add an alert on pool use above 90%. Owner: Dana. Due: 2026-03-04") == []
+
+
+def test_no_policy_due_date_for_an_item_done_or_dated() -> None:
+    context = RuleContext(due_policy=lambda item, pm: "2026-05-01 (P1 priority policy)")
+    assert _item("[x] Add an alert on pool use above 90%. Owner: Dana", context) == []
+    assert _item("Add an alert on pool use above 90%. Owner: Dana", context) == [
+        "PM201",
+        "PM205",
+    ]
+
+
+def test_a_text_without_words_measures_nothing() -> None:
+    assert not measurable("— !!! 🚀")
 
 
 def test_due_dates_far_away_follow_the_configured_limit() -> None:

@@ -85,3 +85,19 @@ def test_blame_findings_point_at_their_line() -> None:
     document = Document(DocumentRef("t", "pm.md", "pm.md"), "pm", text)
     (finding,) = check(extract(document), select_rules(["PM404"]))
     assert (finding.line, finding.code) == (8, "PM404")
+
+
+def test_each_blaming_line_is_reported_once_quoting_what_blames() -> None:
+    prose = (
+        "It was human error, and human error again.\n\n"
+        "They ignored the first page, then Dana missed the second and Lee forgot the third.\n\n"
+        "Sam didn't follow the runbook."
+    )
+    assert _blame_lines(prose) == [
+        'blame language ("human error"); instead, describe the conditions that made the mistake '
+        "easy: a missing guard rail, an unclear interface, no review step",
+        'a person as the subject of a failure ("Dana missed"); instead, describe what the '
+        "process or tooling allowed",
+        'a person as the subject of a failure ("Sam didn\'t follow"); instead, describe what '
+        "the process or tooling allowed",
+    ]
