@@ -59,6 +59,14 @@ def _item(line: str, context: RuleContext | None = None) -> list[str]:
         ("Monitoring. Owner: Dana. Due: 2026-04-01", ["PM302", "PM304"]),
         # No concrete verb, no number: the thing it delivers is what can be seen done.
         ("Failover runbook for the pool. Owner: Dana. Due: 2026-04-01", []),
+        # A soft phrase in the purpose of a concrete action is not the action; it is after a
+        # vague one. "Never" leads to the verb.
+        ("Add metrics to improve visibility. Owner: Dana. Due: 2026-04-01", []),
+        (
+            "Work with the vendor to improve visibility. Owner: Dana. Due: 2026-04-01",
+            ["PM301", "PM302"],
+        ),
+        ("Never rotate the keys by hand. Owner: Dana. Due: 2026-04-01", []),
     ],
 )
 def test_item_rules(item: str, codes: list[str]) -> None:
@@ -147,6 +155,7 @@ def test_no_policy_due_date_for_an_item_done_or_dated() -> None:
 
 def test_a_text_without_words_measures_nothing() -> None:
     assert not measurable("— !!! 🚀")
+    assert not measurable("Do not")
 
 
 def test_due_dates_far_away_follow_the_configured_limit() -> None:
