@@ -67,6 +67,18 @@ def _item(line: str, context: RuleContext | None = None) -> list[str]:
             ["PM301", "PM302"],
         ),
         ("Never rotate the keys by hand. Owner: Dana. Due: 2026-04-01", []),
+        (  # the first soft phrase excused, the next one not
+            "Add metrics to improve visibility, then review the pool limits. Owner: Dana. "
+            "Due: 2026-04-01",
+            ["PM301"],
+        ),
+        # Several actions: two sentences that act, or two acting clauses in any sentence.
+        ("Add an alert on pool use above 90%. Pool use is the first sign. Owner: Dana", ["PM201"]),
+        (
+            "The pool ran dry; add an alert on pool use and document the pool limits. Owner: "
+            "Dana. Due: 2026-04-01",
+            ["PM303"],
+        ),
     ],
 )
 def test_item_rules(item: str, codes: list[str]) -> None:
@@ -151,6 +163,16 @@ def test_no_policy_due_date_for_an_item_done_or_dated() -> None:
         "PM201",
         "PM205",
     ]
+
+
+def test_a_measurable_detail_makes_an_item_measurable_and_a_done_one_needs_none() -> None:
+    def codes(item: str, detail: str = "") -> list[str]:
+        nested = f"\n  - {detail}" if detail else ""
+        return _codes(f"{COMPLETE}\n- {item}. Owner: Dana. Due: 2026-04-01{nested}\n")
+
+    assert codes("Think about the pool", "we could consider it later") == ["PM301", "PM302"]
+    assert codes("Think about the pool", "add an alert on pool use above 90%") == ["PM301"]
+    assert "PM302" not in codes("[x] Think about the pool")
 
 
 def test_a_text_without_words_measures_nothing() -> None:
