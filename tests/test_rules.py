@@ -79,6 +79,10 @@ def _item(line: str, context: RuleContext | None = None) -> list[str]:
             "Dana. Due: 2026-04-01",
             ["PM303"],
         ),
+        # Each acting clause says what it works on in three words or more, or it is one action.
+        ("Add an alert and write a runbook for the pool. Owner: Dana. Due: 2026-04-01", ["PM303"]),
+        ("Add alerts and write a runbook for the pool. Owner: Dana. Due: 2026-04-01", []),
+        ("Test and write a runbook for the pool. Owner: Dana. Due: 2026-04-01", []),
     ],
 )
 def test_item_rules(item: str, codes: list[str]) -> None:
