@@ -83,6 +83,13 @@ def _item(line: str, context: RuleContext | None = None) -> list[str]:
         ("Add an alert and write a runbook for the pool. Owner: Dana. Due: 2026-04-01", ["PM303"]),
         ("Add alerts and write a runbook for the pool. Owner: Dana. Due: 2026-04-01", []),
         ("Test and write a runbook for the pool. Owner: Dana. Due: 2026-04-01", []),
+        ("Add an alert on pool use and write a runbook. Owner: Dana. Due: 2026-04-01", ["PM303"]),
+        # A second clause about what the first made ("it", "them") in its next three words.
+        ("Add an alert on pool use and test it on staging. Owner: Dana. Due: 2026-04-01", []),
+        (
+            "Add an alert on pool use and write a runbook for it. Owner: Dana. Due: 2026-04-01",
+            ["PM303"],
+        ),
     ],
 )
 def test_item_rules(item: str, codes: list[str]) -> None:
