@@ -96,6 +96,28 @@ def test_item_rules(item: str, codes: list[str]) -> None:
     assert _item(item) == codes
 
 
+def test_placeholders_short_items_and_bare_references() -> None:
+    def found(line: str) -> list[tuple[str, str]]:
+        real = "- Add an alert on pool use above 90%. Owner: Dana. Due: 2026-04-01"
+        pm = _pm(f"{COMPLETE}\n{real}\n- {line}\n")
+        return [(f.code, f.message) for f in check(pm, ITEM_RULES) if f.item_key == pm.items[1].key]
+
+    assert found("[ ] ") == [("PM304", 'placeholder, not an action: "(empty)"')]
+    assert found("TBD") == [("PM304", 'placeholder, not an action: "TBD"')]
+    assert found("Rotate the keys. Owner: Dana. Due: 2026-04-01") == []  # three words will do
+    assert found("Rotate keys. Owner: Dana. Due: 2026-04-01") == [
+        ("PM304", 'too short to act on: "Rotate keys"; say what will be done to what')
+    ]
+    # A bare ticket reference is not too short: the ticket says what it is.
+    assert [code for code, _ in found("OPS-12")] == ["PM101", "PM201"]
+    # A ticket beside a vague action does not make it concrete.
+    assert [code for code, _ in found("Look into the pool (OPS-12). Owner: Dana")] == [
+        "PM201",
+        "PM301",
+        "PM302",
+    ]
+
+
 def test_a_placeholder_left_among_real_items_is_flagged() -> None:
     text = COMPLETE + "- Add an alert on pool use above 90%. Owner: Dana. Due: 2026-04-01\n- TBD\n"
     assert _codes(text) == ["PM304"]
