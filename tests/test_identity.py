@@ -1,6 +1,6 @@
 """Item keys, the in-band marker and the content hash: what keeps syncs duplicate-free."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from syncer.identity import (
     content_hash,
@@ -50,6 +50,13 @@ def test_content_hash_changes_with_any_synced_field_only() -> None:
     retitled = IssueDraft("k", "pm", "Title 2", "Body", ("dana",), None, ("pmsync",))
     assert content_hash(draft) == content_hash(same)
     assert content_hash(draft) != content_hash(retitled)
+
+
+def test_the_content_hash_stays_the_same_from_one_version_to_the_next() -> None:
+    """Every issue's marker keeps the hash it was written with: a hash computed differently
+    (other field order, other length) would make the next version rewrite every issue."""
+    draft = IssueDraft("k", "pm", "Add alerting", "Body", ("dana",), date(2026, 4, 1), ("pmsync",))
+    assert content_hash(draft) == "e05d75345dabc10e"
 
 
 AT = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
