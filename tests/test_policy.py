@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -675,15 +676,31 @@ def test_plan_shows_the_policys_result_per_item(
     )
 
 
-def test_lint_reports_what_the_policy_would_fill_as_information(
+Findings = list[dict[str, Any]]
+
+
+@pytest.fixture
+def lint(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    (tmp_path / "pm-7.md").write_text(DOC)
-    config = tmp_path / "config.toml"
-    config.write_text(_PEOPLE_TOML + POLICY)
+) -> Callable[[str, str], Findings]:
+    """`pmsync lint --format json` on a post-mortem under a config, on 2026-03-10: its findings."""
     monkeypatch.setenv("PMSYNC_NOW", "2026-03-10T09:30")
-    main(["lint", str(tmp_path / "pm-7.md"), "--config", str(config), "--format", "json"])
-    findings = json.loads(capsys.readouterr().out)["findings"]
+
+    def run(doc: str, config: str) -> Findings:
+        (tmp_path / "pm-7.md").write_text(doc)
+        (tmp_path / "config.toml").write_text(config)
+        path, config_path = str(tmp_path / "pm-7.md"), str(tmp_path / "config.toml")
+        main(["lint", path, "--config", config_path, "--format", "json"])
+        findings: Findings = json.loads(capsys.readouterr().out)["findings"]
+        return findings
+
+    return run
+
+
+def test_lint_reports_what_the_policy_would_fill_as_information(
+    lint: Callable[[str, str], Findings],
+) -> None:
+    findings = lint(DOC, _PEOPLE_TOML + POLICY)
     info = {(f["code"], f["line"]): f["message"] for f in findings if f["severity"] == "info"}
     assert info[("PM105", 16)] == (
         "would be assigned to Lee Park by policy: the post-mortem's facilitator, because the "
@@ -696,7 +713,7 @@ def test_lint_reports_what_the_policy_would_fill_as_information(
 
 
 def test_lint_knows_the_configured_teams_and_people_and_counts_from_today_without_an_incident(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    lint: Callable[[str, str], Findings],
 ) -> None:
     # A team from [rules] teams, one from [teams], one from the people file; nobody's name.
     doc = DOC.replace("date: 2026-03-04\n", "").replace("| Payments team |", "| payments |")
@@ -708,18 +725,14 @@ def test_lint_knows_the_configured_teams_and_people_and_counts_from_today_withou
         "| Rotate the backup key | Dana Kim | 2026-06-09 | |\n"
         "| Socialise the pool limits with the vendor | Dana Kim | 2026-04-01 | |\n"
     )
-    (tmp_path / "pm-7.md").write_text(doc)
-    config = tmp_path / "config.toml"
-    config.write_text(
+    findings = lint(
+        doc,
         _PEOPLE_TOML
         + '[rules]\nteams = ["incident-command"]\nmax_due_days = 90\n'
         + 'vague_phrases = [{ phrase = "socialise", rewrite = "name who must agree" }]\n'
         + '[teams.checkout]\ntriage = "Dana Kim"\n'
-        + '[policy]\npreset = "off"\n[policy.due]\nfrom = "filed"\nby_priority = { P1 = "4w" }\n'
+        + '[policy]\npreset = "off"\n[policy.due]\nfrom = "filed"\nby_priority = { P1 = "4w" }\n',
     )
-    monkeypatch.setenv("PMSYNC_NOW", "2026-03-10T09:30")
-    main(["lint", str(tmp_path / "pm-7.md"), "--config", str(config), "--format", "json"])
-    findings = json.loads(capsys.readouterr().out)["findings"]
     found = {(f["code"], f["line"]): f["message"] for f in findings}
     for line, team in ((13, "checkout"), (14, "payments"), (17, "incident-command")):
         assert found[("PM102", line)].startswith(f'owner "{team}" is a team or role'), line
@@ -741,14 +754,9 @@ def test_lint_knows_the_configured_teams_and_people_and_counts_from_today_withou
 
 
 def test_lint_without_a_people_file_calls_no_owner_unknown(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    lint: Callable[[str, str], Findings],
 ) -> None:
-    monkeypatch.setenv("PMSYNC_NOW", "2026-03-10T09:30")
-    (tmp_path / "pm-7.md").write_text(DOC)
-    config = tmp_path / "config.toml"
-    config.write_text("[rules]\nteams = []\n")
-    main(["lint", str(tmp_path / "pm-7.md"), "--config", str(config), "--format", "json"])
-    codes = {f["code"] for f in json.loads(capsys.readouterr().out)["findings"]}
+    codes = {f["code"] for f in lint(DOC, "[rules]\nteams = []\n")}
     assert "PM104" not in codes
     assert "PM102" in codes  # "Payments team" is still a team
 
