@@ -164,6 +164,29 @@ def test_duplicates_keep_the_oldest_and_close_the_rest() -> None:
     ]
 
 
+def test_duplicates_filed_at_the_same_time_keep_the_lower_number() -> None:
+    pms = [_pm(_item("Add alerting"))]
+    (snap,) = _synced(pms)
+    ten, nine = (
+        dataclasses.replace(snap, ref=TrackerRef("t", f"#{n}", f"https://t.test/{n}"))
+        for n in (10, 9)
+    )
+    assert [op for op in _plan(pms, [ten, nine]) if op[0] == "close"] == [
+        ("close", "duplicate of #9", "#10")
+    ]
+
+
+def test_a_duplicate_with_no_creation_time_counts_as_the_youngest() -> None:
+    pms = [_pm(_item("Add alerting"))]
+    (snap,) = _synced(pms)
+    undated = dataclasses.replace(
+        snap, ref=TrackerRef("t", "#0", "https://t.test/0"), created_at=None
+    )
+    assert [op for op in _plan(pms, [undated, snap]) if op[0] == "close"] == [
+        ("close", "duplicate of #1", "#0")
+    ]
+
+
 def test_placeholders_are_never_filed() -> None:
     assert _plan([_pm(_item("{{ summary }}", placeholder=True))]) == [
         ("skip", "placeholder, not a real item", None)
