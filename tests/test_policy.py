@@ -798,8 +798,12 @@ def test_with_the_preset_off_nothing_is_filled(tmp_path: Path) -> None:
     assert "| Owner | none named in the post-mortem |" in drafts[PAGE].body
 
 
-def test_a_policy_owner_is_recorded_by_handle_not_guessed_back(tmp_path: Path) -> None:
-    """A hand-picked assignee the directory does not know is kept and shown by handle."""
+@pytest.mark.parametrize(("handle", "owner"), [("someone-else", ""), ("Dana Kim", "Dana Kim")])
+def test_a_policy_owner_is_recorded_by_handle_not_guessed_back(
+    tmp_path: Path, handle: str, owner: str
+) -> None:
+    """A hand-picked assignee is kept, shown by handle, and is the item's owner when the
+    directory knows them."""
     with _local(tmp_path) as backend:
         (tmp_path / "docs").mkdir()
         (tmp_path / "docs" / "pm-7.md").write_text(DOC)
@@ -808,24 +812,49 @@ def test_a_policy_owner_is_recorded_by_handle_not_guessed_back(tmp_path: Path) -
             _PEOPLE_TOML + '[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n' + POLICY
         )
         _sync(config)
-        backend.reassign(CANARY, "someone-else")
+        backend.reassign(CANARY, handle)
         doc = tmp_path / "docs" / "pm-7.md"
         doc.write_text(
             doc.read_text().replace("| before the freeze | |", "| before the freeze | P2 |")
         )
         run = _sync(config)
-        assert backend.issues()[CANARY] == (("someone-else",), date(2026, 4, 29))
+        assert backend.issues()[CANARY] == ((handle,), date(2026, 4, 29))
         (action,) = [
             o.action for o in run.outcomes if o.action.item and o.action.item.title == CANARY
         ]
         assert action.op == "update"
         assert "assignees" not in action.changes
+        assert action.owner == owner
         assert action.draft is not None
         assert (
-            "| Owner | someone-else: changed in the tracker after pmsync assigned it"
+            f"| Owner | {handle}: changed in the tracker after pmsync assigned it"
             in action.draft.body
         )
         assert backend.comments(CANARY)[1:] == []  # no hand-over for a person's own choice
+
+
+def test_an_owner_set_in_the_tracker_before_any_policy_is_kept_until_taken_away(
+    tmp_path: Path,
+) -> None:
+    with _local(tmp_path) as backend:
+        (tmp_path / "docs").mkdir()
+        (tmp_path / "docs" / "pm-7.md").write_text(DOC)
+        config = tmp_path / "config.toml"
+        head = _PEOPLE_TOML + '[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n'
+        config.write_text(head + '[policy]\npreset = "off"\n')
+        _sync(config)
+        assert backend.issues()[PAGE] == ((), None)
+        backend.reassign(PAGE, "Dana Kim")
+        config.write_text(head + POLICY)  # a policy is turned on afterwards
+        _sync(config)
+        assert backend.issues()[PAGE] == (("Dana Kim",), date(2026, 4, 29))
+        assert backend.comments(PAGE) == []
+        with sqlite3.connect(tmp_path / ".pmsync" / "local-tracker.sqlite3") as db:
+            db.execute("UPDATE issues SET assignees = '[]' WHERE title = ?", (PAGE,))
+        _sync(config)  # with nobody assigned, the policy's owner is
+        assert backend.issues()[PAGE] == (("Lee Park",), date(2026, 4, 29))
+        (note,) = backend.comments(PAGE)
+        assert "the post-mortem's facilitator" in note
 
 
 def test_the_corpus_is_filed_with_owners_and_due_dates_or_listed_with_the_reason(
