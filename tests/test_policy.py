@@ -798,9 +798,15 @@ def test_with_the_preset_off_nothing_is_filled(tmp_path: Path) -> None:
     assert "| Owner | none named in the post-mortem |" in drafts[PAGE].body
 
 
-@pytest.mark.parametrize(("handle", "owner"), [("someone-else", ""), ("Dana Kim", "Dana Kim")])
+@pytest.mark.parametrize(
+    ("handle", "owner", "why"),
+    [
+        ("someone-else", "", ""),
+        ("Dana Kim", "Dana Kim", "changed in the tracker after pmsync set it by policy"),
+    ],
+)
 def test_a_policy_owner_is_recorded_by_handle_not_guessed_back(
-    tmp_path: Path, handle: str, owner: str
+    tmp_path: Path, handle: str, owner: str, why: str
 ) -> None:
     """A hand-picked assignee is kept, shown by handle, and is the item's owner when the
     directory knows them."""
@@ -825,6 +831,7 @@ def test_a_policy_owner_is_recorded_by_handle_not_guessed_back(
         assert action.op == "update"
         assert "assignees" not in action.changes
         assert action.owner == owner
+        assert action.owner_why == why
         assert action.draft is not None
         assert (
             f"| Owner | {handle}: changed in the tracker after pmsync assigned it"
