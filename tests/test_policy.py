@@ -840,6 +840,34 @@ def test_a_policy_owner_is_recorded_by_handle_not_guessed_back(
         assert backend.comments(CANARY)[1:] == []  # no hand-over for a person's own choice
 
 
+def test_a_due_date_changed_in_the_tracker_is_kept_and_reported_as_a_persons(
+    tmp_path: Path,
+) -> None:
+    with _local(tmp_path) as backend:
+        (tmp_path / "docs").mkdir()
+        (tmp_path / "docs" / "pm-7.md").write_text(DOC)
+        config = tmp_path / "config.toml"
+        config.write_text(
+            _PEOPLE_TOML + '[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n' + POLICY
+        )
+        _sync(config)
+        backend.redate(PAGE, date(2026, 6, 1))
+        doc = tmp_path / "docs" / "pm-7.md"
+        doc.write_text(doc.read_text().replace(f"| {PAGE} | | | |", f"| {PAGE} | | | P1 |"))
+        run = _sync(config)
+        assert backend.issues()[PAGE] == (("Lee Park",), date(2026, 6, 1))
+        (action,) = [
+            o.action for o in run.outcomes if o.action.item and o.action.item.title == PAGE
+        ]
+        assert (action.op, action.due) == ("update", "2026-06-01")
+        assert action.due_why == "changed in the tracker after pmsync set it by policy"
+        assert action.draft is not None
+        assert (
+            "| Due | 2026-06-01: changed in the tracker after pmsync set it by policy |"
+            in action.draft.body
+        )
+
+
 def test_an_owner_set_in_the_tracker_before_any_policy_is_kept_until_taken_away(
     tmp_path: Path,
 ) -> None:
