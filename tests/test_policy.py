@@ -540,14 +540,19 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         yield made
 
 
-@pytest.fixture
-def project(tmp_path: Path, backend: Backend) -> Path:
+def _project(tmp_path: Path, backend: Backend, policy: str = POLICY) -> Path:
+    """The post-mortem in `docs/` and a configuration filing it to `backend`."""
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "pm-7.md").write_text(DOC)
     config = tmp_path / "config.toml"
     source = '[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n'
-    config.write_text(_PEOPLE_TOML + source + backend.section + POLICY)
+    config.write_text(_PEOPLE_TOML + source + backend.section + policy)
     return config
+
+
+@pytest.fixture
+def project(tmp_path: Path, backend: Backend) -> Path:
+    return _project(tmp_path, backend)
 
 
 def _sync(config: Path) -> SyncRun:
@@ -583,12 +588,7 @@ def test_every_item_is_filed_with_an_owner_and_a_due_date_that_say_why(
 
 def test_the_issue_body_says_where_owner_and_due_date_came_from(tmp_path: Path) -> None:
     with _local(tmp_path) as backend:
-        (tmp_path / "docs").mkdir()
-        (tmp_path / "docs" / "pm-7.md").write_text(DOC)
-        config = tmp_path / "config.toml"
-        source = '[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n'
-        config.write_text(_PEOPLE_TOML + source + backend.section + POLICY)
-        _sync(config)
+        _sync(_project(tmp_path, backend))
     with sqlite3.connect(tmp_path / ".pmsync" / "local-tracker.sqlite3") as db:
         body, labels = db.execute(
             "SELECT body, labels FROM issues WHERE title = ?", (SETTINGS,)
@@ -811,12 +811,7 @@ def test_a_policy_owner_is_recorded_by_handle_not_guessed_back(
     """A hand-picked assignee is kept, shown by handle, and is the item's owner when the
     directory knows them."""
     with _local(tmp_path) as backend:
-        (tmp_path / "docs").mkdir()
-        (tmp_path / "docs" / "pm-7.md").write_text(DOC)
-        config = tmp_path / "config.toml"
-        config.write_text(
-            _PEOPLE_TOML + '[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n' + POLICY
-        )
+        config = _project(tmp_path, backend)
         _sync(config)
         backend.reassign(CANARY, handle)
         doc = tmp_path / "docs" / "pm-7.md"
@@ -844,12 +839,7 @@ def test_a_due_date_changed_in_the_tracker_is_kept_and_reported_as_a_persons(
     tmp_path: Path,
 ) -> None:
     with _local(tmp_path) as backend:
-        (tmp_path / "docs").mkdir()
-        (tmp_path / "docs" / "pm-7.md").write_text(DOC)
-        config = tmp_path / "config.toml"
-        config.write_text(
-            _PEOPLE_TOML + '[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n' + POLICY
-        )
+        config = _project(tmp_path, backend)
         _sync(config)
         backend.redate(PAGE, date(2026, 6, 1))
         doc = tmp_path / "docs" / "pm-7.md"
@@ -872,15 +862,12 @@ def test_an_owner_set_in_the_tracker_before_any_policy_is_kept_until_taken_away(
     tmp_path: Path,
 ) -> None:
     with _local(tmp_path) as backend:
-        (tmp_path / "docs").mkdir()
-        (tmp_path / "docs" / "pm-7.md").write_text(DOC)
-        config = tmp_path / "config.toml"
-        head = _PEOPLE_TOML + '[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n'
-        config.write_text(head + '[policy]\npreset = "off"\n')
+        off = '[policy]\npreset = "off"\n'
+        config = _project(tmp_path, backend, off)
         _sync(config)
         assert backend.issues()[PAGE] == ((), None)
         backend.reassign(PAGE, "Dana Kim")
-        config.write_text(head + POLICY)  # a policy is turned on afterwards
+        config.write_text(config.read_text().replace(off, POLICY))  # a policy comes later
         _sync(config)
         assert backend.issues()[PAGE] == (("Dana Kim",), date(2026, 4, 29))
         assert backend.comments(PAGE) == []
