@@ -148,6 +148,12 @@ def test_items_done_in_the_document_are_closed_or_never_filed() -> None:
         ("close", "marked done in the post-mortem", "#1"),
         ("skip", "done in the post-mortem before it was filed", None),
     ]
+    # The plan names each item, the one it does not file too.
+    result = plan(done, {"t": snaps}, TARGET, PEOPLE, {}, SyncSettings())
+    assert [a.item.title if a.item else None for a in result.actions] == [
+        "Add alerting",
+        "Add a runbook",
+    ]
 
 
 def test_duplicates_keep_the_oldest_and_close_the_rest() -> None:
