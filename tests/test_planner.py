@@ -21,7 +21,7 @@ from syncer.model import (
     item_key,
 )
 from syncer.people import Directory
-from syncer.planner import Target, plan
+from syncer.planner import Life, Target, plan
 from syncer.settings import PersonSettings, SyncSettings
 
 TARGET = {"t": Target("t", "github", ("postmortem",))}
@@ -154,6 +154,25 @@ def test_items_done_in_the_document_are_closed_or_never_filed() -> None:
         "Add alerting",
         "Add a runbook",
     ]
+
+
+def test_only_an_item_put_back_reopens_the_issue_dropped_for_it() -> None:
+    pms = [_pm(_item("Add alerting"))]
+    (snap,) = _synced(pms)
+    back = Life(returned=frozenset({pms[0].items[0].key}))
+
+    def planned(state_reason: str, life: Life) -> list[tuple[str, str, str | None]]:
+        closed = dataclasses.replace(snap, state="closed", state_reason=state_reason)
+        result = plan(pms, {"t": [closed]}, TARGET, PEOPLE, {}, SyncSettings(), life=life)
+        return [(a.op, a.reason, a.item.title if a.item else None) for a in result.actions]
+
+    assert planned("not_planned", back) == [
+        ("reopen", "back in the post-mortem at pm-1:3", "Add alerting")
+    ]
+    # Dropped in the tracker by a person, or done: it stays as it is.
+    unchanged = [("unchanged", "no change since last sync", "Add alerting")]
+    assert planned("not_planned", Life()) == unchanged
+    assert planned("completed", back) == unchanged
 
 
 def test_duplicates_keep_the_oldest_and_close_the_rest() -> None:
