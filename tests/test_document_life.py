@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -203,13 +203,15 @@ def test_an_item_taken_out_and_put_back_is_closed_then_reopened(world: World) ->
     assert _counts(closed) == (0, 0, 1)
     (snap,) = [s for s in world.issues() if s.state == "closed"]
     assert snap.state_reason == "not_planned"
-    (world.docs / "e-good.md").write_text(DOC)
+    (world.docs / "e-good.md").write_text(DOC.replace("2026-12-08", "2026-12-09"))
     world.reset()
     back = world.sync(T0 + timedelta(hours=2))
     assert _ops(back).count("reopen") == 1
     assert back.counts()["reopened"] == 1
     assert back.counts()["created"] == 0
     assert all(s.state == "open" for s in world.issues())
+    (again,) = [s for s in world.issues() if s.ref == snap.ref]
+    assert again.due == date(2026, 12, 9)  # put back with a new date: reopened with it
     if world.fake:
         number = int(snap.ref.key.lstrip("#"))
         said = [c["body"] for c in world.fake.comments[number]]

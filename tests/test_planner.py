@@ -213,9 +213,18 @@ def test_a_duplicate_with_no_creation_time_counts_as_the_youngest() -> None:
 
 
 def test_placeholders_are_never_filed() -> None:
-    assert _plan([_pm(_item("{{ summary }}", placeholder=True))]) == [
-        ("skip", "placeholder, not a real item", None)
-    ]
+    pms = [_pm(_item("{{ summary }}", placeholder=True))]
+    assert _plan(pms) == [("skip", "placeholder, not a real item", None)]
+    (action,) = plan(pms, {"t": ()}, TARGET, PEOPLE, {}, SyncSettings()).actions
+    assert action.item is not None
+    assert action.item.title == "{{ summary }}"  # the plan names what it did not file
+
+
+def test_an_issue_with_a_marker_from_an_older_version_is_refreshed() -> None:
+    pms = [_pm(_item("Add alerting"))]
+    (snap,) = _synced(pms)
+    older = dataclasses.replace(snap, synced_hash="0123456789abcdef")
+    assert _plan(pms, [older]) == [("update", "refresh pmsync's marker", "#1")]
 
 
 @pytest.mark.parametrize("snapshots", [{}, {"other": ()}])
