@@ -275,6 +275,30 @@ def test_items_with_error_findings_follow_the_policy(
     assert ("PM304 (error): PM304 message" in action.draft.body) is listed
 
 
+def test_each_item_not_filed_is_named_in_the_plan_with_why() -> None:
+    vague = _item("Look into the pool")
+    guessed = _item("Add a second relay", basis="inferred", line=9)
+    blank = _item("{{ summary }}", placeholder=True, line=12)
+    findings = {vague.key: [_finding(vague, c, Severity.ERROR) for c in ("PM304", "PM101")]}
+    result = plan(
+        [_pm(vague, guessed, blank)],
+        {"t": ()},
+        TARGET,
+        PEOPLE,
+        findings,
+        SyncSettings(findings="hold"),
+    )
+    assert [(a.op, a.reason, a.item.title if a.item else None) for a in result.actions] == [
+        ("skip", "placeholder, not a real item", "{{ summary }}"),
+        ("skip", "held back until the post-mortem fixes PM101, PM304", "Look into the pool"),
+        (
+            "skip",
+            "inferred from prose: not filed (file_inferred = false; lint PM305)",
+            "Add a second relay",
+        ),
+    ]
+
+
 def test_warnings_are_listed_but_never_label_or_hold() -> None:
     item = _item("Add alerting")
     findings = {item.key: [_finding(item, "PM201", Severity.WARNING)]}
