@@ -337,6 +337,26 @@ def test_two_repeats_are_linked_both_ways_once_and_the_look_alike_is_not(world: 
     _check_linked(world)
 
 
+def test_a_link_made_stays_when_the_earlier_promise_is_then_kept(world: World) -> None:
+    from syncer.pipeline import build_trackers
+
+    (world.root / "pm" / "2026-03-02-replica.md").write_text(FIRST)
+    world.sync(T0)
+    (world.root / "pm" / "2026-07-10-again.md").write_text(SECOND)
+    world.sync(LATER)
+    earlier = world.by_title()["Add an alert on replication lag"]
+    tracker = build_trackers(load_settings(world.root / "config.toml"))["t"]
+    tracker.close(earlier.ref, "completed", "Done.")
+    world.reset()
+    run = world.sync(LATER + timedelta(hours=1))
+    assert run.counts()["updated"] == 0
+    assert world.writes() == 0
+    assert (
+        f"| Promised before | {earlier.ref.key} {earlier.ref.url}"
+        in world.by_title()[REWORDED].body
+    )
+
+
 def test_repeats_filed_in_the_same_run_are_linked_in_that_run(world: World) -> None:
     (world.root / "pm" / "2026-03-02-replica.md").write_text(FIRST)
     (world.root / "pm" / "2026-07-10-again.md").write_text(SECOND)
