@@ -175,29 +175,32 @@ def test_only_an_item_put_back_reopens_the_issue_dropped_for_it() -> None:
     assert planned("completed", back) == unchanged
 
 
-_HELD = ("skip", "held, nothing written: read while being written")
+_HELD = "skip", "held, nothing written: read while being written"
 
 
 @pytest.mark.parametrize(
     ("item", "said"),
     [
-        (_item("Add alerting"), ("unchanged", "no change since last sync")),
-        (_item("Add alerting", due=date(2026, 5, 1)), _HELD),
-        (_item("Add a runbook"), _HELD),
+        (_item("Add alerting"), ("unchanged", "no change since last sync", "#1")),
+        (_item("Add alerting", due=date(2026, 5, 1)), (*_HELD, "#1")),
+        (_item("Add a runbook"), (*_HELD, None)),
         (
             _item("Rotate the key", status="done"),
-            ("skip", "done in the post-mortem before it was filed"),
+            ("skip", "done in the post-mortem before it was filed", None),
         ),
     ],
     ids=["unchanged", "changed", "new", "done-before-filed"],
 )
 def test_a_held_document_writes_nothing_and_says_so_where_it_would_have(
-    item: ActionItem, said: tuple[str, str]
+    item: ActionItem, said: tuple[str, str, str | None]
 ) -> None:
     snaps = _synced([_pm(_item("Add alerting"))])
     held = Life(held={"pm-1": "read while being written"})
     result = plan([_pm(item)], {"t": snaps}, TARGET, PEOPLE, {}, SyncSettings(), life=held)
-    assert [(a.op, a.reason) for a in result.actions if a.item] == [said]
+    planned = [
+        (a.op, a.reason, a.target.key if a.target else None) for a in result.actions if a.item
+    ]
+    assert planned == [said]
 
 
 def test_duplicates_keep_the_oldest_and_close_the_rest() -> None:

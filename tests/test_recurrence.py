@@ -265,6 +265,15 @@ class World:
         if self.fake:
             self.fake.reset_counts()
 
+    def file_both(self) -> IssueSnapshot:
+        """The first post-mortem filed, then the one that repeats it; the earlier issue of
+        the repeated item."""
+        (self.root / "pm" / "2026-03-02-replica.md").write_text(FIRST)
+        self.sync(T0)
+        (self.root / "pm" / "2026-07-10-again.md").write_text(SECOND)
+        self.sync(LATER)
+        return self.by_title()["Add an alert on replication lag"]
+
     def by_title(self) -> dict[str, IssueSnapshot]:
         """The open issues by title; the first filed where two share one."""
         found: dict[str, IssueSnapshot] = {}
@@ -340,11 +349,7 @@ def test_two_repeats_are_linked_both_ways_once_and_the_look_alike_is_not(world: 
 def test_a_link_made_stays_when_the_earlier_promise_is_then_kept(world: World) -> None:
     from syncer.pipeline import build_trackers
 
-    (world.root / "pm" / "2026-03-02-replica.md").write_text(FIRST)
-    world.sync(T0)
-    (world.root / "pm" / "2026-07-10-again.md").write_text(SECOND)
-    world.sync(LATER)
-    earlier = world.by_title()["Add an alert on replication lag"]
+    earlier = world.file_both()
     tracker = build_trackers(load_settings(world.root / "config.toml"))["t"]
     tracker.close(earlier.ref, "completed", "Done.")
     world.reset()
@@ -401,11 +406,7 @@ def test_an_item_marked_as_the_earlier_issue_files_nothing_and_notes_it_once(
 
 
 def test_an_issue_filed_before_its_item_was_marked_closes_as_a_duplicate(world: World) -> None:
-    (world.root / "pm" / "2026-03-02-replica.md").write_text(FIRST)
-    world.sync(T0)
-    (world.root / "pm" / "2026-07-10-again.md").write_text(SECOND)
-    world.sync(LATER)
-    earlier = world.by_title()["Add an alert on replication lag"]
+    earlier = world.file_both()
     marked = SECOND.replace(f"- {REWORDED}.", f"- {REWORDED} (same as {earlier.ref.key}).")
     (world.root / "pm" / "2026-07-10-again.md").write_text(marked)
     run = world.sync(LATER + timedelta(days=1))
