@@ -790,6 +790,8 @@ def test_with_the_preset_off_nothing_is_filled(tmp_path: Path) -> None:
         people + '[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n[policy]\npreset = "off"\n'
     )
     run = _sync(config)
+    (page,) = [o.action for o in run.outcomes if o.action.item and o.action.item.title == PAGE]
+    assert (page.owner, page.due) == ("", "")  # the plan shows none
     drafts = {o.action.item.title: o.action.draft for o in run.outcomes if o.action.item}
     assert drafts[PAGE] is not None
     assert drafts[PAGE].assignees == ()
@@ -856,6 +858,19 @@ def test_a_due_date_changed_in_the_tracker_is_kept_and_reported_as_a_persons(
             "| Due | 2026-06-01: changed in the tracker after pmsync set it by policy |"
             in action.draft.body
         )
+
+
+def test_when_the_policy_chooses_someone_else_they_are_assigned_and_told(tmp_path: Path) -> None:
+    with _local(tmp_path) as backend:
+        config = _project(tmp_path, backend)
+        _sync(config)
+        doc = tmp_path / "docs" / "pm-7.md"
+        doc.write_text(doc.read_text().replace("facilitator: Lee Park", "facilitator: Dana Kim"))
+        _sync(config)
+        assert backend.issues()[CANARY][0] == ("Dana Kim",)
+        first, second = backend.comments(CANARY)
+        assert first.startswith("@Lee Park pmsync assigned this action item to you as the post")
+        assert second == first.replace("@Lee Park", "@Dana Kim")
 
 
 def test_an_owner_set_in_the_tracker_before_any_policy_is_kept_until_taken_away(
