@@ -255,6 +255,19 @@ def test_an_issue_with_a_marker_from_an_older_version_is_refreshed() -> None:
     assert _plan(pms, [older]) == [("update", "refresh pmsync's marker", "#1")]
 
 
+def test_items_routed_to_a_tracker_not_configured_or_not_read_are_skipped_others_planned() -> None:
+    nowhere = dataclasses.replace(_pm(_item("Add alerting"), pm_id="pm-2"), route="gone")
+    unread = dataclasses.replace(_pm(_item("Add a runbook"), pm_id="pm-3"), route="u")
+    targets = {**TARGET, "u": Target("u", "github")}
+    postmortems = [_pm(_item("Rotate the key")), nowhere, unread]
+    result = plan(postmortems, {"t": ()}, targets, PEOPLE, {}, SyncSettings())
+    assert sorted((a.op, a.reason) for a in result.actions) == [
+        ("create", "new item at pm-1:3"),
+        ("skip", "no such tracker: 'gone'"),
+        ("skip", "tracker could not be read: 'u'"),
+    ]
+
+
 @pytest.mark.parametrize("snapshots", [{}, {"other": ()}])
 def test_items_for_an_unreadable_tracker_are_skipped_not_created(
     snapshots: dict[str, Sequence[IssueSnapshot]],

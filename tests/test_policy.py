@@ -109,6 +109,7 @@ def test_the_document_wins_then_team_triage_then_the_postmortem(tmp_path: Path) 
     pm = extract(_postmortem())
     owners = {item.title: policy.owner(item, pm) for item in pm.items}
     assert (owners[ALERT].person.key, owners[ALERT].by_policy) == ("Dana Kim", False)  # type: ignore[union-attr]
+    assert owners[ALERT].explain() == ""  # the document named them: nothing to explain
     team = owners[SETTINGS]
     assert team.person is not None
     assert team.person.key == "Sam Rivera"
