@@ -261,10 +261,10 @@ def test_items_routed_to_a_tracker_not_configured_or_not_read_are_skipped_others
     targets = {**TARGET, "u": Target("u", "github")}
     postmortems = [_pm(_item("Rotate the key")), nowhere, unread]
     result = plan(postmortems, {"t": ()}, targets, PEOPLE, {}, SyncSettings())
-    assert sorted((a.op, a.reason) for a in result.actions) == [
-        ("create", "new item at pm-1:3"),
-        ("skip", "no such tracker: 'gone'"),
-        ("skip", "tracker could not be read: 'u'"),
+    assert sorted((a.op, a.reason, a.item.title if a.item else "") for a in result.actions) == [
+        ("create", "new item at pm-1:3", "Rotate the key"),
+        ("skip", "no such tracker: 'gone'", "Add alerting"),
+        ("skip", "tracker could not be read: 'u'", "Add a runbook"),
     ]
 
 
