@@ -203,6 +203,14 @@ def test_a_held_document_writes_nothing_and_says_so_where_it_would_have(
     assert planned == [said]
 
 
+def test_an_item_rewritten_whole_stays_with_the_issue_its_link_names() -> None:
+    (snap,) = _synced([_pm(_item("Add alerting"))])
+    rewritten = _item("Page the on-call on pool saturation", tickets=(snap.ref.url,))
+    (action,) = plan([_pm(rewritten)], {"t": [snap]}, TARGET, PEOPLE, {}, SyncSettings()).actions
+    assert (action.op, action.target) == ("update", snap.ref)
+    assert action.reason.startswith("retitled in the post-mortem")
+
+
 def test_duplicates_keep_the_oldest_and_close_the_rest() -> None:
     pms = [_pm(_item("Add alerting"))]
     (snap,) = _synced(pms)
@@ -259,7 +267,7 @@ def test_items_routed_to_a_tracker_not_configured_or_not_read_are_skipped_others
     nowhere = dataclasses.replace(_pm(_item("Add alerting"), pm_id="pm-2"), route="gone")
     unread = dataclasses.replace(_pm(_item("Add a runbook"), pm_id="pm-3"), route="u")
     targets = {**TARGET, "u": Target("u", "github")}
-    postmortems = [_pm(_item("Rotate the key")), nowhere, unread]
+    postmortems = [nowhere, _pm(_item("Rotate the key")), unread]
     result = plan(postmortems, {"t": ()}, targets, PEOPLE, {}, SyncSettings())
     assert sorted((a.op, a.reason, a.item.title if a.item else "") for a in result.actions) == [
         ("create", "new item at pm-1:3", "Rotate the key"),
