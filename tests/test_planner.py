@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from syncer.identity import render_marker
+from syncer.identity import RETITLE_THRESHOLD, render_marker, title_similarity
 from syncer.model import (
     NEEDS_OWNER_LABEL,
     ActionItem,
@@ -209,6 +209,22 @@ def test_an_item_rewritten_whole_stays_with_the_issue_its_link_names() -> None:
     (action,) = plan([_pm(rewritten)], {"t": [snap]}, TARGET, PEOPLE, {}, SyncSettings()).actions
     assert (action.op, action.target) == ("update", snap.ref)
     assert action.reason.startswith("retitled in the post-mortem")
+
+
+def test_an_issue_a_person_retitled_in_the_tracker_stays_with_its_item() -> None:
+    pms = [_pm(_item("Add alerting"))]
+    (snap,) = _synced(pms)
+    renamed = dataclasses.replace(snap, title="Storage: capacity plan")
+    (action,) = plan(pms, {"t": [renamed]}, TARGET, PEOPLE, {}, SyncSettings()).actions
+    assert (action.op, action.target) == ("unchanged", snap.ref)  # and its new title stays
+
+
+def test_an_item_retitled_exactly_as_far_as_the_threshold_keeps_its_issue() -> None:
+    (snap,) = _synced([_pm(_item("Add disk alerts"))])
+    assert title_similarity("Add disk alerts", "Renew disk alerts") == RETITLE_THRESHOLD
+    retitled = [_pm(_item("Renew disk alerts"))]
+    (action,) = plan(retitled, {"t": [snap]}, TARGET, PEOPLE, {}, SyncSettings()).actions
+    assert (action.op, action.target) == ("update", snap.ref)
 
 
 def test_duplicates_keep_the_oldest_and_close_the_rest() -> None:
