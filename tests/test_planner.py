@@ -227,6 +227,17 @@ def test_an_item_retitled_exactly_as_far_as_the_threshold_keeps_its_issue() -> N
     assert (action.op, action.target) == ("update", snap.ref)
 
 
+def test_two_alike_items_retitled_at_once_each_keep_their_own_issue() -> None:
+    snaps = _synced([_pm(_item("Add disk alerts"), _item("Add disk alert rules", line=4))])
+    retitled = _pm(_item("Add disk alerts now"), _item("Add disk alerts on caches", line=4))
+    result = plan([retitled], {"t": snaps}, TARGET, PEOPLE, {}, SyncSettings())
+    # The first is close to both issues: each issue goes to the item closest to it.
+    assert [(a.op, a.item.title if a.item else "", a.target) for a in result.actions] == [
+        ("update", "Add disk alerts now", snaps[0].ref),
+        ("update", "Add disk alerts on caches", snaps[1].ref),
+    ]
+
+
 def test_duplicates_keep_the_oldest_and_close_the_rest() -> None:
     pms = [_pm(_item("Add alerting"))]
     (snap,) = _synced(pms)

@@ -791,8 +791,10 @@ def test_with_the_preset_off_nothing_is_filled(tmp_path: Path) -> None:
         people + '[sources.docs]\nkind = "markdown-dir"\npath = "docs"\n[policy]\npreset = "off"\n'
     )
     run = _sync(config)
-    (page,) = [o.action for o in run.outcomes if o.action.item and o.action.item.title == PAGE]
-    assert (page.owner, page.due) == ("", "")  # the plan shows none
+    actions = {o.action.item.title: o.action for o in run.outcomes if o.action.item}
+    assert (actions[PAGE].owner, actions[PAGE].due) == ("", "")  # the plan shows none
+    assert actions[PAGE].due_why == "none in the post-mortem"
+    assert actions[CANARY].due_why == "the post-mortem says 'before the freeze'"
     drafts = {o.action.item.title: o.action.draft for o in run.outcomes if o.action.item}
     assert drafts[PAGE] is not None
     assert drafts[PAGE].assignees == ()
