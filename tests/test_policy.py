@@ -24,7 +24,7 @@ from syncer.identity import parse_marker, render_marker
 from syncer.model import Document, DocumentRef, Marker
 from syncer.people import Directory, load_directory
 from syncer.pipeline import SyncRun, sync
-from syncer.policy import Policy
+from syncer.policy import Due, Policy
 from syncer.settings import PersonSettings, PolicySettings, load_settings
 from tests.fakes.github import FakeGitHub
 from tests.fakes.jira import FakeJira
@@ -230,6 +230,18 @@ def test_team_names_match_whatever_their_case_and_first_letter(tmp_path: Path) -
     policy = _policy(POLICY + teams, tmp_path=tmp_path)
     assert policy.team_of("XRay team") == "xray"
     assert policy.team_of("@acme/ATLAS") == "Atlas"
+
+
+def test_an_item_no_due_date_rule_covers_says_so(tmp_path: Path) -> None:
+    only_p1 = (
+        '[policy]\npreset = "off"\n[policy.due]\nfrom = "incident"\nby_priority = { P1 = "4w" }\n'
+    )
+    policy = _policy(only_p1, tmp_path=tmp_path)
+    pm = extract(_postmortem())
+    dues = {item.title: policy.due(item, pm, None) for item in pm.items}
+    assert dues[PAGE] == Due(None, "none in the post-mortem, and no policy applies")
+    said = "the post-mortem says 'before the freeze', and no policy applies"
+    assert dues[CANARY] == Due(None, said)
 
 
 def test_a_period_with_a_clear_end_is_its_last_day_not_a_policy(tmp_path: Path) -> None:
