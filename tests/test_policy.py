@@ -244,6 +244,50 @@ def test_an_item_no_due_date_rule_covers_says_so(tmp_path: Path) -> None:
     assert dues[CANARY] == Due(None, said)
 
 
+def test_a_policy_date_is_moved_only_when_sooner_than_the_window_after_filing(
+    tmp_path: Path,
+) -> None:
+    policy = _policy(tmp_path=tmp_path)
+    pm = extract(_postmortem())
+    page = next(item for item in pm.items if item.title == PAGE)  # SEV2: 8 weeks, 2026-04-29
+    in_a_week = policy.due(page, pm, date(2026, 4, 22))  # due a week after filing: kept
+    assert in_a_week == Due(
+        date(2026, 4, 29), "SEV2 severity policy, 8 weeks after the incident on 2026-03-04", True
+    )
+    assert policy.due(page, pm, date(2026, 4, 23)).day == date(2026, 4, 30)  # moved
+
+
+def test_an_item_naming_a_team_goes_to_its_triage_person_whatever_the_fallback(
+    tmp_path: Path,
+) -> None:
+    facilitator_only = POLICY.replace(
+        'fallback = ["team", "postmortem"]', 'fallback = ["postmortem"]'
+    )
+    policy = _policy(facilitator_only, tmp_path=tmp_path)
+    pm = extract(_postmortem())
+    owner = policy.owner(next(item for item in pm.items if item.title == SETTINGS), pm)
+    assert owner.person is not None
+    assert (owner.person.key, owner.role, owner.team) == (
+        "Sam Rivera",
+        "the triage person of team payments",
+        "payments",
+    )
+
+
+def test_an_item_naming_a_team_with_no_triage_person_falls_back_not_to_another_team(
+    tmp_path: Path,
+) -> None:
+    policy = _policy(POLICY + "\n[teams.storage]\n", tmp_path=tmp_path)
+    text = DOC.replace("Payments team", "Storage team").replace("severity: SEV2", "team: payments")
+    pm = extract(_postmortem(text))
+    owner = policy.owner(next(item for item in pm.items if item.title == SETTINGS), pm)
+    assert owner.person is not None
+    assert (owner.person.key, owner.team) == ("Lee Park", "storage")  # the facilitator
+    assert owner.explain() == (
+        "the post-mortem's facilitator, because the post-mortem names team storage as the owner"
+    )
+
+
 def test_a_period_with_a_clear_end_is_its_last_day_not_a_policy(tmp_path: Path) -> None:
     policy = _policy(tmp_path=tmp_path)
     pm = extract(_postmortem(DOC.replace("| before the freeze |", "| H2 |")))
