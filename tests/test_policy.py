@@ -1062,6 +1062,12 @@ def test_a_default_owner_takes_what_nobody_else_can(tmp_path: Path) -> None:
         "Dana Kim",
         "the default owner",
     )
+    # The default owner takes an item for a team with nobody to triage; the team stays its.
+    teams = '[teams.storage]\n[policy.owner]\nfallback = ["team"]\ndefault_owner = "Dana Kim"\n'
+    policy = _policy(teams, tmp_path=tmp_path)
+    pm = extract(_postmortem(DOC.replace("Payments team", "Storage team")))
+    owner = policy.owner(next(i for i in pm.items if i.title == SETTINGS), pm)
+    assert (owner.person.key if owner.person else None, owner.team) == ("Dana Kim", "storage")
 
 
 def test_the_run_ends_with_what_no_policy_could_fill(
