@@ -1068,6 +1068,9 @@ def test_a_default_owner_takes_what_nobody_else_can(tmp_path: Path) -> None:
     pm = extract(_postmortem(DOC.replace("Payments team", "Storage team")))
     owner = policy.owner(next(i for i in pm.items if i.title == SETTINGS), pm)
     assert (owner.person.key if owner.person else None, owner.team) == ("Dana Kim", "storage")
+    policy = _policy(teams.replace('default_owner = "Dana Kim"\n', ""), tmp_path=tmp_path)
+    owner = policy.owner(next(i for i in pm.items if i.title == SETTINGS), pm)
+    assert (owner.person, owner.team) == (None, "storage")  # nobody: still the team's item
 
 
 def test_the_run_ends_with_what_no_policy_could_fill(
