@@ -3,6 +3,7 @@
 import pytest
 
 from connectors.extract.fields import (
+    clean_owner,
     find_tickets,
     is_placeholder,
     is_ticket_url,
@@ -93,10 +94,41 @@ def test_only_links_to_issues_and_changes_are_tickets(url: str, text: str, ticke
 
 
 @pytest.mark.parametrize(
-    "text", ["", "-", "TBD", "{{ summary }}", "[link to github issue]", "<action>", "…", "1."]
+    "text",
+    [
+        "",
+        "-",
+        "TBD",
+        "**TBD**",
+        "_TBD_",
+        "{{ summary }}",
+        "[link to github issue]",
+        "<action>",
+        "…",
+        "1.",
+    ],
 )
 def test_placeholders(text: str) -> None:
     assert is_placeholder(text)
+
+
+@pytest.mark.parametrize(
+    ("value", "owner"),
+    [
+        ("Dana Kim", "Dana Kim"),
+        ("Dana Kim.", "Dana Kim"),
+        ("_Dana Kim_", "Dana Kim"),
+        ("`dana`", "dana"),
+        ("Dana \n  Kim", "Dana Kim"),
+        ("Max", "Max"),
+        ("Xi", "Xi"),
+        ("TBD", None),
+        ("[owner]", None),
+        ("", None),
+    ],
+)
+def test_an_owner_is_read_as_written_without_markup(value: str, owner: str | None) -> None:
+    assert clean_owner(value) == owner
 
 
 def test_real_short_actions_are_not_placeholders() -> None:
