@@ -106,6 +106,8 @@ def test_only_links_to_issues_and_changes_are_tickets(url: str, text: str, ticke
         "<action>",
         "…",
         "1.",
+        "Prevent:",  # a category heading where an item would be
+        "**Mitigate.**",
     ],
 )
 def test_placeholders(text: str) -> None:
