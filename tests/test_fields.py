@@ -10,6 +10,7 @@ from connectors.extract.fields import (
     kind_of,
     priority_of,
     read_fields,
+    square_blank_template,
 )
 
 
@@ -131,6 +132,17 @@ def test_placeholders(text: str) -> None:
 )
 def test_an_owner_is_read_as_written_without_markup(value: str, owner: str | None) -> None:
     assert clean_owner(value) == owner
+
+
+def test_a_template_of_square_blanks_says_so_in_its_opening() -> None:
+    blanks = "Owner: [Team name]. Due: [Date].\n"
+    assert square_blank_template("This is a template. " + blanks)
+    assert not square_blank_template("This is a template. Owner: [Team name].")  # one: a link?
+    assert not square_blank_template(blanks)  # nothing says it is one
+    # Said after the blanks, within the first 600 characters.
+    says = "Copy this template"
+    assert square_blank_template(blanks + says.rjust(600 - len(blanks)))
+    assert not square_blank_template(blanks + says.rjust(601 - len(blanks)))
 
 
 def test_real_short_actions_are_not_placeholders() -> None:
