@@ -143,6 +143,7 @@ def test_a_template_of_square_blanks_says_so_in_its_opening() -> None:
     says = "Copy this template"
     assert square_blank_template(blanks + says.rjust(600 - len(blanks)))
     assert not square_blank_template(blanks + says.rjust(601 - len(blanks)))
+    assert not square_blank_template("Owner: [Team name]." + says.rjust(700) + " Due: [Date].")
 
 
 def test_real_short_actions_are_not_placeholders() -> None:
