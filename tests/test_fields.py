@@ -11,6 +11,7 @@ from connectors.extract.fields import (
     priority_of,
     read_fields,
     square_blank_template,
+    template_tokens,
 )
 
 
@@ -144,6 +145,12 @@ def test_a_template_of_square_blanks_says_so_in_its_opening() -> None:
     assert square_blank_template(blanks + says.rjust(600 - len(blanks)))
     assert not square_blank_template(blanks + says.rjust(601 - len(blanks)))
     assert not square_blank_template("Owner: [Team name]." + says.rjust(700) + " Due: [Date].")
+
+
+def test_template_stand_ins_are_counted_outside_code_only() -> None:
+    assert template_tokens("Owner: {{ owner }}, due {{ due }}.") == 2
+    assert template_tokens("Owner: {{ owner }}. `{{ due }}` in a template engine.") == 1
+    assert template_tokens("Ran `systemctl` and got <none>.") == 0
 
 
 def test_real_short_actions_are_not_placeholders() -> None:
