@@ -22,6 +22,7 @@ from connectors.extract.fields import (
         ("Scale CoreDNS @sam, due 2026-06-12", "Scale CoreDNS", "@sam", "2026-06-12"),
         ("Write docs (owner: Priya, due: 2026-05-29)", "Write docs", "Priya", "2026-05-29"),
         ("Add a probe — Owner: Dana Kim, Due: end of Q2", "Add a probe", "Dana Kim", "end of Q2"),
+        ("Add a probe. Due: Q3 2026...", "Add a probe", None, "Q3 2026"),
         ("Rotate keys. Assignee: dana Deadline: March 5", "Rotate keys", "dana", "March 5"),
         ("Add alerts (DRI: @lee)", "Add alerts", "@lee", None),
         ("Tune the pool by 2026-04-01", "Tune the pool", None, "2026-04-01"),
