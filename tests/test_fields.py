@@ -23,6 +23,13 @@ from connectors.extract.fields import (
         ("Write docs (owner: Priya, due: 2026-05-29)", "Write docs", "Priya", "2026-05-29"),
         ("Add a probe — Owner: Dana Kim, Due: end of Q2", "Add a probe", "Dana Kim", "end of Q2"),
         ("Add a probe. Due: Q3 2026...", "Add a probe", None, "Q3 2026"),
+        ("Add a probe – Dana Kim", "Add a probe", "Dana Kim", None),  # an en dash
+        (
+            "Add alerts before the next release. Due: 2026-05-01",
+            "Add alerts before the next release",  # a stated date wins over a phrase
+            None,
+            "2026-05-01",
+        ),
         ("Rotate keys. Assignee: dana Deadline: March 5", "Rotate keys", "dana", "March 5"),
         ("Add alerts (DRI: @lee)", "Add alerts", "@lee", None),
         ("Tune the pool by 2026-04-01", "Tune the pool", None, "2026-04-01"),
@@ -38,6 +45,11 @@ def test_inline_fields_are_taken_out_of_the_title(
     assert found.owner == owner
     assert found.due_text == due
     assert found.rest == (title if title is not None else text)
+
+
+def test_a_bracket_after_a_status_stays_unless_it_says_the_status() -> None:
+    text = "Migrate the cron job, already done (see the runbook)"
+    assert (read_fields(text).status, read_fields(text).rest) == ("already done", text)
 
 
 @pytest.mark.parametrize(
