@@ -52,6 +52,12 @@ def test_a_bracket_after_a_status_stays_unless_it_says_the_status() -> None:
     assert (read_fields(text).status, read_fields(text).rest) == ("already done", text)
 
 
+def test_a_priority_written_in_the_item_is_read() -> None:
+    assert read_fields("P1: add alerts on the pool").priority == "P1"
+    assert read_fields("Add alerts on the pool (P2)").priority == "P2"
+    assert read_fields("Serve the API over HTTP2").priority is None
+
+
 @pytest.mark.parametrize(
     ("text", "status"),
     [
