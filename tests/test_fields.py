@@ -52,6 +52,20 @@ def test_a_bracket_after_a_status_stays_unless_it_says_the_status() -> None:
     assert (read_fields(text).status, read_fields(text).rest) == ("already done", text)
 
 
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("Upgrade the parser (bug 1234)", "Upgrade the parser"),
+        ("Upgrade the parser, see #1234", "Upgrade the parser"),
+        ("Upgrade the parser to fix bug 1234", "Upgrade the parser to fix bug 1234"),  # the action
+    ],
+)
+def test_a_reference_at_the_end_leaves_the_title_unless_it_is_the_action(
+    text: str, title: str
+) -> None:
+    assert read_fields(text).rest == title
+
+
 def test_a_priority_written_in_the_item_is_read() -> None:
     assert read_fields("P1: add alerts on the pool").priority == "P1"
     assert read_fields("Add alerts on the pool (P2)").priority == "P2"
