@@ -57,6 +57,8 @@ def test_a_bracket_after_a_status_stays_unless_it_says_the_status() -> None:
     [
         ("Upgrade the parser (bug 1234)", "Upgrade the parser"),
         ("Upgrade the parser, see #1234", "Upgrade the parser"),
+        ("Upgrade the parser (OPS-1234). (done)", "Upgrade the parser"),
+        ("Upgrade the parser [OPS-1234]", "Upgrade the parser"),
         ("Upgrade the parser to fix bug 1234", "Upgrade the parser to fix bug 1234"),  # the action
     ],
 )
