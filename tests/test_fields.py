@@ -59,6 +59,9 @@ def test_a_bracket_after_a_status_stays_unless_it_says_the_status() -> None:
         ("Upgrade the parser, see #1234", "Upgrade the parser"),
         ("Upgrade the parser (OPS-1234). (done)", "Upgrade the parser"),
         ("Upgrade the parser [OPS-1234]", "Upgrade the parser"),
+        ("Add alert (#12)", "Add alert"),
+        ("Add logs (#1234)", "Add logs (#1234)"),  # too short without it
+        ("Fix the check - jira link. (done)", "Fix the check"),
         ("Upgrade the parser to fix bug 1234", "Upgrade the parser to fix bug 1234"),  # the action
     ],
 )
