@@ -62,6 +62,7 @@ def test_a_bracket_after_a_status_stays_unless_it_says_the_status() -> None:
         ("Add alert (#12)", "Add alert"),
         ("Add logs (#1234)", "Add logs (#1234)"),  # too short without it
         ("Fix the check - jira link. (done)", "Fix the check"),
+        ("... https://github.com/acme/x/issues/12", "acme/x#12"),  # only an issue: named by it
         ("Upgrade the parser to fix bug 1234", "Upgrade the parser to fix bug 1234"),  # the action
     ],
 )
@@ -82,6 +83,7 @@ def test_a_priority_written_in_the_item_is_read() -> None:
     [
         ("[x] Ship it", "done"),
         ("[X] Ship it", "done"),  # GitHub and editors write either case
+        ("[x] - Ship it", "done"),
         ("[ ] Ship it", "open"),
         ("DONE: ship it", "DONE"),
         ("Ship it (done)", "done"),
