@@ -84,6 +84,7 @@ def test_a_priority_written_in_the_item_is_read() -> None:
         ("[x] Ship it", "done"),
         ("[X] Ship it", "done"),  # GitHub and editors write either case
         ("[x] - Ship it", "done"),
+        ("Ship it; (done)", "done"),
         ("[ ] Ship it", "open"),
         ("DONE: ship it", "DONE"),
         ("Ship it (done)", "done"),
