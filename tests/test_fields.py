@@ -72,6 +72,20 @@ def test_a_reference_at_the_end_leaves_the_title_unless_it_is_the_action(
     assert read_fields(text).rest == title
 
 
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        (".NET 8 upgrade for the API", ".NET 8 upgrade for the API"),
+        ("XML schema check in CI", "XML schema check in CI"),
+        ("Add  alerts\tfor the pool", "Add alerts for the pool"),
+    ],
+)
+def test_a_title_keeps_its_first_characters_and_has_its_spaces_tidied(
+    text: str, title: str
+) -> None:
+    assert read_fields(text).rest == title
+
+
 def test_a_priority_written_in_the_item_is_read() -> None:
     assert read_fields("P1: add alerts on the pool").priority == "P1"
     assert read_fields("Add alerts on the pool (P2)").priority == "P2"
