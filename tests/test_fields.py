@@ -78,6 +78,7 @@ def test_a_reference_at_the_end_leaves_the_title_unless_it_is_the_action(
         (".NET 8 upgrade for the API", ".NET 8 upgrade for the API"),
         ("XML schema check in CI", "XML schema check in CI"),
         ("Add  alerts\tfor the pool", "Add alerts for the pool"),
+        ("Add alerts for the pool, ()", "Add alerts for the pool"),  # an emptied bracket
     ],
 )
 def test_a_title_keeps_its_first_characters_and_has_its_spaces_tidied(
