@@ -12,6 +12,7 @@ from connectors.extract.fields import (
     read_fields,
     square_blank_template,
     template_tokens,
+    timeframe_of,
 )
 
 
@@ -85,6 +86,21 @@ def test_a_title_keeps_its_first_characters_and_has_its_spaces_tidied(
     text: str, title: str
 ) -> None:
     assert read_fields(text).rest == title
+
+
+@pytest.mark.parametrize(
+    ("heading", "timeframe"),
+    [
+        ("To do within the next 2 weeks", "next 2 weeks"),
+        ("To complete before re-enabling sync", "before re-enabling sync"),
+        ("Follow-ups (Q3 2026)", None),  # a bracketed quarter is the heading's own due date
+        ("Long-term", None),
+    ],
+)
+def test_a_heading_states_a_timeframe_for_what_it_holds(
+    heading: str, timeframe: str | None
+) -> None:
+    assert timeframe_of(heading) == timeframe
 
 
 def test_a_priority_written_in_the_item_is_read() -> None:
