@@ -234,6 +234,9 @@ def test_real_short_actions_are_not_placeholders() -> None:
     [
         ("Prevent", "prevent"),
         ("mitigation", "mitigate"),
+        ("**Prevention:**", "prevent"),
+        ("_Mitigation_", "mitigate"),
+        ("**:**", None),
         ("Process improvements", "process"),
         ("Short-term", "Short-term"),
         (None, None),
