@@ -237,6 +237,7 @@ def test_real_short_actions_are_not_placeholders() -> None:
         ("**Prevention:**", "prevent"),
         ("_Mitigation_", "mitigate"),
         ("**:**", None),
+        ("XSS", "XSS"),  # no category: as written
         ("Process improvements", "process"),
         ("Short-term", "Short-term"),
         (None, None),
