@@ -49,7 +49,7 @@ check: test test-instants lint
 # Mutation testing of the core (not in CI; hours on two cores, resumable): the six core modules
 # whole, and the trackers' paging and adoption by function. Runs the mutants with no result yet
 # and prints those that survive; docs/mutation.md says what became of each.
-# MUTMUT_OPTIONS="--max-children 4" runs more at once (the tracker tests wait more than they compute).
+# MUTMUT_OPTIONS="--max-children 2" sets how many run at once (two keep two cores busy).
 MUTANTS := 'syncer.planner.*' 'syncer.identity.*' 'syncer.policy.*' 'syncer.progress.*' \
 	'connectors.extract.fields.*' 'rules.checks.*' \
 	'connectors.trackers.rest.x?RestApi?pages__*' 'connectors.trackers.rest.x?RestApi?following__*' \
