@@ -696,7 +696,8 @@ def test_the_state_finds_an_issue_search_lags_on_for_longer_than_ten_minutes(
     state = tmp_path / "jira.unseen.json"
     kept = json.loads(state.read_text())
     broken = {"a": ["10009"], "b": [10009, "OPS-9"], "c": ["1", "OPS-9", "x"], "d": "OPS-9"}
-    state.write_text(json.dumps({**broken, **kept}))  # entries a hand or an old version wrote
+    gone = {"e": ["10009", "OPS-9"]}  # an issue deleted since it was filed
+    state.write_text(json.dumps({**broken, **gone, **kept}))  # a hand or an old version wrote
     for _ in range(2):
         found = {s.ref.key for s in JiraTracker("t", options).snapshot()}
         assert found == {shown.key, lagging.key, newest.key}
