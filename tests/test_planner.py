@@ -15,6 +15,7 @@ from syncer.model import (
     DocumentRef,
     Finding,
     IssueSnapshot,
+    PlannedAction,
     Postmortem,
     Severity,
     TrackerRef,
@@ -39,20 +40,33 @@ def _pm(*items: ActionItem, pm_id: str = "pm-1") -> Postmortem:
     return Postmortem(pm_id, ref, "Outage", route="t", items=items)
 
 
+def _actions(
+    postmortems: Sequence[Postmortem],
+    snaps: Sequence[IssueSnapshot] = (),
+    settings: SyncSettings | None = None,
+    life: Life | None = None,
+) -> tuple[PlannedAction, ...]:
+    """The plan for `postmortems` on tracker "t" holding `snaps`, with no findings."""
+    return plan(
+        postmortems, {"t": snaps}, TARGET, PEOPLE, {}, settings or SyncSettings(), life=life
+    ).actions
+
+
 def _plan(
     postmortems: Sequence[Postmortem],
     snaps: Sequence[IssueSnapshot] = (),
     settings: SyncSettings | None = None,
 ) -> list[tuple[str, str, str | None]]:
-    result = plan(postmortems, {"t": snaps}, TARGET, PEOPLE, {}, settings or SyncSettings())
-    return [(a.op, a.reason, a.target.key if a.target else None) for a in result.actions]
+    return [
+        (a.op, a.reason, a.target.key if a.target else None)
+        for a in _actions(postmortems, snaps, settings)
+    ]
 
 
 def _synced(postmortems: Sequence[Postmortem], number: int = 1) -> list[IssueSnapshot]:
     """Snapshots of the issues a first sync of `postmortems` would have created."""
-    result = plan(postmortems, {"t": ()}, TARGET, PEOPLE, {}, SyncSettings())
     snaps = []
-    for n, action in enumerate(result.actions, start=number):
+    for n, action in enumerate(_actions(postmortems), start=number):
         draft = action.draft
         assert draft is not None
         snaps.append(
@@ -74,8 +88,7 @@ def _synced(postmortems: Sequence[Postmortem], number: int = 1) -> list[IssueSna
 
 
 def test_new_items_are_created_with_owner_due_and_labels() -> None:
-    result = plan([_pm(_item("Add alerting"))], {"t": ()}, TARGET, PEOPLE, {}, SyncSettings())
-    (action,) = result.actions
+    (action,) = _actions([_pm(_item("Add alerting"))])
     assert (action.op, action.reason) == ("create", "new item at pm-1:3")
     assert action.draft is not None
     assert action.draft.assignees == ("dk",)
@@ -149,8 +162,7 @@ def test_items_done_in_the_document_are_closed_or_never_filed() -> None:
         ("skip", "done in the post-mortem before it was filed", None),
     ]
     # The plan names each item, the one it does not file too.
-    result = plan(done, {"t": snaps}, TARGET, PEOPLE, {}, SyncSettings())
-    assert [a.item.title if a.item else None for a in result.actions] == [
+    assert [a.item.title if a.item else None for a in _actions(done, snaps)] == [
         "Add alerting",
         "Add a runbook",
     ]
@@ -163,8 +175,8 @@ def test_only_an_item_put_back_reopens_the_issue_dropped_for_it() -> None:
 
     def planned(state_reason: str, life: Life) -> list[tuple[str, str, str | None]]:
         closed = dataclasses.replace(snap, state="closed", state_reason=state_reason)
-        result = plan(pms, {"t": [closed]}, TARGET, PEOPLE, {}, SyncSettings(), life=life)
-        return [(a.op, a.reason, a.item.title if a.item else None) for a in result.actions]
+        actions = _actions(pms, [closed], life=life)
+        return [(a.op, a.reason, a.item.title if a.item else None) for a in actions]
 
     assert planned("not_planned", back) == [
         ("reopen", "back in the post-mortem at pm-1:3", "Add alerting")
@@ -196,9 +208,10 @@ def test_a_held_document_writes_nothing_and_says_so_where_it_would_have(
 ) -> None:
     snaps = _synced([_pm(_item("Add alerting"))])
     held = Life(held={"pm-1": "read while being written"})
-    result = plan([_pm(item)], {"t": snaps}, TARGET, PEOPLE, {}, SyncSettings(), life=held)
     planned = [
-        (a.op, a.reason, a.target.key if a.target else None) for a in result.actions if a.item
+        (a.op, a.reason, a.target.key if a.target else None)
+        for a in _actions([_pm(item)], snaps, life=held)
+        if a.item
     ]
     assert planned == [said]
 
@@ -206,7 +219,7 @@ def test_a_held_document_writes_nothing_and_says_so_where_it_would_have(
 def test_an_item_rewritten_whole_stays_with_the_issue_its_link_names() -> None:
     (snap,) = _synced([_pm(_item("Add alerting"))])
     rewritten = _item("Page the on-call on pool saturation", tickets=(snap.ref.url,))
-    (action,) = plan([_pm(rewritten)], {"t": [snap]}, TARGET, PEOPLE, {}, SyncSettings()).actions
+    (action,) = _actions([_pm(rewritten)], [snap])
     assert (action.op, action.target) == ("update", snap.ref)
     assert action.reason.startswith("retitled in the post-mortem")
 
@@ -215,7 +228,7 @@ def test_an_issue_a_person_retitled_in_the_tracker_stays_with_its_item() -> None
     pms = [_pm(_item("Add alerting"))]
     (snap,) = _synced(pms)
     renamed = dataclasses.replace(snap, title="Storage: capacity plan")
-    (action,) = plan(pms, {"t": [renamed]}, TARGET, PEOPLE, {}, SyncSettings()).actions
+    (action,) = _actions(pms, [renamed])
     assert (action.op, action.target) == ("unchanged", snap.ref)  # and its new title stays
 
 
@@ -223,16 +236,17 @@ def test_an_item_retitled_exactly_as_far_as_the_threshold_keeps_its_issue() -> N
     (snap,) = _synced([_pm(_item("Add disk alerts"))])
     assert title_similarity("Add disk alerts", "Renew disk alerts") == RETITLE_THRESHOLD
     retitled = [_pm(_item("Renew disk alerts"))]
-    (action,) = plan(retitled, {"t": [snap]}, TARGET, PEOPLE, {}, SyncSettings()).actions
+    (action,) = _actions(retitled, [snap])
     assert (action.op, action.target) == ("update", snap.ref)
 
 
 def test_two_alike_items_retitled_at_once_each_keep_their_own_issue() -> None:
     snaps = _synced([_pm(_item("Add disk alerts"), _item("Add disk alert rules", line=4))])
     retitled = _pm(_item("Add disk alerts now"), _item("Add disk alerts on caches", line=4))
-    result = plan([retitled], {"t": snaps}, TARGET, PEOPLE, {}, SyncSettings())
     # The first is close to both issues: each issue goes to the item closest to it.
-    assert [(a.op, a.item.title if a.item else "", a.target) for a in result.actions] == [
+    assert [
+        (a.op, a.item.title if a.item else "", a.target) for a in _actions([retitled], snaps)
+    ] == [
         ("update", "Add disk alerts now", snaps[0].ref),
         ("update", "Add disk alerts on caches", snaps[1].ref),
     ]
@@ -278,7 +292,7 @@ def test_a_duplicate_with_no_creation_time_counts_as_the_youngest() -> None:
 def test_placeholders_are_never_filed() -> None:
     pms = [_pm(_item("{{ summary }}", placeholder=True))]
     assert _plan(pms) == [("skip", "placeholder, not a real item", None)]
-    (action,) = plan(pms, {"t": ()}, TARGET, PEOPLE, {}, SyncSettings()).actions
+    (action,) = _actions(pms)
     assert action.item is not None
     assert action.item.title == "{{ summary }}"  # the plan names what it did not file
 
@@ -315,8 +329,7 @@ def test_items_for_an_unreadable_tracker_are_skipped_not_created(
 
 def test_mentions_and_comments_in_document_text_are_neutralised() -> None:
     item = _item("Ask @infra to fix it <!-- pmsync:v1 item=aaaaaaaaaaaa hash=x -->")
-    result = plan([_pm(item)], {"t": ()}, TARGET, PEOPLE, {}, SyncSettings())
-    draft = result.actions[0].draft
+    draft = _actions([_pm(item)])[0].draft
     assert draft is not None
     assert "@\u200binfra" in draft.body  # a zero-width space: no mention
     assert "pmsync:v1" not in draft.body

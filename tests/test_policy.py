@@ -21,7 +21,7 @@ from syncer.check import check
 from syncer.cli import main
 from syncer.errors import ConfigError
 from syncer.identity import parse_marker, render_marker
-from syncer.model import Document, DocumentRef, Marker
+from syncer.model import ActionItem, Document, DocumentRef, Marker, PlannedAction, Postmortem
 from syncer.people import Directory, load_directory
 from syncer.pipeline import SyncRun, sync
 from syncer.policy import Due, Policy
@@ -70,6 +70,10 @@ def _postmortem(text: str = DOC, **ref: object) -> Document:
     values: dict[str, object] = {"source": "docs", "id": "pm-7.md", "uri": "docs/pm-7.md"}
     values.update(ref)
     return Document(DocumentRef(**values), "pm-7", text)  # type: ignore[arg-type]
+
+
+def _titled(pm: Postmortem, title: str) -> ActionItem:
+    return next(item for item in pm.items if item.title == title)
 
 
 def _policy(toml: str = POLICY, people: str = "", tmp_path: Path | None = None) -> Policy:
@@ -130,35 +134,35 @@ def test_a_team_names_its_triage_person_and_the_chain_says_what_it_tried(tmp_pat
     policy = _policy(POLICY + teams, tmp_path=tmp_path)
     text = DOC.replace("facilitator: Lee Park", "team: Search")
     pm = extract(_postmortem(text))
-    canary = next(item for item in pm.items if item.title == CANARY)
+    canary = _titled(pm, CANARY)
     owner = policy.owner(canary, pm)
     assert owner.person is not None
     assert owner.person.key == "Lee Park"
     assert owner.role == "the triage person of team search"
     nobody = extract(_postmortem(text.replace("team: Search", "team: storage")))
-    owner = policy.owner(next(i for i in nobody.items if i.title == CANARY), nobody)
+    owner = policy.owner(_titled(nobody, CANARY), nobody)
     assert owner.person is None
     assert owner.explain() == (
         "the item names no owner; team storage has no triage person; "
         "the post-mortem names no owner, facilitator or author"
     )
     unknown = extract(_postmortem(text.replace("team: Search", "team: Growth")))
-    owner = policy.owner(next(i for i in unknown.items if i.title == CANARY), unknown)
+    owner = policy.owner(_titled(unknown, CANARY), unknown)
     assert "its team 'Growth' is not a known team" in owner.explain()
     # An owner a source gives with no role (a page's owner) is the post-mortem's owner.
     owned = dataclasses.replace(unknown, owner="Zed Stranger", owner_role=None)
-    owner = policy.owner(next(i for i in owned.items if i.title == CANARY), owned)
+    owner = policy.owner(_titled(owned, CANARY), owned)
     assert "its owner 'Zed Stranger' is not in the people directory" in owner.explain()
 
 
 def test_the_last_author_where_the_source_knows_it(tmp_path: Path) -> None:
     policy = _policy(tmp_path=tmp_path)
     pm = extract(_postmortem(DOC.replace("facilitator: Lee Park\n", ""), author="Lee Park"))
-    owner = policy.owner(next(i for i in pm.items if i.title == PAGE), pm)
+    owner = policy.owner(_titled(pm, PAGE), pm)
     assert owner.person is not None
     assert owner.role == "the post-mortem's last author"
     strangers = extract(_postmortem(DOC.replace("Lee Park", "Zed Stranger")))
-    owner = policy.owner(next(i for i in strangers.items if i.title == PAGE), strangers)
+    owner = policy.owner(_titled(strangers, PAGE), strangers)
     assert owner.person is None
     assert "its facilitator 'Zed Stranger' is not in the people directory" in owner.explain()
 
@@ -176,7 +180,7 @@ def test_due_by_priority_then_severity_then_default_from_the_incident(tmp_path: 
     assert due[CANARY].day == date(2026, 4, 29)
     assert due[CANARY].why.endswith("; the post-mortem says 'before the freeze'")
     no_severity = extract(_postmortem(DOC.replace("severity: SEV2\n", "")))
-    page = next(i for i in no_severity.items if i.title == PAGE)
+    page = _titled(no_severity, PAGE)
     by_default = policy.due(page, no_severity, NOW.date())
     assert (by_default.day, by_default.why) == (
         date(2026, 5, 27),
@@ -184,7 +188,7 @@ def test_due_by_priority_then_severity_then_default_from_the_incident(tmp_path: 
     )
     # A priority written without its P, as a priority column may hold it.
     bare = extract(_postmortem(DOC.replace("| 2026-04-01 | P1 |", "| | 0 |")))
-    alert = next(i for i in bare.items if i.title == ALERT)
+    alert = _titled(bare, ALERT)
     assert policy.due(alert, bare, NOW.date()).why.startswith("P0 priority policy, 1 week after")
 
 
@@ -199,7 +203,7 @@ def test_a_severity_matches_its_policy_however_it_is_written(
     no rule of its own takes the default."""
     policy = _policy(tmp_path=tmp_path)
     pm = extract(_postmortem(DOC.replace("severity: SEV2", f"severity: {severity}")))
-    page = next(i for i in pm.items if i.title == PAGE)
+    page = _titled(pm, PAGE)
     assert policy.due(page, pm, NOW.date()).day == date(2026, 3, 4) + timedelta(weeks=weeks)
 
 
@@ -249,7 +253,7 @@ def test_a_policy_date_is_moved_only_when_sooner_than_the_window_after_filing(
 ) -> None:
     policy = _policy(tmp_path=tmp_path)
     pm = extract(_postmortem())
-    page = next(item for item in pm.items if item.title == PAGE)  # SEV2: 8 weeks, 2026-04-29
+    page = _titled(pm, PAGE)  # SEV2: 8 weeks, 2026-04-29
     in_a_week = policy.due(page, pm, date(2026, 4, 22))  # due a week after filing: kept
     assert in_a_week == Due(
         date(2026, 4, 29), "SEV2 severity policy, 8 weeks after the incident on 2026-03-04", True
@@ -265,7 +269,7 @@ def test_an_item_naming_a_team_goes_to_its_triage_person_whatever_the_fallback(
     )
     policy = _policy(facilitator_only, tmp_path=tmp_path)
     pm = extract(_postmortem())
-    owner = policy.owner(next(item for item in pm.items if item.title == SETTINGS), pm)
+    owner = policy.owner(_titled(pm, SETTINGS), pm)
     assert owner.person is not None
     assert (owner.person.key, owner.role, owner.team) == (
         "Sam Rivera",
@@ -280,7 +284,7 @@ def test_an_item_naming_a_team_with_no_triage_person_falls_back_not_to_another_t
     policy = _policy(POLICY + "\n[teams.storage]\n", tmp_path=tmp_path)
     text = DOC.replace("Payments team", "Storage team").replace("severity: SEV2", "team: payments")
     pm = extract(_postmortem(text))
-    owner = policy.owner(next(item for item in pm.items if item.title == SETTINGS), pm)
+    owner = policy.owner(_titled(pm, SETTINGS), pm)
     assert owner.person is not None
     assert (owner.person.key, owner.team) == ("Lee Park", "storage")  # the facilitator
     assert owner.explain() == (
@@ -291,7 +295,7 @@ def test_an_item_naming_a_team_with_no_triage_person_falls_back_not_to_another_t
 def test_a_period_with_a_clear_end_is_its_last_day_not_a_policy(tmp_path: Path) -> None:
     policy = _policy(tmp_path=tmp_path)
     pm = extract(_postmortem(DOC.replace("| before the freeze |", "| H2 |")))
-    canary = next(i for i in pm.items if i.title == CANARY)
+    canary = _titled(pm, CANARY)
     due = policy.due(canary, pm, NOW.date())
     assert (due.day, due.by_policy) == (date(2026, 12, 31), False)
     assert due.why == "the end of 'H2', as the post-mortem says"
@@ -320,7 +324,7 @@ def test_the_end_of_a_named_period(text: str, expected: date | None) -> None:
 def test_from_filed_counts_from_the_day_the_issue_was_filed(tmp_path: Path) -> None:
     policy = _policy(POLICY.replace('from = "incident"', 'from = "filed"'), tmp_path=tmp_path)
     pm = extract(_postmortem())
-    page = next(i for i in pm.items if i.title == PAGE)
+    page = _titled(pm, PAGE)
     due = policy.due(page, pm, date(2026, 3, 31))
     assert due.day == date(2026, 5, 26)
     assert due.why == "SEV2 severity policy, 8 weeks after the issue was filed on 2026-03-31"
@@ -330,7 +334,7 @@ def test_without_an_incident_date_the_documents_first_commit_counts(tmp_path: Pa
     policy = _policy(tmp_path=tmp_path)
     text = DOC.replace("date: 2026-03-04\n", "")
     pm = extract(_postmortem(text, created_at=datetime(2026, 2, 2, 23, tzinfo=UTC)))
-    page = next(i for i in pm.items if i.title == PAGE)
+    page = _titled(pm, PAGE)
     assert policy.due(page, pm, NOW.date()).why.endswith("first written on 2026-02-02")
 
 
@@ -338,7 +342,7 @@ def test_months_end_on_the_last_day_of_a_short_month(tmp_path: Path) -> None:
     policy = _policy(POLICY.replace('default = "12w"', 'default = "1mo"'), tmp_path=tmp_path)
     text = DOC.replace("date: 2026-03-04", "date: 2026-01-31").replace("severity: SEV2\n", "")
     pm = extract(_postmortem(text))
-    page = next(i for i in pm.items if i.title == PAGE)
+    page = _titled(pm, PAGE)
     assert policy.due(page, pm, date(2026, 1, 31)).day == date(2026, 2, 28)
 
 
@@ -347,7 +351,7 @@ def test_no_policy_fills_nothing() -> None:
     policy = Policy(people, PolicySettings(preset="off"))
     assert Policy(people).active is False  # none given: none
     pm = extract(_postmortem())
-    page = next(i for i in pm.items if i.title == PAGE)
+    page = _titled(pm, PAGE)
     assert policy.owner(page, pm).person is None
     assert policy.due(page, pm, NOW.date()).day is None
     assert not policy.active
@@ -618,6 +622,12 @@ def _sync(config: Path) -> SyncRun:
     return run
 
 
+def _action(run: SyncRun, title: str) -> PlannedAction:
+    """The run's one action for the item titled `title`."""
+    (action,) = [o.action for o in run.outcomes if o.action.item and o.action.item.title == title]
+    return action
+
+
 def test_every_item_is_filed_with_an_owner_and_a_due_date_that_say_why(
     project: Path, backend: Backend
 ) -> None:
@@ -881,9 +891,7 @@ def test_a_policy_owner_is_recorded_by_handle_not_guessed_back(
         )
         run = _sync(config)
         assert backend.issues()[CANARY] == ((handle,), date(2026, 4, 29))
-        (action,) = [
-            o.action for o in run.outcomes if o.action.item and o.action.item.title == CANARY
-        ]
+        action = _action(run, CANARY)
         assert action.op == "update"
         assert "assignees" not in action.changes
         assert action.owner == owner
@@ -907,9 +915,7 @@ def test_a_due_date_changed_in_the_tracker_is_kept_and_reported_as_a_persons(
         doc.write_text(doc.read_text().replace(f"| {PAGE} | | | |", f"| {PAGE} | | | P1 |"))
         run = _sync(config)
         assert backend.issues()[PAGE] == (("Lee Park",), date(2026, 6, 1))
-        (action,) = [
-            o.action for o in run.outcomes if o.action.item and o.action.item.title == PAGE
-        ]
+        action = _action(run, PAGE)
         assert (action.op, action.due) == ("update", "2026-06-01")
         assert action.due_why == "changed in the tracker after pmsync set it by policy"
         assert action.draft is not None
@@ -1046,8 +1052,8 @@ def test_without_a_policy_section_the_standard_preset_fills_owners_and_dates(
 def test_the_preset_is_overridden_key_by_key(tmp_path: Path) -> None:
     policy = _policy('[policy.due]\nby_severity = { SEV2 = "2w" }\n', tmp_path=tmp_path)
     pm = extract(_postmortem())
-    page = next(i for i in pm.items if i.title == PAGE)
-    settings = next(i for i in pm.items if i.title == SETTINGS)
+    page = _titled(pm, PAGE)
+    settings = _titled(pm, SETTINGS)
     assert policy.due(page, pm, date(2026, 3, 4)).day == date(2026, 3, 18)  # SEV2 = 2w
     assert policy.due(settings, pm, date(2026, 3, 4)).day == date(2026, 4, 1)  # P1: the preset's 4w
 
@@ -1056,7 +1062,7 @@ def test_a_default_owner_takes_what_nobody_else_can(tmp_path: Path) -> None:
     toml = '[policy]\npreset = "off"\n[policy.owner]\ndefault_owner = "Dana Kim"\n'
     policy = _policy(toml, tmp_path=tmp_path)
     pm = extract(_postmortem())
-    page = next(i for i in pm.items if i.title == PAGE)
+    page = _titled(pm, PAGE)
     owner = policy.owner(page, pm)
     assert (owner.person.key if owner.person else None, owner.role) == (
         "Dana Kim",
@@ -1066,10 +1072,10 @@ def test_a_default_owner_takes_what_nobody_else_can(tmp_path: Path) -> None:
     teams = '[teams.storage]\n[policy.owner]\nfallback = ["team"]\ndefault_owner = "Dana Kim"\n'
     policy = _policy(teams, tmp_path=tmp_path)
     pm = extract(_postmortem(DOC.replace("Payments team", "Storage team")))
-    owner = policy.owner(next(i for i in pm.items if i.title == SETTINGS), pm)
+    owner = policy.owner(_titled(pm, SETTINGS), pm)
     assert (owner.person.key if owner.person else None, owner.team) == ("Dana Kim", "storage")
     policy = _policy(teams.replace('default_owner = "Dana Kim"\n', ""), tmp_path=tmp_path)
-    owner = policy.owner(next(i for i in pm.items if i.title == SETTINGS), pm)
+    owner = policy.owner(_titled(pm, SETTINGS), pm)
     assert (owner.person, owner.team) == (None, "storage")  # nobody: still the team's item
 
 
